@@ -1,0 +1,289 @@
+"""Kubernetes actions (`kubernetes.scale`, …): typed params in, plain-text ActionResult out.
+
+Each action is a thin shell over `bot.k8s.Kube`: it validates arguments (pydantic,
+extra="forbid"), takes the service from the run's context, honours `ctx.dry_run` for
+mutations (the preview is the API server's dry run) and turns the adapter's dataclasses
+into Change lines and figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot import errors
+from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
+from bot.catalog import Service
+from bot.k8s import Kube, ValueChange
+
+DETAILS_LIMIT = 2500
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class LogsParams(Params):
+    tail_lines: int = Field(default=50, ge=1, le=5000)
+    since_seconds: int | None = Field(default=None, ge=1)
+    container: str | None = None
+    previous: bool = False
+
+
+class ScaleParams(Params):
+    replicas: int = Field(ge=0, le=1000)
+
+
+class RolloutStatusParams(Params):
+    timeout_seconds: float | None = Field(default=None, gt=0, le=3600)  # None = the step's timeout
+
+
+class UndoParams(Params):
+    to_revision: int | None = Field(default=None, ge=1)
+
+
+class SetEnvParams(Params):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+    value: str | None = None  # None = unset
+    container: str | None = None
+
+
+class HpaParams(Params):
+    min_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1)
+
+
+class ConfigMapParams(Params):
+    name: str = Field(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    key: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    value: str
+
+
+class DeletePodsParams(Params):
+    selector: str | None = None  # narrows the deployment's own selector; None = all its pods
+
+
+class MaintenanceParams(Params):
+    enabled: bool
+
+
+def cap(text: str, limit: int = DETAILS_LIMIT) -> str:
+    """Long output goes in `details`, cut to a size a Slack section can hold."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 12].rstrip() + "\n… truncated"
+
+
+def _service(ctx: ActionContext) -> Service:
+    if ctx.service is None:
+        raise errors.UserError("this action needs a service; name one, e.g. `backend`")
+    return ctx.service
+
+
+def _did(ctx: ActionContext, verb: str, past: str) -> str:
+    return f"Dry run: would {verb}" if ctx.dry_run else past
+
+
+def _shown(value: str | None) -> str:
+    return "(unset)" if value is None else value
+
+
+def _value_result(ctx: ActionContext, change: ValueChange, what: str) -> ActionResult:
+    if change.no_op:
+        return ActionResult(f"{what} is already {_shown(change.before)}; nothing to change", no_op=True)
+    return ActionResult(
+        f"{_did(ctx, 'set', 'Set')} {change.target} to {_shown(change.after)}",
+        changes=(Change(change.target, _shown(change.before), _shown(change.after)),),
+        data={"before": change.before, "after": change.after},
+    )
+
+
+def kubernetes_actions(kube: Kube) -> list[Action]:
+    """The Kubernetes actions, bound to one adapter (built at the composition root)."""
+
+    async def status(ctx: ActionContext, _: NoParams) -> ActionResult:
+        s = await kube.deployment_status(_service(ctx))
+        rows = [f"{'POD':<48} {'READY':<6} {'STATUS':<10} {'RESTARTS':<8} {'AGE':<6} NODE"]
+        rows += [
+            f"{p.name:<48} {p.ready}/{p.total:<4} {p.phase:<10} {p.restarts:<8} {p.age_seconds:<6} {p.node}"
+            for p in s.pods
+        ]
+        conditions = ", ".join(f"{c.type}={c.status} ({c.reason})" for c in s.conditions)
+        summary = (
+            f"{s.name} in {s.namespace}: {s.ready}/{s.desired} ready, {s.updated} up to date, "
+            f"{s.available} available, revision {s.revision}{', paused' if s.paused else ''}"
+        )
+        figures = {"desired": s.desired, "ready": s.ready, "updated": s.updated, "available": s.available}
+        details = cap("\n".join(rows) + f"\n\nconditions: {conditions}\nimages: {', '.join(s.images)}")
+        return ActionResult(
+            summary, details=details, data={**figures, "revision": s.revision, "paused": s.paused}
+        )
+
+    async def pods(ctx: ActionContext, _: NoParams) -> ActionResult:
+        found = await kube.pods(_service(ctx))
+        rows = [
+            f"{p.name}  {p.ready}/{p.total}  {p.phase}  restarts={p.restarts}  node={p.node}" for p in found
+        ]
+        ready = sum(1 for p in found if p.total and p.ready == p.total)
+        return ActionResult(
+            f"{len(found)} pods, {ready} ready",
+            details=cap("\n".join(rows)),
+            data={"pods": len(found), "ready": ready},
+        )
+
+    async def logs(ctx: ActionContext, p: LogsParams) -> ActionResult:
+        result = await kube.logs(
+            _service(ctx),
+            tail_lines=p.tail_lines,
+            since_seconds=p.since_seconds,
+            container=p.container,
+            previous=p.previous,
+        )
+        details = cap(result.text + ("\n… truncated" if result.truncated else ""))
+        return ActionResult(
+            f"Last log lines from {len(result.pods)} pods", details=details, data={"pods": list(result.pods)}
+        )
+
+    async def top(ctx: ActionContext, _: NoParams) -> ActionResult:
+        usage = await kube.top(_service(ctx))
+        rows = [f"{u.name}  cpu {u.cpu_millicores}m  memory {u.memory_mib}Mi" for u in usage]
+        cpu, mem = sum(u.cpu_millicores for u in usage), sum(u.memory_mib for u in usage)
+        return ActionResult(
+            f"{len(usage)} pods use {cpu}m CPU and {mem}Mi memory in total",
+            details=cap("\n".join(rows)),
+            data={"cpu_millicores": cpu, "memory_mib": mem},
+        )
+
+    async def history(ctx: ActionContext, _: NoParams) -> ActionResult:
+        revisions = await kube.rollout_history(_service(ctx))
+        rows = [
+            f"{r.number:>4}{' *' if r.current else '  '} {r.change_cause or '<none>'}  {', '.join(r.images)}"
+            for r in revisions
+        ]
+        current = next((r.number for r in revisions if r.current), None)
+        return ActionResult(
+            f"{len(revisions)} revisions, current {current}",
+            details=cap("REVISION  CHANGE-CAUSE  IMAGES\n" + "\n".join(rows)),
+            data={"revisions": [r.number for r in revisions], "current": current},
+        )
+
+    async def scale(ctx: ActionContext, p: ScaleParams) -> ActionResult:
+        service = _service(ctx)
+        if not service.replicas.min <= p.replicas <= service.replicas.max:
+            limits = f"{service.replicas.min}–{service.replicas.max}"
+            raise errors.UserError(
+                f"{service.deployment} may run {limits} replicas; {p.replicas} is outside that"
+            )
+        r = await kube.scale(service, p.replicas, dry_run=ctx.dry_run)
+        data = {"replicas_before": r.before, "replicas_after": r.after}
+        if r.before == r.after:
+            return ActionResult(f"{service.deployment} already has {r.after} replicas", data=data, no_op=True)
+        return ActionResult(
+            f"{_did(ctx, 'scale', 'Scaled')} {service.deployment} from {r.before} to {r.after}",
+            changes=(Change("replicas", str(r.before), str(r.after)),),
+            data=data,
+        )
+
+    async def restart(ctx: ActionContext, _: NoParams) -> ActionResult:
+        service = _service(ctx)
+        r = await kube.rollout_restart(service, dry_run=ctx.dry_run)
+        return ActionResult(
+            f"{_did(ctx, 'restart', 'Restarted')} {service.deployment} (rolling, new revision)",
+            changes=(Change("restartedAt", "revision " + str(r.revision), r.restarted_at),),
+            data={"revision_before": r.revision, "restarted_at": r.restarted_at},
+        )
+
+    async def rollout_status(ctx: ActionContext, p: RolloutStatusParams) -> ActionResult:
+        service = _service(ctx)
+        deadline = p.timeout_seconds or ctx.timeout_seconds
+        r = await kube.rollout_status(service, deadline=deadline, on_progress=ctx.report_progress)
+        return ActionResult(r.message, data={"revision": r.revision})
+
+    async def undo(ctx: ActionContext, p: UndoParams) -> ActionResult:
+        service = _service(ctx)
+        r = await kube.rollout_undo(service, to_revision=p.to_revision, dry_run=ctx.dry_run)
+        data = {"revision_before": r.from_revision, "revision_target": r.to_revision}
+        if r.no_op:
+            text = (
+                f"{service.deployment} already runs revision {r.to_revision}'s template; nothing to roll back"
+            )
+            return ActionResult(text, data=data, no_op=True)
+        return ActionResult(
+            f"{_did(ctx, 'roll', 'Rolled')} {service.deployment} back to revision {r.to_revision}",
+            changes=(
+                Change("revision", str(r.from_revision), str(r.to_revision)),
+                Change("images", ", ".join(r.images_before), ", ".join(r.images_after)),
+            ),
+            data=data,
+        )
+
+    async def set_env(ctx: ActionContext, p: SetEnvParams) -> ActionResult:
+        change = await kube.set_env(
+            _service(ctx), p.name, p.value, container=p.container, dry_run=ctx.dry_run
+        )
+        return _value_result(ctx, change, p.name)
+
+    async def hpa_set(ctx: ActionContext, p: HpaParams) -> ActionResult:
+        h = await kube.hpa_set(
+            _service(ctx), min_replicas=p.min_replicas, max_replicas=p.max_replicas, dry_run=ctx.dry_run
+        )
+        return ActionResult(
+            f"{_did(ctx, 'set', 'Set')} HPA {h.name} to {h.min_after}–{h.max_after} replicas",
+            changes=(
+                Change("minReplicas", str(h.min_before), str(h.min_after)),
+                Change("maxReplicas", str(h.max_before), str(h.max_after)),
+            ),
+            data={
+                "min_before": h.min_before,
+                "max_before": h.max_before,
+                "min_after": h.min_after,
+                "max_after": h.max_after,
+            },
+            no_op=(h.min_before, h.max_before) == (h.min_after, h.max_after),
+        )
+
+    async def configmap_set(ctx: ActionContext, p: ConfigMapParams) -> ActionResult:
+        change = await kube.configmap_set(_service(ctx), p.name, p.key, p.value, dry_run=ctx.dry_run)
+        return _value_result(ctx, change, f"{p.name}/{p.key}")
+
+    async def delete_pods(ctx: ActionContext, p: DeletePodsParams) -> ActionResult:
+        d = await kube.delete_pods(_service(ctx), p.selector, dry_run=ctx.dry_run)
+        return ActionResult(
+            f"{_did(ctx, 'delete', 'Deleted')} {len(d.names)} pods (the deployment recreates them)",
+            changes=tuple(Change(f"pod {n}", "running", "deleted") for n in d.names),
+            details=cap("\n".join(d.names)),
+            data={"pods": list(d.names)},
+            no_op=not d.names,
+        )
+
+    async def maintenance(ctx: ActionContext, p: MaintenanceParams) -> ActionResult:
+        change = await kube.maintenance(_service(ctx), p.enabled, dry_run=ctx.dry_run)
+        return _value_result(ctx, change, "maintenance mode")
+
+    table: list[
+        tuple[str, type[BaseModel], bool, Callable[[ActionContext, Any], Awaitable[ActionResult]]]
+    ] = [
+        ("status", NoParams, False, status),
+        ("pods", NoParams, False, pods),
+        ("logs", LogsParams, False, logs),
+        ("top", NoParams, False, top),
+        ("history", NoParams, False, history),
+        ("rollout_status", RolloutStatusParams, False, rollout_status),
+        ("scale", ScaleParams, True, scale),
+        ("rollout_restart", NoParams, True, restart),
+        ("rollout_undo", UndoParams, True, undo),
+        ("set_env", SetEnvParams, True, set_env),
+        ("hpa_set", HpaParams, True, hpa_set),
+        ("configmap_set", ConfigMapParams, True, configmap_set),
+        ("delete_pods", DeletePodsParams, True, delete_pods),
+        ("maintenance", MaintenanceParams, True, maintenance),
+    ]
+    return [
+        FunctionAction(f"kubernetes.{name}", model, mutating, func) for name, model, mutating, func in table
+    ]

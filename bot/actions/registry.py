@@ -1,0 +1,124 @@
+"""Actions: typed operations on target systems, registered by name (`kubernetes.scale`).
+
+Procedures (YAML) name an action and give it arguments; the registry validates those
+arguments against the action's pydantic model at load time, so a typo in a runbook
+is a config error, not a 3 a.m. surprise. Action modules (one per target system)
+are built at the composition root with their client and handed to the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+from bot.catalog import Service
+
+ProgressReporter = Callable[[str], Awaitable[None]]
+
+
+async def _no_progress(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action knows about the run it is part of."""
+
+    service_name: str | None
+    service: Service | None
+    dry_run: bool = False
+    timeout_seconds: float = 60.0
+    report_progress: ProgressReporter = _no_progress
+
+
+@dataclass(frozen=True)
+class Change:
+    """One before → after line of a preview or a result."""
+
+    what: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action did (or, in a dry run, would do). Plain text: the Slack layer escapes it."""
+
+    summary: str
+    changes: tuple[Change, ...] = ()
+    details: str | None = None  # preformatted block (tables, log lines), already size-capped
+    data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
+    no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
+
+
+class Action(Protocol):
+    """An operation the engine can run as a procedure step."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params_model(self) -> type[BaseModel]: ...
+
+    @property
+    def mutating(self) -> bool: ...
+
+    async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult: ...
+
+
+@dataclass(frozen=True)
+class FunctionAction:
+    """An Action made from an async function and its params model."""
+
+    name: str
+    params_model: type[BaseModel]
+    mutating: bool
+    func: Callable[[ActionContext, Any], Awaitable[ActionResult]]
+
+    async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
+        return await self.func(ctx, params)
+
+
+class UnknownActionError(KeyError):
+    pass
+
+
+class ActionRegistry:
+    def __init__(self, actions: Iterable[Action] = ()) -> None:
+        self._actions: dict[str, Action] = {}
+        for action in actions:
+            self.add(action)
+
+    def add(self, action: Action) -> None:
+        if action.name in self._actions:
+            raise ValueError(f"action {action.name!r} registered twice")
+        self._actions[action.name] = action
+
+    def get(self, name: str) -> Action:
+        try:
+            return self._actions[name]
+        except KeyError:
+            raise UnknownActionError(name) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._actions)
+
+    def validate_params(self, name: str, params: dict[str, Any]) -> BaseModel:
+        """Arguments → the action's params model; raises ValidationError or UnknownActionError."""
+        return self.get(name).params_model.model_validate(params)
+
+
+__all__ = [
+    "Action",
+    "ActionContext",
+    "ActionRegistry",
+    "ActionResult",
+    "Change",
+    "FunctionAction",
+    "ProgressReporter",
+    "UnknownActionError",
+    "ValidationError",
+]

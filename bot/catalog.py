@@ -1,0 +1,200 @@
+"""The deployment's catalog (`chatops.yml`): services, roles, channels, severities, schedules.
+
+Loaded once at start-up into frozen pydantic models. Every validation problem is
+reported with the file, the dotted key and what to do about it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot import errors
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
+SLACK_CHANNEL_ID = r"^[CDG][A-Z0-9]{2,}$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReplicaLimits(Model):
+    min: int = Field(default=0, ge=0)
+    max: int = Field(default=50, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReplicaLimits:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); swap them")
+        return self
+
+
+class EnvMaintenance(Model):
+    """Maintenance mode as an environment variable on the deployment (Email Dashboard runbook)."""
+
+    kind: Literal["env"] = "env"
+    variable: str = "MAINTENANCE_MODE"
+    container: str | None = None
+
+
+class ConfigMapMaintenance(Model):
+    """Maintenance mode as a ConfigMap key (Mail Score runbook)."""
+
+    kind: Literal["configmap"] = "configmap"
+    configmap: str = Field(pattern=NAME_PATTERN)
+    key: str = "MAINTENANCE_MODE"
+
+
+Maintenance = Annotated[EnvMaintenance | ConfigMapMaintenance, Field(discriminator="kind")]
+
+
+class HttpCheck(Model):
+    url: str
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    warn_latency_ms: int = Field(default=500, gt=0)
+    fail_latency_ms: int = Field(default=2000, gt=0)
+
+
+class PrometheusCheck(Model):
+    name: str
+    query: str
+    warn_above: float | None = None
+    fail_above: float | None = None
+    suggest: str | None = None
+
+
+class Service(Model):
+    """One deployment the bot may act on."""
+
+    description: str = ""
+    context: str | None = None  # kubeconfig context; None = the current context or in-cluster
+    namespace: str = Field(pattern=NAME_PATTERN)
+    deployment: str = Field(pattern=NAME_PATTERN)
+    container: str | None = None  # default container for set-env/logs; None = the first one
+    hpa: str | None = Field(default=None, pattern=NAME_PATTERN)
+    health_url: str | None = None
+    replicas: ReplicaLimits = ReplicaLimits()
+    maintenance: Maintenance | None = None
+    prometheus: list[PrometheusCheck] = []
+    postgres_dsn_env: str | None = None  # name of the env var holding the DSN; the secret stays in env
+    redis_url_env: str | None = None
+    queues: list[str] = []  # Redis list keys whose length is a health signal (bull:…:waiting)
+    owners: list[str] = []  # escalation contacts shown in notices (free text, escaped)
+
+
+class Role(Model):
+    users: list[Annotated[str, Field(pattern=SLACK_USER_ID)]] = []
+    groups: list[str] = []  # Slack user-group handles or ids (S…)
+
+
+class Severity(Model):
+    description: str
+    response: str  # human text: "15 minutes", "next business day"
+    update_every_minutes: int | None = Field(default=None, gt=0)
+    escalation: list[str] = []
+
+
+class HealthSchedule(Model):
+    cron: str = "0 9 * * *"
+    channel: str = "health"
+    timezone: str | None = None
+    concurrency: int = Field(default=20, ge=1, le=500)
+
+
+class Channels(Model):
+    """Logical channel names used by features, mapped to Slack channel ids."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    ops: str = Field(pattern=SLACK_CHANNEL_ID)
+    incidents: str = Field(pattern=SLACK_CHANNEL_ID)
+    health: str = Field(pattern=SLACK_CHANNEL_ID)
+    alerts: str = Field(pattern=SLACK_CHANNEL_ID)
+
+    def resolve(self, name_or_id: str) -> str:
+        """A logical name (`ops`) or a literal channel id (`C0123`) → the channel id."""
+        value = getattr(self, name_or_id, None)
+        if isinstance(value, str):
+            return value
+        if re.match(SLACK_CHANNEL_ID, name_or_id):
+            return name_or_id
+        raise KeyError(name_or_id)
+
+    def all(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if isinstance(v, str)}
+
+
+class Catalog(Model):
+    timezone: str = "UTC"
+    channels: Channels
+    roles: dict[str, Role]
+    services: dict[str, Service]
+    severities: dict[str, Severity] = {}
+    health: HealthSchedule = HealthSchedule()
+    extras: dict[str, Any] = {}  # room for sections owned by feature modules
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Catalog:
+        problems: list[str] = []
+        for name in self.services:
+            if not re.match(NAME_PATTERN, name):
+                problems.append(f"services.{name}: service names are lowercase letters, digits and '-'")
+        for required in ("viewer", "operator", "approver"):
+            if required not in self.roles:
+                problems.append(f"roles.{required}: missing; procedures refer to it, add it (may be empty)")
+        try:
+            self.channels.resolve(self.health.channel)
+        except KeyError:
+            problems.append(
+                f"health.channel: {self.health.channel!r} is neither a channel name under 'channels' "
+                "nor a channel id"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def service(self, name: str) -> Service:
+        return self.services[name]
+
+
+def format_validation_error(source: str, exc: ValidationError) -> list[str]:
+    """pydantic errors → `file: dotted.key: message` lines an operator can act on."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key; check the spelling or remove it"
+        elif err["type"] == "missing":
+            message = "required key is missing; add it"
+        lines.append(f"{source}: {key}: {message}")
+    return lines
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file; a syntax error becomes a ConfigError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise errors.ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise errors.ConfigError([f"{path}:{where}: invalid YAML: {exc}"]) from exc
+
+
+def load_catalog(path: Path) -> Catalog:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise errors.ConfigError([f"{path}: expected a mapping at the top level (services, roles, channels)"])
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise errors.ConfigError(format_validation_error(str(path), exc)) from exc

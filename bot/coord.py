@@ -1,0 +1,151 @@
+"""The Redis boundary: locks, rate limits and short-lived caches shared by every replica.
+
+Nothing else in the bot imports redis. Every call has a timeout; a Redis failure
+becomes UnavailableError so destructive work fails closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot import errors
+
+# Release only if we still own the lock (compare-and-delete), so an expired lock
+# taken over by someone else is never deleted by the old owner.
+_RELEASE_SCRIPT = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+@contextlib.contextmanager
+def _redis_errors() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise errors.UnavailableError("Redis", str(exc) or type(exc).__name__) from exc
+
+
+@dataclass(frozen=True)
+class Lock:
+    key: str
+    token: str
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a lock we could not take, for the user's message."""
+
+    owner: str
+    since: float
+    detail: str
+
+
+class Coordinator:
+    def __init__(self, url: str, *, timeout: float, prefix: str = "runbook-bot:") -> None:
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            decode_responses=True,
+            health_check_interval=30,
+        )
+        self._prefix = prefix
+        self._release = self._redis.register_script(_RELEASE_SCRIPT)
+
+    def _key(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> None:
+        with _redis_errors():
+            await self._redis.ping()
+
+    async def acquire_lock(
+        self, name: str, *, owner: str, detail: str, ttl_seconds: int
+    ) -> Lock | LockHolder:
+        """Take the lock, or say who holds it. Raises UnavailableError when Redis is down."""
+        key = self._key("lock", name)
+        token = secrets.token_hex(16)
+        value = json.dumps({"token": token, "owner": owner, "since": time.time(), "detail": detail})
+        with _redis_errors():
+            taken = await self._redis.set(key, value, nx=True, ex=ttl_seconds)
+            if taken:
+                return Lock(key=key, token=value)
+            current = await self._redis.get(key)
+        if current is None:  # expired between SET and GET: one more try is enough
+            return await self.acquire_lock(name, owner=owner, detail=detail, ttl_seconds=ttl_seconds)
+        holder = json.loads(current)
+        return LockHolder(owner=holder["owner"], since=holder["since"], detail=holder["detail"])
+
+    async def lock_holder(self, name: str) -> str | None:
+        """The raw holder record of a lock (JSON), or None when free."""
+        with _redis_errors():
+            raw = await self._redis.get(self._key("lock", name))
+        return None if raw is None else str(raw)
+
+    async def extend_lock(self, lock: Lock, ttl_seconds: int) -> bool:
+        with _redis_errors():
+            current = await self._redis.get(lock.key)
+            if current != lock.token:
+                return False
+            return bool(await self._redis.expire(lock.key, ttl_seconds))
+
+    async def release_lock(self, lock: Lock) -> None:
+        # If Redis is gone the TTL frees the lock anyway; the caller decides whether to say so.
+        with _redis_errors():
+            await self._release(keys=[lock.key], args=[lock.token])
+
+    async def hit_rate_limit(self, name: str, *, limit: int, window_seconds: int) -> int | None:
+        """Count one hit in a fixed window; returns seconds to wait when over the limit, else None."""
+        window = int(time.time() // window_seconds)
+        key = self._key("rate", name, str(window))
+        with _redis_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, window_seconds)
+                count, _ = await pipe.execute()
+        if int(count) > limit:
+            return window_seconds - int(time.time() % window_seconds)
+        return None
+
+    async def first_time(self, name: str, *, ttl_seconds: int) -> bool:
+        """True exactly once per name within the TTL (idempotency of deliveries and retries)."""
+        with _redis_errors():
+            return bool(await self._redis.set(self._key("once", name), "1", nx=True, ex=ttl_seconds))
+
+    async def cache_get(self, name: str) -> Any | None:
+        """A cached JSON value, or None when absent or when Redis fails (a cache miss is never fatal)."""
+        try:
+            raw = await self._redis.get(self._key("cache", name))
+        except (RedisError, OSError):
+            return None
+        return None if raw is None else json.loads(raw)
+
+    async def cache_set(self, name: str, value: Any, *, ttl_seconds: int) -> None:
+        try:
+            await self._redis.set(self._key("cache", name), json.dumps(value), ex=ttl_seconds)
+        except (RedisError, OSError):
+            return None
+
+    async def get(self, name: str) -> str | None:
+        with _redis_errors():
+            raw = await self._redis.get(self._key("kv", name))
+        return None if raw is None else str(raw)
+
+    async def set(self, name: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        with _redis_errors():
+            await self._redis.set(self._key("kv", name), value, ex=ttl_seconds)

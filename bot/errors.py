@@ -1,0 +1,65 @@
+"""The bot's error hierarchy.
+
+User errors become one short ephemeral line in Slack. Anything else is logged
+with an error id that the user sees, so a report can be traced to its log line.
+Client modules translate library exceptions into these, so no aiohttp, asyncpg,
+redis or kubernetes type leaks into the domain.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class UserError(BotError):
+    """The user can fix this: bad arguments, unknown names. Shown as-is, with usage when known."""
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+class NotFoundError(UserError):
+    """A named thing (procedure, service, execution, incident) does not exist."""
+
+
+class DeniedError(UserError):
+    """Policy refused: wrong role, wrong channel, rate limited, same approver."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class UnavailableError(BotError):
+    """A dependency the bot needs (Postgres, Redis, Kubernetes, Slack) cannot be reached.
+
+    Destructive work fails closed on this; the message names the dependency and why.
+    """
+
+    def __init__(self, dependency: str, detail: str) -> None:
+        super().__init__(f"{dependency} is unavailable: {detail}")
+        self.dependency = dependency
+        self.detail = detail
+
+
+class TargetError(BotError):
+    """The target system answered with a refusal the user should read (403, 404, conflict, timeout)."""
+
+
+class ConfigError(BotError):
+    """The catalog, a procedure or a template is invalid. Carries every problem, each naming file and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def new_error_id() -> str:
+    """A short id shown to the user and written beside the traceback in the log."""
+    return "E-" + secrets.token_hex(4)

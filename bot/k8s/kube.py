@@ -1,0 +1,317 @@
+"""The Kubernetes adapter: every call the bot makes to a cluster, with kubectl's exact requests.
+
+Methods take a catalog Service (context, namespace, deployment) and return frozen
+dataclasses from `bot.k8s.models`. Mutations accept `dry_run`, sent as `dryRun=All`, so
+previews are the API server's own answer. Raw JSON (`_preload_content=False`) is used
+instead of the generated models: the logic below reads the same fields kubectl reads,
+and unknown fields survive a read-modify-write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kubernetes import client
+
+from bot import errors
+from bot.catalog import Service
+from bot.k8s import rollouts
+from bot.k8s.clients import ClientPool
+from bot.k8s.errors import ConflictError, Op, translate
+from bot.k8s.models import (
+    Condition,
+    DeploymentStatus,
+    PodInfo,
+    RestartResult,
+    Revision,
+    RolloutStatus,
+    ScaleResult,
+    UndoResult,
+)
+
+T = TypeVar("T")
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+Progress = Callable[[str], Awaitable[None]]
+
+
+def decode(resp: Any) -> Any:
+    return json.loads(resp.data or b"null")
+
+
+def dry(dry_run: bool) -> str | None:
+    return "All" if dry_run else None
+
+
+def rfc3339(moment: datetime) -> str:
+    """Go's time.RFC3339 for a UTC time (…Z), the format kubectl writes into restartedAt."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def age_seconds(obj: dict[str, Any]) -> int:
+    stamp = obj["metadata"].get("creationTimestamp")
+    if not stamp:
+        return 0
+    created = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return max(0, int((datetime.now(UTC) - created).total_seconds()))
+
+
+def pod_info(pod: dict[str, Any]) -> PodInfo:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return PodInfo(
+        name=pod["metadata"]["name"],
+        ready=sum(1 for s in statuses if s.get("ready")),
+        total=len(pod.get("spec", {}).get("containers") or statuses),
+        phase=str(pod.get("status", {}).get("phase", "Unknown")),
+        restarts=sum(int(s.get("restartCount", 0)) for s in statuses),
+        age_seconds=age_seconds(pod),
+        node=str(pod.get("spec", {}).get("nodeName", "")),
+        template_hash=str((pod["metadata"].get("labels") or {}).get(rollouts.HASH_LABEL, "")),
+    )
+
+
+class KubeCore:
+    """Client pool, timeouts, error translation and the deployment reads shared by every method."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: Path | None,
+        timeout: float,
+        max_workers: int = 8,
+        poll_interval: float = 1.0,
+        conflict_retries: int = 3,
+        conflict_backoff: float = 0.1,
+    ) -> None:
+        self._pool = ClientPool(kubeconfig, max_workers=max_workers)
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self._conflict_retries = conflict_retries
+        self._conflict_backoff = conflict_backoff
+
+    def close(self) -> None:
+        """Shut the clients and the executor down (at application shutdown)."""
+        self._pool.close()
+
+    async def call(self, service: Service, op: Op, fn: Callable[[Any], T]) -> T:
+        try:
+            return await self._pool.run(service.context, fn)
+        except errors.BotError:
+            raise
+        except Exception as exc:  # every library error becomes one of ours, with the operation named
+            raise translate(exc, op, self.timeout) from exc
+
+    async def retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run a read-then-write `attempt`, re-running it on 409 Conflict with exponential backoff."""
+        for i in range(self._conflict_retries):
+            try:
+                return await attempt()
+            except ConflictError:
+                await asyncio.sleep(self._conflict_backoff * 2**i)
+        return await attempt()
+
+    def op(self, service: Service, verb: str, resource: str = "deployments", kind: str = "deployment") -> Op:
+        return Op(verb, resource, service.namespace, kind, service.deployment)
+
+    async def read_deployment(self, service: Service) -> dict[str, Any]:
+        t = self.timeout
+        result: dict[str, Any] = await self.call(
+            service,
+            self.op(service, "get"),
+            lambda api: decode(
+                client.AppsV1Api(api).read_namespaced_deployment(
+                    service.deployment, service.namespace, _preload_content=False, _request_timeout=t
+                )
+            ),
+        )
+        return result
+
+    async def list_pods(self, service: Service, selector: str) -> list[dict[str, Any]]:
+        t = self.timeout
+        body = await self.call(
+            service,
+            Op("list", "pods", service.namespace, "pods", ""),
+            lambda api: decode(
+                client.CoreV1Api(api).list_namespaced_pod(
+                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
+                )
+            ),
+        )
+        return list(body.get("items") or [])
+
+    async def patch_deployment(
+        self, service: Service, body: Any, content_type: str, dry_run: bool, field_manager: str | None
+    ) -> dict[str, Any]:
+        t = self.timeout
+        result: dict[str, Any] = await self.call(
+            service,
+            self.op(service, "patch"),
+            lambda api: decode(
+                client.AppsV1Api(api).patch_namespaced_deployment(
+                    service.deployment,
+                    service.namespace,
+                    body,
+                    dry_run=dry(dry_run),
+                    field_manager=field_manager,
+                    _content_type=content_type,
+                    _preload_content=False,
+                    _request_timeout=t,
+                )
+            ),
+        )
+        return result
+
+
+class KubeDeployments(KubeCore):
+    """Status, scale and the rollout family: the deployment-level verbs of kubectl."""
+
+    async def deployment_status(self, service: Service) -> DeploymentStatus:
+        dep = await self.read_deployment(service)
+        pods = await self.list_pods(service, rollouts.selector_of(dep))
+        spec, status = dep.get("spec", {}), dep.get("status", {})
+        conditions = tuple(
+            Condition(
+                str(c.get("type")), str(c.get("status")), str(c.get("reason", "")), str(c.get("message", ""))
+            )
+            for c in status.get("conditions") or []
+        )
+        return DeploymentStatus(
+            namespace=service.namespace,
+            name=service.deployment,
+            desired=int(spec.get("replicas", 1)),
+            updated=int(status.get("updatedReplicas", 0)),
+            ready=int(status.get("readyReplicas", 0)),
+            available=int(status.get("availableReplicas", 0)),
+            generation=int(dep["metadata"].get("generation", 0)),
+            observed_generation=int(status.get("observedGeneration", 0)),
+            paused=bool(spec.get("paused", False)),
+            revision=rollouts.revision_of(dep),
+            images=rollouts.images_of(spec.get("template", {})),
+            conditions=conditions,
+            pods=tuple(pod_info(p) for p in pods),
+        )
+
+    async def scale(self, service: Service, replicas: int, *, dry_run: bool = False) -> ScaleResult:
+        """`kubectl scale`: GET the deployment, then a merge patch of the scale subresource."""
+        if replicas < 0:
+            raise errors.UserError("replicas cannot be negative")
+        t = self.timeout
+
+        async def attempt() -> ScaleResult:
+            before = int((await self.read_deployment(service))["spec"].get("replicas", 1))
+            scale = await self.call(
+                service,
+                self.op(service, "patch", "deployments/scale"),
+                lambda api: decode(
+                    client.AppsV1Api(api).patch_namespaced_deployment_scale(
+                        service.deployment,
+                        service.namespace,
+                        {"spec": {"replicas": replicas}},
+                        dry_run=dry(dry_run),
+                        _content_type=MERGE,
+                        _preload_content=False,
+                        _request_timeout=t,
+                    )
+                ),
+            )
+            return ScaleResult(before=before, after=int(scale["spec"]["replicas"]), dry_run=dry_run)
+
+        return await self.retrying(attempt)
+
+    async def rollout_restart(
+        self, service: Service, *, dry_run: bool = False, now: datetime | None = None
+    ) -> RestartResult:
+        """`kubectl rollout restart`: a strategic-merge patch of the restartedAt template annotation."""
+        dep = await self.read_deployment(service)
+        if dep["spec"].get("paused"):
+            raise errors.TargetError(
+                f"deployment {service.deployment} is paused; resume it first (kubectl rollout resume), "
+                "a restart of a paused deployment would not roll out"
+            )
+        stamp = rfc3339(now or datetime.now(UTC))
+        patch = rollouts.restart_patch(stamp)
+        await self.retrying(
+            lambda: self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-rollout")
+        )
+        return RestartResult(restarted_at=stamp, revision=rollouts.revision_of(dep), dry_run=dry_run)
+
+    async def rollout_status(
+        self, service: Service, *, deadline: float, on_progress: Progress | None = None
+    ) -> RolloutStatus:
+        """`kubectl rollout status`: poll until done, reporting each new message; TargetError at deadline."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + deadline
+        last = ""
+        while True:
+            dep = await self.read_deployment(service)
+            message, done = rollouts.status_message(dep)
+            if message != last and on_progress is not None:
+                await on_progress(message)
+            last = message
+            if done:
+                return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
+            if loop.time() + self.poll_interval > give_up:
+                raise errors.TargetError(
+                    f"rollout of {service.deployment} not finished after {deadline:g}s: {message}"
+                )
+            await asyncio.sleep(self.poll_interval)
+
+    async def _owned_replicasets(self, service: Service, dep: dict[str, Any]) -> list[dict[str, Any]]:
+        t = self.timeout
+        selector = rollouts.selector_of(dep)
+        body = await self.call(
+            service,
+            Op("list", "replicasets", service.namespace, "replicasets", ""),
+            lambda api: decode(
+                client.AppsV1Api(api).list_namespaced_replica_set(
+                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
+                )
+            ),
+        )
+        return rollouts.owned_replicasets(dep, list(body.get("items") or []))
+
+    async def rollout_history(self, service: Service) -> tuple[Revision, ...]:
+        dep = await self.read_deployment(service)
+        current = rollouts.revision_of(dep)
+        return tuple(
+            Revision(
+                number=rollouts.revision_of(rs),
+                change_cause=str((rs["metadata"].get("annotations") or {}).get(rollouts.CHANGE_CAUSE, "")),
+                images=rollouts.images_of(rs["spec"]["template"]),
+                current=rollouts.revision_of(rs) == current,
+            )
+            for rs in await self._owned_replicasets(service, dep)
+        )
+
+    async def rollout_undo(
+        self, service: Service, *, to_revision: int | None = None, dry_run: bool = False
+    ) -> UndoResult:
+        """`kubectl rollout undo`: the chosen ReplicaSet's template, as kubectl's JSON patch."""
+
+        async def attempt() -> UndoResult:
+            dep = await self.read_deployment(service)
+            if dep["spec"].get("paused"):
+                raise errors.TargetError(
+                    f"deployment {service.deployment} is paused; you cannot roll back a paused deployment, "
+                    "resume it first (kubectl rollout resume)"
+                )
+            target = rollouts.choose_revision(dep, await self._owned_replicasets(service, dep), to_revision)
+            before = rollouts.images_of(dep["spec"]["template"])
+            after = rollouts.images_of(target["spec"]["template"])
+            common = {"from_revision": rollouts.revision_of(dep), "to_revision": rollouts.revision_of(target)}
+            if rollouts.already_at(dep, target):
+                return UndoResult(
+                    **common, images_before=before, images_after=after, no_op=True, dry_run=dry_run
+                )
+            await self.patch_deployment(service, rollouts.undo_patch(dep, target), JSON_PATCH, dry_run, None)
+            return UndoResult(
+                **common, images_before=before, images_after=after, no_op=False, dry_run=dry_run
+            )
+
+        return await self.retrying(attempt)

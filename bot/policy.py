@@ -1,0 +1,131 @@
+"""Who may run what, where: roles, channel guardrails and the rate limit on destructive requests.
+
+Checked when a command arrives and again when a button is clicked. Knows neither
+Slack nor Redis: group membership and rate counting come in through protocols.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot import errors
+from bot.catalog import Catalog
+from bot.runbooks.model import Procedure
+
+APPROVER_ROLE = "approver"
+
+
+class GroupDirectory(Protocol):
+    """Which user groups (handles and ids) a user belongs to."""
+
+    async def groups_of(self, user_id: str) -> frozenset[str]: ...
+
+
+class RateLimiter(Protocol):
+    """Counts a hit; returns seconds to wait when over the limit, else None."""
+
+    async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    destructive_per_window: int = 10
+    window_seconds: int = 60
+
+
+class Policy:
+    def __init__(
+        self,
+        catalog: Catalog,
+        groups: GroupDirectory,
+        limiter: RateLimiter,
+        rate_limit: RateLimit = RateLimit(),
+    ) -> None:
+        self._catalog = catalog
+        self._groups = groups
+        self._limiter = limiter
+        self._rate_limit = rate_limit
+
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        roles = {name for name, role in self._catalog.roles.items() if user_id in role.users}
+        needs_groups = any(role.groups for name, role in self._catalog.roles.items() if name not in roles)
+        if needs_groups:
+            groups = await self._groups.groups_of(user_id)
+            roles |= {name for name, role in self._catalog.roles.items() if groups & set(role.groups)}
+        return frozenset(roles)
+
+    async def may_run(self, procedure: Procedure, user_id: str) -> bool:
+        return bool(await self.roles_of(user_id) & set(procedure.roles))
+
+    def _who_may(self, roles: list[str]) -> str:
+        people: list[str] = []
+        for name in roles:
+            role = self._catalog.roles.get(name)
+            if role is None:
+                continue
+            people += [f"<@{u}>" for u in role.users] + [f"@{g}" for g in role.groups]
+        shown = ", ".join(dict.fromkeys(people)) or "nobody yet"
+        return f"role {' or '.join(f'`{r}`' for r in roles)} ({shown})"
+
+    def channel_allowed(self, procedure: Procedure, channel_id: str) -> bool:
+        if not procedure.channels:
+            return True
+        return channel_id in {self._catalog.channels.resolve(c) for c in procedure.channels}
+
+    async def check_request(self, procedure: Procedure, user_id: str, channel_id: str) -> None:
+        """Raise DeniedError unless the user may start this procedure in this channel now."""
+        if not await self.may_run(procedure, user_id):
+            raise errors.DeniedError(
+                f"You may not run `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
+                reason="role",
+            )
+        if not self.channel_allowed(procedure, channel_id):
+            allowed = ", ".join(f"<#{self._catalog.channels.resolve(c)}>" for c in procedure.channels)
+            raise errors.DeniedError(
+                f"`{procedure.name}` may only be run in {allowed}.", reason="channel"
+            )
+        if procedure.destructive:
+            wait = await self._limiter.hit(
+                f"destructive:{user_id}",
+                limit=self._rate_limit.destructive_per_window,
+                window_seconds=self._rate_limit.window_seconds,
+            )
+            if wait is not None:
+                raise errors.DeniedError(
+                    f"You have made {self._rate_limit.destructive_per_window} change requests in "
+                    f"{self._rate_limit.window_seconds}s; try again in {wait}s.",
+                    reason="rate_limit",
+                )
+
+    async def check_confirm(
+        self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str
+    ) -> str:
+        """Raise DeniedError unless `clicker` may confirm; returns 'requester' or 'approver'."""
+        if not self.channel_allowed(procedure, channel_id):
+            raise errors.DeniedError(f"`{procedure.name}` may not run in this channel.", reason="channel")
+        roles = await self.roles_of(clicker)
+        if not roles & set(procedure.roles):
+            raise errors.DeniedError(
+                f"You may not confirm `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
+                reason="role",
+            )
+        if procedure.approval == "two_person":
+            if clicker == requester:
+                raise errors.DeniedError(
+                    f"`{procedure.name}` needs a second person: someone with "
+                    f"{self._who_may([APPROVER_ROLE])} other than you must approve.",
+                    reason="same_approver",
+                )
+            if APPROVER_ROLE not in roles:
+                raise errors.DeniedError(
+                    f"Approving `{procedure.name}` needs {self._who_may([APPROVER_ROLE])}.",
+                    reason="approver_role",
+                )
+            return "approver"
+        if clicker != requester and APPROVER_ROLE not in roles:
+            raise errors.DeniedError(
+                f"Only <@{requester}> or someone with {self._who_may([APPROVER_ROLE])} may confirm this.",
+                reason="not_requester",
+            )
+        return "requester" if clicker == requester else "approver"

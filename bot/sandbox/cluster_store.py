@@ -1,0 +1,238 @@
+"""The sandbox API server's object store and object factories.
+
+Objects are plain JSON dicts shaped like the real API's, with uid, resourceVersion,
+creationTimestamp and generation, so the real client and kubectl decode them unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+REVISION = "deployment.kubernetes.io/revision"
+HASH_LABEL = "pod-template-hash"
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group_version: str  # "apps/v1", "v1"
+    plural: str
+    kind: str
+    verbs: tuple[str, ...]
+    short_names: tuple[str, ...] = ()
+
+
+RESOURCES: tuple[ResourceType, ...] = (
+    ResourceType("apps/v1", "deployments", "Deployment", ("get", "list", "watch", "patch"), ("deploy",)),
+    ResourceType("apps/v1", "replicasets", "ReplicaSet", ("get", "list", "watch"), ("rs",)),
+    ResourceType("v1", "pods", "Pod", ("get", "list", "watch", "delete"), ("po",)),
+    ResourceType("v1", "configmaps", "ConfigMap", ("get", "list", "watch", "patch"), ("cm",)),
+    ResourceType(
+        "autoscaling/v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        ("get", "list", "patch"),
+        ("hpa",),
+    ),
+)
+RESOURCE_BY_PLURAL = {(r.group_version, r.plural): r for r in RESOURCES}
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def template_hash(template: dict[str, Any]) -> str:
+    """A stable pod-template-hash for a template (computed without the hash label itself)."""
+    clean = copy.deepcopy(template)
+    clean.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
+    digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
+    return digest[:10]
+
+
+class ObjectStore:
+    """Objects by (plural, namespace, name); every write bumps one cluster-wide resourceVersion."""
+
+    def __init__(self) -> None:
+        self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._rv = 1000
+        self._changed = asyncio.Event()
+
+    @property
+    def resource_version(self) -> str:
+        return str(self._rv)
+
+    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._objects.get((plural, namespace, name))
+
+    def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        return [
+            obj
+            for (p, ns, _), obj in sorted(self._objects.items(), key=lambda item: item[0])
+            if p == plural and (namespace is None or ns == namespace)
+        ]
+
+    def put(self, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", now_rfc3339())
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
+        self._objects[(plural, meta["namespace"], meta["name"])] = obj
+        self._notify()
+        return obj
+
+    def delete(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        obj = self._objects.pop((plural, namespace, name), None)
+        if obj is not None:
+            self._rv += 1
+            self._notify()
+        return obj
+
+    def _notify(self) -> None:
+        # One Event per generation of the store: set it to wake every watcher, then start a new one.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_for_change(self, within: float) -> None:
+        """Return when anything changes, or after `within` seconds."""
+        event = self._changed
+        try:
+            await asyncio.wait_for(event.wait(), within)
+        except TimeoutError:
+            return
+
+
+def new_deployment(
+    namespace: str, name: str, container: str, replicas: int, env: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "generation": 1,
+            "labels": dict(labels),
+            "annotations": {REVISION: "1"},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": dict(labels)},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
+            "revisionHistoryLimit": 10,
+            "progressDeadlineSeconds": 600,
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": container,
+                            "image": f"registry.example.com/{name}:1.0.0",
+                            "env": list(env or []),
+                            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                        }
+                    ],
+                    "restartPolicy": "Always",
+                },
+            },
+        },
+        "status": {"observedGeneration": 1, "replicas": 0, "updatedReplicas": 0},
+    }
+
+
+def new_replicaset(deployment: dict[str, Any], revision: int) -> dict[str, Any]:
+    template = copy.deepcopy(deployment["spec"]["template"])
+    pod_hash = template_hash(template)
+    template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = pod_hash
+    meta = deployment["metadata"]
+    selector = copy.deepcopy(deployment["spec"]["selector"])
+    selector.setdefault("matchLabels", {})[HASH_LABEL] = pod_hash
+    annotations = {REVISION: str(revision)}
+    cause = meta.get("annotations", {}).get("kubernetes.io/change-cause")
+    if cause:
+        annotations["kubernetes.io/change-cause"] = cause
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{meta['name']}-{pod_hash}",
+            "namespace": meta["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": annotations,
+            "ownerReferences": [_owner(deployment)],
+        },
+        "spec": {"replicas": 0, "selector": selector, "template": template},
+        "status": {"replicas": 0},
+    }
+
+
+def new_pod(rs: dict[str, Any], node: str) -> dict[str, Any]:
+    template = rs["spec"]["template"]
+    name = f"{rs['metadata']['name']}-{secrets.token_hex(3)[:5]}"
+    containers = copy.deepcopy(template["spec"]["containers"])
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": rs["metadata"]["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "annotations": dict(template["metadata"].get("annotations", {})),
+            "ownerReferences": [_owner(rs)],
+        },
+        "spec": {"containers": containers, "nodeName": node, "restartPolicy": "Always"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [
+                {"name": c["name"], "ready": False, "restartCount": 0, "image": c.get("image", "")}
+                for c in containers
+            ],
+        },
+    }
+
+
+def mark_pod_ready(pod: dict[str, Any]) -> None:
+    pod["status"]["phase"] = "Running"
+    pod["status"]["startTime"] = now_rfc3339()
+    pod["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    for status in pod["status"]["containerStatuses"]:
+        status["ready"] = True
+        status["started"] = True
+        status["state"] = {"running": {"startedAt": now_rfc3339()}}
+
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in pod["status"].get("conditions", [])
+    )
+
+
+def _owner(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
+    uid = owner["metadata"]["uid"]
+    return any(
+        ref.get("uid") == uid and ref.get("controller") for ref in obj["metadata"].get("ownerReferences", [])
+    )

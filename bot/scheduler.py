@@ -1,0 +1,213 @@
+"""Scheduling that survives restarts and runs each fire on exactly one replica.
+
+Two kinds of job:
+- one-shot jobs (a reminder at 10:15, a maintenance notice at 22:00) live in the
+  `scheduled_jobs` table; `run_due(now)` claims the due ones atomically, so two
+  replicas never both post, and a restart loses nothing;
+- recurring jobs (the daily health report) are cron expressions; each fire time
+  is claimed in `scheduler_fires`, and a fire missed while the bot was down is
+  run late, once, if it is still within the grace period.
+
+APScheduler (3.x) only wakes us up: a short interval job polls `run_due`, and one
+CronTrigger per recurring job. Tests call `run_due`/`run_cron_fire` with their
+own clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot import errors
+from bot.store.db import Database
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+DEFAULT_GRACE = timedelta(minutes=30)
+POLL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Job:
+    id: uuid.UUID
+    kind: str
+    key: str
+    run_at: datetime
+    payload: Mapping[str, Any]
+    late: bool
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+CronHandler = Callable[[datetime, bool], Awaitable[None]]  # (scheduled fire time, late)
+
+
+@dataclass(frozen=True)
+class CronJob:
+    job_id: str
+    trigger: CronTrigger
+    handler: CronHandler
+
+
+def cron_trigger(expression: str, timezone: str) -> CronTrigger:
+    """A 5-field cron expression in a timezone; a bad one is a ConfigError that says which."""
+    try:
+        return CronTrigger.from_crontab(expression, timezone=ZoneInfo(timezone))
+    except (ValueError, KeyError) as exc:
+        raise errors.ConfigError([f"cron expression {expression!r} ({timezone}): {exc}"]) from exc
+
+
+class Scheduler:
+    def __init__(self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
+        self._db = db
+        self._clock = clock
+        self._replica_id = replica_id
+        self._grace = grace
+        self._handlers: dict[str, JobHandler] = {}
+        self._cron: dict[str, CronJob] = {}
+        self._aps: AsyncIOScheduler | None = None
+
+    # ---- registration ----------------------------------------------------------------------------
+
+    def on(self, kind: str, handler: JobHandler) -> None:
+        self._handlers[kind] = handler
+
+    def cron(self, job_id: str, expression: str, timezone: str, handler: CronHandler) -> None:
+        self._cron[job_id] = CronJob(job_id, cron_trigger(expression, timezone), handler)
+
+    # ---- one-shot jobs -----------------------------------------------------------------------------
+
+    async def schedule(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool:
+        """Add a job unless one with this key exists (idempotent); True when added."""
+        async with self._db.acquire() as conn:
+            added = await conn.fetchval(
+                "INSERT INTO scheduled_jobs (id, kind, key, run_at, payload) VALUES ($1, $2, $3, $4, $5::jsonb)"
+                " ON CONFLICT (key) DO NOTHING RETURNING true",
+                uuid.uuid4(), kind, key, run_at, json.dumps(dict(payload)),
+            )
+        return bool(added)
+
+    async def cancel(self, key_prefix: str) -> int:
+        """Cancel every pending job whose key starts with the prefix (e.g. all reminders of an incident)."""
+        async with self._db.acquire() as conn:
+            result = await conn.execute(
+                "UPDATE scheduled_jobs SET state = 'cancelled' WHERE state = 'pending' AND key LIKE $1",
+                key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
+            )
+        return int(result.split()[-1])
+
+    async def pending(self, key_prefix: str) -> list[Job]:
+        async with self._db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, kind, key, run_at, payload, late FROM scheduled_jobs"
+                " WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
+                key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
+            )
+        return [Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows]
+
+    async def run_due(self, now: datetime | None = None) -> list[Job]:
+        """Claim and run every due job once across replicas; too-late jobs are marked missed."""
+        now = now or self._clock()
+        async with self._db.transaction() as conn:
+            rows = await conn.fetch(
+                "UPDATE scheduled_jobs SET state = 'claimed', claimed_by = $2, claimed_at = $1,"
+                " late = (run_at < $1 - interval '60 seconds')"
+                " WHERE id IN (SELECT id FROM scheduled_jobs WHERE state = 'pending' AND run_at <= $1"
+                "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT 100)"
+                " RETURNING id, kind, key, run_at, payload, late",
+                now, self._replica_id,
+            )
+        ran: list[Job] = []
+        for row in rows:
+            job = Job(row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"])
+            if now - job.run_at > self._grace:
+                await self._settle(job.id, "missed", None)
+                log.warning("scheduled job missed its grace period", kind=job.kind, key=job.key)
+                continue
+            handler = self._handlers.get(job.kind)
+            if handler is None:
+                await self._settle(job.id, "failed", f"no handler for {job.kind}")
+                continue
+            try:
+                await handler(job)
+            except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+                log.exception("scheduled job failed", kind=job.kind, key=job.key)
+                await self._settle(job.id, "failed", type(exc).__name__)
+                continue
+            await self._settle(job.id, "done", None)
+            ran.append(job)
+        return ran
+
+    async def _settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
+        async with self._db.acquire() as conn:
+            await conn.execute("UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error)
+
+    # ---- recurring jobs -----------------------------------------------------------------------------
+
+    async def claim_fire(self, job_id: str, fire_at: datetime, *, late: bool) -> bool:
+        async with self._db.acquire() as conn:
+            won = await conn.fetchval(
+                "INSERT INTO scheduler_fires (job_id, fire_at, claimed_by, late) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                job_id, fire_at, self._replica_id, late,
+            )
+        return bool(won)
+
+    async def run_cron_fire(self, job_id: str, fire_at: datetime, *, late: bool = False) -> bool:
+        """Run one fire of a recurring job if this replica wins its claim; True when it ran here."""
+        job = self._cron[job_id]
+        if not await self.claim_fire(job_id, fire_at, late=late):
+            return False
+        await job.handler(fire_at, late)
+        return True
+
+    def last_fire_before(self, job_id: str, now: datetime) -> datetime | None:
+        """The latest scheduled fire time in (now - grace, now], if any."""
+        trigger = self._cron[job_id].trigger
+        moment: datetime | None = trigger.get_next_fire_time(None, now - self._grace)
+        last = None
+        while moment is not None and moment <= now:
+            last = moment
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+        return last
+
+    async def catch_up(self, now: datetime | None = None) -> list[str]:
+        """At start-up: run, late and once, each recurring fire missed within the grace period."""
+        now = now or self._clock()
+        ran = []
+        for job_id in self._cron:
+            missed = self.last_fire_before(job_id, now)
+            if missed is not None and await self.run_cron_fire(job_id, missed, late=True):
+                ran.append(job_id)
+        return ran
+
+    # ---- wiring ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.catch_up()
+        self._aps = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
+        self._aps.add_job(self.run_due, "interval", seconds=POLL_SECONDS, id="run-due",
+                          max_instances=1, coalesce=True)
+        for job_id, job in self._cron.items():
+            self._aps.add_job(self._fire_now, job.trigger, args=[job_id], id=f"cron-{job_id}",
+                              max_instances=1, coalesce=True, misfire_grace_time=int(self._grace.total_seconds()))
+        self._aps.start()
+
+    async def _fire_now(self, job_id: str) -> None:
+        now = self._clock()
+        fire_at = self.last_fire_before(job_id, now) or now
+        await self.run_cron_fire(job_id, fire_at)
+
+    def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None

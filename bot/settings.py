@@ -1,0 +1,64 @@
+"""Process settings, read from the environment only (secrets never come from files in the repo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import errors
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+
+def _default_catalog() -> Path:
+    return PROJECT_ROOT / "chatops.yml"
+
+
+class Settings(BaseSettings):
+    """Everything the process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr = Field(default=SecretStr(""), alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr = Field(default=SecretStr(""), alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr = Field(default=SecretStr(""), alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, alias="SLACK_API_URL")
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
+    redis_prefix: str = Field(default="runbook-bot:", alias="REDIS_PREFIX")  # several bots, one Redis
+    kubeconfig: Path | None = Field(default=None, alias="KUBECONFIG")
+    chatops_config: Path = Field(default_factory=_default_catalog, alias="CHATOPS_CONFIG")
+    commands_dir: Path = Field(default=PROJECT_ROOT / "commands", alias="RUNBOOK_COMMANDS_DIR")
+    templates_dir: Path = Field(default=PROJECT_ROOT / "templates", alias="RUNBOOK_TEMPLATES_DIR")
+    data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="RUNBOOK_DATA_DIR")
+    host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - a container must listen on all interfaces
+    port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
+    alertmanager_token: SecretStr = Field(default=SecretStr(""), alias="ALERTMANAGER_TOKEN")
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$", alias="LOG_FORMAT")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Timeouts (seconds) for every external call; one place so operators can tune them.
+    slack_timeout: float = Field(default=10.0, gt=0, alias="SLACK_TIMEOUT")
+    kube_timeout: float = Field(default=10.0, gt=0, alias="KUBE_TIMEOUT")
+    db_timeout: float = Field(default=5.0, gt=0, alias="DB_TIMEOUT")
+    redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
+
+    @property
+    def slack_api_base(self) -> str:
+        """The Web API base with exactly one trailing slash, as slack_sdk expects."""
+        return self.slack_api_url.rstrip("/") + "/"
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment; a bad value raises ConfigError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"environment variable {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise errors.ConfigError(problems) from exc

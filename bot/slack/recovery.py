@@ -1,0 +1,44 @@
+"""Housekeeping that keeps messages truthful: expired requests lose their buttons, and executions
+cut off by a crash are marked interrupted (never re-run) and say so."""
+
+from __future__ import annotations
+
+import structlog
+
+from bot import errors
+from bot.runbooks.executions import Execution
+from bot.runtime import Runtime
+from bot.slack import runbook_views as views
+
+log = structlog.get_logger(__name__)
+# Three missed heartbeats (5 s each) and a running execution is taken for dead.
+STALE_AFTER_SECONDS = 15.0
+
+
+async def _show_closed(rt: Runtime, executions: list[Execution]) -> None:
+    for execution in executions:
+        procedure = rt.procedures.get(execution.procedure)
+        if procedure is None or execution.message_ts is None:
+            continue
+        if execution.steps:
+            text, blocks = views.progress(execution, procedure, execution.steps, None, None)
+        else:
+            text, blocks = views.closed(execution, procedure)
+        try:
+            await rt.slack.update_message(execution.channel_id, execution.message_ts, text, blocks)
+        except errors.BotError as exc:
+            log.warning("could not update a closed request's message", execution_id=str(execution.id),
+                        error=str(exc))
+
+
+async def recover_interrupted(rt: Runtime) -> list[Execution]:
+    interrupted = await rt.executions.interrupt_orphans(stale_after_seconds=STALE_AFTER_SECONDS)
+    if interrupted:
+        log.warning("executions interrupted by a restart", count=len(interrupted))
+    await _show_closed(rt, interrupted)
+    return interrupted
+
+
+async def sweep(rt: Runtime) -> None:
+    await _show_closed(rt, await rt.executions.expire_due())
+    await recover_interrupted(rt)

@@ -1,0 +1,139 @@
+"""Confirm and Cancel clicks on a runbook preview. The button carries only the execution id."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import errors
+from bot.runbooks.engine import Invocation
+from bot.runbooks.executions import Execution, StepRecord
+from bot.runbooks.model import Procedure
+from bot.runtime import Runtime
+from bot.slack import runbook_views as views
+from bot.slack.ids import ActionId
+from bot.slack.replies import reply_error, reply_unexpected
+from bot.slack.webapi import SlackWebApi
+
+log = structlog.get_logger(__name__)
+# chat.update is Tier 3 (~50/min per workspace): progress lines within a step are throttled,
+# step boundaries and the outcome always go out.
+PROGRESS_MIN_INTERVAL = 1.0
+FINAL_UPDATE_ATTEMPTS = 20
+FINAL_UPDATE_BACKOFF_MAX = 30.0
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    async def handle_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _on_click(rt, body, confirm=True)
+
+    async def handle_cancel_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await _on_click(rt, body, confirm=False)
+
+    app.action(ActionId.CONFIRM.value)(handle_confirm_action)
+    app.action(ActionId.CANCEL.value)(handle_cancel_action)
+
+
+def _invocation(body: dict[str, Any]) -> Invocation:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    return Invocation(
+        user_id=str(body["user"]["id"]), channel_id=str(channel),
+        team_id=(body.get("team") or {}).get("id"), response_url=body.get("response_url"),
+    )
+
+
+def _execution_id(body: dict[str, Any]) -> uuid.UUID:
+    actions = body.get("actions") or [{}]
+    try:
+        return uuid.UUID(str(actions[0].get("value", "")))
+    except ValueError:
+        raise errors.UserError("That button is not one of mine (its value is not a request id).") from None
+
+
+async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None:
+    who = _invocation(body)
+    try:
+        execution_id = _execution_id(body)
+        if confirm:
+            execution, procedure = await rt.engine.load(execution_id)
+            progress = MessageProgress(rt.slack, execution, procedure)
+            # Owned task: a rollout can outlive this listener, and shutdown must know about it.
+            rt.tasks.spawn(f"execution-{execution_id}",
+                           _confirm(rt, who, execution_id, progress))
+        else:
+            cancelled = await rt.engine.cancel(execution_id, who.user_id)
+            procedure = rt.procedures[cancelled.procedure]
+            text, blocks = views.closed(cancelled, procedure, by=who.user_id)
+            if cancelled.message_ts:
+                await rt.slack.update_message(cancelled.channel_id, cancelled.message_ts, text, blocks)
+    except errors.UserError as exc:
+        await reply_error(rt.slack, who, exc.message, exc.usage)
+    except errors.UnavailableError as exc:
+        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
+    except Exception:  # noqa: BLE001 - shown to the user with an error id, traceback logged
+        await reply_unexpected(rt.slack, who, "that click")
+
+
+async def _confirm(rt: Runtime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
+    try:
+        await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
+    except errors.UserError as exc:
+        await reply_error(rt.slack, who, exc.message, exc.usage)
+    except errors.UnavailableError as exc:
+        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # noqa: BLE001 - shown to the user with an error id, traceback logged
+        await reply_unexpected(rt.slack, who, "this confirmation")
+
+
+class MessageProgress:
+    """Re-renders the preview message as the execution moves; the outcome is retried until Slack takes it."""
+
+    def __init__(self, slack: SlackWebApi, execution: Execution, procedure: Procedure) -> None:
+        self._slack = slack
+        self._procedure = procedure
+        self._channel = execution.channel_id
+        self._ts = execution.message_ts
+        self._last_sent = 0.0
+        self._last_step_count = -1
+
+    async def update(
+        self, execution: Execution, steps: tuple[StepRecord, ...], current: str | None, line: str | None
+    ) -> None:
+        if self._ts is None:
+            return
+        text, blocks = views.progress(execution, self._procedure, steps, current, line)
+        if execution.state.final:
+            await self._send_final(text, blocks)
+            return
+        now = time.monotonic()
+        boundary = len(steps) != self._last_step_count or line is None
+        if not boundary and now - self._last_sent < PROGRESS_MIN_INTERVAL:
+            return
+        self._last_sent, self._last_step_count = now, len(steps)
+        try:
+            await self._slack.update_message(self._channel, self._ts, text, blocks)
+        except errors.BotError as exc:
+            # Progress is best effort: the execution goes on, and the outcome is retried.
+            log.warning("progress update failed", channel=self._channel, error=str(exc))
+
+    async def _send_final(self, text: str, blocks: Any) -> None:
+        assert self._ts is not None
+        delay = 1.0
+        for attempt in range(1, FINAL_UPDATE_ATTEMPTS + 1):
+            try:
+                await self._slack.update_message(self._channel, self._ts, text, blocks)
+                return
+            except errors.BotError as exc:
+                log.warning("outcome update failed; retrying", attempt=attempt, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, FINAL_UPDATE_BACKOFF_MAX)
+        log.error("outcome never reached Slack", channel=self._channel, ts=self._ts)

@@ -1,0 +1,110 @@
+"""`/runbook …`: parse in the ack path (no I/O), acknowledge, then answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import errors
+from bot.actions.registry import ActionContext
+from bot.runbooks import parser
+from bot.runbooks.engine import Invocation, PendingOutcome
+from bot.runtime import Runtime
+from bot.slack import runbook_views as views
+from bot.slack.replies import reply_error, reply_unexpected
+from bot.text import quoted
+
+log = structlog.get_logger(__name__)
+BUILT_IN = ("help", "list", "history")
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    async def handle_runbook_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        await answer_runbook_command(rt, ack, command)
+
+    app.command("/runbook")(handle_runbook_command)
+
+
+async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
+    text = str(command.get("text", "")).strip()
+    who = Invocation(
+        user_id=str(command["user_id"]), channel_id=str(command["channel_id"]),
+        team_id=command.get("team_id"), response_url=command.get("response_url"),
+    )
+    try:
+        tokens = parser.tokenize(text)
+        word = tokens[0].lower() if tokens else "help"
+        if word == "help":
+            if len(tokens) > 1:
+                name = tokens[1].lower()
+                if name not in rt.procedures:
+                    raise parser.unknown_name_error("procedure", name, list(rt.procedures), usage="/runbook help")
+                await ack(blocks=views.help_procedure(rt.procedures[name]), response_type="ephemeral")
+            else:
+                await ack(blocks=views.help_overview(rt.procedures.values()), response_type="ephemeral")
+            return
+        if word in ("list", "history"):
+            parsed = None
+        else:
+            parsed = parser.parse(text, rt.procedures, rt.catalog)
+    except errors.UserError as exc:
+        await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
+        return
+    await ack()
+    log.info("runbook command", user=who.user_id, channel=who.channel_id, command=word)
+    try:
+        if parsed is None and word == "list":
+            allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
+            await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+        elif parsed is None:
+            await _history(rt, who, tokens[1:])
+        else:
+            await _run(rt, who, parsed)
+    except errors.UserError as exc:
+        await reply_error(rt.slack, who, exc.message, exc.usage)
+    except errors.UnavailableError as exc:
+        await reply_error(rt.slack, who, _unavailable_text(exc, destructive=bool(parsed and parsed.procedure.destructive)))
+    except errors.TargetError as exc:
+        await reply_error(rt.slack, who, str(exc))
+    except Exception:  # noqa: BLE001 - the user gets an error id; the traceback goes to the log
+        await reply_unexpected(rt.slack, who, quoted(f"/runbook {word}"))
+
+
+def _unavailable_text(exc: errors.UnavailableError, *, destructive: bool) -> str:
+    if destructive:
+        return (f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
+                "Nothing was changed. Read-only commands still work.")
+    return f"{exc.dependency} is unavailable: {exc.detail}."
+
+
+async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
+    service = rest[0] if rest else None
+    if service is not None and service not in rt.catalog.services:
+        raise parser.unknown_name_error("service", service, list(rt.catalog.services),
+                                        usage="/runbook history [service]")
+    executions = await rt.executions.recent(service=service, limit=10)
+    rollout = None
+    if service is not None and "kubernetes.history" in rt.registry.names():
+        rollout = await rt.registry.get("kubernetes.history").run(
+            ActionContext(service_name=service, service=rt.catalog.services[service]),
+            rt.registry.validate_params("kubernetes.history", {}),
+        )
+    await rt.slack.respond(who.response_url or "", "Runbook history", views.history(executions, service, rollout),
+                           ephemeral=False)
+
+
+async def _run(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:
+    outcome = await rt.engine.request(parsed, who)
+    if isinstance(outcome, PendingOutcome):
+        text, blocks = views.preview(outcome)
+        ts = await rt.slack.post_message(who.channel_id, text, blocks)
+        await rt.executions.set_message(outcome.execution.id, who.channel_id, ts)
+        return
+    text, blocks = views.read_only_result(outcome, who.user_id)
+    try:
+        await rt.slack.post_message(who.channel_id, text, blocks)
+    except errors.UserError:
+        # The bot may not be a member of this channel; the response_url always works.
+        await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)

@@ -1,0 +1,172 @@
+"""The Slack Web API boundary: every call the bot makes to Slack goes through here.
+
+Honours SLACK_API_URL, retries 429 (with Retry-After), 5xx and dropped connections
+with slack_sdk's retry handlers, has a timeout on every call, and translates
+slack_sdk errors into ours. `link_names`/`parse` are never sent with user text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot import coord, errors
+from bot.catalog import Catalog
+
+Blocks = Sequence[dict[str, Any]]
+USERGROUP_CACHE_SECONDS = 300
+
+
+def _retry_handlers() -> list[Any]:
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=3),
+    ]
+
+
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+def _translate(method: str, exc: Exception) -> errors.BotError:
+    if isinstance(exc, SlackApiError):
+        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        if code in NOT_A_MEMBER:
+            return errors.UserError(
+                "I cannot post in this channel. Invite me first (`/invite @runbook-bot`), then try again."
+            )
+        return errors.UnavailableError("Slack", f"{method} failed: {code}")
+    return errors.UnavailableError("Slack", f"{method} failed: {type(exc).__name__}")
+
+
+class SlackWebApi:
+    def __init__(self, *, token: str, base_url: str, timeout: float) -> None:
+        self._timeout = timeout
+        self.client = AsyncWebClient(
+            token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=_retry_handlers()
+        )
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _webhook_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        return self._session
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            # slack_sdk's typed methods pick JSON or form encoding per method, as Slack expects.
+            response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            raise _translate(method, exc) from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def post_message(
+        self, channel: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
+    ) -> str:
+        body: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        if blocks is not None:
+            body["blocks"] = list(blocks)
+        if thread_ts is not None:
+            body["thread_ts"] = thread_ts
+        data = await self._call("chat.postMessage", **body)
+        return str(data["ts"])
+
+    async def update_message(self, channel: str, ts: str, text: str, blocks: Blocks | None = None) -> None:
+        body: dict[str, Any] = {"channel": channel, "ts": ts, "text": text}
+        body["blocks"] = list(blocks) if blocks is not None else []
+        await self._call("chat.update", **body)
+
+    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+        body: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            body["blocks"] = list(blocks)
+        await self._call("chat.postEphemeral", **body)
+
+    async def respond(
+        self,
+        response_url: str,
+        text: str,
+        blocks: Blocks | None = None,
+        *,
+        ephemeral: bool = True,
+        replace_original: bool = False,
+    ) -> None:
+        """Answer through a slash command's or click's response_url (works where the bot is not a member)."""
+        client = AsyncWebhookClient(
+            response_url, timeout=int(max(1, self._timeout)), session=self._webhook_session(),
+            retry_handlers=_retry_handlers(),
+        )
+        try:
+            response = await client.send(
+                text=text,
+                blocks=list(blocks) if blocks is not None else None,
+                response_type="ephemeral" if ephemeral else "in_channel",
+                replace_original=replace_original,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _translate("response_url", exc) from exc
+        if response.status_code >= 400:
+            raise errors.UnavailableError("Slack", f"response_url answered {response.status_code}")
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        await self._call("views.open", trigger_id=trigger_id, view=view)
+
+    async def usergroups(self) -> list[dict[str, Any]]:
+        data = await self._call("usergroups.list", include_disabled=False)
+        return list(data.get("usergroups", []))
+
+    async def usergroup_members(self, usergroup_id: str) -> list[str]:
+        data = await self._call("usergroups.users.list", usergroup=usergroup_id)
+        return [str(u) for u in data.get("users", [])]
+
+
+class SlackGroupDirectory:
+    """Policy's GroupDirectory: the catalog's user groups, resolved through Slack and cached in Redis.
+
+    Only groups the catalog names are looked up (usergroups.users.list is Tier 2).
+    A failure to reach Slack means "no groups": access fails closed, never open.
+    """
+
+    def __init__(self, slack: SlackWebApi, cache: coord.Coordinator, catalog: Catalog) -> None:
+        self._slack = slack
+        self._cache = cache
+        self._wanted = {g for role in catalog.roles.values() for g in role.groups}
+
+    async def _membership(self) -> dict[str, list[str]]:
+        cached = await self._cache.cache_get("usergroups")
+        if isinstance(cached, dict):
+            return cached
+        membership: dict[str, list[str]] = {}
+        for group in await self._slack.usergroups():
+            names = {group.get("handle", ""), group.get("id", "")} & self._wanted
+            if not names:
+                continue
+            members = await self._slack.usergroup_members(str(group["id"]))
+            for name in names:
+                membership[name] = members
+        await self._cache.cache_set("usergroups", membership, ttl_seconds=USERGROUP_CACHE_SECONDS)
+        return membership
+
+    async def groups_of(self, user_id: str) -> frozenset[str]:
+        if not self._wanted:
+            return frozenset()
+        try:
+            membership = await self._membership()
+        except errors.UnavailableError:
+            return frozenset()
+        return frozenset(name for name, users in membership.items() if user_id in users)

@@ -1,0 +1,135 @@
+"""The PostgreSQL boundary: the asyncpg pool, migrations, and error translation.
+
+Repositories (executions, audit, incidents, …) take a `Database` and use its
+`acquire()`/`transaction()`; nothing else in the bot imports asyncpg.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib import resources
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What repositories receive: a pooled connection.
+Connection = PoolConnectionProxy  # the stubs make it generic; at run time it is a plain class
+
+from bot import errors
+
+MIGRATIONS_PACKAGE = "bot.store.migrations"
+# Any fixed number shared by every replica: only one of them migrates at a time.
+MIGRATION_LOCK_ID = 0x72756E62
+
+
+def _unavailable(exc: BaseException) -> errors.UnavailableError:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        detail = "timed out"
+    return errors.UnavailableError("PostgreSQL", detail)
+
+
+# What a lost or refused connection looks like from asyncpg; translated into UnavailableError.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+class Database:
+    """An asyncpg pool with a timeout on every command and errors translated at the boundary."""
+
+    def __init__(self, dsn: str, *, timeout: float, min_size: int = 1, max_size: int = 10) -> None:
+        self._dsn = dsn
+        self._timeout = timeout
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise errors.UnavailableError("PostgreSQL", "the pool is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                command_timeout=self._timeout,
+                timeout=self._timeout,
+            )
+        except CONNECTION_ERRORS as exc:
+            raise _unavailable(exc) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await pool.close()
+            except TimeoutError:
+                pool.terminate()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Connection]:
+        try:
+            async with self.pool.acquire(timeout=self._timeout) as conn:
+                yield conn
+        except CONNECTION_ERRORS as exc:
+            raise _unavailable(exc) from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.acquire() as conn:
+            await conn.fetchval("SELECT 1", timeout=self._timeout)
+
+    def pool_usage(self) -> tuple[int, int]:
+        """(connections in use, pool size) for metrics."""
+        if self._pool is None:
+            return (0, 0)
+        size = self._pool.get_size()
+        return (size - self._pool.get_idle_size(), self._pool.get_max_size())
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations in order, under an advisory lock; returns the versions applied."""
+        applied: list[str] = []
+        async with self.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+                for version, sql in available_migrations():
+                    if version in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                    applied.append(version)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+        return applied
+
+
+def available_migrations() -> list[tuple[str, str]]:
+    """(version, sql) for every shipped migration, ordered by file name (`001_core.sql` → `001_core`)."""
+    folder = resources.files(MIGRATIONS_PACKAGE)
+    files = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda e: e.name
+    )
+    return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]

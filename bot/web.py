@@ -1,0 +1,93 @@
+"""The aiohttp application: /slack/events, /healthz, /readyz (features add /metrics, /alerts)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot import errors
+from bot.runtime import Runtime
+from bot.slack import signing
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 512 * 1024  # Slack payloads are far smaller; anything bigger is not Slack
+SLACK_CONTENT_TYPES = ("application/x-www-form-urlencoded", "application/json")
+REPLAY_WINDOW_SECONDS = signing.MAX_SKEW_SECONDS * 2
+READY_TIMEOUT_SECONDS = 2.0
+
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.json_response({"ok": False, "error": reason}, status=status)
+
+
+def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
+    secret = rt.settings.slack_signing_secret.get_secret_value()
+
+    async def handle_slack_events(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _refuse(413, "body too large")
+        if request.content_type not in SLACK_CONTENT_TYPES:
+            return _refuse(415, "unsupported content type")
+        body = await request.read()
+        problem = signing.verify(secret, request.headers, body, now=time.time())
+        if problem is not None:
+            log.warning("refused unsigned or badly signed request", reason=problem, remote=request.remote)
+            return _refuse(401, "invalid signature")
+        # A signature covers timestamp and body, so seeing one twice means a replay, never a Slack retry
+        # (Slack re-signs retries). Redis being down must not stop acknowledgements: skip the check then.
+        fingerprint = hashlib.sha256(request.headers["X-Slack-Signature"].encode()).hexdigest()
+        try:
+            if not await rt.coord.first_time(f"sig:{fingerprint}", ttl_seconds=REPLAY_WINDOW_SECONDS):
+                log.warning("refused replayed request", remote=request.remote)
+                return _refuse(401, "replayed request")
+        except errors.UnavailableError:
+            log.warning("replay check skipped: Redis unavailable")
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8", errors="replace"),
+            query=request.query_string,
+            headers={k.lower(): [v] for k, v in request.headers.items()},
+        )
+        bolt_response = await bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    return handle_slack_events
+
+
+async def handle_healthz(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def readyz_handler(rt: Runtime) -> Route:
+    async def handle_readyz(_: web.Request) -> web.Response:
+        checks: dict[str, str] = {}
+        for name, probe in (("postgres", rt.db.ping), ("redis", rt.coord.ping)):
+            try:
+                async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                    await probe()
+                checks[name] = "ok"
+            except (errors.UnavailableError, TimeoutError):
+                checks[name] = "unavailable"  # the reason goes to the log, never to an unauthenticated caller
+                log.warning("readiness check failed", dependency=name)
+        ready = all(v == "ok" for v in checks.values())
+        return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+    return handle_readyz
+
+
+def build_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/slack/events", slack_events_handler(rt, bolt))
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/readyz", readyz_handler(rt))
+    return app

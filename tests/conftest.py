@@ -1,0 +1,148 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded unless DATABASE_URL/REDIS_URL are set),
+the Slack fake and the sandbox cluster over real HTTP on 127.0.0.1, and a running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.app import BotProcess
+from bot.catalog import Catalog, load_catalog
+from bot.embedded import EmbeddedServers
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser
+from bot.sandbox.slack_fake import SlackFake
+from bot.settings import PROJECT_ROOT, Settings
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+CATALOG_PATH = PROJECT_ROOT / "chatops.yml"
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
+    servers = EmbeddedServers(tmp_path_factory.mktemp("embedded"))
+    yield servers
+    servers.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(embedded: EmbeddedServers) -> str:
+    return os.environ.get("DATABASE_URL") or embedded.postgres_url()
+
+
+@pytest.fixture(scope="session")
+def redis_url(embedded: EmbeddedServers) -> str:
+    return os.environ.get("REDIS_URL") or embedded.redis_url()
+
+
+async def create_database(postgres_url: str) -> str:
+    """A fresh, empty database on the same server; its URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    if "?" in postgres_url:
+        base, query = postgres_url.split("?", 1)
+        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+
+
+@pytest.fixture
+async def database_url(postgres_url: str) -> str:
+    """Each test that starts a bot gets its own database: no test sees another's rows or audit chain."""
+    return await create_database(postgres_url)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(CATALOG_PATH)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackFake]:
+    async with SlackFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def cluster(catalog: Catalog, tmp_path: Path) -> AsyncIterator[SandboxCluster]:
+    async with SandboxCluster(step_seconds=0.05) as sandbox:
+        sandbox.seed_from_catalog(catalog)
+        yield sandbox
+
+
+def bot_settings(
+    *, slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path, **extra: str
+) -> Settings:
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH)))
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KUBECONFIG": str(kubeconfig),
+        "CHATOPS_CONFIG": str(CATALOG_PATH),
+        "RUNBOOK_DATA_DIR": str(tmp_path / "data"),
+        "KUBE_TIMEOUT": "5",
+        "SLACK_TIMEOUT": "5",
+        "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
+        **extra,
+    }
+    return Settings.model_validate(env)
+
+
+@pytest.fixture
+async def bot(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    """`runbook-bot serve` in-process on a free loopback port, against the fakes and real databases."""
+    settings = bot_settings(
+        slack=slack, cluster=cluster, database_url=database_url, redis_url=redis_url, tmp_path=tmp_path
+    )
+    process = BotProcess(settings, run_scheduler=False)
+    await process.start()
+    await process.serve_http("127.0.0.1", 0)
+    yield process
+    await process.stop()
+
+
+@pytest.fixture
+async def alice(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
+    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
+                         user_id="U0ALICE", channel_id="C0OPS") as user:
+        yield user
+
+
+@pytest.fixture
+async def bob(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
+    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
+                         user_id="U0BOB", channel_id="C0OPS") as user:
+        yield user
+
+
+@pytest.fixture
+async def carol(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
+    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
+                         user_id="U0CAROL", channel_id="C0OPS") as user:
+        yield user
+
+
+@pytest.fixture(autouse=True)
+async def _no_leftover_tasks() -> AsyncIterator[None]:
+    """A test that leaves tasks running fails (kopf's _no_asyncio_pending_tasks)."""
+    before = set(asyncio.all_tasks())
+    yield
+    await asyncio.sleep(0)
+    leftover = [t for t in asyncio.all_tasks() - before if not t.done() and t is not asyncio.current_task()]
+    for task in leftover:
+        task.cancel()
+    assert not leftover, f"tasks left running: {[t.get_name() for t in leftover]}"

@@ -1,0 +1,101 @@
+"""The kubernetes.* actions: names, params models, previews from the server's dry run, plain results."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bot import errors
+from bot.actions.kubernetes import kubernetes_actions
+from bot.actions.registry import ActionContext, ActionRegistry
+from bot.catalog import Service
+from bot.k8s import Kube
+from bot.sandbox.cluster import SandboxCluster
+
+MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
+MUTATING |= {"maintenance"}
+READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
+
+
+def registry(kube: Kube) -> ActionRegistry:
+    return ActionRegistry(kubernetes_actions(kube))
+
+
+def ctx(service: Service | None, dry_run: bool = False) -> ActionContext:
+    return ActionContext(service_name="svc", service=service, dry_run=dry_run, timeout_seconds=10)
+
+
+async def test_every_action_is_registered_with_the_right_mutating_flag(kube: Kube) -> None:
+    reg = registry(kube)
+    assert set(reg.names()) == {f"kubernetes.{n}" for n in MUTATING | READ_ONLY}
+    assert {n for n in reg.names() if reg.get(n).mutating} == {f"kubernetes.{n}" for n in MUTATING}
+
+
+async def test_unknown_or_bad_arguments_fail_validation(kube: Kube) -> None:
+    reg = registry(kube)
+    with pytest.raises(ValidationError):
+        reg.validate_params("kubernetes.scale", {"replicas": 3, "replica": 4})
+    with pytest.raises(ValidationError):
+        reg.validate_params("kubernetes.scale", {"replicas": -1})
+
+
+async def test_an_action_without_a_service_is_a_user_error(kube: Kube) -> None:
+    action = registry(kube).get("kubernetes.status")
+    with pytest.raises(errors.UserError, match="needs a service"):
+        await action.run(ctx(None), action.params_model())
+
+
+async def test_scale_preview_comes_from_the_dry_run_and_changes_nothing(
+    cluster: SandboxCluster, kube: Kube, dashboard: Service
+) -> None:
+    reg = registry(kube)
+    result = await reg.get("kubernetes.scale").run(
+        ctx(dashboard, True), reg.validate_params("kubernetes.scale", {"replicas": 5})
+    )
+    assert result.data == {"replicas_before": 3, "replicas_after": 5}
+    assert [(c.what, c.before, c.after) for c in result.changes] == [("replicas", "3", "5")]
+    assert result.summary.startswith("Dry run: would scale")
+    assert cluster.deployment("production", "email-dashboard")["spec"]["replicas"] == 3
+
+
+async def test_scale_outside_the_catalog_limits_is_refused(kube: Kube, dashboard: Service) -> None:
+    reg = registry(kube)
+    with pytest.raises(errors.UserError, match="2–10 replicas"):
+        await reg.get("kubernetes.scale").run(
+            ctx(dashboard), reg.validate_params("kubernetes.scale", {"replicas": 11})
+        )
+
+
+async def test_rollout_status_reports_progress_through_the_context(kube: Kube, dashboard: Service) -> None:
+    reg = registry(kube)
+    seen: list[str] = []
+
+    async def report(message: str) -> None:
+        seen.append(message)
+
+    await reg.get("kubernetes.rollout_restart").run(
+        ctx(dashboard), reg.validate_params("kubernetes.rollout_restart", {})
+    )
+    context = ActionContext("svc", dashboard, timeout_seconds=10, report_progress=report)
+    result = await reg.get("kubernetes.rollout_status").run(
+        context, reg.validate_params("kubernetes.rollout_status", {})
+    )
+    assert result.summary == 'deployment "email-dashboard" successfully rolled out'
+    assert len(seen) > 1
+
+
+async def test_logs_go_in_capped_details(kube: Kube, dashboard: Service) -> None:
+    reg = registry(kube)
+    result = await reg.get("kubernetes.logs").run(
+        ctx(dashboard), reg.validate_params("kubernetes.logs", {"tail_lines": 500})
+    )
+    assert result.details is not None
+    assert len(result.details) <= 2500
+    assert result.details.endswith("… truncated")
+
+
+async def test_maintenance_on_an_already_on_service_is_a_no_op(kube: Kube, backend: Service) -> None:
+    reg = registry(kube)
+    params = reg.validate_params("kubernetes.maintenance", {"enabled": False})
+    result = await reg.get("kubernetes.maintenance").run(ctx(backend), params)
+    assert result.no_op
