@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import coord, errors
 from bot.actions.kubernetes import kubernetes_actions
+from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog, load_catalog
 from bot.embedded import EmbeddedServers
@@ -59,7 +60,7 @@ class CoordinatorLimiter:
 
 
 def build_registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube)])
+    return ActionRegistry([*kubernetes_actions(kube), *database_actions()])
 
 
 def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dict[str, Any]]:

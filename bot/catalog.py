@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot import errors
+from bot.alerts.config import AlertsConfig
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
@@ -136,6 +137,7 @@ class Catalog(Model):
     services: dict[str, Service]
     severities: dict[str, Severity] = {}
     health: HealthSchedule = HealthSchedule()
+    alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
     extras: dict[str, Any] = {}  # room for sections owned by feature modules
 
     @model_validator(mode="after")
@@ -154,6 +156,7 @@ class Catalog(Model):
                 f"health.channel: {self.health.channel!r} is neither a channel name under 'channels' "
                 "nor a channel id"
             )
+        problems.extend(self.alerts.channel_problems(self.channels.resolve))
         if problems:
             raise ValueError("; ".join(problems))
         return self

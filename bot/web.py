@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot import errors
 from bot.runtime import Runtime
 from bot.slack import signing
+from bot.web_alerts import alertmanager_handler
 
 log = structlog.get_logger(__name__)
 
@@ -90,4 +91,5 @@ def build_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
     app.router.add_post("/slack/events", slack_events_handler(rt, bolt))
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/readyz", readyz_handler(rt))
+    app.router.add_post("/alerts/alertmanager", alertmanager_handler(rt))
     return app

@@ -261,15 +261,20 @@ class Engine:
                 raise BusyError(f"{claimed.service} is being changed right now ({describe_holder(got)}). "
                                 "Click Confirm again when it finishes.")
         try:
-            return await self._run(claimed, procedure, on_progress)
+            final, done = await self._run(claimed, procedure, on_progress)
         finally:
             if lock is not None:
                 try:
                     await self._locks.release(lock)
                 except errors.UnavailableError:
                     pass  # the lock's TTL frees it; the outcome is already recorded
+        # The outcome is shown only once the target is free again, so "done" means "you may go on".
+        await on_progress(final, done, None, None)
+        return final
 
-    async def _run(self, execution: Execution, procedure: Procedure, on_progress: ProgressCallback) -> Execution:
+    async def _run(
+        self, execution: Execution, procedure: Procedure, on_progress: ProgressCallback
+    ) -> tuple[Execution, tuple[StepRecord, ...]]:
         done: list[StepRecord] = []
         started = time.monotonic()
         heartbeat = asyncio.create_task(self._heartbeat(execution.id), name=f"heartbeat-{execution.id}")
@@ -309,8 +314,7 @@ class Engine:
             heartbeat.cancel()
             elapsed = round(time.monotonic() - started, 3)
             final = await self._finish(execution, procedure, state, error, elapsed)
-        await on_progress(final, tuple(done), None, None)
-        return final
+        return final, tuple(done)
 
     async def _finish(self, execution: Execution, procedure: Procedure, state: State, error: str | None,
                       elapsed: float) -> Execution:

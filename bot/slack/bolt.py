@@ -13,12 +13,19 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
-from bot.slack import runbook_actions, runbook_command
+from bot.slack import (
+    health_report,
+    incident_command,
+    maintenance_command,
+    runbook_actions,
+    runbook_command,
+    suggested,
+)
 
 log = structlog.get_logger(__name__)
 
 # Each Slack surface module exposes register(app, runtime); features add theirs to this tuple.
-SURFACES = (runbook_command, runbook_actions)
+SURFACES = (runbook_command, runbook_actions, suggested, health_report, incident_command, maintenance_command)
 
 
 def build_bolt_app(rt: Runtime) -> AsyncApp:

@@ -41,7 +41,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ActionId.CANCEL.value)(handle_cancel_action)
 
 
-def _invocation(body: dict[str, Any]) -> Invocation:
+def invocation_of(body: dict[str, Any]) -> Invocation:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     return Invocation(
         user_id=str(body["user"]["id"]), channel_id=str(channel),
@@ -58,7 +58,7 @@ def _execution_id(body: dict[str, Any]) -> uuid.UUID:
 
 
 async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None:
-    who = _invocation(body)
+    who = invocation_of(body)
     try:
         execution_id = _execution_id(body)
         if confirm:

@@ -61,7 +61,7 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
         elif parsed is None:
             await _history(rt, who, tokens[1:])
         else:
-            await _run(rt, who, parsed)
+            await run_parsed(rt, who, parsed)
     except errors.UserError as exc:
         await reply_error(rt.slack, who, exc.message, exc.usage)
     except errors.UnavailableError as exc:
@@ -95,7 +95,8 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
                            ephemeral=False)
 
 
-async def _run(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:
+async def run_parsed(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:
+    """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive)."""
     outcome = await rt.engine.request(parsed, who)
     if isinstance(outcome, PendingOutcome):
         text, blocks = views.preview(outcome)

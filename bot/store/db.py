@@ -82,10 +82,17 @@ class Database:
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Connection]:
         try:
-            async with self.pool.acquire(timeout=self._timeout) as conn:
-                yield conn
+            conn = await self.pool.acquire(timeout=self._timeout)
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+            # Anything failing while *getting* a connection (refused, terminated, database closed to
+            # connections) means PostgreSQL is not usable right now.
+            raise _unavailable(exc) from exc
+        try:
+            yield conn
         except CONNECTION_ERRORS as exc:
             raise _unavailable(exc) from exc
+        finally:
+            await self.pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -1,0 +1,110 @@
+"""The Alertmanager webhook payload (version 4), validated at the trust boundary.
+
+Unknown fields are ignored so a newer Alertmanager still gets through; a different
+`version` is refused. `trimmed()` bounds what we keep in memory and in Redis: a
+group of thousands of alerts, or a megabyte of description, becomes a bounded copy
+whose `truncatedAlerts` says how many alerts were left out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+MAX_ALERTS_KEPT = 20
+MAX_VALUE_CHARS = 2000
+MAX_ITEMS = 40  # labels/annotations per mapping
+
+
+class PayloadError(ValueError):
+    """The body is not an Alertmanager version 4 webhook; the message says why (sent back as the 400)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+def _bounded(mapping: dict[str, str]) -> dict[str, str]:
+    return {k[:200]: v[:MAX_VALUE_CHARS] for k, v in list(mapping.items())[:MAX_ITEMS]}
+
+
+class Alert(_Model):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    starts_at: str = Field(default="", alias="startsAt")
+    ends_at: str = Field(default="", alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: str = ""
+
+    def trimmed(self) -> Alert:
+        return self.model_copy(
+            update={
+                "labels": _bounded(self.labels),
+                "annotations": _bounded(self.annotations),
+                "generator_url": self.generator_url[:MAX_VALUE_CHARS],
+            }
+        )
+
+
+class Notification(_Model):
+    """One webhook delivery: the current state of one alert group (`groupKey`)."""
+
+    version: Literal["4"]
+    group_key: str = Field(alias="groupKey", min_length=1)
+    truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    group_labels: dict[str, str] = Field(default={}, alias="groupLabels")
+    common_labels: dict[str, str] = Field(default={}, alias="commonLabels")
+    common_annotations: dict[str, str] = Field(default={}, alias="commonAnnotations")
+    external_url: str = Field(default="", alias="externalURL")
+    alerts: list[Alert] = []
+
+    @property
+    def firing(self) -> bool:
+        return self.status == "firing"
+
+    @property
+    def alertname(self) -> str:
+        return (
+            self.common_labels.get("alertname")
+            or self.group_labels.get("alertname")
+            or next((a.labels["alertname"] for a in self.alerts if "alertname" in a.labels), "alert")
+        )
+
+    def trimmed(self) -> Notification:
+        kept = self.alerts[:MAX_ALERTS_KEPT]
+        return self.model_copy(
+            update={
+                "alerts": [a.trimmed() for a in kept],
+                "truncated_alerts": self.truncated_alerts + len(self.alerts) - len(kept),
+                "group_labels": _bounded(self.group_labels),
+                "common_labels": _bounded(self.common_labels),
+                "common_annotations": _bounded(self.common_annotations),
+                "external_url": self.external_url[:MAX_VALUE_CHARS],
+            }
+        )
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+
+def parse(body: bytes) -> Notification:
+    """Body → a trimmed Notification, or PayloadError with a reason fit for the caller."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body is not a JSON object")
+    if str(data.get("version")) != "4":
+        raise PayloadError(f'unsupported webhook version {data.get("version")!r}; expected "4"')
+    try:
+        return Notification.model_validate(data).trimmed()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise PayloadError(f"not an Alertmanager webhook: {where}: {first['msg']}") from None

@@ -1,0 +1,1 @@
+"""Incident and maintenance communications: templates, incidents, maintenance windows."""

@@ -1,0 +1,206 @@
+"""Incidents: declare, update, resolve, and remind the lead when an update is due.
+
+Reminders are one-shot scheduler jobs (kind `incident.reminder`, keys under
+`incident:<id>:reminder:`), so they survive restarts and fire on one replica.
+At most one is pending per incident: posting an update or snoozing replaces it,
+a fired reminder schedules the next one, and resolving cancels the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from bot import errors
+from bot.catalog import Catalog
+from bot.comms import contexts
+from bot.comms.templating import Templates
+from bot.runbooks.engine import Clock
+from bot.scheduler import Job, Scheduler
+from bot.slack.webapi import Blocks
+from bot.store.incidents import Incident, IncidentStore
+
+log = structlog.get_logger(__name__)
+REMINDER_KIND = "incident.reminder"
+LEAD_ROLE = "incident"
+
+
+class Poster(Protocol):
+    async def post_message(
+        self, channel: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
+    ) -> str: ...
+
+
+class Roles(Protocol):
+    async def roles_of(self, user_id: str) -> frozenset[str]: ...
+
+
+def reminder_prefix(incident_id: int) -> str:
+    return f"incident:{incident_id}:reminder:"
+
+
+def parse_id(raw: str) -> int:
+    """`12`, `#12` and `INC-12` all name incident 12."""
+    digits = raw.strip().upper().removeprefix("INC-").removeprefix("#")
+    if not digits.isdigit() or len(digits) > 12:
+        raise errors.UserError(
+            f"{contexts.safe(raw, 40)} is not an incident id; ids look like `12` or `#12`."
+        )
+    return int(digits)
+
+
+@dataclass
+class IncidentService:
+    store: IncidentStore
+    scheduler: Scheduler
+    slack: Poster
+    policy: Roles
+    catalog: Catalog
+    templates: Templates
+    clock: Clock
+
+    def register_jobs(self, scheduler: Scheduler) -> None:
+        scheduler.on(REMINDER_KIND, self.on_reminder)
+
+    # ---- commands ------------------------------------------------------------------------------
+
+    def check_severity(self, severity: str) -> str:
+        name = severity.upper()
+        if name not in self.catalog.severities:
+            known = ", ".join(self.catalog.severities) or "none configured"
+            raise errors.UserError(f"Unknown severity {contexts.safe(severity, 20)}. Known: {known}.")
+        return name
+
+    def check_services(self, services: Sequence[str]) -> list[str]:
+        unknown = [s for s in services if s not in self.catalog.services]
+        if unknown:
+            raise errors.NotFoundError(
+                f"Unknown service {contexts.safe(unknown[0], 60)}. "
+                f"Known: {', '.join(sorted(self.catalog.services))}."
+            )
+        return list(dict.fromkeys(services))
+
+    async def declare(
+        self, *, title: str, severity: str, impact: str, services: Sequence[str], lead: str, declared_by: str
+    ) -> Incident:
+        if not title.strip():
+            raise errors.UserError("An incident needs a title.")
+        now = self.clock()
+        incident = await self.store.create(
+            title=title.strip(),
+            severity=self.check_severity(severity),
+            impact=impact.strip(),
+            services=self.check_services(services),
+            lead=lead,
+            declared_by=declared_by,
+            channel_id=self.catalog.channels.incidents,
+            at=now,
+        )
+        # The reminder first: if Slack is down, the lead is still reminded once it is back.
+        await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
+        rendered = self.templates.render("incident_declared", contexts.incident(incident, self.catalog))
+        ts = await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
+        await self.store.set_message(incident.id, ts)
+        log.info("incident declared", incident=incident.id, severity=incident.severity, lead=lead)
+        return incident
+
+    async def load_for_change(self, incident_id: int, user_id: str, doing: str) -> Incident:
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            raise errors.NotFoundError(
+                f"There is no incident #{incident_id}. `/incident list` shows the open ones."
+            )
+        if not incident.open:
+            raise errors.UserError(f"Incident #{incident_id} is already resolved.")
+        if user_id != incident.lead and LEAD_ROLE not in await self.policy.roles_of(user_id):
+            role = self.catalog.roles.get(LEAD_ROLE)
+            people = [f"<@{u}>" for u in role.users] + [f"@{g}" for g in role.groups] if role else []
+            raise errors.DeniedError(
+                f"Only the incident lead <@{incident.lead}> or someone with the `{LEAD_ROLE}` role "
+                f"({', '.join(people) or 'nobody yet'}) may {doing} incident #{incident_id}.",
+                reason="role",
+            )
+        return incident
+
+    async def post_update(self, incident_id: int, *, text: str, author: str) -> Incident:
+        if not text.strip():
+            raise errors.UserError("An update needs some text: what changed, what is next.")
+        incident = await self.load_for_change(incident_id, author, "update")
+        now = self.clock()
+        await self.store.add_event(incident.id, at=now, kind="update", actor=author, text=text.strip())
+        await self.scheduler.cancel(reminder_prefix(incident.id))
+        due = await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
+        context = contexts.incident_update(incident, self.catalog, text=text.strip(), author=author)
+        context["next_update"] = contexts.when(due, self.catalog.timezone) if due else ""
+        rendered = self.templates.render("incident_update", context)
+        await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
+        return incident
+
+    async def resolve(self, incident_id: int, *, actor: str, root_cause: str, resolution: str) -> Incident:
+        await self.load_for_change(incident_id, actor, "resolve")
+        resolved = await self.store.resolve(
+            incident_id,
+            at=self.clock(),
+            actor=actor,
+            root_cause=root_cause.strip(),
+            resolution=resolution.strip(),
+        )
+        if resolved is None:  # someone else resolved it between our read and our write
+            raise errors.UserError(f"Incident #{incident_id} is already resolved.")
+        await self.scheduler.cancel(reminder_prefix(incident_id))
+        rendered = self.templates.render(
+            "incident_resolved", contexts.incident_resolved(resolved, self.catalog, resolved_by=actor)
+        )
+        await self.slack.post_message(resolved.channel_id, rendered.text, rendered.blocks)
+        return resolved
+
+    async def snooze(self, incident_id: int, *, actor: str) -> datetime | None:
+        """Push the pending reminder back by one cadence; returns when it is now due."""
+        incident = await self.load_for_change(incident_id, actor, "snooze reminders of")
+        pending = await self.scheduler.pending(reminder_prefix(incident_id))
+        base = pending[0].run_at if pending else self.clock()
+        await self.scheduler.cancel(reminder_prefix(incident_id))
+        due = await self._schedule_reminder(incident, base, key=uuid.uuid4().hex)
+        await self.store.add_event(incident_id, at=self.clock(), kind="snoozed", actor=actor)
+        return due
+
+    # ---- reminders -----------------------------------------------------------------------------
+
+    def cadence(self, incident: Incident) -> timedelta | None:
+        severity = self.catalog.severities.get(incident.severity)
+        minutes = severity.update_every_minutes if severity else None
+        return timedelta(minutes=minutes) if minutes else None
+
+    async def _schedule_reminder(self, incident: Incident, after: datetime, *, key: str) -> datetime | None:
+        every = self.cadence(incident)
+        if every is None:
+            return None  # e.g. P4: no update cadence, no reminders
+        due = after + every
+        await self.scheduler.schedule(
+            REMINDER_KIND, reminder_prefix(incident.id) + key, due, {"incident": incident.id}
+        )
+        return due
+
+    async def on_reminder(self, job: Job) -> None:
+        incident = await self.store.get(int(job.payload["incident"]))
+        if incident is None or not incident.open:
+            return
+        # From the due time, not from now: the cadence does not drift; a key derived from this job
+        # makes a retried fire schedule the same next reminder, not a second one.
+        after = max(job.run_at, self.clock())
+        await self._schedule_reminder(incident, after if job.late else job.run_at, key=f"after-{job.id}")
+        every = self.cadence(incident)
+        context = {
+            **contexts.incident(incident, self.catalog, late=job.late),
+            "due": contexts.duration(every) if every else "",
+        }
+        rendered = self.templates.render("incident_reminder", context)
+        await self.store.add_event(incident.id, at=self.clock(), kind="reminder", actor="bot")
+        await self.slack.post_message(
+            incident.channel_id, rendered.text, rendered.blocks, thread_ts=incident.message_ts
+        )

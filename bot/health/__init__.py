@@ -1,0 +1,1 @@
+"""Health checks per catalog service and the report built from them (issue 6)."""

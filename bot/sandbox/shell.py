@@ -1,0 +1,305 @@
+"""`runbook-bot shell`: the whole bot against a local Slack and a sandbox cluster, at a prompt.
+
+Starts the SlackFake, a SandboxCluster seeded from the catalog, and the real BotProcess
+(embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set) on a loopback port;
+then reads lines from the terminal or from `--script FILE` and hands them to a
+`Session`. Like Hubot's shell and Errbot's text backend, but every line takes the
+real, signed HTTP path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from pydantic import SecretStr
+
+from bot import logs
+from bot.app import BotProcess
+from bot.catalog import Catalog, load_catalog
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.shell_render import looks_like_error
+from bot.sandbox.shell_session import SLASH_COMMANDS, Session
+from bot.sandbox.slack_client import SlackUser
+from bot.sandbox.slack_fake import FakeConfig, SlackFake
+from bot.settings import Settings
+
+REPORT_ENV: Final = "RUNBOOK_SHELL_REPORT"  # write the cluster's deployments as JSON here at exit
+REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"
+
+# "Incident #12", "maintenance #3": remembered so a script can say `$incident`, `$maintenance`.
+_NUMBERED: Final = re.compile(r"([A-Za-z]+) #(\d+)")
+_VARIABLE: Final = re.compile(r"\$([A-Za-z]+)")
+
+HELP: Final = """\
+  /runbook help | list | status backend | scale backend 5 | restart backend | rollback backend
+  /runbook health            /incident …            /maintenance …
+  1, 2, … or a button label  press a button of the last message shown (e.g. `confirm`)
+  as bob                     type as another user (alice, bob, carol or a U… id)
+  in #incidents              type in another channel
+  expect TEXT                (scripts) fail unless the last answer contains TEXT
+  expect-error TEXT          (scripts) the last line was meant to be refused with TEXT
+  $incident, $maintenance    the number of the last incident / window the bot mentioned
+  help | exit"""
+
+
+async def run(
+    settings: Settings, *, as_user: str = "alice", script: str | None = None, channel: str | None = None
+) -> int:
+    """Start everything, run the conversation, stop everything; the exit code (non-zero: a line failed)."""
+    # pgserver's platformdirs warns about XDG_RUNTIME_DIR on every start; noise at a prompt.
+    warnings.filterwarnings("ignore", module="platformdirs")
+    if "LOG_LEVEL" not in os.environ:
+        # The conversation is the output; info logs would drown it (LOG_LEVEL=INFO brings them back).
+        logs.configure(level="WARNING", fmt=settings.log_format, secrets=[])
+    lines = _script_lines(Path(script)) if script is not None else None
+    started = time.monotonic()
+    catalog = load_catalog(settings.chatops_config)
+    signing_secret = secrets.token_hex(24)  # generated per run and never printed
+    fake = SlackFake(FakeConfig(bot_token=f"xoxb-shell-{secrets.token_hex(12)}"))
+    cluster = SandboxCluster()
+    process: BotProcess | None = None
+    with tempfile.TemporaryDirectory(prefix="runbook-shell-") as tmp:
+        try:
+            await fake.start()
+            await cluster.start()
+            cluster.seed_from_catalog(catalog)
+            kubeconfig = cluster.write_kubeconfig(
+                Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog)
+            )
+            process = BotProcess(
+                settings.model_copy(
+                    update={
+                        "slack_bot_token": SecretStr(fake.token),
+                        "slack_signing_secret": SecretStr(signing_secret),
+                        "slack_api_url": fake.api_url,
+                        "kubeconfig": kubeconfig,
+                    }
+                )
+            )
+            await process.start()
+            port = await process.serve_http("127.0.0.1", 0)
+            async with SlackUser(f"http://127.0.0.1:{port}/slack/events", fake, signing_secret) as slack:
+                session = Session(
+                    fake,
+                    slack,
+                    _ScriptReader(lines) if lines is not None else _terminal_read,
+                    _write,
+                    user_id=_user_id(fake, as_user) or "U0ALICE",
+                    channel=_channel_id(fake, catalog, channel) or catalog.channels.ops,
+                    activity=lambda: len(fake.calls) + len(cluster.requests),
+                )
+                session.mark_all_seen()
+                _write(_welcome(session, catalog, time.monotonic() - started))
+                return await _loop(session, catalog, scripted=lines is not None)
+        finally:
+            _write_report(cluster)
+            if process is not None:
+                await process.stop()
+            await cluster.stop()
+            await fake.close()
+
+
+# ── the conversation ────────────────────────────────────────────────────────
+
+
+async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
+    failed: list[str] = []
+    pending: list[str] = []  # errors from the last line, forgiven by a following `expect-error`
+    number = 0
+    numbers: dict[str, str] = {}  # "incident" → "12": the last `Incident #12` the bot mentioned
+    while True:
+        line = await session.read(session.prompt)
+        if line is None:
+            break
+        line = line.strip()
+        number += 1
+        word, _, rest = line.partition(" ")
+        if word == "expect-error":
+            if not any(rest.casefold() in e.casefold() for e in pending):
+                failed.append(f"line {number}: expected an error containing {rest!r}")
+                _write(f"! expected an error containing {rest!r}")
+            pending = []
+            continue
+        failed.extend(f"line {number - 1}: {_first_line(e)}" for e in pending)
+        pending = []
+        if word == "expect":
+            if rest.casefold() not in "\n".join(session.output).casefold():
+                failed.append(f"line {number}: expected {rest!r} in the last answer")
+                _write(f"! expected {rest!r} in the last answer")
+            continue
+        if word in ("exit", "quit"):
+            break
+        session.begin_line()
+        await _dispatch(session, catalog, _substitute(line, numbers))
+        numbers.update(_numbers_in("\n".join(session.output)))
+        pending = list(session.errors)
+    failed.extend(f"line {number}: {_first_line(e)}" for e in pending)
+    if scripted and failed:
+        _write(f"\nscript failed ({len(failed)}):\n" + "\n".join(f"  {f}" for f in failed))
+        return 1
+    return 0
+
+
+async def _dispatch(session: Session, catalog: Catalog, line: str) -> None:
+    word, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if word in SLASH_COMMANDS:
+        await session.slash(word, rest)
+    elif word == "help":
+        _write(HELP)
+    elif word == "as":
+        user = _user_id(session.fake, rest)
+        if user is None:
+            session.fail(f"unknown user {rest!r}: alice, bob, carol or a U… id")
+        else:
+            session.user_id = user
+            roles = ", ".join(_roles(session, catalog, user)) or "no roles"
+            _write(f"(you are now {session.user_name}: {roles})")
+    elif word == "in":
+        found = _channel_id(session.fake, catalog, rest)
+        if found is None:
+            known = ", ".join("#" + n for n in session.fake.channels.values())
+            session.fail(f"unknown channel {rest!r}: {known}")
+        else:
+            session.channel = found
+    elif word.startswith("/"):
+        session.fail(f"{word} is not one of this bot's commands ({', '.join(SLASH_COMMANDS)})")
+    elif line:
+        await session.click(line)
+
+
+def _first_line(error: str) -> str:
+    """The line of an error that says what went wrong (not its heading or usage)."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return next((line for line in lines if looks_like_error(line)), lines[0] if lines else error)
+
+
+def _numbers_in(output: str) -> dict[str, str]:
+    return {word.casefold(): number for word, number in _NUMBERED.findall(output)}
+
+
+def _substitute(line: str, numbers: dict[str, str]) -> str:
+    """`$incident` → the number of the last incident mentioned, so tutorials work on a used data dir."""
+    return _VARIABLE.sub(lambda m: numbers.get(m.group(1).casefold(), m.group(0)), line)
+
+
+def _user_id(fake: SlackFake, who: str) -> str | None:
+    who = who.strip().lstrip("@")
+    if who in fake.users:
+        return who
+    by_name = {u.name: u.id for u in fake.users.values()}
+    return by_name.get(who.casefold())
+
+
+def _channel_id(fake: SlackFake, catalog: Catalog, name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().lstrip("#")
+    if name in fake.channels:
+        return name
+    with contextlib.suppress(KeyError):
+        return catalog.channels.resolve(name)
+    return next((cid for cid, cname in fake.channels.items() if cname == name), None)
+
+
+def _roles(session: Session, catalog: Catalog, user: str) -> list[str]:
+    """The catalog roles `user` has directly or through a fake user group (as Policy resolves them)."""
+    groups = {g.handle for g in session.fake.usergroups.values() if user in g.users}
+    groups |= {g.id for g in session.fake.usergroups.values() if user in g.users}
+    return [name for name, role in catalog.roles.items() if user in role.users or groups & set(role.groups)]
+
+
+def _welcome(session: Session, catalog: Catalog, seconds: float) -> str:
+    roles = ", ".join(_roles(session, catalog, session.user_id)) or "no roles"
+    services = ", ".join(catalog.services)
+    where = session.fake.channel_name(session.channel)
+    return (
+        f"runbook-bot shell: local Slack, sandbox cluster ({services}), started in {seconds:.1f}s.\n"
+        f"You are {session.user_name} ({session.user_id}; roles: {roles}) in #{where}."
+        " Also here: bob (approver), carol (viewer).\n"
+        "Try: /runbook status backend, /runbook scale backend 5, then `confirm`. `help` lists the rest."
+    )
+
+
+# ── input and output ────────────────────────────────────────────────────────
+
+
+def _write(text: str) -> None:
+    print(text, flush=True)
+
+
+def _script_lines(path: Path) -> Iterator[str]:
+    """The script's inputs: blank lines and `#` comments are skipped."""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            yield line
+
+
+class _ScriptReader:
+    """Reads the next script line, echoed after the prompt as if typed."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+
+    async def __call__(self, prompt: str) -> str | None:
+        line = next(self._lines, None)
+        if line is not None:
+            _write(f"{prompt}{line}")
+        return line
+
+
+async def _terminal_read(prompt: str) -> str | None:
+    """input() in a daemon thread: it keeps readline editing, and a pending read never blocks exit
+    (a default-executor thread would be joined at shutdown and wait for Enter)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def read() -> None:
+        try:
+            text: str | None = input(prompt)
+        except (EOFError, KeyboardInterrupt):
+            text = None
+
+        def deliver() -> None:
+            if not answer.done():
+                answer.set_result(text)
+
+        with contextlib.suppress(RuntimeError):  # the loop may already be closed on exit
+            loop.call_soon_threadsafe(deliver)
+
+    threading.Thread(target=read, name="shell-input", daemon=True).start()
+    try:
+        return await answer
+    finally:
+        if sys.stdin.isatty() and not answer.done():
+            print(file=sys.stderr)
+
+
+def _write_report(cluster: SandboxCluster) -> None:
+    """The cluster's deployments as JSON, for tests that run the shell as a subprocess."""
+    target = os.environ.get(REPORT_ENV)
+    if not target:
+        return
+    report = {
+        f"{d['metadata']['namespace']}/{d['metadata']['name']}": {
+            "replicas": d["spec"].get("replicas"),
+            "revision": d["metadata"].get("annotations", {}).get(REVISION_ANNOTATION),
+            "template_annotations": d["spec"]["template"]["metadata"].get("annotations", {}),
+        }
+        for d in cluster.store.list("deployments")
+    }
+    Path(target).write_text(json.dumps({"deployments": report}, indent=2, sort_keys=True), encoding="utf-8")

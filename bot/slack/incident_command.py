@@ -1,0 +1,255 @@
+"""`/incident …`, its modals, and the reminder buttons. Parsing happens before the ack, with no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import errors
+from bot.comms import incidents
+from bot.comms.contexts import when
+from bot.comms.templating import Templates
+from bot.runbooks import parser
+from bot.runbooks.engine import Invocation
+from bot.runtime import Runtime
+from bot.slack import incident_views as views
+from bot.slack import runbook_views
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.replies import reply_error, reply_unexpected
+from bot.store.incidents import IncidentStore
+
+log = structlog.get_logger(__name__)
+USAGE = (
+    '/incident declare [P1 "title"] · /incident update <id> [text] · '
+    "/incident resolve <id> [root cause] · /incident list · /incident timeline <id>"
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    word: str
+    incident_id: int | None = None
+    text: str = ""
+    severity: str = ""
+
+
+def parse(text: str, service: incidents.IncidentService) -> Parsed:
+    """`/incident` text → what to do; a UserError (shown with the usage) when it makes no sense."""
+    tokens = parser.tokenize(text)
+    word = tokens[0].lower() if tokens else "help"
+    rest = tokens[1:]
+    if word in ("help", "list"):
+        return Parsed(word)
+    if word == "declare":
+        if not rest:
+            return Parsed(word)
+        if len(rest) < 2:
+            raise errors.UserError(
+                'The quick form needs a severity and a title: `/incident declare P1 "title"`.'
+            )
+        return Parsed(word, severity=service.check_severity(rest[0]), text=" ".join(rest[1:]))
+    if word in ("update", "resolve", "timeline"):
+        if not rest:
+            raise errors.UserError(f"Say which incident: `/incident {word} <id>`.")
+        return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[1:]))
+    raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline"])
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    service = incidents.IncidentService(
+        store=IncidentStore(rt.db),
+        scheduler=rt.scheduler,
+        slack=rt.slack,
+        policy=rt.policy,
+        catalog=rt.catalog,
+        templates=Templates(rt.settings.templates_dir),
+        clock=rt.clock,
+    )
+    service.register_jobs(rt.scheduler)
+
+    async def handle_incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        who = Invocation(
+            user_id=str(command["user_id"]),
+            channel_id=str(command["channel_id"]),
+            team_id=command.get("team_id"),
+            response_url=command.get("response_url"),
+        )
+        try:
+            parsed = parse(str(command.get("text", "")).strip(), service)
+        except errors.UserError as exc:
+            await ack(
+                text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral"
+            )
+            return
+        if parsed.word == "help":
+            await ack(
+                text=USAGE, blocks=runbook_views.error("Incident commands:", USAGE), response_type="ephemeral"
+            )
+            return
+        await ack()
+        await run_guarded(rt, who, f"/incident {parsed.word}", _command(rt, service, who, parsed, command))
+
+    async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        title = views.submitted(view, "title").strip()
+        if not title:
+            await ack(response_action="errors", errors={"title": "An incident needs a title."})
+            return
+        await ack()
+        who = _view_invocation(body, view)
+        declared = service.declare(
+            title=title,
+            severity=views.submitted(view, "severity"),
+            impact=views.submitted(view, "impact"),
+            services=views.submitted(view, "services") or [],
+            lead=views.submitted(view, "lead") or who.user_id,
+            declared_by=who.user_id,
+        )
+        await run_guarded(rt, who, "declaring an incident", declared)
+
+    async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        who = _view_invocation(body, view)
+        incident_id = int(views.metadata(view).get("incident", 0))
+        posted = service.post_update(incident_id, text=views.submitted(view, "update"), author=who.user_id)
+        await run_guarded(rt, who, "posting an update", posted)
+
+    async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        who = _view_invocation(body, view)
+        incident_id = int(views.metadata(view).get("incident", 0))
+        resolved = service.resolve(
+            incident_id,
+            actor=who.user_id,
+            root_cause=views.submitted(view, "root_cause"),
+            resolution=views.submitted(view, "resolution"),
+        )
+        await run_guarded(rt, who, "resolving an incident", resolved)
+
+    async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = _action_invocation(body)
+        await run_guarded(rt, who, "that click", _open_update(rt, service, who, body))
+
+    async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = _action_invocation(body)
+        await run_guarded(rt, who, "that click", _snooze(rt, service, who, body))
+
+    app.command("/incident")(handle_incident_command)
+    app.view(CallbackId.INCIDENT_DECLARE.value)(handle_declare_submission)
+    app.view(CallbackId.INCIDENT_UPDATE.value)(handle_update_submission)
+    app.view(CallbackId.INCIDENT_RESOLVE.value)(handle_resolve_submission)
+    app.action(ActionId.INCIDENT_POST_UPDATE.value)(handle_post_update_action)
+    app.action(ActionId.INCIDENT_SNOOZE.value)(handle_snooze_action)
+
+
+async def run_guarded(rt: Runtime, who: Invocation, doing: str, work: Awaitable[Any]) -> None:
+    """Run the work after the ack; user errors become one ephemeral line, anything else an error id."""
+    try:
+        await work
+    except errors.UserError as exc:
+        await reply_error(rt.slack, who, exc.message, exc.usage)
+    except errors.UnavailableError as exc:
+        await reply_error(
+            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly."
+        )
+    except Exception:  # the user gets an error id; the traceback goes to the log
+        await reply_unexpected(rt.slack, who, doing)
+
+
+def _view_invocation(body: dict[str, Any], view: dict[str, Any]) -> Invocation:
+    channel = str(views.metadata(view).get("channel") or "")
+    return Invocation(
+        user_id=str(body["user"]["id"]), channel_id=channel, team_id=(body.get("team") or {}).get("id")
+    )
+
+
+def _action_invocation(body: dict[str, Any]) -> Invocation:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    return Invocation(
+        user_id=str(body["user"]["id"]),
+        channel_id=str(channel),
+        team_id=(body.get("team") or {}).get("id"),
+        response_url=body.get("response_url"),
+    )
+
+
+def _clicked_id(body: dict[str, Any]) -> int:
+    return incidents.parse_id(str((body.get("actions") or [{}])[0].get("value", "")))
+
+
+async def _open_update(
+    rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
+) -> None:
+    incident = await service.load_for_change(_clicked_id(body), who.user_id, "update")
+    await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
+
+
+async def _snooze(
+    rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
+) -> None:
+    incident_id = _clicked_id(body)
+    due = await service.snooze(incident_id, actor=who.user_id)
+    shown = when(due, rt.catalog.timezone) if due else "never (no update cadence for this severity)"
+    await rt.slack.respond(
+        who.response_url or "", f"Snoozed: the next reminder for #{incident_id} is at {shown}."
+    )
+
+
+async def _command(
+    rt: Runtime, service: incidents.IncidentService, who: Invocation, parsed: Parsed, command: dict[str, Any]
+) -> None:
+    answer = who.response_url or ""
+    channel = f"<#{rt.catalog.channels.incidents}>"
+    if parsed.word == "declare" and not parsed.text:
+        modal = views.declare_modal(rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
+        await rt.slack.open_view(str(command["trigger_id"]), modal)
+    elif parsed.word == "declare":
+        incident = await service.declare(
+            title=parsed.text,
+            severity=parsed.severity,
+            impact="",
+            services=[],
+            lead=who.user_id,
+            declared_by=who.user_id,
+        )
+        await rt.slack.respond(answer, f"Incident #{incident.id} declared; the notice is in {channel}.")
+    elif parsed.word == "list":
+        found = await service.store.recent(open_only=True)
+        await rt.slack.respond(answer, "Open incidents", views.incident_list(found, rt.catalog))
+    elif parsed.word == "timeline":
+        assert parsed.incident_id is not None
+        found_one = await service.store.get(parsed.incident_id)
+        if found_one is None:
+            raise errors.NotFoundError(f"There is no incident #{parsed.incident_id}.", usage=USAGE)
+        events = await service.store.timeline(found_one.id)
+        await rt.slack.respond(
+            answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog)
+        )
+    elif parsed.word == "update" and parsed.text:
+        assert parsed.incident_id is not None
+        await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
+        await rt.slack.respond(answer, f"Update posted in {channel}.")
+    elif parsed.word == "resolve" and parsed.text:
+        assert parsed.incident_id is not None
+        await service.resolve(
+            parsed.incident_id,
+            actor=who.user_id,
+            root_cause=parsed.text,
+            resolution="See the updates in the incident channel.",
+        )
+        await rt.slack.respond(
+            answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}."
+        )
+    else:
+        assert parsed.incident_id is not None
+        doing = "update" if parsed.word == "update" else "resolve"
+        incident = await service.load_for_change(parsed.incident_id, who.user_id, doing)
+        modal = (views.update_modal if doing == "update" else views.resolve_modal)(
+            incident, channel_id=who.channel_id
+        )
+        await rt.slack.open_view(str(command["trigger_id"]), modal)

@@ -1,0 +1,162 @@
+"""`/maintenance schedule|cancel|list`. Parsing (times included) happens before the ack, with no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import errors
+from bot.comms import maintenance, times
+from bot.comms.contexts import mention, safe, when
+from bot.comms.templating import Templates
+from bot.runbooks import parser
+from bot.runbooks.engine import Invocation
+from bot.runtime import Runtime
+from bot.slack import blocks as bk
+from bot.slack import runbook_views
+from bot.slack.incident_command import run_guarded
+from bot.store.maintenance import MaintenanceStore, MaintenanceWindow
+
+log = structlog.get_logger(__name__)
+USAGE = (
+    "/maintenance schedule <start> <duration> <purpose…> [--services a,b] · "
+    "/maintenance cancel <id> · /maintenance list  (start: 2026-12-01T22:00+01:00 or 2026-12-01 22:00)"
+)
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?([+-]\d{2}:?\d{2}|Z)?$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    word: str
+    window_id: int | None = None
+    starts_at: datetime | None = None
+    length: timedelta = timedelta(0)
+    purpose: str = ""
+    services: list[str] = field(default_factory=list)
+
+
+def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
+    tokens = parser.tokenize(text)
+    word = tokens[0].lower() if tokens else "help"
+    rest = tokens[1:]
+    if word in ("help", "list"):
+        return Parsed(word)
+    if word == "cancel":
+        if len(rest) != 1:
+            raise errors.UserError("Say which window: `/maintenance cancel <id>`.")
+        return Parsed(word, window_id=maintenance.parse_id(rest[0]))
+    if word != "schedule":
+        raise parser.unknown_name_error("subcommand", word, ["schedule", "cancel", "list"])
+    services: list[str] = []
+    if "--services" in rest:
+        at = rest.index("--services")
+        if at + 1 >= len(rest):
+            raise errors.UserError(
+                "`--services` needs a comma-separated list, e.g. `--services backend,frontend`."
+            )
+        services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
+        rest = rest[:at] + rest[at + 2 :]
+    # "2026-12-01 22:00" arrives as two tokens; people type it that way, so accept it.
+    if len(rest) >= 2 and _DATE_ONLY.match(rest[0]) and _TIME_ONLY.match(rest[1]):
+        rest = [f"{rest[0]}T{rest[1]}", *rest[2:]]
+    if len(rest) < 3:
+        raise errors.UserError("`schedule` needs a start, a duration and a purpose.")
+    starts_at = times.parse_start(rest[0], timezone=timezone, now=now)
+    return Parsed(
+        word,
+        starts_at=starts_at,
+        length=times.parse_duration(rest[1]),
+        purpose=" ".join(rest[2:]),
+        services=services,
+    )
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    service = maintenance.MaintenanceService(
+        store=MaintenanceStore(rt.db),
+        scheduler=rt.scheduler,
+        slack=rt.slack,
+        catalog=rt.catalog,
+        templates=Templates(rt.settings.templates_dir),
+        clock=rt.clock,
+    )
+    service.register_jobs(rt.scheduler)
+
+    async def handle_maintenance_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        who = Invocation(
+            user_id=str(command["user_id"]),
+            channel_id=str(command["channel_id"]),
+            team_id=command.get("team_id"),
+            response_url=command.get("response_url"),
+        )
+        try:
+            parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
+        except errors.UserError as exc:
+            await ack(
+                text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral"
+            )
+            return
+        if parsed.word == "help":
+            await ack(
+                text=USAGE,
+                blocks=runbook_views.error("Maintenance commands:", USAGE),
+                response_type="ephemeral",
+            )
+            return
+        await ack()
+        await run_guarded(rt, who, f"/maintenance {parsed.word}", _command(rt, service, who, parsed))
+
+    app.command("/maintenance")(handle_maintenance_command)
+
+
+def _listing(windows: list[MaintenanceWindow], timezone: str) -> bk.Blocks:
+    if not windows:
+        return bk.render([bk.section("No maintenance scheduled.")])
+    lines = [
+        f"*#{w.id}* {when(w.starts_at, timezone)} – {when(w.ends_at, timezone)} ({w.state.replace('_', ' ')})"
+        f" · {safe(', '.join(w.services) or 'no services named', 200)} · {safe(w.purpose, 200)}"
+        f" · by {mention(w.created_by)}"
+        for w in windows
+    ]
+    return bk.render(
+        [
+            bk.header("Maintenance windows"),
+            *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)],
+        ]
+    )
+
+
+async def _command(
+    rt: Runtime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed
+) -> None:
+    answer = who.response_url or ""
+    if parsed.word == "list":
+        await rt.slack.respond(
+            answer, "Maintenance windows", _listing(await service.store.upcoming(), rt.catalog.timezone)
+        )
+    elif parsed.word == "cancel":
+        assert parsed.window_id is not None
+        await service.cancel(parsed.window_id, actor=who.user_id)
+        await rt.slack.respond(
+            answer, f"Maintenance #{parsed.window_id} cancelled; its notices will not be posted."
+        )
+    else:
+        assert parsed.starts_at is not None
+        window = await service.schedule(
+            starts_at=parsed.starts_at,
+            length=parsed.length,
+            purpose=parsed.purpose,
+            services=parsed.services,
+            created_by=who.user_id,
+        )
+        await rt.slack.respond(
+            answer,
+            f"Maintenance #{window.id} announced in <#{window.channel_id}>; "
+            "reminder, start and completion notices are scheduled.",
+        )

@@ -1,0 +1,54 @@
+"""Clicks on a suggested procedure (from a health report or an alert).
+
+The button only names a procedure and its argument text; the click goes through
+exactly the path a typed `/runbook` command takes (parse, policy as the clicker,
+preview and confirmation), so a button grants nothing a command would not.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot import errors
+from bot.runbooks import parser
+from bot.runtime import Runtime
+from bot.slack.ids import ActionId
+from bot.slack.replies import reply_error, reply_unexpected
+from bot.slack.runbook_actions import invocation_of
+from bot.slack.runbook_command import run_parsed
+
+
+def suggestion_value(procedure: str, args_text: str) -> str:
+    return json.dumps({"p": procedure, "a": args_text}, separators=(",", ":"))
+
+
+def _command_text(value: str) -> str:
+    try:
+        data = json.loads(value)
+        procedure, args_text = str(data["p"]), str(data.get("a", ""))
+    except (ValueError, KeyError, TypeError):
+        raise errors.UserError("That button is not one of mine (its value is not a suggestion).") from None
+    return f"{procedure} {args_text}".strip()
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = invocation_of(body)
+        try:
+            value = str((body.get("actions") or [{}])[0].get("value", ""))
+            parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
+            await run_parsed(rt, who, parsed)
+        except errors.UserError as exc:
+            await reply_error(rt.slack, who, exc.message, exc.usage)
+        except errors.UnavailableError as exc:
+            await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
+        except errors.TargetError as exc:
+            await reply_error(rt.slack, who, str(exc))
+        except Exception:  # noqa: BLE001 - shown with an error id, traceback logged
+            await reply_unexpected(rt.slack, who, "that suggested procedure")
+
+    app.action(ActionId.RUN_SUGGESTED.value)(handle_run_suggested_action)

@@ -1,0 +1,94 @@
+"""Maintenance windows in PostgreSQL. The only module that holds maintenance SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from bot.store.db import Database
+
+# S608 below: the only interpolation is this constant column list; every value is a $n parameter.
+_COLUMNS = (
+    "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by"
+)
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    id: int
+    purpose: str
+    services: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    state: str
+    channel_id: str
+    created_by: str
+    created_at: datetime
+    cancelled_by: str | None
+
+
+def _window(row: asyncpg.Record) -> MaintenanceWindow:
+    return MaintenanceWindow(**{**dict(row), "services": tuple(row["services"])})
+
+
+class MaintenanceStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        purpose: str,
+        services: Sequence[str],
+        starts_at: datetime,
+        ends_at: datetime,
+        channel_id: str,
+        created_by: str,
+        at: datetime,
+    ) -> MaintenanceWindow:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO maintenance_windows (purpose, services, starts_at, ends_at, channel_id,"  # noqa: S608
+                f" created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
+                purpose,
+                list(services),
+                starts_at,
+                ends_at,
+                channel_id,
+                created_by,
+                at,
+            )
+        assert row is not None
+        return _window(row)
+
+    async def get(self, window_id: int) -> MaintenanceWindow | None:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM maintenance_windows WHERE id = $1", window_id)  # noqa: S608
+        return _window(row) if row is not None else None
+
+    async def move(
+        self, window_id: int, *, from_states: Sequence[str], to: str, cancelled_by: str | None = None
+    ) -> MaintenanceWindow | None:
+        """One atomic state change; None when the window was not in one of `from_states`."""
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "UPDATE maintenance_windows SET state = $3, cancelled_by = COALESCE($4, cancelled_by)"  # noqa: S608
+                f" WHERE id = $1 AND state = ANY($2::text[]) RETURNING {_COLUMNS}",
+                window_id,
+                list(from_states),
+                to,
+                cancelled_by,
+            )
+        return _window(row) if row is not None else None
+
+    async def upcoming(self, *, limit: int = 20) -> list[MaintenanceWindow]:
+        async with self._db.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM maintenance_windows WHERE state IN ('scheduled', 'in_progress')"  # noqa: S608
+                " ORDER BY starts_at LIMIT $1",
+                limit,
+            )
+        return [_window(r) for r in rows]

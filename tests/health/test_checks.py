@@ -1,0 +1,82 @@
+"""Checks against the sandbox cluster and real local HTTP targets, and the buttons they lead to."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import aiohttp
+
+from bot.catalog import Catalog
+from bot.health.checks import Targets, run_checks
+from bot.health.limits import Limits
+from bot.health.model import State
+from bot.health.report import SUGGESTED_ACTION_PATTERN, render
+from bot.k8s import Kube
+from bot.sandbox.blockkit import iter_elements, validate_message_blocks
+from bot.sandbox.cluster import SandboxCluster
+from tests.health.conftest import HttpTargets, with_health_urls
+
+PROCEDURES = {"restart", "rollback", "scale", "kill-long-queries"}
+
+
+async def test_report_with_failing_deployment_and_failing_http_check_carries_their_buttons(
+    catalog: Catalog, cluster: SandboxCluster, kube: Kube, http_targets: HttpTargets
+) -> None:
+    cluster.stall_rollouts("mail-score-production", "mail-score-backend")
+    cluster.settle()
+    test_catalog = with_health_urls(
+        catalog, {"frontend": http_targets.url("/broken")}, http_targets.url("/ok")
+    )
+    async with aiohttp.ClientSession() as session:
+        report = await run_checks(test_catalog, Targets(kube, session))
+    by_name = {s.service: s for s in report.services}
+    assert by_name["backend"].state == State.FAIL
+    assert "ProgressDeadlineExceeded" in by_name["backend"].deciding.value  # type: ignore[union-attr]
+    assert by_name["frontend"].state == State.FAIL
+    assert "HTTP 503" in by_name["frontend"].deciding.value  # type: ignore[union-attr]
+
+    rendered = render(report, title="Daily health report", procedures=PROCEDURES, when="now")
+    _text, blocks = rendered.summary
+    assert validate_message_blocks(blocks) == []
+    buttons = [el for _, el in iter_elements(blocks) if el.get("type") == "button"]
+    values = [json.loads(b["value"]) for b in buttons]
+    assert {"p": "rollback", "a": "backend"} in values
+    assert {"p": "restart", "a": "frontend"} in values
+    assert all(SUGGESTED_ACTION_PATTERN.match(b["action_id"]) for b in buttons)
+    summary_text = json.dumps(blocks)
+    assert "backend" in summary_text
+    assert "frontend" in summary_text
+    assert rendered.thread, "details go to a thread reply"
+
+
+async def test_hanging_http_target_is_reported_unknown_within_its_timeout(
+    catalog: Catalog, cluster: SandboxCluster, kube: Kube, http_targets: HttpTargets
+) -> None:
+    test_catalog = with_health_urls(catalog, {"backend": http_targets.url("/hang")}, http_targets.url("/ok"))
+    limits = Limits(http_timeout=0.5, check_timeout=2.0)
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        report = await run_checks(
+            test_catalog, Targets(kube, session, limits=limits), only=["backend", "frontend"]
+        )
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5
+    backend = {s.service: s for s in report.services}["backend"]
+    http = next(c for c in backend.checks if c.check == "http")
+    assert http.state == State.UNKNOWN
+    assert "no answer within 0.5 s" in http.value
+    frontend = {s.service: s for s in report.services}["frontend"]
+    assert frontend.state == State.OK
+
+
+async def test_unreachable_kubernetes_is_unknown_not_a_crash(
+    catalog: Catalog, cluster: SandboxCluster, kube: Kube, http_targets: HttpTargets
+) -> None:
+    cluster.inject_fault("/deployments/mail-score-backend", status=500, times=5)
+    test_catalog = with_health_urls(catalog, {}, http_targets.url("/ok"))
+    async with aiohttp.ClientSession() as session:
+        report = await run_checks(test_catalog, Targets(kube, session), only=["backend"])
+    kube_check = next(c for c in report.services[0].checks if c.check == "kubernetes")
+    assert kube_check.state == State.UNKNOWN
+    assert kube_check.value

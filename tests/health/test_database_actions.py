@@ -1,0 +1,141 @@
+"""PostgreSQL and Redis actions and checks against the real embedded servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from bot.actions.postgres import database_actions
+from bot.actions.registry import ActionContext, ActionRegistry
+from bot.catalog import Catalog, Service
+from bot.health.checks import Targets, check_postgres, check_redis, guarded
+from bot.health.model import State
+from bot.k8s import Kube
+from bot.targets import postgres
+from tests.conftest import create_database
+
+
+@pytest.fixture
+def registry() -> ActionRegistry:
+    return ActionRegistry(database_actions())
+
+
+@pytest.fixture
+async def service_db(postgres_url: str, monkeypatch: pytest.MonkeyPatch, catalog: Catalog) -> Service:
+    """`backend` with its DSN env var pointing at a fresh database on the embedded server."""
+    dsn = await create_database(postgres_url)
+    monkeypatch.setenv("MAIL_SCORE_DATABASE_URL", dsn)
+    return catalog.services["backend"]
+
+
+@contextlib.asynccontextmanager
+async def sleeping_query(dsn: str) -> AsyncIterator[asyncio.Task[object]]:
+    """A client running `pg_sleep` on the service's database until cancelled."""
+    conn = await asyncpg.connect(dsn)
+    task: asyncio.Task[object] = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"), name="pg-sleep")
+    try:
+        await asyncio.sleep(0.3)  # let the query start
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await task
+        await conn.close()
+
+
+async def test_postgres_connections_counts_client_connections(
+    registry: ActionRegistry, service_db: Service
+) -> None:
+    action = registry.get("postgres.connections")
+    result = await action.run(ActionContext("backend", service_db), registry.validate_params(action.name, {}))
+    assert result.data["in_use"] >= 1
+    assert result.data["max_connections"] > 0
+    assert "connections in use" in result.summary
+
+
+async def test_cancel_long_queries_dry_run_changes_nothing_when_nothing_is_long(
+    registry: ActionRegistry, service_db: Service
+) -> None:
+    async with sleeping_query(os.environ["MAIL_SCORE_DATABASE_URL"]) as task:
+        action = registry.get("postgres.cancel_long_queries")
+        params = registry.validate_params(action.name, {"minutes": 1})
+        result = await action.run(ActionContext("backend", service_db, dry_run=True), params)
+        assert result.no_op  # a 0.3 s query is not longer than a minute
+        assert not task.done()
+
+
+async def test_cancel_long_queries_cancels_other_sessions_but_never_our_own(service_db: Service) -> None:
+    dsn = os.environ["MAIL_SCORE_DATABASE_URL"]
+    async with sleeping_query(dsn) as task:
+        # minutes=0 only at the client level: the action's own bound is ≥ 1 minute, too slow for a test.
+        listed = await postgres.long_queries(dsn, 0, time_limit=5)
+        assert [q.query for q in listed] == ["SELECT pg_sleep(60)"]
+        assert not task.done()  # listing (the dry run) cancels nothing
+        found = await postgres.cancel_long_queries(dsn, 0, time_limit=5)
+        assert [q.cancelled for q in found] == [True]
+        with pytest.raises(asyncpg.QueryCanceledError):
+            await asyncio.wait_for(task, 5)
+
+
+async def test_cancel_long_queries_params_are_bounded(registry: ActionRegistry) -> None:
+    with pytest.raises(ValueError, match="minutes"):
+        registry.validate_params("postgres.cancel_long_queries", {"minutes": 0})
+    assert registry.get("postgres.cancel_long_queries").mutating
+
+
+async def test_queue_depth_reads_list_and_sorted_set_queues(
+    registry: ActionRegistry, redis_url: str, monkeypatch: pytest.MonkeyPatch, catalog: Catalog
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    waiting, failed, absent = f"bull:{tag}:waiting", f"bull:{tag}:failed", f"bull:{tag}:delayed"
+    service = catalog.services["email-triage"].model_copy(update={"queues": [waiting, failed, absent]})
+    monkeypatch.setenv("EMAIL_TRIAGE_REDIS_URL", redis_url)
+    client = aioredis.from_url(redis_url)
+    try:
+        await client.rpush(waiting, "a", "b", "c")
+        await client.zadd(failed, {"x": 1, "y": 2})
+        action = registry.get("redis.queue_depth")
+        result = await action.run(
+            ActionContext("email-triage", service), registry.validate_params(action.name, {})
+        )
+        assert result.data["queues"] == {waiting: 3, failed: 2, absent: 0}
+        assert "5 jobs" in result.summary
+    finally:
+        await client.delete(waiting, failed)
+        await client.aclose()
+
+
+async def test_postgres_and_redis_checks_read_the_real_servers(
+    service_db: Service, redis_url: str, monkeypatch: pytest.MonkeyPatch, kube: Kube
+) -> None:
+    monkeypatch.setenv("EMAIL_TRIAGE_REDIS_URL", redis_url)
+    async with aiohttp.ClientSession() as session:
+        t = Targets(kube, session)
+        pg = await check_postgres("backend", "MAIL_SCORE_DATABASE_URL", t)
+        rd = await check_redis("email-triage", "EMAIL_TRIAGE_REDIS_URL", ["bull:nothing:waiting"], t)
+    assert pg.state == State.OK
+    assert "connections" in pg.value
+    assert rd.state == State.OK
+    assert "memory" in rd.value
+
+
+async def test_unset_database_env_var_is_unknown_with_the_reason(kube: Kube) -> None:
+    async with aiohttp.ClientSession() as session:
+        t = Targets(kube, session)
+        result = await guarded(
+            "backend",
+            "postgres",
+            lambda: check_postgres("backend", "NO_SUCH_VAR_FOR_TEST", t),
+            asyncio.Semaphore(1),
+            2.0,
+        )
+    assert result.state == State.UNKNOWN
+    assert "NO_SUCH_VAR_FOR_TEST is not set" in result.value

@@ -1,0 +1,73 @@
+"""The report through the running bot: posted once across replicas, on schedule and on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+
+from bot.app import BotProcess
+from bot.catalog import Catalog
+from bot.runbooks.engine import Invocation
+from bot.runtime import Runtime
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_fake import SlackFake
+from bot.scheduler import Scheduler
+from bot.slack import health_report
+from tests.health.conftest import HttpTargets, with_health_urls
+
+
+def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Runtime:
+    """A second view of the bot as another replica would run it: its own scheduler, same database."""
+    assert bot.runtime is not None and bot.bolt is not None
+    rt = bot.runtime
+    other = dataclasses.replace(
+        rt,
+        catalog=catalog,
+        replica_id=replica_id,
+        scheduler=Scheduler(rt.db, clock=rt.clock, replica_id=replica_id),
+    )
+    health_report.register(bot.bolt, other)
+    return other
+
+
+async def test_two_scheduler_instances_post_the_daily_report_once(
+    bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, catalog: Catalog, http_targets: HttpTargets
+) -> None:
+    test_catalog = with_health_urls(catalog, {}, http_targets.url("/ok"))
+    first, second = replica(bot, test_catalog, "replica-a"), replica(bot, test_catalog, "replica-b")
+    fire_at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 in Europe/Berlin
+    ran = await asyncio.gather(
+        first.scheduler.run_cron_fire(health_report.JOB_ID, fire_at),
+        second.scheduler.run_cron_fire(health_report.JOB_ID, fire_at),
+    )
+    assert sorted(ran) == [False, True]
+    summaries = [m for m in slack.messages("C0HEALTH") if not m.is_reply]
+    assert len(summaries) == 1
+    assert "Daily health report" in summaries[0].text
+    assert "09:00" in str(summaries[0].blocks)
+    replies = slack.thread_replies("C0HEALTH", summaries[0].ts)
+    assert replies, "details are in the thread"
+
+
+async def test_health_on_demand_posts_one_service_in_the_asking_channel(
+    bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, catalog: Catalog, http_targets: HttpTargets
+) -> None:
+    rt = replica(
+        bot, with_health_urls(catalog, {"backend": http_targets.url("/broken")}, http_targets.url("/ok")), "r"
+    )
+    await health_report.answer_health(rt, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
+    message = await slack.wait_for(lambda: slack.last_message("C0OPS"))
+    assert "Health of backend" in message.text
+    assert '\\"p\\":\\"restart\\"' in str(message.blocks) or '"p":"restart"' in str(message.blocks)
+
+
+async def test_health_for_an_unknown_service_says_which_exist(
+    bot: BotProcess, slack: SlackFake, catalog: Catalog
+) -> None:
+    assert bot.runtime is not None
+    response_url = slack.new_response_url("U0ALICE", "C0OPS")
+    who = Invocation(user_id="U0ALICE", channel_id="C0OPS", response_url=response_url)
+    await health_report.answer_health(bot.runtime, who, "bakcend")
+    message = await slack.wait_for(lambda: (slack.ephemeral_messages("U0ALICE") or [None])[-1])
+    assert "backend" in message.text

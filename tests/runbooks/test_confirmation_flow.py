@@ -1,0 +1,245 @@
+"""Issue 3's done-when, over real HTTP: signed requests, the Slack fake, the sandbox cluster, real Postgres/Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import urllib.parse
+import uuid
+
+import asyncpg
+
+from bot.app import BotProcess
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser
+from bot.sandbox.slack_fake import Message, SlackFake
+from bot.slack import recovery
+from bot.slack.ids import ActionId
+from bot.store import audit
+
+NS, BACKEND = "mail-score-production", "mail-score-backend"
+
+
+def replicas(cluster: SandboxCluster) -> int:
+    return int(cluster.deployment(NS, BACKEND)["spec"]["replicas"])
+
+
+def real_scale_patches(cluster: SandboxCluster) -> list[object]:
+    return [r for r in cluster.requests_to(f"/deployments/{BACKEND}/scale", "PATCH") if "dryRun" not in r.query]
+
+
+async def preview_message(slack: SlackFake) -> Message:
+    def with_confirm() -> Message | None:
+        message = slack.last_message("C0OPS")
+        if message and ActionId.CONFIRM.value in str(message.blocks):
+            return message
+        return None
+
+    return await slack.wait_for(with_confirm)
+
+
+async def final_state(slack: SlackFake, message: Message, state: str) -> Message:
+    def done() -> Message | None:
+        current = slack.message("C0OPS", message.ts)
+        return current if current and f"*{state}*" in str(current.blocks) else None
+
+    return await slack.wait_for(done, timeout=15)
+
+
+async def ephemeral_text(slack: SlackFake, user: str, needle: str) -> str:
+    def found() -> str | None:
+        for message in slack.ephemeral_messages(user):
+            text = str(message.blocks) + message.text
+            if needle in text:
+                return text
+        return None
+
+    return await slack.wait_for(found)
+
+
+async def test_viewer_is_refused_and_nothing_is_created(carol: SlackUser, slack: SlackFake, bot: BotProcess) -> None:
+    await carol.slash_command("scale backend 5")
+    text = await ephemeral_text(slack, "U0CAROL", "may not run")
+    assert "operator" in text
+    assert bot.runtime is not None
+    assert await bot.runtime.executions.recent(service="backend", limit=5) == []
+
+
+async def test_operator_scale_previews_then_scales_once_after_confirm(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    before = replicas(cluster)
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    assert f"`{before}` → `5`" in str(message.blocks)
+    assert replicas(cluster) == before, "the preview must not change anything"
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    final = await final_state(slack, message, "succeeded")
+    assert replicas(cluster) == 5
+    assert len(real_scale_patches(cluster)) == 1
+    assert ActionId.CONFIRM.value not in str(final.blocks), "a finished request has no buttons"
+    # Progress re-rendered the same message more than once (the chat progress bar).
+    assert len(slack.update_history("C0OPS", message.ts)) >= 3
+
+
+async def test_fifty_concurrent_confirms_and_retries_scale_exactly_once(
+    alice: SlackUser, bob: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 6")
+    message = await preview_message(slack)
+    clicks = [(alice if i % 2 else bob).block_action(message, ActionId.CONFIRM.value) for i in range(50)]
+    replies = await asyncio.gather(*clicks)
+    assert all(r.status == 200 for r in replies)
+    await final_state(slack, message, "succeeded")
+    await asyncio.sleep(0.5)  # let any duplicate (there must be none) reach the cluster
+    assert len(real_scale_patches(cluster)) == 1
+    assert replicas(cluster) == 6
+
+
+async def test_another_operators_confirm_is_refused(
+    alice: SlackUser, bob: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    before = replicas(cluster)
+    await bob.slash_command("scale backend 4")
+    message = await preview_message(slack)
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    text = await ephemeral_text(slack, "U0ALICE", "Only")
+    assert "U0BOB" in text
+    assert real_scale_patches(cluster) == []
+    assert replicas(cluster) == before
+
+
+async def test_viewer_clicking_confirm_is_refused(
+    alice: SlackUser, carol: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 4")
+    message = await preview_message(slack)
+    await carol.block_action(message, ActionId.CONFIRM.value)
+    await ephemeral_text(slack, "U0CAROL", "may not confirm")
+    assert real_scale_patches(cluster) == []
+
+
+async def test_two_person_rollback_needs_a_different_approver(
+    alice: SlackUser, bob: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("restart backend")
+    restart = await preview_message(slack)
+    await alice.block_action(restart, ActionId.CONFIRM.value)
+    await final_state(slack, restart, "succeeded")
+    revision = cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+
+    await alice.slash_command("rollback backend")
+    rollback = await preview_message(slack)
+    assert rollback.ts != restart.ts
+    await alice.block_action(rollback, ActionId.CONFIRM.value)
+    await ephemeral_text(slack, "U0ALICE", "second person")
+    assert cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision
+
+    await bob.block_action(rollback, ActionId.CONFIRM.value)
+    final = await final_state(slack, rollback, "succeeded")
+    assert "U0BOB" in str(final.blocks)
+    new_revision = cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    assert int(new_revision) > int(revision)
+
+
+async def test_expired_request_loses_its_buttons_and_cannot_be_confirmed(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster, bot: BotProcess, database_url: str
+) -> None:
+    await alice.slash_command("scale backend 7")
+    message = await preview_message(slack)
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("UPDATE executions SET expires_at = now() - interval '1 second'")
+    finally:
+        await conn.close()
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    await ephemeral_text(slack, "U0ALICE", "expired")
+    assert bot.runtime is not None
+    await recovery.sweep(bot.runtime)
+    current = slack.message("C0OPS", message.ts)
+    assert current is not None
+    assert ActionId.CONFIRM.value not in str(current.blocks)
+    assert "expired" in str(current.blocks)
+    assert real_scale_patches(cluster) == []
+
+
+async def test_execution_left_running_by_a_crash_is_marked_interrupted_not_rerun(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster, bot: BotProcess, database_url: str
+) -> None:
+    await alice.slash_command("scale backend 8")
+    message = await preview_message(slack)
+    stale_copy = copy.deepcopy(message)  # what a client that missed the update still shows
+    conn = await asyncpg.connect(database_url)
+    try:
+        # What a replica killed mid-run leaves behind: running, owned by nobody alive, heartbeat gone stale.
+        await conn.execute(
+            "UPDATE executions SET state = 'running', owner = 'dead-replica', started_at = now(),"
+            " heartbeat_at = now() - interval '1 minute'"
+        )
+    finally:
+        await conn.close()
+    assert bot.runtime is not None
+    interrupted = await recovery.recover_interrupted(bot.runtime)
+    assert [e.message_ts for e in interrupted] == [message.ts]
+    current = slack.message("C0OPS", message.ts)
+    assert current is not None and "interrupted" in str(current.blocks).lower()
+    await alice.block_action(stale_copy, ActionId.CONFIRM.value)
+    await ephemeral_text(slack, "U0ALICE", "already interrupted")
+    assert real_scale_patches(cluster) == []
+
+
+async def test_postgres_down_refuses_changes_but_status_still_answers(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster, bot: BotProcess, database_url: str, postgres_url: str
+) -> None:
+    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        await alice.slash_command("scale backend 9")
+        text = await ephemeral_text(slack, "U0ALICE", "PostgreSQL is unavailable")
+        assert "Nothing was changed" in text
+        await alice.slash_command("status backend")
+        status = await slack.wait_for(lambda: slack.last_message("C0OPS"))
+        assert BACKEND in str(status.blocks)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    assert real_scale_patches(cluster) == [], "only the preview's dry run may reach the cluster"
+    assert bot.runtime is not None
+    assert await bot.runtime.executions.recent(service="backend", limit=5) == [], "no half-made request"
+
+
+async def test_audit_log_verifies_and_detects_an_edited_row(
+    alice: SlackUser, slack: SlackFake, bot: BotProcess, database_url: str
+) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    await final_state(slack, message, "succeeded")
+    assert bot.runtime is not None
+    report = await audit.verify(bot.runtime.db)
+    assert report.ok, report.problems
+    kinds = []
+    conn = await asyncpg.connect(database_url)
+    try:
+        kinds = [r["kind"] for r in await conn.fetch("SELECT kind FROM audit_log ORDER BY seq")]
+        assert kinds == ["request", "preview", "confirmed", "step", "step", "outcome"]
+        # Even the owner cannot UPDATE through the trigger; a superuser who disables it is caught by the chain.
+        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+        await conn.execute("UPDATE audit_log SET actor = 'U0MALLORY' WHERE kind = 'confirmed'")
+    finally:
+        await conn.close()
+    broken = await audit.verify(bot.runtime.db)
+    assert not broken.ok
+    assert any("edited" in p for p in broken.problems)
+
+
+async def test_hand_edited_button_value_is_refused(alice: SlackUser, slack: SlackFake, cluster: SandboxCluster) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    await alice.block_action(message, ActionId.CONFIRM.value, value="'; DROP TABLE executions; --")
+    await ephemeral_text(slack, "U0ALICE", "not one of mine")
+    await alice.block_action(message, ActionId.CONFIRM.value, value=str(uuid.uuid4()))
+    await ephemeral_text(slack, "U0ALICE", "does not exist")
+    assert real_scale_patches(cluster) == []

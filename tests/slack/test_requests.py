@@ -1,0 +1,120 @@
+"""The HTTP edge: signatures, content types, sizes, replays, health and readiness, usage errors."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from bot.app import BotProcess
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser, Tamper
+from bot.sandbox.slack_fake import SlackFake
+from bot.slack import signing
+
+
+def test_signature_matches_slacks_worked_example() -> None:
+    body = (
+        b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+        b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+        b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN"
+        b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+    )
+    expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+    assert signing.signature("8f742231b10e8888abcd99yyyzzz85a5", "1531420618", body) == expected
+    headers = {"X-Slack-Request-Timestamp": "1531420618", "X-Slack-Signature": expected}
+    assert signing.verify("8f742231b10e8888abcd99yyyzzz85a5", headers, body, now=1531420618 + 299) is None
+    assert signing.verify("8f742231b10e8888abcd99yyyzzz85a5", headers, body, now=1531420618 + 301) is not None
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [Tamper.stale(), Tamper.future(), Tamper.non_numeric(), Tamper.wrong_signature(), Tamper.unsigned()],
+    ids=["stale", "future", "non-numeric", "forged", "unsigned"],
+)
+async def test_bad_signatures_get_401_and_nothing_runs(alice: SlackUser, slack: SlackFake, tamper: Tamper) -> None:
+    reply = await alice.slash_command("status backend", tamper=tamper)
+    assert reply.status == 401
+    assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_replayed_request_is_refused(alice: SlackUser, bot: BotProcess) -> None:
+    body = b"command=%2Frunbook&text=help&user_id=U0ALICE&channel_id=C0OPS&team_id=T0SANDBOX"
+    headers = alice.signed_headers(body)
+    url = f"http://127.0.0.1:{bot.port}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        form = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        first = await session.post(url, data=body, headers=form)
+        second = await session.post(url, data=body, headers=form)
+    assert first.status == 200
+    assert second.status == 401
+
+
+async def test_wrong_content_type_and_oversized_bodies_are_refused(alice: SlackUser, bot: BotProcess) -> None:
+    url = f"http://127.0.0.1:{bot.port}/slack/events"
+    async with aiohttp.ClientSession() as session:
+        text_body = b"hello"
+        wrong = await session.post(url, data=text_body, headers={**alice.signed_headers(text_body),
+                                                                   "Content-Type": "text/plain"})
+        big = b"text=" + b"a" * (600 * 1024)
+        huge = await session.post(url, data=big, headers={**alice.signed_headers(big),
+                                                           "Content-Type": "application/x-www-form-urlencoded"})
+    assert wrong.status == 415
+    assert huge.status == 413
+
+
+async def test_healthz_and_readyz_answer_without_secrets(bot: BotProcess) -> None:
+    async with aiohttp.ClientSession() as session:
+        health = await session.get(f"http://127.0.0.1:{bot.port}/healthz")
+        ready = await session.get(f"http://127.0.0.1:{bot.port}/readyz")
+        body = await ready.text()
+    assert health.status == 200
+    assert ready.status == 200
+    assert '"postgres": "ok"' in body and '"redis": "ok"' in body
+    assert bot.settings.slack_bot_token.get_secret_value() not in body
+
+
+async def test_unknown_procedure_answers_in_the_ack_with_the_closest_match(alice: SlackUser) -> None:
+    reply = await alice.slash_command("scael backend 5")
+    assert reply.status == 200
+    body = str(reply.json())
+    assert "`scale`" in body
+    assert "Usage" in body
+
+
+async def test_unknown_service_lists_the_services(alice: SlackUser) -> None:
+    reply = await alice.slash_command("status backnd")
+    body = str(reply.json())
+    assert "Did you mean `backend`" in body
+    assert "email-dashboard" in body
+
+
+async def test_user_text_in_errors_cannot_ping_the_channel(alice: SlackUser) -> None:
+    reply = await alice.slash_command("<!channel> now")
+    body = str(reply.json())
+    assert "<!channel>" not in body
+    assert "&lt;!channel&gt;" in body
+
+
+async def test_out_of_range_replicas_explain_the_service_limits(alice: SlackUser) -> None:
+    reply = await alice.slash_command("scale backend 500")
+    body = str(reply.json())
+    assert "between 1 and 20 for backend" in body
+
+
+async def test_help_and_list_show_only_what_the_caller_may_run(carol: SlackUser, slack: SlackFake) -> None:
+    reply = await carol.slash_command("help scale")
+    assert "scale" in str(reply.json())
+    await carol.slash_command("list")
+    listing = await slack.wait_for(lambda: next(iter(slack.ephemeral_messages("U0CAROL")), None))
+    text = str(listing.blocks)
+    assert "status" in text
+    assert "/runbook scale" not in text
+
+
+async def test_kubernetes_404_names_the_object_and_namespace(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    cluster.inject_fault("/deployments/mail-score-backend", status=404, times=5)
+    await alice.slash_command("status backend")
+    message = await slack.wait_for(lambda: next(iter(slack.ephemeral_messages("U0ALICE")), None))
+    assert "mail-score-backend" in message.text and "mail-score-production" in message.text

@@ -1,0 +1,84 @@
+"""Configuration: good and bad catalogs and procedures, each problem named with file and key."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import errors
+from bot.catalog import load_catalog
+from bot.settings import PROJECT_ROOT
+
+GOOD = PROJECT_ROOT / "chatops.yml"
+
+
+def test_shipped_catalog_models_the_runbooks_services_and_demo_users() -> None:
+    catalog = load_catalog(GOOD)
+    assert catalog.services["backend"].deployment == "mail-score-backend"
+    assert catalog.services["frontend"].namespace == "mail-score-production"
+    assert catalog.services["email-dashboard"].namespace == "production"
+    assert catalog.services["email-triage"].deployment == "email-triage-api"
+    assert "U0ALICE" in catalog.roles["operator"].users
+    assert "U0BOB" in catalog.roles["approver"].users
+    assert "U0CAROL" not in catalog.roles["operator"].users
+
+
+def test_broken_catalog_lists_every_problem_with_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "chatops.yml"
+    bad.write_text(
+        "channels: {ops: C0OPS, incidents: C0INC, health: C0H, alerts: nope}\n"
+        "roles: {viewer: {users: [alice]}, operator: {}, approver: {}}\n"
+        "services:\n"
+        "  backend: {namespace: Bad_NS, deployment: web, replicas: {min: 5, max: 2}, colour: blue}\n"
+    )
+    with pytest.raises(errors.ConfigError) as caught:
+        load_catalog(bad)
+    text = "\n".join(caught.value.problems)
+    assert f"{bad}: channels.alerts" in text
+    assert "roles.viewer.users.0" in text
+    assert "services.backend.namespace" in text
+    assert "services.backend.replicas" in text and "swap them" in text
+    assert "services.backend.colour: unknown key" in text
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "chatops.yml"
+    bad.write_text("channels:\n  ops: [unclosed\n")
+    with pytest.raises(errors.ConfigError) as caught:
+        load_catalog(bad)
+    assert "line" in caught.value.problems[0]
+
+
+def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_check_config_passes_on_the_shipped_configuration() -> None:
+    result = _check_config({})
+    assert result.returncode == 0, result.stderr
+    assert "configuration OK" in result.stdout
+
+
+def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path) -> None:
+    commands = tmp_path / "commands"
+    commands.mkdir()
+    (commands / "scale.yml").write_text(
+        "name: scale\nsummary: s\nroles: [wizard]\ndestructive: false\n"
+        "params: [{name: service, type: service}, {name: n, type: int}]\n"
+        "steps: [{action: kubernetes.scale, args: {replicas: $n}}]\n"
+    )
+    (commands / "typo.yml").write_text(
+        "name: typo\nsummary: s\nroles: [viewer]\nsteps: [{action: kubernetes.scael}]\n"
+    )
+    result = _check_config({"RUNBOOK_COMMANDS_DIR": str(commands)})
+    assert result.returncode == 2
+    assert "roles: `wizard` is not a role" in result.stderr
+    assert "set `destructive: true`" in result.stderr
+    assert "unknown action `kubernetes.scael`" in result.stderr
