@@ -42,7 +42,6 @@ from bot.web import build_web_app
 
 log = structlog.get_logger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
-SWEEP_INTERVAL_SECONDS = 15.0
 
 
 def utc_now() -> datetime:
@@ -106,15 +105,34 @@ class BotProcess:
         slack = SlackWebApi(
             token=s.slack_bot_token.get_secret_value(), base_url=s.slack_api_base, timeout=s.slack_timeout
         )
-        policy = Policy(catalog, SlackGroupDirectory(slack, coordinator, catalog), CoordinatorLimiter(coordinator))
+        policy = Policy(
+            catalog, SlackGroupDirectory(slack, coordinator, catalog), CoordinatorLimiter(coordinator)
+        )
         store = PostgresExecutionStore(db)
         engine = Engine(
-            catalog=catalog, procedures=procedures, registry=registry, policy=policy, store=store,
-            locks=RedisLocks(coordinator), clock=utc_now, replica_id=self.replica_id,
+            catalog=catalog,
+            procedures=procedures,
+            registry=registry,
+            policy=policy,
+            store=store,
+            locks=RedisLocks(coordinator),
+            clock=utc_now,
+            replica_id=self.replica_id,
+            heartbeat_seconds=s.heartbeat_seconds,
         )
         rt = Runtime(
-            settings=s, catalog=catalog, procedures=procedures, registry=registry, db=db, coord=coordinator,
-            slack=slack, policy=policy, executions=store, engine=engine, tasks=TaskOwner(), clock=utc_now,
+            settings=s,
+            catalog=catalog,
+            procedures=procedures,
+            registry=registry,
+            db=db,
+            coord=coordinator,
+            slack=slack,
+            policy=policy,
+            executions=store,
+            engine=engine,
+            tasks=TaskOwner(),
+            clock=utc_now,
             replica_id=self.replica_id,
             scheduler=Scheduler(db, clock=utc_now, replica_id=self.replica_id),
         )
@@ -122,7 +140,7 @@ class BotProcess:
         self.bolt = bolt_app.build_bolt_app(rt)
         self.web_app = build_web_app(rt, self.bolt)
         await recovery.recover_interrupted(rt)
-        rt.tasks.every("sweep-executions", SWEEP_INTERVAL_SECONDS, lambda: recovery.sweep(rt))
+        rt.tasks.every("sweep-executions", s.sweep_seconds, lambda: recovery.sweep(rt))
         if self.run_scheduler:
             await rt.scheduler.start()
         return rt
@@ -130,7 +148,9 @@ class BotProcess:
     async def serve_http(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (port 0 picks a free one)."""
         assert self.web_app is not None
-        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(
+            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

@@ -39,8 +39,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-              settings.alertmanager_token, settings.database_url, settings.redis_url]
+    values = [
+        settings.slack_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_app_token,
+        settings.alertmanager_token,
+        settings.database_url,
+        settings.redis_url,
+    ]
     return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
 
 
@@ -132,7 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             from bot.sandbox import shell
 
-            return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
+            return asyncio.run(
+                shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel)
+            )
         return asyncio.run(_serve(settings))
     except errors.ConfigError as exc:
         print(f"runbook-bot: {exc}", file=sys.stderr)

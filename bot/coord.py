@@ -10,14 +10,14 @@ import contextlib
 import json
 import secrets
 import time
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot import errors
+from bot import errors, metrics
 
 # Release only if we still own the lock (compare-and-delete), so an expired lock
 # taken over by someone else is never deleted by the old owner.
@@ -34,6 +34,7 @@ def _redis_errors() -> Iterator[None]:
     try:
         yield
     except (RedisError, OSError) as exc:
+        metrics.REDIS_ERRORS.labels(error=type(exc).__name__).inc()
         raise errors.UnavailableError("Redis", str(exc) or type(exc).__name__) from exc
 
 

@@ -82,9 +82,7 @@ class Policy:
             )
         if not self.channel_allowed(procedure, channel_id):
             allowed = ", ".join(f"<#{self._catalog.channels.resolve(c)}>" for c in procedure.channels)
-            raise errors.DeniedError(
-                f"`{procedure.name}` may only be run in {allowed}.", reason="channel"
-            )
+            raise errors.DeniedError(f"`{procedure.name}` may only be run in {allowed}.", reason="channel")
         if procedure.destructive:
             wait = await self._limiter.hit(
                 f"destructive:{user_id}",

@@ -27,7 +27,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import errors
+from bot import errors, metrics
 from bot.store.db import Database
 
 log = structlog.get_logger(__name__)
@@ -67,7 +67,9 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 class Scheduler:
-    def __init__(self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
+    def __init__(
+        self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE
+    ) -> None:
         self._db = db
         self._clock = clock
         self._replica_id = replica_id
@@ -92,7 +94,11 @@ class Scheduler:
             added = await conn.fetchval(
                 "INSERT INTO scheduled_jobs (id, kind, key, run_at, payload) VALUES ($1, $2, $3, $4, $5::jsonb)"
                 " ON CONFLICT (key) DO NOTHING RETURNING true",
-                uuid.uuid4(), kind, key, run_at, json.dumps(dict(payload)),
+                uuid.uuid4(),
+                kind,
+                key,
+                run_at,
+                json.dumps(dict(payload)),
             )
         return bool(added)
 
@@ -112,7 +118,9 @@ class Scheduler:
                 " WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
                 key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
             )
-        return [Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows]
+        return [
+            Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows
+        ]
 
     async def run_due(self, now: datetime | None = None) -> list[Job]:
         """Claim and run every due job once across replicas; too-late jobs are marked missed."""
@@ -124,23 +132,29 @@ class Scheduler:
                 " WHERE id IN (SELECT id FROM scheduled_jobs WHERE state = 'pending' AND run_at <= $1"
                 "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT 100)"
                 " RETURNING id, kind, key, run_at, payload, late",
-                now, self._replica_id,
+                now,
+                self._replica_id,
             )
         ran: list[Job] = []
         for row in rows:
-            job = Job(row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"])
+            job = Job(
+                row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"]
+            )
             if now - job.run_at > self._grace:
+                metrics.SCHEDULER_FIRES.labels(job=job.kind, result="missed").inc()
                 await self._settle(job.id, "missed", None)
                 log.warning("scheduled job missed its grace period", kind=job.kind, key=job.key)
                 continue
+            metrics.SCHEDULER_FIRES.labels(job=job.kind, result="late" if job.late else "claimed").inc()
             handler = self._handlers.get(job.kind)
             if handler is None:
                 await self._settle(job.id, "failed", f"no handler for {job.kind}")
                 continue
             try:
                 await handler(job)
-            except Exception as exc:  # noqa: BLE001 - one failing job must not stop the others
+            except Exception as exc:
                 log.exception("scheduled job failed", kind=job.kind, key=job.key)
+                metrics.SCHEDULER_FIRES.labels(job=job.kind, result="failed").inc()
                 await self._settle(job.id, "failed", type(exc).__name__)
                 continue
             await self._settle(job.id, "done", None)
@@ -149,7 +163,9 @@ class Scheduler:
 
     async def _settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
         async with self._db.acquire() as conn:
-            await conn.execute("UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error)
+            await conn.execute(
+                "UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error
+            )
 
     # ---- recurring jobs -----------------------------------------------------------------------------
 
@@ -158,7 +174,10 @@ class Scheduler:
             won = await conn.fetchval(
                 "INSERT INTO scheduler_fires (job_id, fire_at, claimed_by, late) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT DO NOTHING RETURNING true",
-                job_id, fire_at, self._replica_id, late,
+                job_id,
+                fire_at,
+                self._replica_id,
+                late,
             )
         return bool(won)
 
@@ -166,7 +185,9 @@ class Scheduler:
         """Run one fire of a recurring job if this replica wins its claim; True when it ran here."""
         job = self._cron[job_id]
         if not await self.claim_fire(job_id, fire_at, late=late):
+            metrics.SCHEDULER_FIRES.labels(job=job_id, result="skipped").inc()
             return False
+        metrics.SCHEDULER_FIRES.labels(job=job_id, result="late" if late else "claimed").inc()
         await job.handler(fire_at, late)
         return True
 
@@ -195,11 +216,19 @@ class Scheduler:
     async def start(self) -> None:
         await self.catch_up()
         self._aps = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
-        self._aps.add_job(self.run_due, "interval", seconds=POLL_SECONDS, id="run-due",
-                          max_instances=1, coalesce=True)
+        self._aps.add_job(
+            self.run_due, "interval", seconds=POLL_SECONDS, id="run-due", max_instances=1, coalesce=True
+        )
         for job_id, job in self._cron.items():
-            self._aps.add_job(self._fire_now, job.trigger, args=[job_id], id=f"cron-{job_id}",
-                              max_instances=1, coalesce=True, misfire_grace_time=int(self._grace.total_seconds()))
+            self._aps.add_job(
+                self._fire_now,
+                job.trigger,
+                args=[job_id],
+                id=f"cron-{job_id}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(self._grace.total_seconds()),
+            )
         self._aps.start()
 
     async def _fire_now(self, job_id: str) -> None:

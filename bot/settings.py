@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     kube_timeout: float = Field(default=10.0, gt=0, alias="KUBE_TIMEOUT")
     db_timeout: float = Field(default=5.0, gt=0, alias="DB_TIMEOUT")
     redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
+    # A running execution writes a heartbeat this often; one silent for `execution_stale_seconds`
+    # belonged to a replica that died, and is marked interrupted by the sweep (every `sweep_seconds`).
+    heartbeat_seconds: float = Field(default=5.0, gt=0, alias="EXECUTION_HEARTBEAT_SECONDS")
+    execution_stale_seconds: float = Field(default=15.0, gt=0, alias="EXECUTION_STALE_SECONDS")
+    sweep_seconds: float = Field(default=15.0, gt=0, alias="SWEEP_SECONDS")
 
     @property
     def slack_api_base(self) -> str:

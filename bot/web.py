@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
 
 import structlog
 from aiohttp import web
@@ -13,7 +17,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import errors
+from bot import errors, metrics
 from bot.runtime import Runtime
 from bot.slack import signing
 from bot.web_alerts import alertmanager_handler
@@ -30,6 +34,93 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
+
+
+def _first(form: dict[str, list[str]], key: str) -> str:
+    values = form.get(key) or [""]
+    return values[0]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def request_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """The few fields logs and metrics need (kind, team, user, channel, command), from a *verified* body.
+
+    Never raises: a body we cannot parse is simply kind "other" (Bolt then answers it).
+    """
+    payload: Any = None
+    try:
+        if content_type == "application/json":
+            payload = json.loads(body)
+        else:
+            form = parse_qs(body.decode("utf-8", errors="replace"))
+            if "payload" in form:
+                payload = json.loads(_first(form, "payload"))
+            elif "command" in form:
+                return {
+                    "kind": "slash_command",
+                    "team": _first(form, "team_id"),
+                    "user": _first(form, "user_id"),
+                    "channel": _first(form, "channel_id"),
+                    "command": _first(form, "command"),
+                }
+    except ValueError:
+        return {"kind": "other"}
+    if not isinstance(payload, dict):
+        return {"kind": "other"}
+    kind = str(payload.get("type", ""))
+    if kind in ("event_callback", "url_verification", "app_rate_limited"):
+        event = _dict(payload.get("event"))
+        return {
+            "kind": "event",
+            "team": str(payload.get("team_id", "")),
+            "user": str(event.get("user", "")),
+            "channel": str(event.get("channel", "")),
+            "command": str(event.get("type", kind)),
+        }
+    if kind in ("block_actions", "view_submission"):
+        actions = payload.get("actions") or [{}]
+        action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
+        view = _dict(payload.get("view"))
+        return {
+            "kind": kind,
+            "team": str(_dict(payload.get("team")).get("id", "")),
+            "user": str(_dict(payload.get("user")).get("id", "")),
+            "channel": str(_dict(payload.get("channel")).get("id", "")),
+            "command": str(action.get("action_id") or view.get("callback_id") or ""),
+        }
+    return {"kind": "other"}
+
+
+def measured(handler: Route) -> Route:
+    """Time the answer (the ack), count it by kind and status class, and scope the log context to it.
+
+    The handler binds `kind`, `team`, `user`, `channel`, `command` once the signature is verified;
+    listener tasks Bolt starts inherit the context, so their log lines carry the same request_id.
+    """
+
+    async def handle_measured(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex[:12])
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            kind = str(structlog.contextvars.get_contextvars().get("kind", "other"))
+            kind = kind if kind in metrics.REQUEST_KINDS else "other"
+            metrics.ACK_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+            metrics.SLACK_REQUESTS.labels(kind=kind, outcome=metrics.status_class(status)).inc()
+            structlog.contextvars.clear_contextvars()
+
+    return handle_measured
 
 
 def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
@@ -54,6 +145,7 @@ def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
                 return _refuse(401, "replayed request")
         except errors.UnavailableError:
             log.warning("replay check skipped: Redis unavailable")
+        structlog.contextvars.bind_contextvars(**request_fields(body, request.content_type))
         bolt_request = AsyncBoltRequest(
             body=body.decode("utf-8", errors="replace"),
             query=request.query_string,
@@ -62,7 +154,7 @@ def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
-    return handle_slack_events
+    return measured(handle_slack_events)
 
 
 async def handle_healthz(_: web.Request) -> web.Response:
@@ -77,8 +169,10 @@ def readyz_handler(rt: Runtime) -> Route:
                 async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                     await probe()
                 checks[name] = "ok"
+                metrics.DEPENDENCY_UP.labels(dependency=name).set(1)
             except (errors.UnavailableError, TimeoutError):
                 checks[name] = "unavailable"  # the reason goes to the log, never to an unauthenticated caller
+                metrics.DEPENDENCY_UP.labels(dependency=name).set(0)
                 log.warning("readiness check failed", dependency=name)
         ready = all(v == "ok" for v in checks.values())
         return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
@@ -86,10 +180,21 @@ def readyz_handler(rt: Runtime) -> Route:
     return handle_readyz
 
 
+def metrics_handler(rt: Runtime) -> Route:
+    async def handle_metrics(_: web.Request) -> web.Response:
+        metrics.observe_pool(*rt.db.pool_usage())
+        response = web.Response(body=metrics.render())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
+
+    return handle_metrics
+
+
 def build_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_post("/slack/events", slack_events_handler(rt, bolt))
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/readyz", readyz_handler(rt))
+    app.router.add_get("/metrics", metrics_handler(rt))
     app.router.add_post("/alerts/alertmanager", alertmanager_handler(rt))
     return app

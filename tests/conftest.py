@@ -80,9 +80,17 @@ async def cluster(catalog: Catalog, tmp_path: Path) -> AsyncIterator[SandboxClus
 
 
 def bot_settings(
-    *, slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path, **extra: str
+    *,
+    slack: SlackFake,
+    cluster: SandboxCluster,
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    **extra: str,
 ) -> Settings:
-    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH)))
+    kubeconfig = cluster.write_kubeconfig(
+        tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
+    )
     env = {
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -117,22 +125,37 @@ async def bot(
 
 @pytest.fixture
 async def alice(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
-                         user_id="U0ALICE", channel_id="C0OPS") as user:
+    async with SlackUser(
+        f"http://127.0.0.1:{bot.port}/slack/events",
+        slack,
+        SIGNING_SECRET,
+        user_id="U0ALICE",
+        channel_id="C0OPS",
+    ) as user:
         yield user
 
 
 @pytest.fixture
 async def bob(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
-                         user_id="U0BOB", channel_id="C0OPS") as user:
+    async with SlackUser(
+        f"http://127.0.0.1:{bot.port}/slack/events",
+        slack,
+        SIGNING_SECRET,
+        user_id="U0BOB",
+        channel_id="C0OPS",
+    ) as user:
         yield user
 
 
 @pytest.fixture
 async def carol(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET,
-                         user_id="U0CAROL", channel_id="C0OPS") as user:
+    async with SlackUser(
+        f"http://127.0.0.1:{bot.port}/slack/events",
+        slack,
+        SIGNING_SECRET,
+        user_id="U0CAROL",
+        channel_id="C0OPS",
+    ) as user:
         yield user
 
 

@@ -41,7 +41,8 @@ def test_broken_catalog_lists_every_problem_with_file_and_key(tmp_path: Path) ->
     assert f"{bad}: channels.alerts" in text
     assert "roles.viewer.users.0" in text
     assert "services.backend.namespace" in text
-    assert "services.backend.replicas" in text and "swap them" in text
+    assert "services.backend.replicas" in text
+    assert "swap them" in text
     assert "services.backend.colour: unknown key" in text
 
 
@@ -56,7 +57,11 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "check-config"],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

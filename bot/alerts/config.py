@@ -40,15 +40,11 @@ class AlertRule(_Model):
                 raise ValueError(f"{text!r}: start with a procedure name, e.g. 'status {{service}}'")
             names = {name for _, name, _, _ in string.Formatter().parse(args) if name is not None}
             if names - PLACEHOLDERS:
-                raise ValueError(
-                    f"{text!r}: only {{service}} may be filled in, not {sorted(names - PLACEHOLDERS)}"
-                )
+                raise ValueError(f"{text!r}: only {{service}} may be filled in, not {sorted(names - PLACEHOLDERS)}")
         return value
 
     def matches(self, labels: dict[str, str]) -> bool:
-        return labels.get("alertname") == self.alertname and all(
-            labels.get(k) == v for k, v in self.labels.items()
-        )
+        return labels.get("alertname") == self.alertname and all(labels.get(k) == v for k, v in self.labels.items())
 
 
 class AlertRoute(_Model):
@@ -59,9 +55,7 @@ class AlertRoute(_Model):
     services: list[str] = []
 
     def matches(self, severity: str | None, service: str | None) -> bool:
-        return (not self.severities or severity in self.severities) and (
-            not self.services or service in self.services
-        )
+        return (not self.severities or severity in self.severities) and (not self.services or service in self.services)
 
 
 class AlertsConfig(_Model):
@@ -79,7 +73,5 @@ class AlertsConfig(_Model):
             try:
                 resolve(name)
             except KeyError:
-                problems.append(
-                    f"{where}: {name!r} is neither a channel name under 'channels' nor a channel id"
-                )
+                problems.append(f"{where}: {name!r} is neither a channel name under 'channels' nor a channel id")
         return problems

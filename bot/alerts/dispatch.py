@@ -35,6 +35,12 @@ DIGEST_MAX = 20  # groups per digest: 20 × (section + actions) stays under Slac
 MAX_PENDING = 500
 MAX_ATTEMPTS = 6  # 2 + 4 + 8 + 16 + 32 s of backoff, on top of slack_sdk's own retries
 MAX_BACKOFF_SECONDS = 60.0
+REFUSED_CONTENT = ("invalid_blocks", "invalid_arguments", "msg_too_long", "invalid_attachments")
+
+
+def _refused_blocks(exc: errors.UnavailableError) -> bool:
+    """Slack refused the content, not the call: retrying the same blocks would fail the same way."""
+    return any(code in exc.detail for code in REFUSED_CONTENT)
 
 
 @dataclass
@@ -52,9 +58,7 @@ class _Tick:
 
 
 class AlertDispatcher:
-    def __init__(
-        self, rt: Runtime, *, interval: float = INTERVAL_SECONDS, digest_max: int = DIGEST_MAX
-    ) -> None:
+    def __init__(self, rt: Runtime, *, interval: float = INTERVAL_SECONDS, digest_max: int = DIGEST_MAX) -> None:
         self._rt = rt
         self._refs = AlertRefs(rt.coord)
         self._interval = interval
@@ -88,9 +92,7 @@ class AlertDispatcher:
                         queue[key] = pending
                         queue.move_to_end(key, last=False)
                 if queue:
-                    backoff = (
-                        min(2.0**tick.failed_attempts, MAX_BACKOFF_SECONDS) if tick.failed_attempts else 0
-                    )
+                    backoff = min(2.0**tick.failed_attempts, MAX_BACKOFF_SECONDS) if tick.failed_attempts else 0
                     await asyncio.sleep(max(self._interval, backoff))
         finally:
             # No await between the empty-queue check and here, so submit() never sees a dying worker.
@@ -158,7 +160,14 @@ class AlertDispatcher:
         try:
             text, blocks = messages.render([self._entry(channel, g) for g in groups])
             self._last_post[channel] = time.monotonic()
-            ts = await self._rt.slack.post_message(channel, text, blocks)
+            try:
+                ts = await self._rt.slack.post_message(channel, text, blocks)
+            except errors.UnavailableError as exc:
+                if not _refused_blocks(exc):
+                    raise
+                # A block we built was refused (a bug, or a limit we missed): the text alone still alerts.
+                log.error("alert blocks refused by Slack; posting text only", reason=str(exc))
+                ts = await self._rt.slack.post_message(channel, text)
         except errors.UserError as exc:
             log.error(
                 "alert post refused by Slack; dropped",

@@ -78,18 +78,14 @@ def suggestions(catalog: Catalog, group: Notification, procedures: frozenset[str
 
 def severity_of(catalog: Catalog, group: Notification) -> str | None:
     name = catalog.alerts.severity_label
-    return group.common_labels.get(name) or next(
-        (a.labels[name] for a in group.alerts if name in a.labels), None
-    )
+    return group.common_labels.get(name) or next((a.labels[name] for a in group.alerts if name in a.labels), None)
 
 
 def group_service(catalog: Catalog, group: Notification) -> str | None:
     service = service_of(catalog, dict(group.common_labels))
     if service is not None:
         return service
-    return next(
-        (s for a in group.alerts if (s := service_of(catalog, {**group.common_labels, **a.labels}))), None
-    )
+    return next((s for a in group.alerts if (s := service_of(catalog, {**group.common_labels, **a.labels}))), None)
 
 
 def channel_for(catalog: Catalog, group: Notification) -> str:

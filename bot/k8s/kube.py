@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import urllib3.exceptions
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
-from bot import errors
+from bot import errors, metrics
 from bot.catalog import Service
 from bot.k8s import rollouts
 from bot.k8s.clients import ClientPool
@@ -76,6 +78,18 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
     )
 
 
+def call_status(exc: BaseException) -> str:
+    """The metrics label of a failed API call: the HTTP status, `timeout` or `error`."""
+    if isinstance(exc, ApiException) and exc.status:
+        return str(int(exc.status))
+    timeouts = (urllib3.exceptions.TimeoutError, TimeoutError)
+    if isinstance(exc, timeouts) or (
+        isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, timeouts)
+    ):
+        return "timeout"
+    return "error"
+
+
 class KubeCore:
     """Client pool, timeouts, error translation and the deployment reads shared by every method."""
 
@@ -101,11 +115,15 @@ class KubeCore:
 
     async def call(self, service: Service, op: Op, fn: Callable[[Any], T]) -> T:
         try:
-            return await self._pool.run(service.context, fn)
+            result = await self._pool.run(service.context, fn)
         except errors.BotError:
+            metrics.KUBE_API_CALLS.labels(verb=op.verb, status="error").inc()
             raise
         except Exception as exc:  # every library error becomes one of ours, with the operation named
+            metrics.KUBE_API_CALLS.labels(verb=op.verb, status=call_status(exc)).inc()
             raise translate(exc, op, self.timeout) from exc
+        metrics.KUBE_API_CALLS.labels(verb=op.verb, status="ok").inc()
+        return result
 
     async def retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run a read-then-write `attempt`, re-running it on 409 Conflict with exponential backoff."""

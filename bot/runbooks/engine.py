@@ -7,6 +7,7 @@ layer turns what it returns (and its progress callbacks) into messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -118,7 +119,9 @@ class Engine:
 
     # ---- request -------------------------------------------------------------------------------
 
-    def _context(self, service: str | None, *, dry_run: bool, timeout: float, progress: Any = None) -> ActionContext:
+    def _context(
+        self, service: str | None, *, dry_run: bool, timeout: float, progress: Any = None
+    ) -> ActionContext:
         svc = None if service is None else self.catalog.services[service]
         ctx = ActionContext(service_name=service, service=svc, dry_run=dry_run, timeout_seconds=timeout)
         return ctx if progress is None else replace(ctx, report_progress=progress)
@@ -133,7 +136,9 @@ class Engine:
             chosen.append((index, step))
         return chosen
 
-    async def _run_action(self, procedure: Procedure, step: Any, args: Mapping[str, Any], ctx: ActionContext) -> ActionResult:
+    async def _run_action(
+        self, procedure: Procedure, step: Any, args: Mapping[str, Any], ctx: ActionContext
+    ) -> ActionResult:
         action = self._registry.get(step.action)
         params = self._registry.validate_params(step.action, step_arguments(procedure, step.args, dict(args)))
         try:
@@ -151,8 +156,13 @@ class Engine:
         except errors.DeniedError as exc:
             if procedure.destructive:
                 await self._store.audit(
-                    AuditEntry(kind="denied", actor=who.user_id, channel_id=who.channel_id,
-                               procedure=procedure.name, detail={"reason": exc.reason, "args": dict(args)})
+                    AuditEntry(
+                        kind="denied",
+                        actor=who.user_id,
+                        channel_id=who.channel_id,
+                        procedure=procedure.name,
+                        detail={"reason": exc.reason, "args": dict(args)},
+                    )
                 )
             raise
         if not procedure.destructive:
@@ -169,8 +179,10 @@ class Engine:
         if target is not None:
             holder = await self._locks.holder(target)
             if holder is not None:
-                raise BusyError(f"{parsed.service} is being changed right now ({describe_holder(holder)}). "
-                                "Try again when it finishes.")
+                raise BusyError(
+                    f"{parsed.service} is being changed right now ({describe_holder(holder)}). "
+                    "Try again when it finishes."
+                )
         changes: list[Change] = []
         notes: list[str] = []
         for _, step in self._steps_to_run(procedure, args):
@@ -183,20 +195,46 @@ class Engine:
             notes.append(result.summary)
         now = self._clock()
         execution = Execution(
-            id=uuid.uuid4(), procedure=procedure.name, args=dict(args), service=parsed.service,
-            lock_key=target, requester=who.user_id, team_id=who.team_id, channel_id=who.channel_id,
-            response_url=who.response_url, approval=procedure.approval, state=State.PENDING,
-            created_at=now, expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
+            id=uuid.uuid4(),
+            procedure=procedure.name,
+            args=dict(args),
+            service=parsed.service,
+            lock_key=target,
+            requester=who.user_id,
+            team_id=who.team_id,
+            channel_id=who.channel_id,
+            response_url=who.response_url,
+            approval=procedure.approval,
+            state=State.PENDING,
+            created_at=now,
+            expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
             preview={"changes": [c.__dict__ for c in changes], "notes": notes},
         )
         base = {"args": dict(args)}
-        await self._store.create(execution, [
-            AuditEntry(kind="request", actor=who.user_id, channel_id=who.channel_id, execution_id=execution.id,
-                       procedure=procedure.name, detail=base | {"policy": "allowed"}),
-            AuditEntry(kind="preview", actor="runbook-bot", channel_id=who.channel_id, execution_id=execution.id,
-                       procedure=procedure.name, detail={"changes": [c.__dict__ for c in changes]}),
-        ])
-        return PendingOutcome(procedure=procedure, execution=execution, changes=tuple(changes), notes=tuple(notes))
+        await self._store.create(
+            execution,
+            [
+                AuditEntry(
+                    kind="request",
+                    actor=who.user_id,
+                    channel_id=who.channel_id,
+                    execution_id=execution.id,
+                    procedure=procedure.name,
+                    detail=base | {"policy": "allowed"},
+                ),
+                AuditEntry(
+                    kind="preview",
+                    actor="runbook-bot",
+                    channel_id=who.channel_id,
+                    execution_id=execution.id,
+                    procedure=procedure.name,
+                    detail={"changes": [c.__dict__ for c in changes]},
+                ),
+            ],
+        )
+        return PendingOutcome(
+            procedure=procedure, execution=execution, changes=tuple(changes), notes=tuple(notes)
+        )
 
     # ---- confirmation ---------------------------------------------------------------------------
 
@@ -213,10 +251,13 @@ class Engine:
         if execution.state == State.PENDING and execution.expires_at <= self._clock():
             return errors.UserError("This request expired before it was confirmed. Run the command again.")
         who = f" by <@{execution.approver}>" if execution.approver else ""
-        return errors.UserError(f"This request is already {execution.state.value}{who}; nothing more was done.")
+        return errors.UserError(
+            f"This request is already {execution.state.value}{who}; nothing more was done."
+        )
 
-    async def confirm(self, execution_id: uuid.UUID, clicker: str, channel_id: str,
-                      on_progress: ProgressCallback) -> Execution:
+    async def confirm(
+        self, execution_id: uuid.UUID, clicker: str, channel_id: str, on_progress: ProgressCallback
+    ) -> Execution:
         """Run a pending execution exactly once. Raises UserError/DeniedError when the click may not."""
         execution, procedure = await self.load(execution_id)
         if channel_id != execution.channel_id:
@@ -228,14 +269,29 @@ class Engine:
                 procedure, requester=execution.requester, clicker=clicker, channel_id=channel_id
             )
         except errors.DeniedError as exc:
-            await self._store.audit(AuditEntry(
-                kind="denied", actor=clicker, channel_id=channel_id, execution_id=execution.id,
-                procedure=procedure.name, detail={"reason": exc.reason, "at": "confirm"}))
+            await self._store.audit(
+                AuditEntry(
+                    kind="denied",
+                    actor=clicker,
+                    channel_id=channel_id,
+                    execution_id=execution.id,
+                    procedure=procedure.name,
+                    detail={"reason": exc.reason, "at": "confirm"},
+                )
+            )
             raise
         claimed = await self._store.claim(
-            execution.id, approver=clicker, owner=self._replica_id,
-            audit=AuditEntry(kind="confirmed", actor=clicker, channel_id=channel_id, execution_id=execution.id,
-                             procedure=procedure.name, detail={"as": role}),
+            execution.id,
+            approver=clicker,
+            owner=self._replica_id,
+            audit=AuditEntry(
+                kind="confirmed",
+                actor=clicker,
+                channel_id=channel_id,
+                execution_id=execution.id,
+                procedure=procedure.name,
+                detail={"as": role},
+            ),
         )
         if claimed is None:
             latest = await self._store.get(execution.id)
@@ -244,30 +300,51 @@ class Engine:
         if claimed.lock_key is not None:
             try:
                 got = await self._locks.acquire(
-                    claimed.lock_key, owner=clicker, detail=f"`{procedure.name}` on {claimed.service}",
+                    claimed.lock_key,
+                    owner=clicker,
+                    detail=f"`{procedure.name}` on {claimed.service}",
                     ttl_seconds=int(sum(s.timeout_seconds for s in procedure.steps)) + 60,
                 )
             except errors.UnavailableError as exc:
-                await self._store.finish(claimed.id, State.FAILED, error=f"not started: {exc}", audit=AuditEntry(
-                    kind="outcome", actor="runbook-bot", channel_id=channel_id, execution_id=claimed.id,
-                    procedure=procedure.name, detail={"state": "failed", "reason": "lock unavailable"}))
+                await self._store.finish(
+                    claimed.id,
+                    State.FAILED,
+                    error=f"not started: {exc}",
+                    audit=AuditEntry(
+                        kind="outcome",
+                        actor="runbook-bot",
+                        channel_id=channel_id,
+                        execution_id=claimed.id,
+                        procedure=procedure.name,
+                        detail={"state": "failed", "reason": "lock unavailable"},
+                    ),
+                )
                 raise errors.UnavailableError(exc.dependency, f"{exc.detail}; nothing was changed") from exc
             if not isinstance(got, Holder):
                 lock = got
             else:
-                await self._store.unclaim(claimed.id, AuditEntry(
-                    kind="lock_busy", actor="runbook-bot", channel_id=channel_id, execution_id=claimed.id,
-                    procedure=procedure.name, detail={"holder": got.owner}))
-                raise BusyError(f"{claimed.service} is being changed right now ({describe_holder(got)}). "
-                                "Click Confirm again when it finishes.")
+                await self._store.unclaim(
+                    claimed.id,
+                    AuditEntry(
+                        kind="lock_busy",
+                        actor="runbook-bot",
+                        channel_id=channel_id,
+                        execution_id=claimed.id,
+                        procedure=procedure.name,
+                        detail={"holder": got.owner},
+                    ),
+                )
+                raise BusyError(
+                    f"{claimed.service} is being changed right now ({describe_holder(got)}). "
+                    "Click Confirm again when it finishes."
+                )
         try:
             final, done = await self._run(claimed, procedure, on_progress)
         finally:
             if lock is not None:
-                try:
+                # If Redis is gone the lock's TTL frees it; the outcome is already recorded.
+                with contextlib.suppress(errors.UnavailableError):
                     await self._locks.release(lock)
-                except errors.UnavailableError:
-                    pass  # the lock's TTL frees it; the outcome is already recorded
         # The outcome is shown only once the target is free again, so "done" means "you may go on".
         await on_progress(final, done, None, None)
         return final
@@ -287,20 +364,47 @@ class Engine:
                 async def report(line: str, _label: str = label) -> None:
                     await on_progress(execution, tuple(done), _label, line)
 
-                ctx = self._context(execution.service, dry_run=False, timeout=step.timeout_seconds, progress=report)
+                ctx = self._context(
+                    execution.service, dry_run=False, timeout=step.timeout_seconds, progress=report
+                )
                 step_started = time.monotonic()
                 try:
                     result = await self._run_action(procedure, step, execution.args, ctx)
-                    record = StepRecord(index=index, label=label, ok=True, summary=result.summary,
-                                        seconds=round(time.monotonic() - step_started, 3), details=result.details)
+                    record = StepRecord(
+                        index=index,
+                        label=label,
+                        ok=True,
+                        summary=result.summary,
+                        seconds=round(time.monotonic() - step_started, 3),
+                        details=result.details,
+                    )
                 except errors.BotError as exc:
-                    record = StepRecord(index=index, label=label, ok=False, summary=str(exc),
-                                        seconds=round(time.monotonic() - step_started, 3))
+                    record = StepRecord(
+                        index=index,
+                        label=label,
+                        ok=False,
+                        summary=str(exc),
+                        seconds=round(time.monotonic() - step_started, 3),
+                    )
                 # The audit row for the step commits with it; if it cannot, the run stops here (fail closed).
-                await self._store.record_step(execution.id, record, AuditEntry(
-                    kind="step", actor="runbook-bot", channel_id=execution.channel_id, execution_id=execution.id,
-                    procedure=procedure.name, detail={"index": index, "label": label, "ok": record.ok,
-                                                      "summary": record.summary, "seconds": record.seconds}))
+                await self._store.record_step(
+                    execution.id,
+                    record,
+                    AuditEntry(
+                        kind="step",
+                        actor="runbook-bot",
+                        channel_id=execution.channel_id,
+                        execution_id=execution.id,
+                        procedure=procedure.name,
+                        detail={
+                            "index": index,
+                            "label": label,
+                            "ok": record.ok,
+                            "summary": record.summary,
+                            "seconds": record.seconds,
+                        },
+                    ),
+                )
                 done.append(record)
                 if not record.ok:
                     state, error = State.FAILED, record.summary
@@ -316,12 +420,23 @@ class Engine:
             final = await self._finish(execution, procedure, state, error, elapsed)
         return final, tuple(done)
 
-    async def _finish(self, execution: Execution, procedure: Procedure, state: State, error: str | None,
-                      elapsed: float) -> Execution:
+    async def _finish(
+        self, execution: Execution, procedure: Procedure, state: State, error: str | None, elapsed: float
+    ) -> Execution:
         try:
-            final = await self._store.finish(execution.id, state, error=error, audit=AuditEntry(
-                kind="outcome", actor="runbook-bot", channel_id=execution.channel_id, execution_id=execution.id,
-                procedure=procedure.name, detail={"state": state.value, "error": error, "seconds": elapsed}))
+            final = await self._store.finish(
+                execution.id,
+                state,
+                error=error,
+                audit=AuditEntry(
+                    kind="outcome",
+                    actor="runbook-bot",
+                    channel_id=execution.channel_id,
+                    execution_id=execution.id,
+                    procedure=procedure.name,
+                    detail={"state": state.value, "error": error, "seconds": elapsed},
+                ),
+            )
         except errors.UnavailableError:
             final = None  # crash recovery marks it interrupted once PostgreSQL is back
         return final or replace(execution, state=state, error=error)
@@ -341,9 +456,16 @@ class Engine:
                 f"Only <@{execution.requester}> or someone allowed to run `{procedure.name}` may cancel it.",
                 reason="cancel",
             )
-        cancelled = await self._store.cancel(execution.id, AuditEntry(
-            kind="cancelled", actor=clicker, channel_id=execution.channel_id, execution_id=execution.id,
-            procedure=procedure.name))
+        cancelled = await self._store.cancel(
+            execution.id,
+            AuditEntry(
+                kind="cancelled",
+                actor=clicker,
+                channel_id=execution.channel_id,
+                execution_id=execution.id,
+                procedure=procedure.name,
+            ),
+        )
         if cancelled is None:
             raise self._not_pending(await self._store.get(execution.id) or execution)
         return cancelled

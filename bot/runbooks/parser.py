@@ -15,7 +15,6 @@ from typing import Any
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.text import quoted
 from bot.runbooks.model import (
     DurationParam,
     EnumParam,
@@ -25,6 +24,7 @@ from bot.runbooks.model import (
     ServiceParam,
     StringParam,
 )
+from bot.text import quoted
 
 _DURATION = re.compile(r"^(\d{1,7})([smhd]?)$")
 _UNIT_SECONDS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}  # a bare number means minutes
@@ -49,14 +49,20 @@ def closest(word: str, candidates: Sequence[str]) -> str | None:
 
 def tokenize(text: str) -> list[str]:
     if len(text) > MAX_INPUT_CHARS:
-        raise errors.UserError(f"That command is {len(text)} characters long; the limit is {MAX_INPUT_CHARS}.")
+        raise errors.UserError(
+            f"That command is {len(text)} characters long; the limit is {MAX_INPUT_CHARS}."
+        )
     try:
         return shlex.split(text, posix=True)
     except ValueError as exc:  # unbalanced quotes
-        raise errors.UserError("Could not read the arguments: a quote is not closed. Close every quote you open.") from exc
+        raise errors.UserError(
+            "Could not read the arguments: a quote is not closed. Close every quote you open."
+        ) from exc
 
 
-def unknown_name_error(kind: str, word: str, candidates: Sequence[str], *, usage: str | None = None) -> errors.UserError:
+def unknown_name_error(
+    kind: str, word: str, candidates: Sequence[str], *, usage: str | None = None
+) -> errors.UserError:
     hint = closest(word, candidates)
     suggestion = f" Did you mean `{hint}`?" if hint else ""
     return errors.NotFoundError(

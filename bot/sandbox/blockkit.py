@@ -117,10 +117,12 @@ class _Walk:
             return
         if len(aid) > MAX_ACTION_ID:
             self.err(f"{path}.action_id", f"is {len(aid)} characters, limit {MAX_ACTION_ID}")
-        if aid in self.action_ids:
-            self.err(f"{path}.action_id", f"duplicate action_id {aid!r} (also at {self.action_ids[aid]})")
+        # Slack wants action_ids unique within their block; two input blocks may both use "value".
+        key = f"{path.split('.', 1)[0]}:{aid}"
+        if key in self.action_ids:
+            self.err(f"{path}.action_id", f"duplicate action_id {aid!r} (also at {self.action_ids[key]})")
         else:
-            self.action_ids[aid] = path
+            self.action_ids[key] = path
 
     def confirm(self, path: str, obj: object) -> None:
         if not isinstance(obj, Mapping):

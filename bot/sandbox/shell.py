@@ -76,9 +76,7 @@ async def run(
             await fake.start()
             await cluster.start()
             cluster.seed_from_catalog(catalog)
-            kubeconfig = cluster.write_kubeconfig(
-                Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog)
-            )
+            kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog))
             process = BotProcess(
                 settings.model_copy(
                     update={
@@ -223,13 +221,15 @@ def _roles(session: Session, catalog: Catalog, user: str) -> list[str]:
 
 
 def _welcome(session: Session, catalog: Catalog, seconds: float) -> str:
-    roles = ", ".join(_roles(session, catalog, session.user_id)) or "no roles"
-    services = ", ".join(catalog.services)
-    where = session.fake.channel_name(session.channel)
+    def who(user: str) -> str:
+        return f"{session.fake.user_name(user)} ({', '.join(_roles(session, catalog, user)) or 'no roles'})"
+
+    others = [who(u) for u in session.fake.users if u != session.user_id]
     return (
-        f"runbook-bot shell: local Slack, sandbox cluster ({services}), started in {seconds:.1f}s.\n"
-        f"You are {session.user_name} ({session.user_id}; roles: {roles}) in #{where}."
-        " Also here: bob (approver), carol (viewer).\n"
+        f"runbook-bot shell: local Slack, sandbox cluster ({', '.join(catalog.services)}),"
+        f" started in {seconds:.1f}s.\n"
+        f"You are {who(session.user_id)} in #{session.fake.channel_name(session.channel)}."
+        f" Also here: {', '.join(others)}; `as bob` switches.\n"
         "Try: /runbook status backend, /runbook scale backend 5, then `confirm`. `help` lists the rest."
     )
 

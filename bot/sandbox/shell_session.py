@@ -109,9 +109,7 @@ class Session:
 
     async def slash(self, command: str, text: str) -> None:
         before = len(self.fake.calls)
-        reply = await self.slack.slash_command(
-            text, command=command, user_id=self.user_id, channel_id=self.channel
-        )
+        reply = await self.slack.slash_command(text, command=command, user_id=self.user_id, channel_id=self.channel)
         answered = self._show_ack(reply)
         await self.settle(before, expect_calls=not answered)
 

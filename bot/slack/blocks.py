@@ -56,7 +56,10 @@ def divider() -> Block:
 
 def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "No") -> ConfirmObject:
     return ConfirmObject(
-        title=truncate(title, 100), text=truncate(text, 300), confirm=truncate(confirm, 30), deny=truncate(deny, 30)
+        title=truncate(title, 100),
+        text=truncate(text, 300),
+        confirm=truncate(confirm, 30),
+        deny=truncate(deny, 30),
     )
 
 

@@ -43,4 +43,3 @@ def build_bolt_app(rt: Runtime) -> AsyncApp:
     for surface in SURFACES:
         surface.register(app, rt)
     return app
-

@@ -27,9 +27,13 @@ async def reply_error(slack: SlackWebApi, who: Invocation, message: str, usage: 
 async def reply_unexpected(slack: SlackWebApi, who: Invocation, doing: str) -> str:
     """Log the current exception with a fresh error id and show the user that id. Returns the id."""
     error_id = errors.new_error_id()
-    log.exception("unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id)
+    log.exception(
+        "unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id
+    )
     await reply_error(
-        slack, who, f"Something went wrong on my side while handling {doing}. "
-        f"Nothing further was done. Error id `{error_id}`: give it to the bot's operators."
+        slack,
+        who,
+        f"Something went wrong on my side while handling {doing}. "
+        f"Nothing further was done. Error id `{error_id}`: give it to the bot's operators.",
     )
     return error_id

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import errors
+from bot import errors, metrics
 from bot.runbooks.engine import Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
@@ -44,8 +44,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
 def invocation_of(body: dict[str, Any]) -> Invocation:
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
     return Invocation(
-        user_id=str(body["user"]["id"]), channel_id=str(channel),
-        team_id=(body.get("team") or {}).get("id"), response_url=body.get("response_url"),
+        user_id=str(body["user"]["id"]),
+        channel_id=str(channel),
+        team_id=(body.get("team") or {}).get("id"),
+        response_url=body.get("response_url"),
     )
 
 
@@ -65,32 +67,41 @@ async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None
             execution, procedure = await rt.engine.load(execution_id)
             progress = MessageProgress(rt.slack, execution, procedure)
             # Owned task: a rollout can outlive this listener, and shutdown must know about it.
-            rt.tasks.spawn(f"execution-{execution_id}",
-                           _confirm(rt, who, execution_id, progress))
+            rt.tasks.spawn(f"execution-{execution_id}", _confirm(rt, who, execution_id, progress))
         else:
             cancelled = await rt.engine.cancel(execution_id, who.user_id)
+            metrics.observe_execution(cancelled)
             procedure = rt.procedures[cancelled.procedure]
             text, blocks = views.closed(cancelled, procedure, by=who.user_id)
             if cancelled.message_ts:
                 await rt.slack.update_message(cancelled.channel_id, cancelled.message_ts, text, blocks)
     except errors.UserError as exc:
+        if isinstance(exc, errors.DeniedError):
+            metrics.count_denial(exc.reason)
         await reply_error(rt.slack, who, exc.message, exc.usage)
     except errors.UnavailableError as exc:
-        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
-    except Exception:  # noqa: BLE001 - shown to the user with an error id, traceback logged
+        await reply_error(
+            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
+        )
+    except Exception:
         await reply_unexpected(rt.slack, who, "that click")
 
 
 async def _confirm(rt: Runtime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
     try:
-        await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
+        final = await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
+        metrics.observe_execution(final)
     except errors.UserError as exc:
+        if isinstance(exc, errors.DeniedError):
+            metrics.count_denial(exc.reason)
         await reply_error(rt.slack, who, exc.message, exc.usage)
     except errors.UnavailableError as exc:
-        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
+        await reply_error(
+            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
+        )
     except asyncio.CancelledError:
         raise
-    except Exception:  # noqa: BLE001 - shown to the user with an error id, traceback logged
+    except Exception:
         await reply_unexpected(rt.slack, who, "this confirmation")
 
 

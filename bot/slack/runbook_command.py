@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import errors
+from bot import errors, metrics
 from bot.actions.registry import ActionContext
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
@@ -30,8 +30,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
 async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
     text = str(command.get("text", "")).strip()
     who = Invocation(
-        user_id=str(command["user_id"]), channel_id=str(command["channel_id"]),
-        team_id=command.get("team_id"), response_url=command.get("response_url"),
+        user_id=str(command["user_id"]),
+        channel_id=str(command["channel_id"]),
+        team_id=command.get("team_id"),
+        response_url=command.get("response_url"),
     )
     try:
         tokens = parser.tokenize(text)
@@ -40,15 +42,14 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
             if len(tokens) > 1:
                 name = tokens[1].lower()
                 if name not in rt.procedures:
-                    raise parser.unknown_name_error("procedure", name, list(rt.procedures), usage="/runbook help")
+                    raise parser.unknown_name_error(
+                        "procedure", name, list(rt.procedures), usage="/runbook help"
+                    )
                 await ack(blocks=views.help_procedure(rt.procedures[name]), response_type="ephemeral")
             else:
                 await ack(blocks=views.help_overview(rt.procedures.values()), response_type="ephemeral")
             return
-        if word in ("list", "history"):
-            parsed = None
-        else:
-            parsed = parser.parse(text, rt.procedures, rt.catalog)
+        parsed = None if word in ("list", "history") else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
         await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
         return
@@ -63,27 +64,34 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
         else:
             await run_parsed(rt, who, parsed)
     except errors.UserError as exc:
+        if isinstance(exc, errors.DeniedError):
+            metrics.count_denial(exc.reason)
         await reply_error(rt.slack, who, exc.message, exc.usage)
     except errors.UnavailableError as exc:
-        await reply_error(rt.slack, who, _unavailable_text(exc, destructive=bool(parsed and parsed.procedure.destructive)))
+        await reply_error(
+            rt.slack, who, _unavailable_text(exc, destructive=bool(parsed and parsed.procedure.destructive))
+        )
     except errors.TargetError as exc:
         await reply_error(rt.slack, who, str(exc))
-    except Exception:  # noqa: BLE001 - the user gets an error id; the traceback goes to the log
+    except Exception:
         await reply_unexpected(rt.slack, who, quoted(f"/runbook {word}"))
 
 
 def _unavailable_text(exc: errors.UnavailableError, *, destructive: bool) -> str:
     if destructive:
-        return (f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
-                "Nothing was changed. Read-only commands still work.")
+        return (
+            f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
+            "Nothing was changed. Read-only commands still work."
+        )
     return f"{exc.dependency} is unavailable: {exc.detail}."
 
 
 async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
     service = rest[0] if rest else None
     if service is not None and service not in rt.catalog.services:
-        raise parser.unknown_name_error("service", service, list(rt.catalog.services),
-                                        usage="/runbook history [service]")
+        raise parser.unknown_name_error(
+            "service", service, list(rt.catalog.services), usage="/runbook history [service]"
+        )
     executions = await rt.executions.recent(service=service, limit=10)
     rollout = None
     if service is not None and "kubernetes.history" in rt.registry.names():
@@ -91,8 +99,12 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
             ActionContext(service_name=service, service=rt.catalog.services[service]),
             rt.registry.validate_params("kubernetes.history", {}),
         )
-    await rt.slack.respond(who.response_url or "", "Runbook history", views.history(executions, service, rollout),
-                           ephemeral=False)
+    await rt.slack.respond(
+        who.response_url or "",
+        "Runbook history",
+        views.history(executions, service, rollout),
+        ephemeral=False,
+    )
 
 
 async def run_parsed(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:

@@ -44,26 +44,40 @@ def error(message: str, usage: str | None = None) -> bk.Blocks:
 
 
 def help_overview(procedures: Iterable[Procedure]) -> bk.Blocks:
-    lines = [f"{code(p.usage_line())} · {escape(p.summary)}" + (" :lock:" if p.destructive else "")
-             for p in sorted(procedures, key=lambda p: p.name)]
-    return bk.render([
-        bk.header("Runbook procedures"),
-        *[bk.section("\n".join(lines[i:i + 15])) for i in range(0, len(lines), 15)],
-        bk.context("`/runbook help <procedure>` for details · `/runbook list` for what you may run · "
-                   ":lock: asks for confirmation first"),
-    ])
+    lines = [
+        f"{code(p.usage_line())} · {escape(p.summary)}" + (" :lock:" if p.destructive else "")
+        for p in sorted(procedures, key=lambda p: p.name)
+    ]
+    return bk.render(
+        [
+            bk.header("Runbook procedures"),
+            *[bk.section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)],
+            bk.context(
+                "`/runbook help <procedure>` for details · `/runbook list` for what you may run · "
+                ":lock: asks for confirmation first"
+            ),
+        ]
+    )
 
 
 def help_procedure(procedure: Procedure) -> bk.Blocks:
-    params = [f"• `{p.name}` ({p.type}{'' if p.required else ', optional'}){' · ' + escape(p.help) if p.help else ''}"
-              for p in procedure.params]
+    params = [
+        f"• `{p.name}` ({p.type}{'' if p.required else ', optional'}){' · ' + escape(p.help) if p.help else ''}"
+        for p in procedure.params
+    ]
     facts = [f"Roles: {', '.join(procedure.roles)}"]
     if procedure.channels:
         facts.append(f"Channels: {', '.join(procedure.channels)}")
     if procedure.destructive:
-        facts.append("Asks for confirmation" + (" and a second person's approval"
-                                                  if procedure.approval == "two_person" else ""))
-    parts = [bk.section(f"*{escape(procedure.name)}* · {escape(procedure.summary)}\n{code(procedure.usage_line())}")]
+        facts.append(
+            "Asks for confirmation"
+            + (" and a second person's approval" if procedure.approval == "two_person" else "")
+        )
+    parts = [
+        bk.section(
+            f"*{escape(procedure.name)}* · {escape(procedure.summary)}\n{code(procedure.usage_line())}"
+        )
+    ]
     if params:
         parts.append(bk.section("\n".join(params)))
     if procedure.examples:
@@ -76,8 +90,12 @@ def allowed_list(procedures: Sequence[Procedure]) -> bk.Blocks:
     if not procedures:
         return error("You may not run any procedure yet. Ask an admin to add you to a role in the catalog.")
     lines = [f"{code(p.usage_line())} · {escape(p.summary)}" for p in procedures]
-    return bk.render([bk.section("*What you may run*"),
-                      *[bk.section("\n".join(lines[i:i + 15])) for i in range(0, len(lines), 15)]])
+    return bk.render(
+        [
+            bk.section("*What you may run*"),
+            *[bk.section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)],
+        ]
+    )
 
 
 def _result_blocks(result: ActionResult) -> list[Any]:
@@ -106,7 +124,9 @@ def _changes_text(changes: Sequence[Change]) -> str:
 def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     execution, procedure = pending.execution, pending.procedure
     who = f"<@{execution.requester}>"
-    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"]
+    lines = [
+        f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"
+    ]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
     if procedure.approval == "two_person":
@@ -117,19 +137,29 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
         confirm_label = "Confirm"
     expires = _clock_time(execution.expires_at)
     buttons = [
-        bk.button(confirm_label, ActionId.CONFIRM, str(execution.id), style="danger",
-                  confirm=bk.confirm_dialog(f"Run {procedure.name}?",
-                                            f"This changes {execution.service or 'the target'} now.",
-                                            confirm="Run it", deny="Not yet")),
+        bk.button(
+            confirm_label,
+            ActionId.CONFIRM,
+            str(execution.id),
+            style="danger",
+            confirm=bk.confirm_dialog(
+                f"Run {procedure.name}?",
+                f"This changes {execution.service or 'the target'} now.",
+                confirm="Run it",
+                deny="Not yet",
+            ),
+        ),
         bk.button("Cancel", ActionId.CANCEL, str(execution.id)),
     ]
     text = f"{procedure.name} on {execution.service}: waiting for confirmation"
-    return text, bk.render([
-        bk.section("\n".join(lines)),
-        bk.section(f"*Preview (server-side dry run)*\n{body}" + (f"\n{notes}" if notes else "")),
-        bk.actions(BlockId.EXECUTION_ACTIONS, buttons),
-        bk.context(f"{ask} Expires at {expires} UTC. Request `{execution.id}`"),
-    ])
+    return text, bk.render(
+        [
+            bk.section("\n".join(lines)),
+            bk.section(f"*Preview (server-side dry run)*\n{body}" + (f"\n{notes}" if notes else "")),
+            bk.actions(BlockId.EXECUTION_ACTIONS, buttons),
+            bk.context(f"{ask} Expires at {expires} UTC. Request `{execution.id}`"),
+        ]
+    )
 
 
 def _clock_time(moment: datetime) -> str:
@@ -151,8 +181,10 @@ def progress(
     """The same message, re-rendered after every step: the chat equivalent of a progress bar."""
     total = len(procedure.steps)
     state = execution.state
-    header = (f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args)} · *{state.value}*"
-              f" · requested by <@{execution.requester}>")
+    header = (
+        f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args)} · *{state.value}*"
+        f" · requested by <@{execution.requester}>"
+    )
     if execution.approver:
         header += f", confirmed by <@{execution.approver}>"
     lines = [_step_line(s) for s in steps]
@@ -178,11 +210,15 @@ def _outcome_footer(execution: Execution) -> str:
     if execution.state == State.SUCCEEDED:
         return f"Done{took}."
     if execution.state == State.FAILED:
-        return (f"Failed{took}: {escape(execution.error or 'unknown error')}. Nothing after the failed step ran; "
-                "check `/runbook status` and the step above before retrying.")
+        return (
+            f"Failed{took}: {escape(execution.error or 'unknown error')}. Nothing after the failed step ran; "
+            "check `/runbook status` and the step above before retrying."
+        )
     if execution.state == State.INTERRUPTED:
-        return ("Interrupted: the bot stopped while this was running. It was not re-run; check "
-                "`/runbook status` and run it again if needed.")
+        return (
+            "Interrupted: the bot stopped while this was running. It was not re-run; check "
+            "`/runbook status` and run it again if needed."
+        )
     if execution.state == State.EXPIRED:
         return "Expired: nobody confirmed in time. Run the command again if it is still needed."
     if execution.state == State.CANCELLED:
@@ -194,8 +230,9 @@ def closed(execution: Execution, procedure: Procedure, by: str | None = None) ->
     """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
     who = f" by <@{by}>" if by else ""
     text = f"{STATE_ICONS[execution.state]} {command_line(procedure.name, execution.args)} · *{execution.state.value}*{who}"
-    return f"{procedure.name}: {execution.state.value}", bk.render([
-        bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")])
+    return f"{procedure.name}: {execution.state.value}", bk.render(
+        [bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")]
+    )
 
 
 def history(executions: Sequence[Execution], service: str | None, rollout: ActionResult | None) -> bk.Blocks:

@@ -45,10 +45,12 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         except errors.UserError as exc:
             await reply_error(rt.slack, who, exc.message, exc.usage)
         except errors.UnavailableError as exc:
-            await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
+            await reply_error(
+                rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
+            )
         except errors.TargetError as exc:
             await reply_error(rt.slack, who, str(exc))
-        except Exception:  # noqa: BLE001 - shown with an error id, traceback logged
+        except Exception:
             await reply_unexpected(rt.slack, who, "that suggested procedure")
 
     app.action(ActionId.RUN_SUGGESTED.value)(handle_run_suggested_action)

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -20,16 +21,33 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot import coord, errors
+from bot import coord, errors, metrics
 from bot.catalog import Catalog
 
 Blocks = Sequence[dict[str, Any]]
 USERGROUP_CACHE_SECONDS = 300
 
 
+class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, counting every 429 (even the ones a retry then hides) per method."""
+
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            method = request.url.rstrip("/").rsplit("/", 1)[-1] if "/api/" in request.url else "response_url"
+            metrics.SLACK_RATE_LIMITED.labels(method=metrics.bounded(method)).inc()
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def _retry_handlers() -> list[Any]:
     return [
-        AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        CountingRateLimitHandler(max_retry_count=5),
         AsyncServerErrorRetryHandler(max_retry_count=3),
         AsyncConnectionErrorRetryHandler(max_retry_count=3),
     ]
@@ -47,6 +65,16 @@ def _translate(method: str, exc: Exception) -> errors.BotError:
             )
         return errors.UnavailableError("Slack", f"{method} failed: {code}")
     return errors.UnavailableError("Slack", f"{method} failed: {type(exc).__name__}")
+
+
+def _call_status(exc: Exception) -> str:
+    """The metrics label for a failed call: Slack's error code (e.g. ratelimited) or the failure kind."""
+    if isinstance(exc, SlackApiError):
+        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        return metrics.bounded(str(code))
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "connection_error"
 
 
 class SlackWebApi:
@@ -72,13 +100,20 @@ class SlackWebApi:
             # slack_sdk's typed methods pick JSON or form encoding per method, as Slack expects.
             response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
         except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            metrics.SLACK_API_CALLS.labels(method=method, status=_call_status(exc)).inc()
             raise _translate(method, exc) from exc
+        metrics.SLACK_API_CALLS.labels(method=method, status="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def post_message(
         self, channel: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
     ) -> str:
-        body: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False}
+        body: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
         if blocks is not None:
             body["blocks"] = list(blocks)
         if thread_ts is not None:
@@ -108,7 +143,9 @@ class SlackWebApi:
     ) -> None:
         """Answer through a slash command's or click's response_url (works where the bot is not a member)."""
         client = AsyncWebhookClient(
-            response_url, timeout=int(max(1, self._timeout)), session=self._webhook_session(),
+            response_url,
+            timeout=int(max(1, self._timeout)),
+            session=self._webhook_session(),
             retry_handlers=_retry_handlers(),
         )
         try:
@@ -119,7 +156,10 @@ class SlackWebApi:
                 replace_original=replace_original,
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
+            metrics.SLACK_API_CALLS.labels(method="response_url", status=_call_status(exc)).inc()
             raise _translate("response_url", exc) from exc
+        status = "ok" if response.status_code < 400 else str(response.status_code)
+        metrics.SLACK_API_CALLS.labels(method="response_url", status=status).inc()
         if response.status_code >= 400:
             raise errors.UnavailableError("Slack", f"response_url answered {response.status_code}")
 

@@ -21,8 +21,15 @@ GENESIS = "0" * 64
 AUDIT_LOCK_ID = 0x61756474
 
 
-def _canonical(at: datetime, entry_kind: str, actor: str, channel_id: str | None,
-               execution_id: str | None, procedure: str | None, detail: Any) -> str:
+def _canonical(
+    at: datetime,
+    entry_kind: str,
+    actor: str,
+    channel_id: str | None,
+    execution_id: str | None,
+    procedure: str | None,
+    detail: Any,
+) -> str:
     return json.dumps(
         [at.astimezone(UTC).isoformat(), entry_kind, actor, channel_id, execution_id, procedure, detail],
         sort_keys=True,
@@ -48,8 +55,15 @@ async def append(conn: Connection, entry: AuditEntry) -> None:
     await conn.execute(
         "INSERT INTO audit_log (at, kind, actor, channel_id, execution_id, procedure, detail, prev_hash, hash)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
-        at, entry.kind, entry.actor, entry.channel_id, execution_id, entry.procedure,
-        json.dumps(detail), prev, digest,
+        at,
+        entry.kind,
+        entry.actor,
+        entry.channel_id,
+        execution_id,
+        entry.procedure,
+        json.dumps(detail),
+        prev,
+        digest,
     )
 
 
@@ -68,24 +82,30 @@ async def verify(db: Database) -> VerifyReport:
     problems: list[str] = []
     prev = GENESIS
     count = 0
-    async with db.acquire() as conn:
-        async with conn.transaction(readonly=True, isolation="repeatable_read"):
-            async for row in conn.cursor(
-                "SELECT seq, at, kind, actor, channel_id, execution_id, procedure, detail, prev_hash, hash"
-                " FROM audit_log ORDER BY seq"
-            ):
-                count += 1
-                seq = row["seq"]
-                if row["prev_hash"] != prev:
-                    problems.append(f"row {seq}: does not follow the row before it (a row was changed or deleted)")
-                execution_id = None if row["execution_id"] is None else str(row["execution_id"])
-                canonical = _canonical(
-                    row["at"], row["kind"], row["actor"], row["channel_id"], execution_id,
-                    row["procedure"], json.loads(row["detail"]),
+    async with db.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
+        async for row in conn.cursor(
+            "SELECT seq, at, kind, actor, channel_id, execution_id, procedure, detail, prev_hash, hash"
+            " FROM audit_log ORDER BY seq"
+        ):
+            count += 1
+            seq = row["seq"]
+            if row["prev_hash"] != prev:
+                problems.append(
+                    f"row {seq}: does not follow the row before it (a row was changed or deleted)"
                 )
-                if row_hash(row["prev_hash"], canonical) != row["hash"]:
-                    problems.append(f"row {seq}: its content does not match its hash (edited)")
-                prev = row["hash"]
-                if len(problems) >= 20:
-                    break
+            execution_id = None if row["execution_id"] is None else str(row["execution_id"])
+            canonical = _canonical(
+                row["at"],
+                row["kind"],
+                row["actor"],
+                row["channel_id"],
+                execution_id,
+                row["procedure"],
+                json.loads(row["detail"]),
+            )
+            if row_hash(row["prev_hash"], canonical) != row["hash"]:
+                problems.append(f"row {seq}: its content does not match its hash (edited)")
+            prev = row["hash"]
+            if len(problems) >= 20:
+                break
     return VerifyReport(rows=count, problems=problems)

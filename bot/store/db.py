@@ -13,10 +13,10 @@ from importlib import resources
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-# What repositories receive: a pooled connection.
-Connection = PoolConnectionProxy  # the stubs make it generic; at run time it is a plain class
-
 from bot import errors
+
+# What repositories receive: a pooled connection (generic only in the stubs, so no subscript at run time).
+Connection = PoolConnectionProxy
 
 MIGRATIONS_PACKAGE = "bot.store.migrations"
 # Any fixed number shared by every replica: only one of them migrates at a time.
@@ -41,6 +41,11 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.TooManyConnectionsError,
 )
+
+
+# Anything failing while *getting* a connection (refused, terminated, database closed to
+# connections) means PostgreSQL is not usable right now.
+ACQUIRE_ERRORS: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, asyncpg.PostgresError)
 
 
 class Database:
@@ -83,9 +88,7 @@ class Database:
     async def acquire(self) -> AsyncIterator[Connection]:
         try:
             conn = await self.pool.acquire(timeout=self._timeout)
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
-            # Anything failing while *getting* a connection (refused, terminated, database closed to
-            # connections) means PostgreSQL is not usable right now.
+        except ACQUIRE_ERRORS as exc:
             raise _unavailable(exc) from exc
         try:
             yield conn
@@ -136,7 +139,5 @@ class Database:
 def available_migrations() -> list[tuple[str, str]]:
     """(version, sql) for every shipped migration, ordered by file name (`001_core.sql` → `001_core`)."""
     folder = resources.files(MIGRATIONS_PACKAGE)
-    files = sorted(
-        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda e: e.name
-    )
+    files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda e: e.name)
     return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]

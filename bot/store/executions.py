@@ -55,11 +55,21 @@ class PostgresExecutionStore:
                 "INSERT INTO executions (id, procedure, args, service, lock_key, requester, team_id,"
                 " channel_id, message_ts, response_url, approval, state, preview, created_at, expires_at)"
                 " VALUES ($1,$2,$3::jsonb,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15)",
-                execution.id, execution.procedure, json.dumps(dict(execution.args)), execution.service,
-                execution.lock_key, execution.requester, execution.team_id, execution.channel_id,
-                execution.message_ts, execution.response_url, execution.approval, execution.state.value,
+                execution.id,
+                execution.procedure,
+                json.dumps(dict(execution.args)),
+                execution.service,
+                execution.lock_key,
+                execution.requester,
+                execution.team_id,
+                execution.channel_id,
+                execution.message_ts,
+                execution.response_url,
+                execution.approval,
+                execution.state.value,
                 None if execution.preview is None else json.dumps(dict(execution.preview)),
-                execution.created_at, execution.expires_at,
+                execution.created_at,
+                execution.expires_at,
             )
             for entry in audit_entries:
                 await audit.append(conn, entry)
@@ -73,7 +83,9 @@ class PostgresExecutionStore:
         async with self._db.acquire() as conn:
             await conn.execute(
                 "UPDATE executions SET channel_id = $2, message_ts = $3 WHERE id = $1",
-                execution_id, channel_id, message_ts,
+                execution_id,
+                channel_id,
+                message_ts,
             )
 
     async def _transition(self, sql: str, args: Sequence[Any], entry: AuditEntry) -> Execution | None:
@@ -108,7 +120,8 @@ class PostgresExecutionStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE executions SET steps = steps || $2::jsonb, heartbeat_at = now() WHERE id = $1",
-                execution_id, json.dumps([step.__dict__]),
+                execution_id,
+                json.dumps([step.__dict__]),
             )
             await audit.append(conn, audit_entry)
 
@@ -143,8 +156,12 @@ class PostgresExecutionStore:
                 await audit.append(
                     conn,
                     AuditEntry(
-                        kind=kind, actor="runbook-bot", channel_id=row["channel_id"],
-                        execution_id=row["id"], procedure=row["procedure"], detail=detail,
+                        kind=kind,
+                        actor="runbook-bot",
+                        channel_id=row["channel_id"],
+                        execution_id=row["id"],
+                        procedure=row["procedure"],
+                        detail=detail,
                     ),
                 )
         return [_from_row(r) for r in rows]
@@ -173,7 +190,8 @@ class PostgresExecutionStore:
             rows = await conn.fetch(
                 f"SELECT {_COLUMNS} FROM executions WHERE ($1::text IS NULL OR service = $1)"
                 " ORDER BY created_at DESC LIMIT $2",
-                service, limit,
+                service,
+                limit,
             )
         return [_from_row(r) for r in rows]
 

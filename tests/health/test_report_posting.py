@@ -10,6 +10,7 @@ from bot.app import BotProcess
 from bot.catalog import Catalog
 from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
+from bot.sandbox.blockkit import iter_elements
 from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
@@ -19,7 +20,8 @@ from tests.health.conftest import HttpTargets, with_health_urls
 
 def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Runtime:
     """A second view of the bot as another replica would run it: its own scheduler, same database."""
-    assert bot.runtime is not None and bot.bolt is not None
+    assert bot.runtime is not None
+    assert bot.bolt is not None
     rt = bot.runtime
     other = dataclasses.replace(
         rt,
@@ -59,14 +61,15 @@ async def test_health_on_demand_posts_one_service_in_the_asking_channel(
     await health_report.answer_health(rt, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
     message = await slack.wait_for(lambda: slack.last_message("C0OPS"))
     assert "Health of backend" in message.text
-    assert '\\"p\\":\\"restart\\"' in str(message.blocks) or '"p":"restart"' in str(message.blocks)
+    values = [el["value"] for _, el in iter_elements(message.blocks) if el.get("type") == "button"]
+    assert '{"p":"restart","a":"backend"}' in values
 
 
 async def test_health_for_an_unknown_service_says_which_exist(
     bot: BotProcess, slack: SlackFake, catalog: Catalog
 ) -> None:
     assert bot.runtime is not None
-    response_url = slack.new_response_url("U0ALICE", "C0OPS")
+    response_url = slack.new_response_url("C0OPS", "U0ALICE")
     who = Invocation(user_id="U0ALICE", channel_id="C0OPS", response_url=response_url)
     await health_report.answer_health(bot.runtime, who, "bakcend")
     message = await slack.wait_for(lambda: (slack.ephemeral_messages("U0ALICE") or [None])[-1])

@@ -31,7 +31,9 @@ def test_signature_matches_slacks_worked_example() -> None:
     [Tamper.stale(), Tamper.future(), Tamper.non_numeric(), Tamper.wrong_signature(), Tamper.unsigned()],
     ids=["stale", "future", "non-numeric", "forged", "unsigned"],
 )
-async def test_bad_signatures_get_401_and_nothing_runs(alice: SlackUser, slack: SlackFake, tamper: Tamper) -> None:
+async def test_bad_signatures_get_401_and_nothing_runs(
+    alice: SlackUser, slack: SlackFake, tamper: Tamper
+) -> None:
     reply = await alice.slash_command("status backend", tamper=tamper)
     assert reply.status == 401
     assert slack.calls_to("chat.postMessage") == []
@@ -53,11 +55,15 @@ async def test_wrong_content_type_and_oversized_bodies_are_refused(alice: SlackU
     url = f"http://127.0.0.1:{bot.port}/slack/events"
     async with aiohttp.ClientSession() as session:
         text_body = b"hello"
-        wrong = await session.post(url, data=text_body, headers={**alice.signed_headers(text_body),
-                                                                   "Content-Type": "text/plain"})
+        wrong = await session.post(
+            url, data=text_body, headers={**alice.signed_headers(text_body), "Content-Type": "text/plain"}
+        )
         big = b"text=" + b"a" * (600 * 1024)
-        huge = await session.post(url, data=big, headers={**alice.signed_headers(big),
-                                                           "Content-Type": "application/x-www-form-urlencoded"})
+        huge = await session.post(
+            url,
+            data=big,
+            headers={**alice.signed_headers(big), "Content-Type": "application/x-www-form-urlencoded"},
+        )
     assert wrong.status == 415
     assert huge.status == 413
 
@@ -69,7 +75,8 @@ async def test_healthz_and_readyz_answer_without_secrets(bot: BotProcess) -> Non
         body = await ready.text()
     assert health.status == 200
     assert ready.status == 200
-    assert '"postgres": "ok"' in body and '"redis": "ok"' in body
+    assert '"postgres": "ok"' in body
+    assert '"redis": "ok"' in body
     assert bot.settings.slack_bot_token.get_secret_value() not in body
 
 
@@ -117,4 +124,5 @@ async def test_kubernetes_404_names_the_object_and_namespace(
     cluster.inject_fault("/deployments/mail-score-backend", status=404, times=5)
     await alice.slash_command("status backend")
     message = await slack.wait_for(lambda: next(iter(slack.ephemeral_messages("U0ALICE")), None))
-    assert "mail-score-backend" in message.text and "mail-score-production" in message.text
+    assert "mail-score-backend" in message.text
+    assert "mail-score-production" in message.text

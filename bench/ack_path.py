@@ -1,0 +1,393 @@
+"""Ack path: how fast the bot answers Slack, against a bare aiohttp handler and a minimal Bolt app.
+
+The same freshly signed requests — `/runbook status backend` (a slash command) and a Cancel
+click on a request id that does not exist (a `block_actions` payload) — are sent to:
+
+  (a) bare  — an aiohttp handler that reads the body and answers 200;
+  (b) bolt  — a minimal slack_bolt AsyncApp behind the aiohttp adapter that only acks,
+              with Bolt's own signature verification ON (same secret), process_before_response off;
+  (c) bot   — the real bot (`runbook-bot serve`, i.e. BotProcess.serve_http) on embedded
+              PostgreSQL and Redis, the sandbox cluster and the Slack fake.
+
+Each server runs in its own process; the load comes from a third (bench/loadgen.py, closed
+loop, fixed concurrency and duration); the Slack fake and the sandbox cluster run in this
+process. (c) does real follow-up work after each ack in the same process (role check, a
+Kubernetes read and chat.postMessage for status; a database lookup and a response_url post
+for the click): that is part of its cost and is reported as "follow-up drain", the time after
+the load stopped until the Slack fake stopped receiving calls.
+
+    .venv/bin/python -m bench.ack_path [--duration 3] [--concurrency 1,20,100] [--kinds status,cancel]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+SECRET = "bench-signing-secret-0123456789"
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+RUNBOOK_BOT = Path(sys.executable).parent / "runbook-bot"
+CELL_TIMEOUT_SECONDS = 120.0
+
+# Targets from issue 9.
+TARGET_RPS_RATIO = 0.7  # (c) ≥ 0.7 × (b) requests/s at 20 connections
+TARGET_P99_MS = 50.0  # p99 ack < 50 ms at 20 connections
+TARGET_MAX_MS = 1000.0  # no ack over 1 s at 100 connections
+
+
+# ── harness shared by the benches ─────────────────────────────────────────────
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def create_database(postgres_url: str) -> str:
+    """A fresh, empty database on the same server; its URL (as tests/conftest.py does)."""
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    if "?" in postgres_url:
+        base, query = postgres_url.split("?", 1)
+        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+
+
+@dataclass
+class Fakes:
+    """Embedded PostgreSQL/Redis (as "external" servers), the Slack fake and the sandbox cluster."""
+
+    workdir: Path
+    step_seconds: float = 0.05
+    postgres_url: str = ""
+    redis_url: str = ""
+    kubeconfig: Path = field(default_factory=Path)
+    _embedded: Any = None
+    slack: Any = None
+    cluster: Any = None
+    catalog: Any = None
+
+    async def __aenter__(self) -> Fakes:
+        from bot.catalog import load_catalog
+        from bot.embedded import EmbeddedServers
+        from bot.sandbox.cluster import SandboxCluster
+        from bot.sandbox.slack_fake import FakeConfig, SlackFake
+        from bot.settings import PROJECT_ROOT
+
+        self.catalog = load_catalog(PROJECT_ROOT / "chatops.yml")
+        self._embedded = EmbeddedServers(self.workdir / "embedded")
+        self.postgres_url = await asyncio.to_thread(self._embedded.postgres_url)
+        self.redis_url = await asyncio.to_thread(self._embedded.redis_url)
+        # A load test reuses a small pool of response URLs, so let each be used without limit.
+        self.slack = SlackFake(FakeConfig(response_url_max_uses=10**9))
+        await self.slack.start()
+        self.cluster = SandboxCluster(step_seconds=self.step_seconds)
+        await self.cluster.start()
+        self.cluster.seed_from_catalog(self.catalog)
+        self.kubeconfig = self.cluster.write_kubeconfig(
+            self.workdir / "kubeconfig", SandboxCluster.catalog_contexts(self.catalog)
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        with contextlib.suppress(Exception):
+            await self.cluster.stop()
+        with contextlib.suppress(Exception):
+            await self.slack.close()
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.close)
+
+    def loadgen_spec(self, path: Path, n_urls: int = 256) -> Path:
+        urls = [self.slack.new_response_url("C0OPS", "U0ALICE") for _ in range(n_urls)]
+        path.write_text(json.dumps({"response_urls": urls, "user_id": "U0ALICE", "user_name": "alice"}))
+        return path
+
+    def bot_env(self, *, port: int, data_dir: Path, database_url: str | None, redis_url: str | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            SLACK_BOT_TOKEN=self.slack.token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=self.slack.api_url,
+            KUBECONFIG=str(self.kubeconfig),
+            CHATOPS_CONFIG=str(PROJECT / "chatops.yml"),
+            RUNBOOK_COMMANDS_DIR=str(PROJECT / "commands"),
+            RUNBOOK_TEMPLATES_DIR=str(PROJECT / "templates"),
+            RUNBOOK_DATA_DIR=str(data_dir),
+            HOST="127.0.0.1",
+            PORT=str(port),
+            KUBE_TIMEOUT="5",
+            SLACK_TIMEOUT="5",
+            LOG_FORMAT="json",
+            REDIS_PREFIX=f"bench-{uuid.uuid4().hex[:8]}:",
+        )
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        return env
+
+    async def drain(self, quiet: float = 0.5, cap: float = 60.0) -> float:
+        """Seconds until the Slack fake stopped receiving calls (the bot's follow-up work finished)."""
+        began = last_change = time.monotonic()
+        seen = len(self.slack.calls)
+        while time.monotonic() - last_change < quiet and time.monotonic() - began < cap:
+            await asyncio.sleep(0.05)
+            if len(self.slack.calls) != seen:
+                seen, last_change = len(self.slack.calls), time.monotonic()
+        return max(0.0, last_change - began)
+
+
+@dataclass
+class Server:
+    """A server under test, in its own process."""
+
+    proc: asyncio.subprocess.Process
+    port: int
+    ready_seconds: float
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def start_server(argv: list[str], env: dict[str, str], port: int, log_path: Path, ready_path: str,
+                       timeout: float = 180.0) -> Server:
+    """Launch argv and wait until GET ready_path answers 200; ready_seconds is launch → ready."""
+    log = log_path.open("wb")
+    began = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=log, stderr=log, cwd=str(PROJECT))
+    log.close()
+    url = f"http://127.0.0.1:{port}{ready_path}"
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
+        while True:
+            if proc.returncode is not None:
+                raise RuntimeError(f"{argv[0]} exited with {proc.returncode}; see {log_path}")
+            if time.monotonic() - began > timeout:
+                proc.kill()
+                raise RuntimeError(f"{argv} not ready within {timeout}s; see {log_path}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        break
+            await asyncio.sleep(0.02)
+    return Server(proc, port, time.monotonic() - began, log_path)
+
+
+async def start_bot(fakes: Fakes, workdir: Path, *, embedded: bool = False) -> Server:
+    port = free_port()
+    database_url = None if embedded else await create_database(fakes.postgres_url)
+    data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
+    env = fakes.bot_env(
+        port=port, data_dir=data_dir, database_url=database_url, redis_url=None if embedded else fakes.redis_url
+    )
+    return await start_server([str(RUNBOOK_BOT), "serve"], env, port, workdir / f"bot-{port}.log", "/readyz")
+
+
+async def run_loadgen(url: str, spec: Path, *, concurrency: int, duration: float, mix: str,
+                      requests: int | None = None) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bench.loadgen", "--url", url, "--secret", SECRET, "--spec", str(spec),
+            "--concurrency", str(concurrency), "--duration", str(duration), "--mix", mix]
+    if requests is not None:
+        argv += ["--requests", str(requests)]
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(PROJECT)
+    )
+    limit = CELL_TIMEOUT_SECONDS if requests is None else max(CELL_TIMEOUT_SECONDS, requests / 20)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), duration + limit)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {err.decode()[-2000:]}")
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+# ── (a) and (b): the reference servers, run with --serve ──────────────────────
+
+
+async def serve_reference(kind: str, port: int, slack_api_url: str) -> None:
+    from aiohttp import web
+
+    app = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    if kind == "bare":
+
+        async def events(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(status=200)
+
+    else:
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+        from slack_bolt.async_app import AsyncAck, AsyncApp
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        bolt = AsyncApp(
+            client=AsyncWebClient(token="xoxb-sandbox-token", base_url=slack_api_url.rstrip("/") + "/"),
+            signing_secret=SECRET,  # Bolt's own request verification stays on
+            process_before_response=False,
+        )
+
+        async def ack_only(ack: AsyncAck) -> None:
+            await ack()
+
+        bolt.command("/runbook")(ack_only)
+        bolt.action("runbook_cancel")(ack_only)
+
+        async def events(request: web.Request) -> web.Response:
+            bolt_request = await to_bolt_request(request)
+            return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
+
+    app.router.add_post("/slack/events", events)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+async def start_reference(kind: str, fakes: Fakes, workdir: Path) -> Server:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.ack_path", "--serve", kind, "--port", str(port),
+            "--slack-api-url", fakes.slack.api_url]
+    return await start_server(argv, dict(os.environ), port, workdir / f"{kind}.log", "/healthz", timeout=60)
+
+
+# ── the bench ─────────────────────────────────────────────────────────────────
+
+SERVERS = (("a", "bare"), ("b", "bolt"), ("c", "bot"))
+
+
+async def bench(duration: float, concurrencies: list[int], kinds: list[str], warmup: float) -> dict[str, Any]:
+    results: dict[tuple[str, str, int], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-ack-") as tmp:
+        workdir = Path(tmp)
+        async with Fakes(workdir) as fakes:
+            spec = fakes.loadgen_spec(workdir / "spec.json")
+            for label, kind in SERVERS:
+                server = await (start_bot(fakes, workdir) if kind == "bot" else start_reference(kind, fakes, workdir))
+                try:
+                    await run_loadgen(server.url, spec, concurrency=5, duration=warmup, mix=",".join(kinds))
+                    await fakes.drain()
+                    for conc in concurrencies:
+                        for req_kind in kinds:
+                            calls_before = len(fakes.slack.calls)
+                            cell = await run_loadgen(server.url, spec, concurrency=conc, duration=duration, mix=req_kind)
+                            cell["drain_s"] = round(await fakes.drain(), 2)
+                            cell["followups_per_req"] = round(
+                                (len(fakes.slack.calls) - calls_before) / max(1, cell["count"]), 2
+                            )
+                            results[(label, req_kind, conc)] = cell
+                            print(f"  {label}:{kind:<5} {req_kind:<7} c={conc:<4} {cell['rps']:>8.1f} rps  "
+                                  f"p50 {cell['p50']:>7.2f}  p99 {cell['p99']:>7.2f}  max {cell['max']:>8.2f} ms  "
+                                  f"errors {cell['errors']}  drain {cell['drain_s']}s", file=sys.stderr)
+                finally:
+                    await server.stop()
+    return {"results": results}
+
+
+def report(results: dict[tuple[str, str, int], dict[str, Any]], concurrencies: list[int], kinds: list[str]) -> bool:
+    names = dict(SERVERS)
+    print("\nAck path (latencies in ms; loadgen in its own process; same machine, same run)\n")
+    header = f"{'server':<9} {'request':<8} {'conc':>4} {'req/s':>9} {'p50':>8} {'p99':>8} {'max':>9} {'errors':>6} {'follow-up drain s':>18}"
+    print(header)
+    print("-" * len(header))
+    for label, name in SERVERS:
+        for kind in kinds:
+            for conc in concurrencies:
+                r = results[(label, kind, conc)]
+                drain = f"{r['drain_s']:.2f}" if label == "c" else "-"
+                print(f"({label}) {name:<5} {kind:<8} {conc:>4} {r['rps']:>9.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                      f"{r['max']:>9.2f} {r['errors']:>6} {drain:>18}")
+    print("\nRatios (same run)\n")
+    header = f"{'request':<8} {'conc':>4} {'rps c/b':>8} {'rps c/a':>8} {'p99 c/b':>8} {'p99 c/a':>8}"
+    print(header)
+    print("-" * len(header))
+    for kind in kinds:
+        for conc in concurrencies:
+            a, b, c = (results[(x, kind, conc)] for x in ("a", "b", "c"))
+            print(f"{kind:<8} {conc:>4} {c['rps'] / b['rps']:>8.2f} {c['rps'] / a['rps']:>8.2f} "
+                  f"{c['p99'] / b['p99']:>8.2f} {c['p99'] / a['p99']:>8.2f}")
+    print("\nTargets (issue 9)\n")
+    ok_all = True
+    for kind in kinds:
+        checks = []
+        if 20 in concurrencies:
+            b, c = results[("b", kind, 20)], results[("c", kind, 20)]
+            checks.append((f"(c) ≥ {TARGET_RPS_RATIO} × (b) req/s at 20 connections",
+                           c["rps"] >= TARGET_RPS_RATIO * b["rps"], f"{c['rps'] / b['rps']:.2f}×"))
+            checks.append((f"p99 ack < {TARGET_P99_MS:.0f} ms at 20 connections", c["p99"] < TARGET_P99_MS,
+                           f"{c['p99']:.1f} ms"))
+        if 100 in concurrencies:
+            c = results[("c", kind, 100)]
+            checks.append(("no ack over 1 s at 100 connections", c["max"] < TARGET_MAX_MS and c["errors"] == 0,
+                           f"max {c['max']:.1f} ms, {c['errors']} errors"))
+        for name, ok, got in checks:
+            ok_all &= ok
+            print(f"  [{'PASS' if ok else 'FAIL'}] {kind:<7} {name}: {got}")
+    return ok_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per cell (default 3)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per server (default 1)")
+    parser.add_argument("--concurrency", default="1,20,100", help="comma-separated (default 1,20,100)")
+    parser.add_argument("--kinds", default="status,cancel", help="request kinds (default status,cancel)")
+    parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
+    parser.add_argument("--serve", choices=("bare", "bolt"), help=argparse.SUPPRESS)  # internal: run (a) or (b)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--slack-api-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        asyncio.run(serve_reference(args.serve, args.port, args.slack_api_url))
+        return 0
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    out = asyncio.run(bench(args.duration, concurrencies, kinds, args.warmup))
+    ok = report(out["results"], concurrencies, kinds)
+    if args.json:
+        print(json.dumps({f"{k[0]}:{k[1]}:{k[2]}": v for k, v in out["results"].items()}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

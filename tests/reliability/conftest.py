@@ -1,0 +1,107 @@
+"""`runbook-bot serve` as real subprocesses (to SIGKILL them, and to run two replicas)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_fake import SlackFake
+from tests.conftest import CATALOG_PATH, SIGNING_SECRET, load_catalog
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self._env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_FORMAT": "json"}
+        self._log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def start(self, *, within: float = 60.0) -> None:
+        log = self._log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "bot.cli", "serve"], env=self._env, stdout=log, stderr=log
+        )
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            deadline = asyncio.get_running_loop().time() + within
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.process.poll() is None, self._log_path.read_text()[-3000:]
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"serve not ready: {self._log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self._log_path.read_text(errors="replace")
+
+
+ServeFactory = Callable[[], ServeProcess]
+
+
+@pytest.fixture
+async def serve_processes(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[ServeFactory]:
+    kubeconfig = cluster.write_kubeconfig(
+        tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
+    )
+    env = {
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": f"rel-{os.getpid()}-{free_port()}:",
+        "KUBECONFIG": str(kubeconfig),
+        "CHATOPS_CONFIG": str(CATALOG_PATH),
+        "RUNBOOK_DATA_DIR": str(tmp_path / "data"),
+        "EXECUTION_HEARTBEAT_SECONDS": "0.5",
+        "EXECUTION_STALE_SECONDS": "2",
+        "SWEEP_SECONDS": "1",
+    }
+    started: list[ServeProcess] = []
+
+    def factory() -> ServeProcess:
+        process = ServeProcess(env, tmp_path / f"serve-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield factory
+    for process in started:
+        process.terminate()

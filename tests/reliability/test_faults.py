@@ -1,0 +1,81 @@
+"""Faults injected in-process: Slack answering 429/500/dropping, Redis gone, Kubernetes failing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotProcess
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser
+from bot.sandbox.slack_fake import SlackFake
+from bot.slack.ids import ActionId
+from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.runbooks.test_confirmation_flow import (
+    BACKEND,
+    ephemeral_text,
+    final_state,
+    preview_message,
+    real_scale_patches,
+    replicas,
+)
+
+
+async def test_slack_failing_during_progress_does_not_stop_the_execution(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    slack.fail_next("chat.update", status=429, retry_after=1, count=2)
+    slack.fail_next("chat.update", status=500, count=2)
+    slack.drop_next("chat.update", count=1)
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    await final_state(slack, message, "succeeded")
+    assert replicas(cluster) == 5
+    assert len(real_scale_patches(cluster)) == 1
+
+
+async def test_kubernetes_error_fails_the_run_with_the_reason_and_frees_the_target(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    cluster.inject_fault(f"/deployments/{BACKEND}/scale", status=403, times=1, method="PATCH")
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    final = await final_state(slack, message, "failed")
+    assert "may not patch" in str(final.blocks)
+    # The lock was released: the next request previews instead of "being changed right now".
+    await alice.slash_command("scale backend 6")
+    second = await preview_message(slack)
+    assert second.ts != message.ts
+
+
+@pytest.fixture
+async def bot_without_redis(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    settings = bot_settings(
+        slack=slack, cluster=cluster, database_url=database_url, redis_url="redis://127.0.0.1:9/0",
+        tmp_path=tmp_path, REDIS_TIMEOUT="0.5",
+    )
+    process = BotProcess(settings, run_scheduler=False)
+    await process.start()
+    await process.serve_http("127.0.0.1", 0)
+    yield process
+    await process.stop()
+
+
+async def test_redis_down_refuses_changes_but_reads_still_answer(
+    bot_without_redis: BotProcess, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    url = f"http://127.0.0.1:{bot_without_redis.port}/slack/events"
+    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
+        await alice.slash_command("scale backend 5")
+        text = await ephemeral_text(slack, "U0ALICE", "Redis is unavailable")
+        assert "Nothing was changed" in text
+        await alice.slash_command("status backend")
+        status = await slack.wait_for(lambda: slack.last_message("C0OPS"))
+    assert BACKEND in str(status.blocks)
+    assert real_scale_patches(cluster) == []
