@@ -158,6 +158,21 @@ class Fakes:
         return max(0.0, last_change - began)
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a process: (its main thread — the event loop, other threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            if task.name == str(pid):
+                main += used
+            else:
+                others += used
+    return main, others
+
+
 @dataclass
 class Server:
     """A server under test, in its own process."""
@@ -181,8 +196,9 @@ class Server:
                 await self.proc.wait()
 
 
-async def start_server(argv: list[str], env: dict[str, str], port: int, log_path: Path, ready_path: str,
-                       timeout: float = 180.0) -> Server:
+async def start_server(
+    argv: list[str], env: dict[str, str], port: int, log_path: Path, ready_path: str, within: float = 180.0
+) -> Server:
     """Launch argv and wait until GET ready_path answers 200; ready_seconds is launch → ready."""
     log = log_path.open("wb")
     began = time.monotonic()
@@ -193,9 +209,9 @@ async def start_server(argv: list[str], env: dict[str, str], port: int, log_path
         while True:
             if proc.returncode is not None:
                 raise RuntimeError(f"{argv[0]} exited with {proc.returncode}; see {log_path}")
-            if time.monotonic() - began > timeout:
+            if time.monotonic() - began > within:
                 proc.kill()
-                raise RuntimeError(f"{argv} not ready within {timeout}s; see {log_path}")
+                raise RuntimeError(f"{argv} not ready within {within}s; see {log_path}")
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 async with session.get(url) as resp:
                     if resp.status == 200:
@@ -211,13 +227,31 @@ async def start_bot(fakes: Fakes, workdir: Path, *, embedded: bool = False) -> S
     env = fakes.bot_env(
         port=port, data_dir=data_dir, database_url=database_url, redis_url=None if embedded else fakes.redis_url
     )
-    return await start_server([str(RUNBOOK_BOT), "serve"], env, port, workdir / f"bot-{port}.log", "/readyz")
+    # BENCH_BOT_CMD (space-separated argv) runs another bot command, e.g. a patched copy under /tmp.
+    argv = os.environ["BENCH_BOT_CMD"].split() if os.environ.get("BENCH_BOT_CMD") else [str(RUNBOOK_BOT), "serve"]
+    return await start_server(argv, env, port, workdir / f"bot-{port}.log", "/readyz")
 
 
-async def run_loadgen(url: str, spec: Path, *, concurrency: int, duration: float, mix: str,
-                      requests: int | None = None) -> dict[str, Any]:
-    argv = [sys.executable, "-m", "bench.loadgen", "--url", url, "--secret", SECRET, "--spec", str(spec),
-            "--concurrency", str(concurrency), "--duration", str(duration), "--mix", mix]
+async def run_loadgen(
+    url: str, spec: Path, *, concurrency: int, duration: float, mix: str, requests: int | None = None
+) -> dict[str, Any]:
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--url",
+        url,
+        "--secret",
+        SECRET,
+        "--spec",
+        str(spec),
+        "--concurrency",
+        str(concurrency),
+        "--duration",
+        str(duration),
+        "--mix",
+        mix,
+    ]
     if requests is not None:
         argv += ["--requests", str(requests)]
     proc = await asyncio.create_subprocess_exec(
@@ -286,9 +320,18 @@ async def serve_reference(kind: str, port: int, slack_api_url: str) -> None:
 
 async def start_reference(kind: str, fakes: Fakes, workdir: Path) -> Server:
     port = free_port()
-    argv = [sys.executable, "-m", "bench.ack_path", "--serve", kind, "--port", str(port),
-            "--slack-api-url", fakes.slack.api_url]
-    return await start_server(argv, dict(os.environ), port, workdir / f"{kind}.log", "/healthz", timeout=60)
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.ack_path",
+        "--serve",
+        kind,
+        "--port",
+        str(port),
+        "--slack-api-url",
+        fakes.slack.api_url,
+    ]
+    return await start_server(argv, dict(os.environ), port, workdir / f"{kind}.log", "/healthz", within=60)
 
 
 # ── the bench ─────────────────────────────────────────────────────────────────
@@ -310,24 +353,40 @@ async def bench(duration: float, concurrencies: list[int], kinds: list[str], war
                     for conc in concurrencies:
                         for req_kind in kinds:
                             calls_before = len(fakes.slack.calls)
-                            cell = await run_loadgen(server.url, spec, concurrency=conc, duration=duration, mix=req_kind)
+                            cpu_before = cpu_seconds(server.proc.pid)
+                            cell = await run_loadgen(
+                                server.url, spec, concurrency=conc, duration=duration, mix=req_kind
+                            )
                             cell["drain_s"] = round(await fakes.drain(), 2)
+                            cpu_after = cpu_seconds(server.proc.pid)
+                            # Server CPU per request, ack and follow-up work included: loop thread, other threads.
+                            cell["cpu_ms_loop"] = round(
+                                1000 * (cpu_after[0] - cpu_before[0]) / max(1, cell["count"]), 2
+                            )
+                            cell["cpu_ms_threads"] = round(
+                                1000 * (cpu_after[1] - cpu_before[1]) / max(1, cell["count"]), 2
+                            )
                             cell["followups_per_req"] = round(
                                 (len(fakes.slack.calls) - calls_before) / max(1, cell["count"]), 2
                             )
                             results[(label, req_kind, conc)] = cell
-                            print(f"  {label}:{kind:<5} {req_kind:<7} c={conc:<4} {cell['rps']:>8.1f} rps  "
-                                  f"p50 {cell['p50']:>7.2f}  p99 {cell['p99']:>7.2f}  max {cell['max']:>8.2f} ms  "
-                                  f"errors {cell['errors']}  drain {cell['drain_s']}s", file=sys.stderr)
+                            print(
+                                f"  {label}:{kind:<5} {req_kind:<7} c={conc:<4} {cell['rps']:>8.1f} rps  "
+                                f"p50 {cell['p50']:>7.2f}  p99 {cell['p99']:>7.2f}  max {cell['max']:>8.2f} ms  "
+                                f"errors {cell['errors']}  drain {cell['drain_s']}s",
+                                file=sys.stderr,
+                            )
                 finally:
                     await server.stop()
     return {"results": results}
 
 
 def report(results: dict[tuple[str, str, int], dict[str, Any]], concurrencies: list[int], kinds: list[str]) -> bool:
-    names = dict(SERVERS)
     print("\nAck path (latencies in ms; loadgen in its own process; same machine, same run)\n")
-    header = f"{'server':<9} {'request':<8} {'conc':>4} {'req/s':>9} {'p50':>8} {'p99':>8} {'max':>9} {'errors':>6} {'follow-up drain s':>18}"
+    header = (
+        f"{'server':<9} {'request':<8} {'conc':>4} {'req/s':>9} {'p50':>8} {'p99':>8} {'max':>9} {'errors':>6} "
+        f"{'CPU ms/req loop+thr':>20} {'follow-up drain s':>18}"
+    )
     print(header)
     print("-" * len(header))
     for label, name in SERVERS:
@@ -335,8 +394,11 @@ def report(results: dict[tuple[str, str, int], dict[str, Any]], concurrencies: l
             for conc in concurrencies:
                 r = results[(label, kind, conc)]
                 drain = f"{r['drain_s']:.2f}" if label == "c" else "-"
-                print(f"({label}) {name:<5} {kind:<8} {conc:>4} {r['rps']:>9.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-                      f"{r['max']:>9.2f} {r['errors']:>6} {drain:>18}")
+                cpu = f"{r['cpu_ms_loop']:.2f}+{r['cpu_ms_threads']:.2f}"
+                print(
+                    f"({label}) {name:<5} {kind:<8} {conc:>4} {r['rps']:>9.1f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                    f"{r['max']:>9.2f} {r['errors']:>6} {cpu:>20} {drain:>18}"
+                )
     print("\nRatios (same run)\n")
     header = f"{'request':<8} {'conc':>4} {'rps c/b':>8} {'rps c/a':>8} {'p99 c/b':>8} {'p99 c/a':>8}"
     print(header)
@@ -344,22 +406,35 @@ def report(results: dict[tuple[str, str, int], dict[str, Any]], concurrencies: l
     for kind in kinds:
         for conc in concurrencies:
             a, b, c = (results[(x, kind, conc)] for x in ("a", "b", "c"))
-            print(f"{kind:<8} {conc:>4} {c['rps'] / b['rps']:>8.2f} {c['rps'] / a['rps']:>8.2f} "
-                  f"{c['p99'] / b['p99']:>8.2f} {c['p99'] / a['p99']:>8.2f}")
+            print(
+                f"{kind:<8} {conc:>4} {c['rps'] / b['rps']:>8.2f} {c['rps'] / a['rps']:>8.2f} "
+                f"{c['p99'] / b['p99']:>8.2f} {c['p99'] / a['p99']:>8.2f}"
+            )
     print("\nTargets (issue 9)\n")
     ok_all = True
     for kind in kinds:
         checks = []
         if 20 in concurrencies:
             b, c = results[("b", kind, 20)], results[("c", kind, 20)]
-            checks.append((f"(c) ≥ {TARGET_RPS_RATIO} × (b) req/s at 20 connections",
-                           c["rps"] >= TARGET_RPS_RATIO * b["rps"], f"{c['rps'] / b['rps']:.2f}×"))
-            checks.append((f"p99 ack < {TARGET_P99_MS:.0f} ms at 20 connections", c["p99"] < TARGET_P99_MS,
-                           f"{c['p99']:.1f} ms"))
+            checks.append(
+                (
+                    f"(c) ≥ {TARGET_RPS_RATIO} × (b) req/s at 20 connections",
+                    c["rps"] >= TARGET_RPS_RATIO * b["rps"],
+                    f"{c['rps'] / b['rps']:.2f}×",
+                )
+            )
+            checks.append(
+                (f"p99 ack < {TARGET_P99_MS:.0f} ms at 20 connections", c["p99"] < TARGET_P99_MS, f"{c['p99']:.1f} ms")
+            )
         if 100 in concurrencies:
             c = results[("c", kind, 100)]
-            checks.append(("no ack over 1 s at 100 connections", c["max"] < TARGET_MAX_MS and c["errors"] == 0,
-                           f"max {c['max']:.1f} ms, {c['errors']} errors"))
+            checks.append(
+                (
+                    "no ack over 1 s at 100 connections",
+                    c["max"] < TARGET_MAX_MS and c["errors"] == 0,
+                    f"max {c['max']:.1f} ms, {c['errors']} errors",
+                )
+            )
         for name, ok, got in checks:
             ok_all &= ok
             print(f"  [{'PASS' if ok else 'FAIL'}] {kind:<7} {name}: {got}")

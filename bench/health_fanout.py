@@ -5,8 +5,9 @@ deployment per service and a local aiohttp server answering every service's heal
 runs the real checks (bounded by the catalog's concurrency) and renders the Slack messages.
 Ratios between sizes show whether the cost grows linearly (expect ≈5× and ≈2×).
 
-Peak memory is tracemalloc's peak of Python allocations during the checks and the rendering;
-the fakes run in the same process, so their request handling is included (an upper bound).
+Each size runs in its own child process, so peak memory (ru_maxrss of that process) is not
+inflated by the previous size. The fakes run in that process too, so their objects are included
+(an upper bound for the bot's own share).
 
     .venv/bin/python -m bench.health_fanout
 """
@@ -14,9 +15,13 @@ the fakes run in the same process, so their request handling is included (an upp
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import resource
+import subprocess
+import sys
 import tempfile
 import time
-import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +83,8 @@ async def http_targets() -> tuple[web.AppRunner, str]:
 async def run_size(size: int, workdir: Path) -> Result:
     runner, base = await http_targets()
     try:
-        # A slow controller tick: the deployments are settled once up front; the bench measures reads.
-        async with SandboxCluster(step_seconds=5.0) as cluster:
+        # No controller ticks: the deployments are settled once up front; the bench measures reads.
+        async with SandboxCluster(step_seconds=3600.0) as cluster:
             for i in range(size):
                 cluster.store.put("deployments", new_deployment(NAMESPACE, f"svc-{i:04d}", "app", 2, None))
             cluster.settle()
@@ -87,35 +92,45 @@ async def run_size(size: int, workdir: Path) -> Result:
             kube = Kube(kubeconfig=cluster.write_kubeconfig(workdir / f"kubeconfig-{size}"), timeout=10, max_workers=32)
             try:
                 async with aiohttp.ClientSession() as session:
-                    tracemalloc.start()
                     started = time.perf_counter()
                     async with asyncio.timeout(PER_SIZE_LIMIT_SECONDS):
                         report = await run_checks(catalog, Targets(kube, session))
                     rendered = render(report, title="Daily health report", procedures={"restart"}, when="bench")
                     seconds = time.perf_counter() - started
-                    _, peak = tracemalloc.get_traced_memory()
-                    tracemalloc.stop()
             finally:
                 kube.close()
     finally:
         await runner.cleanup()
     states = {s.value: report.count(s) for s in State}
-    return Result(size, seconds, peak / 2**20, 1 + len(rendered.thread), states)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return Result(size, seconds, peak_kib / 1024, 1 + len(rendered.thread), states)
 
 
-async def main() -> None:
-    results: list[Result] = []
+def child(size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for size in SIZES:
-            result = await run_size(size, Path(tmp))
-            results.append(result)
-            print(
-                f"{size:>5} services: {result.seconds:7.2f} s  peak {result.peak_mib:7.1f} MiB  "
-                f"{result.messages} messages  {result.states}",
-                flush=True,
-            )
+        result = asyncio.run(run_size(size, Path(tmp)))
+    print(json.dumps(result.__dict__))
+
+
+def main() -> None:
+    results: list[Result] = []
+    for size in SIZES:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.health_fanout", "--size", str(size)],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=PER_SIZE_LIMIT_SECONDS + 60,
+        )
+        result = Result(**json.loads(out.stdout.strip().splitlines()[-1]))
+        results.append(result)
+        print(
+            f"{size:>5} services: {result.seconds:7.2f} s  peak RSS {result.peak_mib:7.1f} MiB  "
+            f"{result.messages} messages  {result.states}",
+            flush=True,
+        )
     print("ratios (time, memory) against the previous size:")
-    for before, after in zip(results, results[1:], strict=False):
+    for before, after in itertools.pairwise(results):
         print(
             f"  {after.size}/{before.size} services = {after.size / before.size:.0f}×: "
             f"time {after.seconds / before.seconds:.2f}×, memory {after.peak_mib / before.peak_mib:.2f}×"
@@ -123,4 +138,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) == 3 and sys.argv[1] == "--size":
+        child(int(sys.argv[2]))
+    else:
+        main()

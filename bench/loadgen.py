@@ -143,7 +143,7 @@ async def run(
     max_requests: int | None,
     mix: list[str],
     spec: dict[str, Any],
-    timeout: float,
+    request_timeout: float,
 ) -> dict[str, Any]:
     bodies = Bodies(spec)
     key = secret.encode()
@@ -155,7 +155,7 @@ async def run(
 
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)
+        connector=connector, timeout=aiohttp.ClientTimeout(total=request_timeout)
     ) as session:
 
         async def worker() -> None:
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             max_requests=args.requests,
             mix=mix,
             spec=spec,
-            timeout=args.timeout,
+            request_timeout=args.timeout,
         )
     )
     print(json.dumps(result))

@@ -26,7 +26,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.embedded import EmbeddedServers
 from bot.k8s import Kube
 from bot.locks import RedisLocks
-from bot.policy import Policy
+from bot.policy import Policy, RateLimit
 from bot.runbooks.engine import Engine
 from bot.runbooks.loader import load_procedures
 from bot.runtime import Runtime
@@ -106,7 +106,10 @@ class BotProcess:
             token=s.slack_bot_token.get_secret_value(), base_url=s.slack_api_base, timeout=s.slack_timeout
         )
         policy = Policy(
-            catalog, SlackGroupDirectory(slack, coordinator, catalog), CoordinatorLimiter(coordinator)
+            catalog,
+            SlackGroupDirectory(slack, coordinator, catalog),
+            CoordinatorLimiter(coordinator),
+            RateLimit(destructive_per_window=s.destructive_per_minute, window_seconds=60),
         )
         store = PostgresExecutionStore(db)
         engine = Engine(

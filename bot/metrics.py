@@ -103,7 +103,7 @@ DEPENDENCY_UP = Gauge(
     registry=REGISTRY,
 )
 
-_SAFE_LABEL = re.compile(r"^[a-z0-9_.]{1,40}$")
+_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_.]{1,40}$")
 
 
 def status_class(status: int) -> str:

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="RUNBOOK_DATA_DIR")
     host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - a container must listen on all interfaces
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
+    prometheus_url: str | None = Field(default=None, alias="PROMETHEUS_URL")  # health checks' PromQL
     alertmanager_token: SecretStr = Field(default=SecretStr(""), alias="ALERTMANAGER_TOKEN")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     kube_timeout: float = Field(default=10.0, gt=0, alias="KUBE_TIMEOUT")
     db_timeout: float = Field(default=5.0, gt=0, alias="DB_TIMEOUT")
     redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
+    # Change requests (destructive procedures) one user may make per minute.
+    destructive_per_minute: int = Field(default=10, ge=1, alias="DESTRUCTIVE_REQUESTS_PER_MINUTE")
     # A running execution writes a heartbeat this often; one silent for `execution_stale_seconds`
     # belonged to a replica that died, and is marked interrupted by the sweep (every `sweep_seconds`).
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="EXECUTION_HEARTBEAT_SECONDS")

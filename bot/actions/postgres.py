@@ -34,10 +34,7 @@ def _dsn(ctx: ActionContext) -> str:
 
 def _table(found: list[postgres.LongQuery]) -> str:
     rows = [f"{'PID':<8} {'USER':<16} {'RUNNING':<9} QUERY"]
-    rows += [
-        f"{q.pid:<8} {q.user[:16]:<16} {q.seconds // 60:>4} min  {' '.join(q.query.split())[:120]}"
-        for q in found
-    ]
+    rows += [f"{q.pid:<8} {q.user[:16]:<16} {q.seconds // 60:>4} min  {' '.join(q.query.split())[:120]}" for q in found]
     text = "\n".join(rows)
     return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
 
@@ -63,9 +60,7 @@ async def cancel_long_queries(ctx: ActionContext, p: LongQueryParams) -> ActionR
     done = [q for q in found if q.cancelled or ctx.dry_run]
     return ActionResult(
         f"{verb} {len(done)} queries running for more than {p.minutes} min",
-        changes=tuple(
-            Change(f"query pid {q.pid}", f"running {q.seconds // 60} min", "cancelled") for q in done
-        ),
+        changes=tuple(Change(f"query pid {q.pid}", f"running {q.seconds // 60} min", "cancelled") for q in done),
         details=_table(found),
         data={"pids": [q.pid for q in found], "cancelled": [q.pid for q in found if q.cancelled]},
     )

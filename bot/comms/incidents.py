@@ -48,9 +48,7 @@ def parse_id(raw: str) -> int:
     """`12`, `#12` and `INC-12` all name incident 12."""
     digits = raw.strip().upper().removeprefix("INC-").removeprefix("#")
     if not digits.isdigit() or len(digits) > 12:
-        raise errors.UserError(
-            f"{contexts.safe(raw, 40)} is not an incident id; ids look like `12` or `#12`."
-        )
+        raise errors.UserError(f"{contexts.safe(raw, 40)} is not an incident id; ids look like `12` or `#12`.")
     return int(digits)
 
 
@@ -80,8 +78,7 @@ class IncidentService:
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
             raise errors.NotFoundError(
-                f"Unknown service {contexts.safe(unknown[0], 60)}. "
-                f"Known: {', '.join(sorted(self.catalog.services))}."
+                f"Unknown service {contexts.safe(unknown[0], 60)}. Known: {', '.join(sorted(self.catalog.services))}."
             )
         return list(dict.fromkeys(services))
 
@@ -112,9 +109,7 @@ class IncidentService:
     async def load_for_change(self, incident_id: int, user_id: str, doing: str) -> Incident:
         incident = await self.store.get(incident_id)
         if incident is None:
-            raise errors.NotFoundError(
-                f"There is no incident #{incident_id}. `/incident list` shows the open ones."
-            )
+            raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
         if not incident.open:
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")
         if user_id != incident.lead and LEAD_ROLE not in await self.policy.roles_of(user_id):
@@ -181,9 +176,7 @@ class IncidentService:
         if every is None:
             return None  # e.g. P4: no update cadence, no reminders
         due = after + every
-        await self.scheduler.schedule(
-            REMINDER_KIND, reminder_prefix(incident.id) + key, due, {"incident": incident.id}
-        )
+        await self.scheduler.schedule(REMINDER_KIND, reminder_prefix(incident.id) + key, due, {"incident": incident.id})
         return due
 
     async def on_reminder(self, job: Job) -> None:

@@ -40,9 +40,7 @@ def job_prefix(window_id: int) -> str:
 def parse_id(raw: str) -> int:
     digits = raw.strip().lstrip("#")
     if not digits.isdigit() or len(digits) > 12:
-        raise errors.UserError(
-            f"{contexts.safe(raw, 40)} is not a maintenance id; ids look like `7` or `#7`."
-        )
+        raise errors.UserError(f"{contexts.safe(raw, 40)} is not a maintenance id; ids look like `7` or `#7`.")
     return int(digits)
 
 
@@ -80,8 +78,7 @@ class MaintenanceService:
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
             raise errors.NotFoundError(
-                f"Unknown service {contexts.safe(unknown[0], 60)}. "
-                f"Known: {', '.join(sorted(self.catalog.services))}."
+                f"Unknown service {contexts.safe(unknown[0], 60)}. Known: {', '.join(sorted(self.catalog.services))}."
             )
         now = self.clock()
         window = await self.store.create(
@@ -112,15 +109,11 @@ class MaintenanceService:
         return window
 
     async def cancel(self, window_id: int, *, actor: str) -> MaintenanceWindow:
-        window = await self.store.move(
-            window_id, from_states=("scheduled",), to="cancelled", cancelled_by=actor
-        )
+        window = await self.store.move(window_id, from_states=("scheduled",), to="cancelled", cancelled_by=actor)
         if window is None:
             existing = await self.store.get(window_id)
             if existing is None:
-                raise errors.NotFoundError(
-                    f"There is no maintenance #{window_id}. `/maintenance list` shows them."
-                )
+                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
             raise errors.UserError(
                 f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; "
                 "only a scheduled window can be cancelled."

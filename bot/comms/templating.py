@@ -23,6 +23,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from bot import errors
+from bot.catalog import Catalog
+from bot.comms import samples
 from bot.text import escape
 
 SUFFIX = ".yml.j2"
@@ -95,13 +97,11 @@ class Templates:
         return Rendered(text[:MAX_TEXT], blocks)
 
 
-def check_templates(templates_dir: Path, catalog: Any) -> list[str]:
+def check_templates(templates_dir: Path, catalog: Catalog) -> list[str]:
     """Render every known template with hostile sample data; one problem line (file: error) each.
 
     Also parses every other `*.j2` file in the folder, so a syntax error anywhere is reported.
     """
-    from bot.comms import samples  # late: samples builds contexts from the domain modules
-
     problems: list[str] = []
     templates = Templates(templates_dir)
     known: dict[str, Callable[[], Mapping[str, Any]]] = samples.sample_contexts(catalog)

@@ -38,9 +38,7 @@ def parse_start(raw: str, *, timezone: str, now: datetime) -> datetime:
 def parse_duration(raw: str) -> timedelta:
     match = _DURATION.match(raw.strip().lower())
     if not raw.strip() or match is None or not any(match.groups()):
-        raise errors.UserError(
-            f"Cannot read {quoted(raw)} as a duration; use e.g. `30m`, `2h`, `1h30m` or `1d`."
-        )
+        raise errors.UserError(f"Cannot read {quoted(raw)} as a duration; use e.g. `30m`, `2h`, `1h30m` or `1d`.")
     days, hours, minutes = (int(g or 0) for g in match.groups())
     span = timedelta(days=days, hours=hours, minutes=minutes)
     if not timedelta(0) < span <= MAX_DURATION:

@@ -95,9 +95,7 @@ async def check_http(name: str, url: str, t: Targets) -> CheckResult:
         return CheckResult(name, "http", State.FAIL, value, _suggest("restart"), {"status": p.status})
     state = _level(p.latency_ms, lim.http_warn_ms, lim.http_fail_ms)
     suggestion = _suggest("scale") if state == State.FAIL else None
-    return CheckResult(
-        name, "http", state, value, suggestion, {"status": p.status, "latency_ms": p.latency_ms}
-    )
+    return CheckResult(name, "http", state, value, suggestion, {"status": p.status, "latency_ms": p.latency_ms})
 
 
 async def check_prometheus(name: str, pc: PrometheusCheck, base_url: str, t: Targets) -> CheckResult:
@@ -152,9 +150,7 @@ def service_checks(name: str, service: Service, t: Targets) -> list[tuple[str, C
         checks.append(("http", partial(check_http, name, service.health_url, t)))
     if t.prometheus_url:
         for pc in service.prometheus:
-            checks.append(
-                (f"prometheus: {pc.name}", partial(check_prometheus, name, pc, t.prometheus_url, t))
-            )
+            checks.append((f"prometheus: {pc.name}", partial(check_prometheus, name, pc, t.prometheus_url, t)))
     if service.postgres_dsn_env:
         checks.append(("postgres", partial(check_postgres, name, service.postgres_dsn_env, t)))
     if service.redis_url_env:
@@ -162,9 +158,7 @@ def service_checks(name: str, service: Service, t: Targets) -> list[tuple[str, C
     return checks
 
 
-async def guarded(
-    name: str, label: str, check: Check, gate: asyncio.Semaphore, time_limit: float
-) -> CheckResult:
+async def guarded(name: str, label: str, check: Check, gate: asyncio.Semaphore, time_limit: float) -> CheckResult:
     """Run one check under the gate and a timeout; failures become "unknown" with the reason."""
     async with gate:
         try:

@@ -9,7 +9,6 @@ the number of thread replies, never the validity of a message.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -17,16 +16,15 @@ from slack_sdk.models.blocks import Block
 
 from bot.health.model import SEVERITY, CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.slack import blocks as bk
-from bot.slack.ids import ActionId, BlockId
+from bot.slack.ids import BlockId
 from bot.slack.mrkdwn import escape, truncate
-from bot.slack.suggested import suggestion_value
+from bot.slack.suggested import suggestion_action_id, suggestion_value
 
 BUTTONS_PER_ROW = 25
 SUMMARY_SECTIONS = 25  # service lines in the summary; the rest are in the thread
 SUMMARY_BUTTON_ROWS = 10
 THREAD_BLOCKS = 45  # below 50, leaving room for a heading
 # Every button needs its own action_id within a message; the click listener matches them all.
-SUGGESTED_ACTION_PATTERN = re.compile(rf"^{re.escape(ActionId.RUN_SUGGESTED.value)}(-\d+)?$")
 
 ICON = {
     State.OK: ":large_green_circle:",
@@ -72,9 +70,7 @@ def check_line(c: CheckResult) -> str:
 
 
 def overview(report: Report, title: str) -> str:
-    counts = ", ".join(
-        f"{report.count(s)} {s.value}" for s in (State.FAIL, State.UNKNOWN, State.WARN, State.OK)
-    )
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in (State.FAIL, State.UNKNOWN, State.WARN, State.OK))
     return f"{ICON[report.state]} *{escape(title)}: {report.state.value}* ({counts})"
 
 
@@ -82,9 +78,9 @@ def buttons(suggestions: list[tuple[str, Suggestion]], start: int) -> list[Block
     """Rows of ≤25 buttons; action_ids numbered from `start` so none repeats within a message."""
     made = []
     for i, (_, s) in enumerate(suggestions):
-        n = start + i
-        action_id = ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
-        made.append(bk.button(f"{s.procedure} {s.args}", action_id, suggestion_value(s.procedure, s.args)))
+        made.append(
+            bk.button(f"{s.procedure} {s.args}", suggestion_action_id(start + i), suggestion_value(s.procedure, s.args))
+        )
     rows = [made[i : i + BUTTONS_PER_ROW] for i in range(0, len(made), BUTTONS_PER_ROW)]
     return [bk.actions(f"{BlockId.SUGGESTED_ACTIONS.value}-{start + i}", row) for i, row in enumerate(rows)]
 

@@ -266,6 +266,9 @@ class KubeDeployments(KubeCore):
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline
         last = ""
+        # Start polling fast (a small scale settles in well under a second) and back off to poll_interval,
+        # so short rollouts are reported done promptly without hammering the API server on long ones.
+        interval = min(0.1, self.poll_interval)
         while True:
             dep = await self.read_deployment(service)
             message, done = rollouts.status_message(dep)
@@ -274,11 +277,12 @@ class KubeDeployments(KubeCore):
             last = message
             if done:
                 return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
-            if loop.time() + self.poll_interval > give_up:
+            if loop.time() + interval > give_up:
                 raise errors.TargetError(
                     f"rollout of {service.deployment} not finished after {deadline:g}s: {message}"
                 )
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(interval)
+            interval = min(interval * 2, self.poll_interval)
 
     async def _owned_replicasets(self, service: Service, dep: dict[str, Any]) -> list[dict[str, Any]]:
         t = self.timeout

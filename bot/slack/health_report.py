@@ -8,7 +8,6 @@ nothing between runs means nothing to leak or to close at shutdown.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -26,7 +25,6 @@ from bot.k8s import Kube
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
-from bot.slack.replies import reply_error, reply_unexpected
 
 log = structlog.get_logger(__name__)
 JOB_ID = "health-report"
@@ -47,34 +45,23 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     rt.scheduler.cron(JOB_ID, schedule.cron, timezone, fire)
 
 
-def prometheus_url() -> str | None:
-    """PROMETHEUS_URL, read per report (never at import); unset → Prometheus checks are skipped."""
-    return os.environ.get("PROMETHEUS_URL", "").strip() or None
-
-
-async def build_report(
-    rt: Runtime, only: Iterable[str] | None = None, limits: Limits | None = None
-) -> Report:
+async def build_report(rt: Runtime, only: Iterable[str] | None = None, limits: Limits | None = None) -> Report:
     concurrency = rt.catalog.health.concurrency
-    kube = Kube(
-        kubeconfig=rt.settings.kubeconfig, timeout=rt.settings.kube_timeout, max_workers=min(concurrency, 32)
-    )
+    # A client of its own, with as many workers as checks may run at once, so a report fanning out over
+    # hundreds of services never queues behind (or starves) the interactive commands' Kubernetes calls.
+    kube = Kube(kubeconfig=rt.settings.kubeconfig, timeout=rt.settings.kube_timeout, max_workers=min(concurrency, 32))
     try:
         async with aiohttp.ClientSession() as session:
-            targets = Targets(kube, session, prometheus_url(), limits or Limits())
+            targets = Targets(kube, session, rt.settings.prometheus_url, limits or Limits())
             return await run_checks(rt.catalog, targets, only=only, concurrency=concurrency)
     finally:
         kube.close()
 
 
-async def post_report(
-    rt: Runtime, channel: str, *, title: str, when: str, only: Iterable[str] | None = None
-) -> str:
+async def post_report(rt: Runtime, channel: str, *, title: str, when: str, only: Iterable[str] | None = None) -> str:
     """Check, post the summary and its thread replies; the summary's ts."""
     report = await build_report(rt, only)
-    return await post_rendered(
-        rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when)
-    )
+    return await post_rendered(rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when))
 
 
 async def post_rendered(rt: Runtime, channel: str, rendered: Rendered) -> str:
@@ -86,24 +73,18 @@ async def post_rendered(rt: Runtime, channel: str, rendered: Rendered) -> str:
 
 
 async def answer_health(rt: Runtime, who: Invocation, service: str | None) -> None:
-    """`/runbook health [service]`, after the ack: the report in the channel it was asked in."""
+    """`/runbook health [service]`, after the ack: the report in the channel it was asked in.
+
+    Errors propagate to the `/runbook` listener, which answers them like any other command's.
+    """
+    if service is not None and service not in rt.catalog.services:
+        raise parser.unknown_name_error("service", service, list(rt.catalog.services), usage=USAGE)
+    title = f"Health of {service}" if service else "Health report"
+    report = await build_report(rt, [service] if service is not None else None)
+    rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
     try:
-        if service is not None and service not in rt.catalog.services:
-            raise parser.unknown_name_error("service", service, list(rt.catalog.services), usage=USAGE)
-        title = f"Health of {service}" if service else "Health report"
-        report = await build_report(rt, [service] if service is not None else None)
-        rendered = render(
-            report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>"
-        )
-        try:
-            await post_rendered(rt, who.channel_id, rendered)
-        except errors.UserError:
-            # The bot may not be a member of this channel; the response_url always works (no thread there).
-            text, blocks = rendered.summary
-            await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
-    except errors.UserError as exc:
-        await reply_error(rt.slack, who, exc.message, exc.usage)
-    except errors.UnavailableError as exc:
-        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable: {exc.detail}.")
-    except Exception:  # the user gets an error id; the traceback goes to the log
-        await reply_unexpected(rt.slack, who, "/runbook health")
+        await post_rendered(rt, who.channel_id, rendered)
+    except errors.UserError:
+        # The bot may not be a member of this channel; the response_url always works (no thread there).
+        text, blocks = rendered.summary
+        await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)

@@ -48,9 +48,7 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
         if not rest:
             return Parsed(word)
         if len(rest) < 2:
-            raise errors.UserError(
-                'The quick form needs a severity and a title: `/incident declare P1 "title"`.'
-            )
+            raise errors.UserError('The quick form needs a severity and a title: `/incident declare P1 "title"`.')
         return Parsed(word, severity=service.check_severity(rest[0]), text=" ".join(rest[1:]))
     if word in ("update", "resolve", "timeline"):
         if not rest:
@@ -81,14 +79,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
-            await ack(
-                text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral"
-            )
+            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(
-                text=USAGE, blocks=runbook_views.error("Incident commands:", USAGE), response_type="ephemeral"
-            )
+            await ack(text=USAGE, blocks=runbook_views.error("Incident commands:", USAGE), response_type="ephemeral")
             return
         await ack()
         await run_guarded(rt, who, f"/incident {parsed.word}", _command(rt, service, who, parsed, command))
@@ -100,27 +94,20 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             return
         await ack()
         who = _view_invocation(body, view)
-        declared = service.declare(
-            title=title,
-            severity=views.submitted(view, "severity"),
-            impact=views.submitted(view, "impact"),
-            services=views.submitted(view, "services") or [],
-            lead=views.submitted(view, "lead") or who.user_id,
-            declared_by=who.user_id,
-        )
+        declared = _declare_from_modal(rt, service, who, view)
         await run_guarded(rt, who, "declaring an incident", declared)
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        incident_id = int(views.metadata(view).get("incident", 0))
+        incident_id = _incident_in(view)
         posted = service.post_update(incident_id, text=views.submitted(view, "update"), author=who.user_id)
         await run_guarded(rt, who, "posting an update", posted)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        incident_id = int(views.metadata(view).get("incident", 0))
+        incident_id = _incident_in(view)
         resolved = service.resolve(
             incident_id,
             actor=who.user_id,
@@ -154,18 +141,37 @@ async def run_guarded(rt: Runtime, who: Invocation, doing: str, work: Awaitable[
     except errors.UserError as exc:
         await reply_error(rt.slack, who, exc.message, exc.usage)
     except errors.UnavailableError as exc:
-        await reply_error(
-            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly."
-        )
+        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly.")
     except Exception:  # the user gets an error id; the traceback goes to the log
         await reply_unexpected(rt.slack, who, doing)
 
 
+async def _declare_from_modal(
+    rt: Runtime, service: incidents.IncidentService, who: Invocation, view: dict[str, Any]
+) -> None:
+    incident = await service.declare(
+        title=views.submitted(view, "title"),
+        severity=views.submitted(view, "severity"),
+        impact=views.submitted(view, "impact"),
+        services=views.submitted(view, "services") or [],
+        lead=views.submitted(view, "lead") or who.user_id,
+        declared_by=who.user_id,
+    )
+    # The modal closes silently; tell the declarer where the notice went.
+    if who.channel_id:
+        text = f"Incident #{incident.id} declared; the notice is in <#{incident.channel_id}>."
+        await rt.slack.post_ephemeral(who.channel_id, who.user_id, text)
+
+
+def _incident_in(view: dict[str, Any]) -> int:
+    """The incident a modal is about; 0 (never an id) when the metadata was tampered with."""
+    raw = str(views.metadata(view).get("incident", ""))
+    return int(raw) if raw.isdigit() and len(raw) <= 12 else 0
+
+
 def _view_invocation(body: dict[str, Any], view: dict[str, Any]) -> Invocation:
     channel = str(views.metadata(view).get("channel") or "")
-    return Invocation(
-        user_id=str(body["user"]["id"]), channel_id=channel, team_id=(body.get("team") or {}).get("id")
-    )
+    return Invocation(user_id=str(body["user"]["id"]), channel_id=channel, team_id=(body.get("team") or {}).get("id"))
 
 
 def _action_invocation(body: dict[str, Any]) -> Invocation:
@@ -182,22 +188,16 @@ def _clicked_id(body: dict[str, Any]) -> int:
     return incidents.parse_id(str((body.get("actions") or [{}])[0].get("value", "")))
 
 
-async def _open_update(
-    rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
-) -> None:
+async def _open_update(rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, "update")
     await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
 
 
-async def _snooze(
-    rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
-) -> None:
+async def _snooze(rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]) -> None:
     incident_id = _clicked_id(body)
     due = await service.snooze(incident_id, actor=who.user_id)
     shown = when(due, rt.catalog.timezone) if due else "never (no update cadence for this severity)"
-    await rt.slack.respond(
-        who.response_url or "", f"Snoozed: the next reminder for #{incident_id} is at {shown}."
-    )
+    await rt.slack.respond(who.response_url or "", f"Snoozed: the next reminder for #{incident_id} is at {shown}.")
 
 
 async def _command(
@@ -227,9 +227,7 @@ async def _command(
         if found_one is None:
             raise errors.NotFoundError(f"There is no incident #{parsed.incident_id}.", usage=USAGE)
         events = await service.store.timeline(found_one.id)
-        await rt.slack.respond(
-            answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog)
-        )
+        await rt.slack.respond(answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog))
     elif parsed.word == "update" and parsed.text:
         assert parsed.incident_id is not None
         await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
@@ -242,14 +240,10 @@ async def _command(
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        await rt.slack.respond(
-            answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}."
-        )
+        await rt.slack.respond(answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}.")
     else:
         assert parsed.incident_id is not None
         doing = "update" if parsed.word == "update" else "resolve"
         incident = await service.load_for_change(parsed.incident_id, who.user_id, doing)
-        modal = (views.update_modal if doing == "update" else views.resolve_modal)(
-            incident, channel_id=who.channel_id
-        )
+        modal = (views.update_modal if doing == "update" else views.resolve_modal)(incident, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)

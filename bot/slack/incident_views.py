@@ -14,20 +14,19 @@ from bot.slack import blocks as bk
 from bot.slack.ids import CallbackId
 from bot.store.incidents import Incident, IncidentEvent
 
-VALUE = "value"  # the action_id of the single element in each input block
-
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text[:75]}
 
 
+# One element per input block, whose action_id is the block_id (action ids are unique per view).
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
     return {
         "type": "input",
         "block_id": block_id,
         "label": _text(label),
         "optional": optional,
-        "element": {**element, "action_id": VALUE},
+        "element": {**element, "action_id": block_id},
     }
 
 
@@ -35,9 +34,7 @@ def _plain(multiline: bool = False, max_length: int = 2000) -> dict[str, Any]:
     return {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
 
 
-def _modal(
-    callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], meta: dict[str, Any]
-) -> Any:
+def _modal(callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> Any:
     # Through slack_sdk's View so a malformed modal fails here, not at Slack.
     return View(
         type="modal",
@@ -72,15 +69,11 @@ def declare_modal(catalog: Catalog, *, user_id: str, channel_id: str) -> Any:
                 optional=True,
             ),
         )
-    return _modal(
-        CallbackId.INCIDENT_DECLARE.value, "Declare an incident", "Declare", blocks, {"channel": channel_id}
-    )
+    return _modal(CallbackId.INCIDENT_DECLARE.value, "Declare an incident", "Declare", blocks, {"channel": channel_id})
 
 
 def update_modal(incident: Incident, *, channel_id: str) -> Any:
-    intro = bk.section(
-        f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}"
-    ).to_dict()
+    intro = bk.section(f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}").to_dict()
     return _modal(
         CallbackId.INCIDENT_UPDATE.value,
         f"Update incident #{incident.id}",
@@ -91,9 +84,7 @@ def update_modal(incident: Incident, *, channel_id: str) -> Any:
 
 
 def resolve_modal(incident: Incident, *, channel_id: str) -> Any:
-    intro = bk.section(
-        f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}"
-    ).to_dict()
+    intro = bk.section(f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}").to_dict()
     return _modal(
         CallbackId.INCIDENT_RESOLVE.value,
         f"Resolve incident #{incident.id}",
@@ -117,7 +108,7 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
 
 def submitted(view: dict[str, Any], block_id: str) -> Any:
     """The submitted value of one input: text, selected option value, users or options list."""
-    state = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(VALUE) or {}
+    state = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(block_id) or {}
     if "selected_options" in state:
         return [str(o.get("value", "")) for o in state.get("selected_options") or []]
     if "selected_option" in state:
@@ -154,6 +145,4 @@ def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catal
         for e in events
     ]
     head = f"Timeline of #{incident.id} [{incident.severity}] ({incident.state})"
-    return bk.render(
-        [bk.header(head), *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)]]
-    )
+    return bk.render([bk.header(head), *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)]])

@@ -57,9 +57,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
     if "--services" in rest:
         at = rest.index("--services")
         if at + 1 >= len(rest):
-            raise errors.UserError(
-                "`--services` needs a comma-separated list, e.g. `--services backend,frontend`."
-            )
+            raise errors.UserError("`--services` needs a comma-separated list, e.g. `--services backend,frontend`.")
         services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
         rest = rest[:at] + rest[at + 2 :]
     # "2026-12-01 22:00" arrives as two tokens; people type it that way, so accept it.
@@ -98,9 +96,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
-            await ack(
-                text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral"
-            )
+            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
             return
         if parsed.word == "help":
             await ack(
@@ -132,9 +128,7 @@ def _listing(windows: list[MaintenanceWindow], timezone: str) -> bk.Blocks:
     )
 
 
-async def _command(
-    rt: Runtime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed
-) -> None:
+async def _command(rt: Runtime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed) -> None:
     answer = who.response_url or ""
     if parsed.word == "list":
         await rt.slack.respond(
@@ -143,9 +137,7 @@ async def _command(
     elif parsed.word == "cancel":
         assert parsed.window_id is not None
         await service.cancel(parsed.window_id, actor=who.user_id)
-        await rt.slack.respond(
-            answer, f"Maintenance #{parsed.window_id} cancelled; its notices will not be posted."
-        )
+        await rt.slack.respond(answer, f"Maintenance #{parsed.window_id} cancelled; its notices will not be posted.")
     else:
         assert parsed.starts_at is not None
         window = await service.schedule(

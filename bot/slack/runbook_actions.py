@@ -59,13 +59,24 @@ def _execution_id(body: dict[str, Any]) -> uuid.UUID:
         raise errors.UserError("That button is not one of mine (its value is not a request id).") from None
 
 
+def _preview_ts(execution: Execution, body: dict[str, Any]) -> str | None:
+    """The preview message's ts. A fast click can arrive before the ts is stored (it is stored right
+    after posting), so fall back to the clicked message, but only in the execution's own channel."""
+    if execution.message_ts:
+        return execution.message_ts
+    container = body.get("container") or {}
+    if container.get("channel_id") == execution.channel_id and container.get("message_ts"):
+        return str(container["message_ts"])
+    return None
+
+
 async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None:
     who = invocation_of(body)
     try:
         execution_id = _execution_id(body)
         if confirm:
             execution, procedure = await rt.engine.load(execution_id)
-            progress = MessageProgress(rt.slack, execution, procedure)
+            progress = MessageProgress(rt.slack, execution, procedure, _preview_ts(execution, body))
             # Owned task: a rollout can outlive this listener, and shutdown must know about it.
             rt.tasks.spawn(f"execution-{execution_id}", _confirm(rt, who, execution_id, progress))
         else:
@@ -73,8 +84,9 @@ async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None
             metrics.observe_execution(cancelled)
             procedure = rt.procedures[cancelled.procedure]
             text, blocks = views.closed(cancelled, procedure, by=who.user_id)
-            if cancelled.message_ts:
-                await rt.slack.update_message(cancelled.channel_id, cancelled.message_ts, text, blocks)
+            preview_ts = _preview_ts(cancelled, body)
+            if preview_ts:
+                await rt.slack.update_message(cancelled.channel_id, preview_ts, text, blocks)
     except errors.UserError as exc:
         if isinstance(exc, errors.DeniedError):
             metrics.count_denial(exc.reason)
@@ -108,11 +120,11 @@ async def _confirm(rt: Runtime, who: Invocation, execution_id: uuid.UUID, progre
 class MessageProgress:
     """Re-renders the preview message as the execution moves; the outcome is retried until Slack takes it."""
 
-    def __init__(self, slack: SlackWebApi, execution: Execution, procedure: Procedure) -> None:
+    def __init__(self, slack: SlackWebApi, execution: Execution, procedure: Procedure, ts: str | None) -> None:
         self._slack = slack
         self._procedure = procedure
         self._channel = execution.channel_id
-        self._ts = execution.message_ts
+        self._ts = ts
         self._last_sent = 0.0
         self._last_step_count = -1
 
@@ -120,6 +132,7 @@ class MessageProgress:
         self, execution: Execution, steps: tuple[StepRecord, ...], current: str | None, line: str | None
     ) -> None:
         if self._ts is None:
+            log.warning("no message to show progress in", execution_id=str(execution.id))
             return
         text, blocks = views.progress(execution, self._procedure, steps, current, line)
         if execution.state.final:

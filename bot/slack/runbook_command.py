@@ -11,13 +11,18 @@ from bot import errors, metrics
 from bot.actions.registry import ActionContext
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
+from bot.runbooks.loader import RESERVED_NAMES
 from bot.runtime import Runtime
+from bot.slack import health_report
 from bot.slack import runbook_views as views
 from bot.slack.replies import reply_error, reply_unexpected
 from bot.text import quoted
 
 log = structlog.get_logger(__name__)
-BUILT_IN = ("help", "list", "history")
+
+
+# Answered by the bot itself (after the ack, since they do I/O); procedure files may not use these names.
+BUILT_IN_AFTER_ACK = frozenset(RESERVED_NAMES - {"help"})
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -49,7 +54,7 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
             else:
                 await ack(blocks=views.help_overview(rt.procedures.values()), response_type="ephemeral")
             return
-        parsed = None if word in ("list", "history") else parser.parse(text, rt.procedures, rt.catalog)
+        parsed = None if word in BUILT_IN_AFTER_ACK else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
         await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
         return
@@ -59,6 +64,8 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
         if parsed is None and word == "list":
             allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+        elif parsed is None and word == "health":
+            await health_report.answer_health(rt, who, tokens[1] if len(tokens) > 1 else None)
         elif parsed is None:
             await _history(rt, who, tokens[1:])
         else:

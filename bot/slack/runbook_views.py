@@ -52,6 +52,10 @@ def help_overview(procedures: Iterable[Procedure]) -> bk.Blocks:
         [
             bk.header("Runbook procedures"),
             *[bk.section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)],
+            bk.section(
+                "`/runbook health [service]` · the health checks, now\n"
+                "`/runbook history [service]` · latest executions (and the service's rollout revisions)"
+            ),
             bk.context(
                 "`/runbook help <procedure>` for details · `/runbook list` for what you may run · "
                 ":lock: asks for confirmation first"
@@ -229,7 +233,8 @@ def _outcome_footer(execution: Execution) -> str:
 def closed(execution: Execution, procedure: Procedure, by: str | None = None) -> tuple[str, bk.Blocks]:
     """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
     who = f" by <@{by}>" if by else ""
-    text = f"{STATE_ICONS[execution.state]} {command_line(procedure.name, execution.args)} · *{execution.state.value}*{who}"
+    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, execution.args)
+    text = f"{icon} {command} · *{execution.state.value}*{who}"
     return f"{procedure.name}: {execution.state.value}", bk.render(
         [bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")]
     )

@@ -8,6 +8,7 @@ preview and confirmation), so a button grants nothing a command would not.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -19,6 +20,14 @@ from bot.slack.ids import ActionId
 from bot.slack.replies import reply_error, reply_unexpected
 from bot.slack.runbook_actions import invocation_of
 from bot.slack.runbook_command import run_parsed
+
+# Slack refuses a message whose action_ids repeat, so the n-th suggestion button in a message is
+# `runbook_run_suggested-n` (the first keeps the bare id); one listener matches them all.
+SUGGESTION_ACTION = re.compile(rf"^{re.escape(ActionId.RUN_SUGGESTED.value)}(-\d+)?$")
+
+
+def suggestion_action_id(n: int) -> str:
+    return ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
 
 
 def suggestion_value(procedure: str, args_text: str) -> str:
@@ -45,12 +54,10 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         except errors.UserError as exc:
             await reply_error(rt.slack, who, exc.message, exc.usage)
         except errors.UnavailableError as exc:
-            await reply_error(
-                rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
-            )
+            await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
         except errors.TargetError as exc:
             await reply_error(rt.slack, who, str(exc))
         except Exception:
             await reply_unexpected(rt.slack, who, "that suggested procedure")
 
-    app.action(ActionId.RUN_SUGGESTED.value)(handle_run_suggested_action)
+    app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

@@ -7,6 +7,7 @@ slack_sdk errors into ours. `link_names`/`parse` are never sent with user text.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,8 @@ class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         if response is not None and response.status_code == 429:
-            method = request.url.rstrip("/").rsplit("/", 1)[-1] if "/api/" in request.url else "response_url"
+            last = request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+            method = last if "." in last else "response_url"  # Web API methods always have a dot
             metrics.SLACK_RATE_LIMITED.labels(method=metrics.bounded(method)).inc()
         return await super().can_retry_async(state=state, request=request, response=response, error=error)
 
@@ -78,22 +80,23 @@ def _call_status(exc: Exception) -> str:
 
 
 class SlackWebApi:
+    """Built inside the running event loop (the composition root's start()), which owns its one session."""
+
     def __init__(self, *, token: str, base_url: str, timeout: float) -> None:
         self._timeout = timeout
+        # One pooled session for every Web API and response_url call: a TLS handshake per call would
+        # cost more than the call itself.
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
         self.client = AsyncWebClient(
-            token=token, base_url=base_url, timeout=int(max(1, timeout)), retry_handlers=_retry_handlers()
+            token=token,
+            base_url=base_url,
+            timeout=int(max(1, timeout)),
+            retry_handlers=_retry_handlers(),
+            session=self._session,
         )
-        self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _webhook_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
-        return self._session
+        await self._session.close()
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -145,7 +148,7 @@ class SlackWebApi:
         client = AsyncWebhookClient(
             response_url,
             timeout=int(max(1, self._timeout)),
-            session=self._webhook_session(),
+            session=self._session,
             retry_handlers=_retry_handlers(),
         )
         try:
@@ -186,11 +189,21 @@ class SlackGroupDirectory:
         self._slack = slack
         self._cache = cache
         self._wanted = {g for role in catalog.roles.values() for g in role.groups}
+        self._fetching = asyncio.Lock()
 
     async def _membership(self) -> dict[str, list[str]]:
         cached = await self._cache.cache_get("usergroups")
         if isinstance(cached, dict):
             return cached
+        # One fetch per replica at a time: a burst of requests on a cold cache must not become a burst
+        # of Tier 2 calls to Slack.
+        async with self._fetching:
+            cached = await self._cache.cache_get("usergroups")
+            if isinstance(cached, dict):
+                return cached
+            return await self._fetch_membership()
+
+    async def _fetch_membership(self) -> dict[str, list[str]]:
         membership: dict[str, list[str]] = {}
         for group in await self._slack.usergroups():
             names = {group.get("handle", ""), group.get("id", "")} & self._wanted

@@ -6,6 +6,7 @@ Repositories (executions, audit, incidents, …) take a `Database` and use its
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -80,7 +81,9 @@ class Database:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
-                await pool.close()
+                # close() waits for every connection to be released; a listener stuck in a query must not
+                # hold shutdown forever, so after the timeout the connections are cut.
+                await asyncio.wait_for(pool.close(), timeout=self._timeout)
             except TimeoutError:
                 pool.terminate()
 

@@ -11,7 +11,7 @@ import asyncpg
 from bot.store.db import Database
 
 _ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
-# S608 below: the only interpolation is this constant column list; every value is a $n parameter.
+# The only interpolation into SQL below is this constant column list; values are always $n parameters.
 _COLUMNS = (
     "id, title, severity, impact, services, lead, declared_by, state, channel_id, message_ts,"
     " root_cause, resolution, declared_at, resolved_at"
@@ -71,7 +71,7 @@ class IncidentStore:
         # The incident and its first timeline entry are one fact: both or neither.
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
-                "INSERT INTO incidents (title, severity, impact, services, lead, declared_by, channel_id,"  # noqa: S608
+                "INSERT INTO incidents (title, severity, impact, services, lead, declared_by, channel_id,"
                 f" declared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
                 title,
                 severity,
@@ -95,16 +95,14 @@ class IncidentStore:
 
     async def get(self, incident_id: int) -> Incident | None:
         async with self._db.acquire() as conn:
-            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM incidents WHERE id = $1", incident_id)  # noqa: S608
+            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM incidents WHERE id = $1", incident_id)
         return _incident(row) if row is not None else None
 
     async def set_message(self, incident_id: int, ts: str) -> None:
         async with self._db.acquire() as conn:
             await conn.execute("UPDATE incidents SET message_ts = $2 WHERE id = $1", incident_id, ts)
 
-    async def add_event(
-        self, incident_id: int, *, at: datetime, kind: str, actor: str, text: str = ""
-    ) -> None:
+    async def add_event(self, incident_id: int, *, at: datetime, kind: str, actor: str, text: str = "") -> None:
         async with self._db.acquire() as conn:
             await conn.execute(
                 _ADD_EVENT,
@@ -121,7 +119,7 @@ class IncidentStore:
         """open → resolved, once: a second resolve (double submit, two people) gets None."""
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
-                "UPDATE incidents SET state = 'resolved', resolved_at = $2, root_cause = $3, resolution = $4"  # noqa: S608
+                "UPDATE incidents SET state = 'resolved', resolved_at = $2, root_cause = $3, resolution = $4"
                 f" WHERE id = $1 AND state = 'open' RETURNING {_COLUMNS}",
                 incident_id,
                 at,
@@ -143,7 +141,7 @@ class IncidentStore:
     async def recent(self, *, open_only: bool, limit: int = 20) -> list[Incident]:
         async with self._db.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM incidents WHERE ($1 = false OR state = 'open')"  # noqa: S608
+                f"SELECT {_COLUMNS} FROM incidents WHERE ($1 = false OR state = 'open')"
                 " ORDER BY declared_at DESC LIMIT $2",
                 open_only,
                 limit,

@@ -10,10 +10,8 @@ import asyncpg
 
 from bot.store.db import Database
 
-# S608 below: the only interpolation is this constant column list; every value is a $n parameter.
-_COLUMNS = (
-    "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by"
-)
+# The only interpolation into SQL below is this constant column list; values are always $n parameters.
+_COLUMNS = "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by"
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class MaintenanceStore:
     ) -> MaintenanceWindow:
         async with self._db.acquire() as conn:
             row = await conn.fetchrow(
-                "INSERT INTO maintenance_windows (purpose, services, starts_at, ends_at, channel_id,"  # noqa: S608
+                "INSERT INTO maintenance_windows (purpose, services, starts_at, ends_at, channel_id,"
                 f" created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
                 purpose,
                 list(services),
@@ -66,7 +64,7 @@ class MaintenanceStore:
 
     async def get(self, window_id: int) -> MaintenanceWindow | None:
         async with self._db.acquire() as conn:
-            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM maintenance_windows WHERE id = $1", window_id)  # noqa: S608
+            row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM maintenance_windows WHERE id = $1", window_id)
         return _window(row) if row is not None else None
 
     async def move(
@@ -75,7 +73,7 @@ class MaintenanceStore:
         """One atomic state change; None when the window was not in one of `from_states`."""
         async with self._db.acquire() as conn:
             row = await conn.fetchrow(
-                "UPDATE maintenance_windows SET state = $3, cancelled_by = COALESCE($4, cancelled_by)"  # noqa: S608
+                "UPDATE maintenance_windows SET state = $3, cancelled_by = COALESCE($4, cancelled_by)"
                 f" WHERE id = $1 AND state = ANY($2::text[]) RETURNING {_COLUMNS}",
                 window_id,
                 list(from_states),
@@ -87,7 +85,7 @@ class MaintenanceStore:
     async def upcoming(self, *, limit: int = 20) -> list[MaintenanceWindow]:
         async with self._db.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {_COLUMNS} FROM maintenance_windows WHERE state IN ('scheduled', 'in_progress')"  # noqa: S608
+                f"SELECT {_COLUMNS} FROM maintenance_windows WHERE state IN ('scheduled', 'in_progress')"
                 " ORDER BY starts_at LIMIT $1",
                 limit,
             )

@@ -20,9 +20,7 @@ async def probe(session: aiohttp.ClientSession, url: str, *, time_limit: float) 
     """GET `url`; any answer (even 500) is a Probe; no answer in time is UnavailableError."""
     started = time.monotonic()
     try:
-        async with session.get(
-            url, timeout=aiohttp.ClientTimeout(total=time_limit), allow_redirects=False
-        ) as resp:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=time_limit), allow_redirects=False) as resp:
             await resp.read()  # the latency includes the body, as a user would see it
             return Probe(resp.status, round((time.monotonic() - started) * 1000))
     except TimeoutError as exc:

@@ -58,9 +58,7 @@ async def connect(dsn: str, *, time_limit: float) -> AsyncIterator[asyncpg.Conne
     try:
         conn = await asyncpg.connect(dsn, timeout=time_limit, command_timeout=time_limit)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise errors.UnavailableError(
-            DEPENDENCY, f"cannot connect: {type(exc).__name__}: {exc}"[:200]
-        ) from exc
+        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {type(exc).__name__}: {exc}"[:200]) from exc
     try:
         yield conn
     except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -89,7 +87,5 @@ async def cancel_long_queries(dsn: str, minutes: int, *, time_limit: float) -> l
         found = []
         for r in rows:
             cancelled = bool(await conn.fetchval("SELECT pg_cancel_backend($1)", r["pid"]))
-            found.append(
-                LongQuery(r["pid"], r["usename"] or "", int(r["seconds"]), r["query"] or "", cancelled)
-            )
+            found.append(LongQuery(r["pid"], r["usename"] or "", int(r["seconds"]), r["query"] or "", cancelled))
     return found

@@ -27,9 +27,7 @@ async def instant_query(
 ) -> float | None:
     url = base_url.rstrip("/") + "/api/v1/query"
     try:
-        async with session.get(
-            url, params={"query": query}, timeout=aiohttp.ClientTimeout(total=time_limit)
-        ) as resp:
+        async with session.get(url, params={"query": query}, timeout=aiohttp.ClientTimeout(total=time_limit)) as resp:
             body = await resp.json(content_type=None)
     except TimeoutError as exc:
         raise errors.UnavailableError("Prometheus", f"no answer within {time_limit:g} s") from exc

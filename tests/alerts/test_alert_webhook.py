@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from bot.sandbox.slack_client import SlackUser, find_buttons
 from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
@@ -171,14 +169,10 @@ async def test_clicking_a_suggested_button_as_alice_shows_a_preview_with_confirm
     assert "backend" in json.dumps(preview.blocks)
 
 
-@pytest.mark.xfail(
-    reason="bot/slack/suggested.py registers the exact action_id; later buttons are runbook_run_suggested-<n> "
-    "(unique per message, as Slack requires), so the handler must match ^runbook_run_suggested(-\\d+)?$",
-    strict=False,
-)
 async def test_clicking_a_later_suggested_button_also_shows_a_preview_with_confirm(
     alertmanager: Alertmanager, slack: SlackFake, alice_in_incidents: SlackUser
 ) -> None:
+    # Later buttons are runbook_run_suggested-<n>: action_ids must be unique within a message.
     preview = await click_and_wait_for_confirm(
         alertmanager, slack, alice_in_incidents, "PodCrashLooping", "restart backend"
     )

@@ -32,3 +32,9 @@ async def declared_at(bot: BotProcess, incident_id: int) -> datetime:
         value = await conn.fetchval("SELECT declared_at FROM incidents WHERE id = $1", incident_id)
     assert isinstance(value, datetime)
     return value
+
+
+async def confirmed(slack: SlackFake, user: str, needle: str) -> Message:
+    """The ephemeral line a command ends with: waiting for it means the listener is done."""
+    found = await slack.wait_for(lambda: [m for m in slack.ephemeral_messages(user) if needle in m.text])
+    return found[-1]

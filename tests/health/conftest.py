@@ -68,8 +68,7 @@ async def http_targets() -> AsyncIterator[HttpTargets]:
 def with_health_urls(catalog: Catalog, urls: dict[str, str], default: str) -> Catalog:
     """The catalog with each service's health_url replaced (services not named get `default`)."""
     services = {
-        name: svc.model_copy(update={"health_url": urls.get(name, default)})
-        for name, svc in catalog.services.items()
+        name: svc.model_copy(update={"health_url": urls.get(name, default)}) for name, svc in catalog.services.items()
     }
     return catalog.model_copy(update={"services": services})
 

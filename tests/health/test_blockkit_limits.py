@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
-from bot.health.report import SUGGESTED_ACTION_PATTERN, render
+from bot.health.report import render
 from bot.sandbox.blockkit import iter_elements, validate_message_blocks
+from bot.slack.suggested import SUGGESTION_ACTION
 
 STATES = [State.FAIL, State.WARN, State.UNKNOWN, State.OK]
 
@@ -53,7 +54,7 @@ def test_block_kit_stays_within_slack_limits_with_200_services() -> None:
         all_buttons += [el for _, el in iter_elements(blocks) if el.get("type") == "button"]
     # One button per failing check's distinct suggestion, none lost to the limits.
     assert len(all_buttons) == len(report.suggestions())
-    assert all(SUGGESTED_ACTION_PATTERN.match(b["action_id"]) for b in all_buttons)
+    assert all(SUGGESTION_ACTION.match(b["action_id"]) for b in all_buttons)
     every_text = json.dumps([blocks for _, blocks in messages])
     assert all(s.service in every_text for s in report.services)
 

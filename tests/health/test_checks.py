@@ -11,10 +11,11 @@ from bot.catalog import Catalog
 from bot.health.checks import Targets, run_checks
 from bot.health.limits import Limits
 from bot.health.model import State
-from bot.health.report import SUGGESTED_ACTION_PATTERN, render
+from bot.health.report import render
 from bot.k8s import Kube
 from bot.sandbox.blockkit import iter_elements, validate_message_blocks
 from bot.sandbox.cluster import SandboxCluster
+from bot.slack.suggested import SUGGESTION_ACTION
 from tests.health.conftest import HttpTargets, with_health_urls
 
 PROCEDURES = {"restart", "rollback", "scale", "kill-long-queries"}
@@ -25,9 +26,7 @@ async def test_report_with_failing_deployment_and_failing_http_check_carries_the
 ) -> None:
     cluster.stall_rollouts("mail-score-production", "mail-score-backend")
     cluster.settle()
-    test_catalog = with_health_urls(
-        catalog, {"frontend": http_targets.url("/broken")}, http_targets.url("/ok")
-    )
+    test_catalog = with_health_urls(catalog, {"frontend": http_targets.url("/broken")}, http_targets.url("/ok"))
     async with aiohttp.ClientSession() as session:
         report = await run_checks(test_catalog, Targets(kube, session))
     by_name = {s.service: s for s in report.services}
@@ -43,7 +42,7 @@ async def test_report_with_failing_deployment_and_failing_http_check_carries_the
     values = [json.loads(b["value"]) for b in buttons]
     assert {"p": "rollback", "a": "backend"} in values
     assert {"p": "restart", "a": "frontend"} in values
-    assert all(SUGGESTED_ACTION_PATTERN.match(b["action_id"]) for b in buttons)
+    assert all(SUGGESTION_ACTION.match(b["action_id"]) for b in buttons)
     summary_text = json.dumps(blocks)
     assert "backend" in summary_text
     assert "frontend" in summary_text
@@ -57,9 +56,7 @@ async def test_hanging_http_target_is_reported_unknown_within_its_timeout(
     limits = Limits(http_timeout=0.5, check_timeout=2.0)
     started = time.monotonic()
     async with aiohttp.ClientSession() as session:
-        report = await run_checks(
-            test_catalog, Targets(kube, session, limits=limits), only=["backend", "frontend"]
-        )
+        report = await run_checks(test_catalog, Targets(kube, session, limits=limits), only=["backend", "frontend"])
     elapsed = time.monotonic() - started
     assert elapsed < 1.5
     backend = {s.service: s for s in report.services}["backend"]

@@ -51,9 +51,7 @@ async def sleeping_query(dsn: str) -> AsyncIterator[asyncio.Task[object]]:
         await conn.close()
 
 
-async def test_postgres_connections_counts_client_connections(
-    registry: ActionRegistry, service_db: Service
-) -> None:
+async def test_postgres_connections_counts_client_connections(registry: ActionRegistry, service_db: Service) -> None:
     action = registry.get("postgres.connections")
     result = await action.run(ActionContext("backend", service_db), registry.validate_params(action.name, {}))
     assert result.data["in_use"] >= 1
@@ -103,9 +101,7 @@ async def test_queue_depth_reads_list_and_sorted_set_queues(
         await client.rpush(waiting, "a", "b", "c")
         await client.zadd(failed, {"x": 1, "y": 2})
         action = registry.get("redis.queue_depth")
-        result = await action.run(
-            ActionContext("email-triage", service), registry.validate_params(action.name, {})
-        )
+        result = await action.run(ActionContext("email-triage", service), registry.validate_params(action.name, {}))
         assert result.data["queues"] == {waiting: 3, failed: 2, absent: 0}
         assert "5 jobs" in result.summary
     finally:

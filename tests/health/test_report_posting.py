@@ -12,6 +12,7 @@ from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
 from bot.sandbox.blockkit import iter_elements
 from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
 from bot.slack import health_report
@@ -55,9 +56,7 @@ async def test_two_scheduler_instances_post_the_daily_report_once(
 async def test_health_on_demand_posts_one_service_in_the_asking_channel(
     bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, catalog: Catalog, http_targets: HttpTargets
 ) -> None:
-    rt = replica(
-        bot, with_health_urls(catalog, {"backend": http_targets.url("/broken")}, http_targets.url("/ok")), "r"
-    )
+    rt = replica(bot, with_health_urls(catalog, {"backend": http_targets.url("/broken")}, http_targets.url("/ok")), "r")
     await health_report.answer_health(rt, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
     message = await slack.wait_for(lambda: slack.last_message("C0OPS"))
     assert "Health of backend" in message.text
@@ -65,12 +64,7 @@ async def test_health_on_demand_posts_one_service_in_the_asking_channel(
     assert '{"p":"restart","a":"backend"}' in values
 
 
-async def test_health_for_an_unknown_service_says_which_exist(
-    bot: BotProcess, slack: SlackFake, catalog: Catalog
-) -> None:
-    assert bot.runtime is not None
-    response_url = slack.new_response_url("C0OPS", "U0ALICE")
-    who = Invocation(user_id="U0ALICE", channel_id="C0OPS", response_url=response_url)
-    await health_report.answer_health(bot.runtime, who, "bakcend")
+async def test_health_for_an_unknown_service_says_which_exist(alice: SlackUser, slack: SlackFake) -> None:
+    await alice.slash_command("health bakcend")
     message = await slack.wait_for(lambda: (slack.ephemeral_messages("U0ALICE") or [None])[-1])
-    assert "backend" in message.text
+    assert "Did you mean `backend`" in message.text

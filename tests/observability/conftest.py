@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -50,9 +52,7 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
 
 
-async def wait_for_delta(
-    bot: BotProcess, before: Samples, name: str, at_least: float = 1.0, **labels: str
-) -> Samples:
+async def wait_for_delta(bot: BotProcess, before: Samples, name: str, at_least: float = 1.0, **labels: str) -> Samples:
     """Scrape until `name{labels}` has grown by `at_least` (work after the ack finishes a bit later)."""
     for _ in range(50):
         after = await scrape(bot)
@@ -62,18 +62,31 @@ async def wait_for_delta(
     raise AssertionError(f"{name}{labels} did not grow by {at_least}")
 
 
-@pytest.fixture
-def json_logs(bot: BotProcess, capsys: pytest.CaptureFixture[str]) -> Iterator[list[str]]:
-    """The CLI's logging set-up (JSON lines on stderr, secrets redacted), restored afterwards.
+@dataclass
+class CapturedLogs:
+    secrets: list[str]
+    stream: io.StringIO
 
-    Yields the configured secret values.
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@pytest.fixture
+def json_logs(bot: BotProcess) -> Iterator[CapturedLogs]:
+    """The CLI's logging set-up (JSON lines, secrets redacted), written to a buffer, restored afterwards.
+
+    Only the destination differs from production (a buffer instead of stderr, which pytest swaps
+    between phases); every processor, the SecretRedactor included, is the production one.
     """
     assert bot.runtime is not None
     settings = bot.runtime.settings
     secrets = [settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()]
     saved = structlog.get_config()
+    stream = io.StringIO()
     logs.configure(level="INFO", fmt="json", secrets=secrets)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
     try:
-        yield secrets
+        yield CapturedLogs(secrets, stream)
     finally:
         structlog.configure(**saved)

@@ -36,9 +36,7 @@ async def test_metrics_move_with_a_scripted_session(
     # A viewer is refused by policy.
     await carol.slash_command("scale backend 4")
 
-    after = await wait_for_delta(
-        bot, before, "runbook_bot_executions_total", procedure="scale", state="succeeded"
-    )
+    after = await wait_for_delta(bot, before, "runbook_bot_executions_total", procedure="scale", state="succeeded")
     after = await wait_for_delta(bot, before, "runbook_bot_policy_denials_total", reason="role")
 
     requests = "runbook_bot_slack_requests_total"
@@ -90,12 +88,14 @@ def test_request_fields_classify_slack_payloads() -> None:
         "channel": "C1",
         "command": "/runbook",
     }
-    click = b'payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%7B%22action_id%22%3A%22x%22%7D%5D%7D'
+    click = b"payload=%7B%22type%22%3A%22block_actions%22%2C%22actions%22%3A%5B%7B%22action_id%22%3A%22x%22%7D%5D%7D"
     assert request_fields(click, "application/x-www-form-urlencoded")["kind"] == "block_actions"
-    assert request_fields(b'{"type":"event_callback","event":{"type":"app_mention"}}', "application/json")[
-        "kind"
-    ] == "event"
+    assert (
+        request_fields(b'{"type":"event_callback","event":{"type":"app_mention"}}', "application/json")["kind"]
+        == "event"
+    )
     assert request_fields(b"not json", "application/json") == {"kind": "other"}
     assert request_fields(b"payload=%5B1%5D", "application/x-www-form-urlencoded") == {"kind": "other"}
     assert metrics.status_class(429) == "4xx"
     assert metrics.bounded("rate limited!") == "other"
+    assert metrics.bounded("chat.postMessage") == "chat.postMessage"

@@ -1,0 +1,198 @@
+"""Confirm path: from the Confirm click to the first progress update, and to the finished scale.
+
+The real bot (BotProcess, in this process, on embedded PostgreSQL and Redis) with the Slack
+fake and the sandbox cluster over real HTTP on 127.0.0.1. bob (operator + approver) requests
+`/runbook scale <service> <n>` and confirms it himself, N times. Services alternate
+(backend, frontend) and each service's target alternates between two replica counts, so every
+scale is a real change; each execution is awaited before the next (a lock per deployment
+serialises them anyway). Measured from just before the Confirm click is sent:
+
+  ack            the bot's HTTP answer to the click
+  first update   the first chat.update of the preview message the Slack fake received
+  scaled         the sandbox deployment has spec.replicas = n and n available replicas
+  final          the message shows *succeeded* (the bot's last chat.update)
+
+The sandbox rollout advances every --step-seconds (default 0.05 s, as in the tests), so
+"scaled" and "final" include the fake's pacing; "first update" is the bot's own latency.
+The destructive-request rate limit (10 per minute per user) is lifted for this bench only,
+on the Policy object, so N executions by one user are possible.
+
+    .venv/bin/python -m bench.confirm_path [--executions 200] [--step-seconds 0.05]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from bench.ack_path import SECRET, Fakes, create_database
+from bench.loadgen import percentile
+
+SERVICES = (
+    ("backend", "mail-score-production", "mail-score-backend", (4, 5)),
+    ("frontend", "mail-score-production", "mail-score-frontend", (4, 5)),
+)
+WAIT_SECONDS = 15.0
+
+
+async def wait_until(predicate: Any, within: float = WAIT_SECONDS, interval: float = 0.002) -> float:
+    """Poll until predicate() is truthy; the monotonic time it first was."""
+    deadline = time.monotonic() + within
+    while True:
+        if predicate():
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(interval)
+
+
+async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[str, list[float]]:
+    from bot.app import BotProcess
+    from bot.sandbox.slack_client import SlackUser, find_button
+    from bot.settings import Settings
+    from bot.slack.ids import ActionId
+
+    times: dict[str, list[float]] = {"ack": [], "first update": [], "scaled": [], "final": []}
+    failures: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="bench-confirm-") as tmp:
+        workdir = Path(tmp)
+        async with Fakes(workdir, step_seconds=step_seconds) as fakes:
+            env = fakes.bot_env(
+                port=0,
+                data_dir=workdir / "data",
+                database_url=await create_database(fakes.postgres_url),
+                redis_url=fakes.redis_url,
+            )
+            # The bench makes N change requests as one user; lift the per-user rate limit for it only.
+            settings = Settings.model_validate({**env, "DESTRUCTIVE_REQUESTS_PER_MINUTE": str(10**9)})
+            bot = BotProcess(settings, run_scheduler=False)
+            await bot.start()
+            port = await bot.serve_http("127.0.0.1", 0)
+            slack, cluster = fakes.slack, fakes.cluster
+            try:
+                async with SlackUser(
+                    f"http://127.0.0.1:{port}/slack/events", slack, SECRET, user_id="U0BOB", channel_id="C0OPS"
+                ) as bob:
+
+                    async def execute(i: int) -> None:
+                        service, ns, deployment, targets = SERVICES[i % len(SERVICES)]
+                        target = targets[(i // len(SERVICES)) % 2]
+                        posted = len(slack.calls_to("chat.postMessage"))
+                        reply = await bob.slash_command(f"scale {service} {target}")
+                        assert reply.status == 200, reply.body
+
+                        def preview() -> Any:
+                            calls = slack.calls_to("chat.postMessage")
+                            for call in calls[posted:]:
+                                ts = (call.response or {}).get("ts")
+                                message = slack.find_message(ts) if ts else None
+                                if message is not None and ActionId.CONFIRM.value in str(message.blocks):
+                                    return message
+                            return None
+
+                        await wait_until(preview)
+                        message = preview()
+                        find_button(message, action_id=ActionId.CONFIRM.value)
+                        # A person reads the preview before clicking. Clicking within ~ms of the post can
+                        # beat the bot's own set_message (see bench/README.md): no progress would show.
+                        await asyncio.sleep(think_ms / 1000)
+                        started = time.monotonic()
+                        reply = await bob.block_action(message, ActionId.CONFIRM.value)
+                        acked = time.monotonic()
+                        assert reply.status == 200, reply.body
+
+                        def first_update() -> float | None:
+                            for call in slack.calls_to("chat.update"):
+                                if call.params.get("ts") == message.ts and call.at >= started:
+                                    return call.at
+                            return None
+
+                        def scaled() -> bool:
+                            d = cluster.deployment(ns, deployment)
+                            return bool(
+                                d["spec"]["replicas"] == target
+                                and d.get("status", {}).get("availableReplicas") == target
+                                and d.get("status", {}).get("replicas") == target
+                            )
+
+                        def final() -> bool:
+                            current = slack.message("C0OPS", message.ts)
+                            return bool(current and "*succeeded*" in str(current.blocks))
+
+                        try:
+                            done_scaled = await wait_until(scaled)
+                            done_final = await wait_until(final)
+                        except TimeoutError:
+                            current = slack.message("C0OPS", message.ts)
+                            state = cluster.deployment(ns, deployment)
+                            print(
+                                f"  execution {i + 1} ({service} → {target}) did not finish in {WAIT_SECONDS}s: "
+                                f"deployment spec {state['spec']['replicas']} status {state.get('status')}; "
+                                f"message: {str(current.blocks if current else None)[:600]}",
+                                file=sys.stderr,
+                            )
+                            failures.append(i + 1)
+                            return
+                        await wait_until(lambda: first_update() is not None)
+                        first = first_update()
+                        assert first is not None
+                        for name, at in (
+                            ("ack", acked),
+                            ("first update", first),
+                            ("scaled", done_scaled),
+                            ("final", done_final),
+                        ):
+                            times[name].append((at - started) * 1000)
+                        if (i + 1) % 20 == 0:
+                            print(f"  {i + 1}/{executions} executions", file=sys.stderr)
+
+                    for i in range(executions):
+                        await execute(i)
+            finally:
+                await bot.stop()
+    times["failed executions"] = [float(n) for n in failures]
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--executions", type=int, default=200, help="number of confirmed scales (default 200)")
+    parser.add_argument("--step-seconds", type=float, default=0.05, help="sandbox rollout step (default 0.05)")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=100.0,
+        help="pause between the preview appearing and the click (default 100; 0 shows the race)",
+    )
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    began = time.monotonic()
+    times = asyncio.run(bench(args.executions, args.step_seconds, args.think_ms))
+    print(
+        f"\nConfirm path: {args.executions} executions as bob (requester and confirmer), "
+        f"sandbox step {args.step_seconds}s, think {args.think_ms:g} ms, {time.monotonic() - began:.1f}s wall\n"
+    )
+    header = f"{'from Confirm click to':<24} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}"
+    print(header)
+    print("-" * len(header))
+    failures = times.pop("failed executions")
+    for name, values in times.items():
+        ms = sorted(values) or [float("nan")]
+        print(f"{name:<24} {percentile(ms, 0.5):>9.1f} {percentile(ms, 0.99):>9.1f} {ms[-1]:>9.1f}")
+    print(
+        f"\n{len(failures)} of {args.executions} executions did not finish within {WAIT_SECONDS:.0f}s"
+        + (f": {[int(n) for n in failures]}" if failures else "")
+    )
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
