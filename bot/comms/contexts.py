@@ -27,9 +27,14 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Control characters (other than newline and tab) mean nothing in a chat message, and YAML, which the
+# templates render to, refuses some of them (DEL, C1 codes): drop them rather than fail the notice.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def safe(text: object, limit: int = TEXT_LIMIT) -> str:
     """Escaped, then clipped: escaping can make text 5x longer, and Slack counts the escaped length."""
-    shown = escape(text)
+    shown = escape(CONTROL.sub("", str(text)))
     if len(shown) <= limit:
         return shown
     shown = shown[: limit - 1]

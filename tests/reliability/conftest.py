@@ -38,7 +38,8 @@ class ServeProcess:
 
     async def start(self, *, within: float = 60.0) -> None:
         log = self._log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        # Popen returns at once (it does not wait for the child), so it does not block the loop.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
             [sys.executable, "-m", "bot.cli", "serve"], env=self._env, stdout=log, stderr=log
         )
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:

@@ -57,8 +57,12 @@ async def bot_without_redis(
     slack: SlackFake, cluster: SandboxCluster, database_url: str, tmp_path: Path
 ) -> AsyncIterator[BotProcess]:
     settings = bot_settings(
-        slack=slack, cluster=cluster, database_url=database_url, redis_url="redis://127.0.0.1:9/0",
-        tmp_path=tmp_path, REDIS_TIMEOUT="0.5",
+        slack=slack,
+        cluster=cluster,
+        database_url=database_url,
+        redis_url="redis://127.0.0.1:9/0",
+        tmp_path=tmp_path,
+        REDIS_TIMEOUT="0.5",
     )
     process = BotProcess(settings, run_scheduler=False)
     await process.start()

@@ -1,0 +1,110 @@
+"""Bounded load: many concurrent users typing commands and clicking for a fixed time, on loopback only.
+
+Every request must be acknowledged well inside Slack's 3 s, every execution must have
+exactly one audit row per step it ran, and the audit chain must verify afterwards.
+RELIABILITY_LOAD_SECONDS and RELIABILITY_LOAD_USERS scale it up (the issue's full run is 60 s × 100).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.app import BotProcess
+from bot.sandbox.cluster import SandboxCluster
+from bot.sandbox.slack_client import SlackUser
+from bot.sandbox.slack_fake import SlackFake
+from bot.slack.ids import ActionId
+from bot.store import audit
+from tests.conftest import SIGNING_SECRET, bot_settings
+
+DURATION = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "8"))
+USERS = int(os.environ.get("RELIABILITY_LOAD_USERS", "40"))
+ACK_LIMIT_SECONDS = 3.0
+READ_ONLY = ["status backend", "pods frontend", "help", "list", "history", "rollout-history email-dashboard"]
+CHANGES = ["scale backend {n}", "scale frontend {n}", "scale email-dashboard {n}", "restart email-triage"]
+
+
+@pytest.fixture
+async def loaded_bot(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    settings = bot_settings(
+        slack=slack,
+        cluster=cluster,
+        database_url=database_url,
+        redis_url=redis_url,
+        tmp_path=tmp_path,
+        DESTRUCTIVE_REQUESTS_PER_MINUTE="1000",
+    )
+    process = BotProcess(settings, run_scheduler=False)
+    await process.start()
+    await process.serve_http("127.0.0.1", 0)
+    yield process
+    await process.stop()
+
+
+async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
+    loaded_bot: BotProcess, slack: SlackFake, database_url: str
+) -> None:
+    url = f"http://127.0.0.1:{loaded_bot.port}/slack/events"
+    acks: list[float] = []
+    statuses: list[int] = []
+    rng = random.Random(7)
+    stop_at = time.monotonic() + DURATION
+
+    async def user(index: int) -> None:
+        user_id = ("U0ALICE", "U0BOB", "U0CAROL")[index % 3]
+        async with SlackUser(url, slack, SIGNING_SECRET, user_id=user_id, channel_id="C0OPS") as client:
+            while time.monotonic() < stop_at:
+                started = time.monotonic()
+                if rng.random() < 0.25:
+                    text = rng.choice(CHANGES).format(n=rng.randint(2, 8))
+                    reply = await client.slash_command(text)
+                    previews = [m for m in slack.messages("C0OPS")[-5:] if ActionId.CONFIRM.value in str(m.blocks)]
+                    if previews:
+                        acks.append(time.monotonic() - started)
+                        statuses.append(reply.status)
+                        started = time.monotonic()
+                        reply = await client.block_action(rng.choice(previews), ActionId.CONFIRM.value)
+                else:
+                    reply = await client.slash_command(rng.choice(READ_ONLY))
+                acks.append(time.monotonic() - started)
+                statuses.append(reply.status)
+                await asyncio.sleep(rng.uniform(0.05, 0.3))
+
+    await asyncio.gather(*(user(i) for i in range(USERS)))
+    assert loaded_bot.runtime is not None
+    # Let executions already confirmed finish before shutting down and counting.
+    await loaded_bot.runtime.tasks.drain(grace_seconds=30)
+    assert statuses, "the load generator sent nothing"
+    assert set(statuses) == {200}
+    assert max(acks) < ACK_LIMIT_SECONDS, f"slowest ack {max(acks):.2f}s"
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT id, state, jsonb_array_length(steps) AS steps FROM executions")
+        audited = {
+            r["execution_id"]: r["n"]
+            for r in await conn.fetch(
+                "SELECT execution_id, count(*) AS n FROM audit_log WHERE kind = 'step' GROUP BY execution_id"
+            )
+        }
+    finally:
+        await conn.close()
+    ran = [r for r in rows if r["state"] in ("succeeded", "failed")]
+    assert ran, "no change ran under load"
+    for row in rows:
+        assert audited.get(row["id"], 0) == row["steps"], f"execution {row['id']} lost an audit row"
+    report = await audit.verify(loaded_bot.runtime.db)
+    assert report.ok, report.problems
+    print(
+        f"\nload: {len(statuses)} requests from {USERS} users in {DURATION:.0f}s, slowest ack {max(acks):.3f}s, "
+        f"{len(ran)} executions ran, {report.rows} audit rows verified"
+    )
