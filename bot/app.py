@@ -151,9 +151,7 @@ class BotProcess:
     async def serve_http(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (port 0 picks a free one)."""
         assert self.web_app is not None
-        self._runner = web.AppRunner(
-            self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0
-        )
+        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

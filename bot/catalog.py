@@ -153,8 +153,7 @@ class Catalog(Model):
             self.channels.resolve(self.health.channel)
         except KeyError:
             problems.append(
-                f"health.channel: {self.health.channel!r} is neither a channel name under 'channels' "
-                "nor a channel id"
+                f"health.channel: {self.health.channel!r} is neither a channel name under 'channels' nor a channel id"
             )
         problems.extend(self.alerts.channel_problems(self.channels.resolve))
         if problems:

@@ -147,9 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             from bot.sandbox import shell
 
-            return asyncio.run(
-                shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel)
-            )
+            return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
         return asyncio.run(_serve(settings))
     except errors.ConfigError as exc:
         print(f"runbook-bot: {exc}", file=sys.stderr)

@@ -75,9 +75,7 @@ class Coordinator:
         with _redis_errors():
             await self._redis.ping()
 
-    async def acquire_lock(
-        self, name: str, *, owner: str, detail: str, ttl_seconds: int
-    ) -> Lock | LockHolder:
+    async def acquire_lock(self, name: str, *, owner: str, detail: str, ttl_seconds: int) -> Lock | LockHolder:
         """Take the lock, or say who holds it. Raises UnavailableError when Redis is down."""
         key = self._key("lock", name)
         token = secrets.token_hex(16)

@@ -48,6 +48,4 @@ def configure(*, level: str, fmt: str, secrets: Iterable[str]) -> None:
         cache_logger_on_first_use=False,
     )
     # Library loggers (slack_bolt, aiohttp) go through the standard library at WARNING and above.
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")

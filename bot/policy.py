@@ -96,9 +96,7 @@ class Policy:
                     reason="rate_limit",
                 )
 
-    async def check_confirm(
-        self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str
-    ) -> str:
+    async def check_confirm(self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str) -> str:
         """Raise DeniedError unless `clicker` may confirm; returns 'requester' or 'approver'."""
         if not self.channel_allowed(procedure, channel_id):
             raise errors.DeniedError(f"`{procedure.name}` may not run in this channel.", reason="channel")

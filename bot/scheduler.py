@@ -67,9 +67,7 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 class Scheduler:
-    def __init__(
-        self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE
-    ) -> None:
+    def __init__(self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
         self._db = db
         self._clock = clock
         self._replica_id = replica_id
@@ -118,9 +116,7 @@ class Scheduler:
                 " WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
                 key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
             )
-        return [
-            Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows
-        ]
+        return [Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows]
 
     async def run_due(self, now: datetime | None = None) -> list[Job]:
         """Claim and run every due job once across replicas; too-late jobs are marked missed."""
@@ -137,9 +133,7 @@ class Scheduler:
             )
         ran: list[Job] = []
         for row in rows:
-            job = Job(
-                row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"]
-            )
+            job = Job(row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"])
             if now - job.run_at > self._grace:
                 metrics.SCHEDULER_FIRES.labels(job=job.kind, result="missed").inc()
                 await self._settle(job.id, "missed", None)
@@ -163,9 +157,7 @@ class Scheduler:
 
     async def _settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
         async with self._db.acquire() as conn:
-            await conn.execute(
-                "UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error
-            )
+            await conn.execute("UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error)
 
     # ---- recurring jobs -----------------------------------------------------------------------------
 
@@ -216,9 +208,7 @@ class Scheduler:
     async def start(self) -> None:
         await self.catch_up()
         self._aps = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
-        self._aps.add_job(
-            self.run_due, "interval", seconds=POLL_SECONDS, id="run-due", max_instances=1, coalesce=True
-        )
+        self._aps.add_job(self.run_due, "interval", seconds=POLL_SECONDS, id="run-due", max_instances=1, coalesce=True)
         for job_id, job in self._cron.items():
             self._aps.add_job(
                 self._fire_now,

@@ -79,9 +79,7 @@ def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path) -> None:
         "params: [{name: service, type: service}, {name: n, type: int}]\n"
         "steps: [{action: kubernetes.scale, args: {replicas: $n}}]\n"
     )
-    (commands / "typo.yml").write_text(
-        "name: typo\nsummary: s\nroles: [viewer]\nsteps: [{action: kubernetes.scael}]\n"
-    )
+    (commands / "typo.yml").write_text("name: typo\nsummary: s\nroles: [viewer]\nsteps: [{action: kubernetes.scael}]\n")
     result = _check_config({"RUNBOOK_COMMANDS_DIR": str(commands)})
     assert result.returncode == 2
     assert "roles: `wizard` is not a role" in result.stderr

@@ -104,11 +104,15 @@ def _value_result(ctx: ActionContext, change: ValueChange, what: str) -> ActionR
     )
 
 
+STATUS_MAX_AGE_SECONDS = 1.0
+
+
 def kubernetes_actions(kube: Kube) -> list[Action]:
     """The Kubernetes actions, bound to one adapter (built at the composition root)."""
 
     async def status(ctx: ActionContext, _: NoParams) -> ActionResult:
-        s = await kube.deployment_status(_service(ctx))
+        # A human reading status during an incident is served a reading at most a second old.
+        s = await kube.deployment_status(_service(ctx), max_age=STATUS_MAX_AGE_SECONDS)
         rows = [f"{'POD':<48} {'READY':<6} {'STATUS':<10} {'RESTARTS':<8} {'AGE':<6} NODE"]
         rows += [
             f"{p.name:<48} {p.ready}/{p.total:<4} {p.phase:<10} {p.restarts:<8} {p.age_seconds:<6} {p.node}"
@@ -121,15 +125,11 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         )
         figures = {"desired": s.desired, "ready": s.ready, "updated": s.updated, "available": s.available}
         details = cap("\n".join(rows) + f"\n\nconditions: {conditions}\nimages: {', '.join(s.images)}")
-        return ActionResult(
-            summary, details=details, data={**figures, "revision": s.revision, "paused": s.paused}
-        )
+        return ActionResult(summary, details=details, data={**figures, "revision": s.revision, "paused": s.paused})
 
     async def pods(ctx: ActionContext, _: NoParams) -> ActionResult:
         found = await kube.pods(_service(ctx))
-        rows = [
-            f"{p.name}  {p.ready}/{p.total}  {p.phase}  restarts={p.restarts}  node={p.node}" for p in found
-        ]
+        rows = [f"{p.name}  {p.ready}/{p.total}  {p.phase}  restarts={p.restarts}  node={p.node}" for p in found]
         ready = sum(1 for p in found if p.total and p.ready == p.total)
         return ActionResult(
             f"{len(found)} pods, {ready} ready",
@@ -177,9 +177,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         service = _service(ctx)
         if not service.replicas.min <= p.replicas <= service.replicas.max:
             limits = f"{service.replicas.min}–{service.replicas.max}"
-            raise errors.UserError(
-                f"{service.deployment} may run {limits} replicas; {p.replicas} is outside that"
-            )
+            raise errors.UserError(f"{service.deployment} may run {limits} replicas; {p.replicas} is outside that")
         r = await kube.scale(service, p.replicas, dry_run=ctx.dry_run)
         data = {"replicas_before": r.before, "replicas_after": r.after}
         if r.before == r.after:
@@ -210,9 +208,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         r = await kube.rollout_undo(service, to_revision=p.to_revision, dry_run=ctx.dry_run)
         data = {"revision_before": r.from_revision, "revision_target": r.to_revision}
         if r.no_op:
-            text = (
-                f"{service.deployment} already runs revision {r.to_revision}'s template; nothing to roll back"
-            )
+            text = f"{service.deployment} already runs revision {r.to_revision}'s template; nothing to roll back"
             return ActionResult(text, data=data, no_op=True)
         return ActionResult(
             f"{_did(ctx, 'roll', 'Rolled')} {service.deployment} back to revision {r.to_revision}",
@@ -224,9 +220,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         )
 
     async def set_env(ctx: ActionContext, p: SetEnvParams) -> ActionResult:
-        change = await kube.set_env(
-            _service(ctx), p.name, p.value, container=p.container, dry_run=ctx.dry_run
-        )
+        change = await kube.set_env(_service(ctx), p.name, p.value, container=p.container, dry_run=ctx.dry_run)
         return _value_result(ctx, change, p.name)
 
     async def hpa_set(ctx: ActionContext, p: HpaParams) -> ActionResult:
@@ -266,9 +260,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         change = await kube.maintenance(_service(ctx), p.enabled, dry_run=ctx.dry_run)
         return _value_result(ctx, change, "maintenance mode")
 
-    table: list[
-        tuple[str, type[BaseModel], bool, Callable[[ActionContext, Any], Awaitable[ActionResult]]]
-    ] = [
+    table: list[tuple[str, type[BaseModel], bool, Callable[[ActionContext, Any], Awaitable[ActionResult]]]] = [
         ("status", NoParams, False, status),
         ("pods", NoParams, False, pods),
         ("logs", LogsParams, False, logs),
@@ -284,6 +276,4 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         ("delete_pods", DeletePodsParams, True, delete_pods),
         ("maintenance", MaintenanceParams, True, maintenance),
     ]
-    return [
-        FunctionAction(f"kubernetes.{name}", model, mutating, func) for name, model, mutating, func in table
-    ]
+    return [FunctionAction(f"kubernetes.{name}", model, mutating, func) for name, model, mutating, func in table]

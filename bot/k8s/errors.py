@@ -46,9 +46,7 @@ def translate(exc: BaseException, op: Op, timeout: float) -> errors.BotError:
         return _from_status(exc, op)
     if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
         return errors.UnavailableError("Kubernetes", f"{op.what} timed out after {timeout:g}s")
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(
-        exc.reason, urllib3.exceptions.TimeoutError
-    ):
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, urllib3.exceptions.TimeoutError):
         return errors.UnavailableError("Kubernetes", f"{op.what} timed out after {timeout:g}s")
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         return errors.UnavailableError("Kubernetes", f"cannot reach the API server to {op.what}: {exc}")
@@ -67,13 +65,9 @@ def _from_status(exc: ApiException, op: Op) -> errors.BotError:
     if status == 404:
         return errors.NotFoundError(f"no {op.kind} {op.name} in {op.namespace}".replace("  ", " "))
     if status == 409:
-        return ConflictError(
-            f"{op.kind} {op.name} in {op.namespace} kept changing while we tried to {op.verb} it"
-        )
+        return ConflictError(f"{op.kind} {op.name} in {op.namespace} kept changing while we tried to {op.verb} it")
     if status in (400, 422):
         return errors.TargetError(f"Kubernetes refused to {op.what}: {message}")
     if status == 429 or status >= 500:
-        return errors.UnavailableError(
-            "Kubernetes", f"the API server answered {status} to {op.what}: {message}"
-        )
+        return errors.UnavailableError("Kubernetes", f"the API server answered {status} to {op.what}: {message}")
     return errors.TargetError(f"Kubernetes answered {status} to {op.what}: {message}")

@@ -24,6 +24,7 @@ from bot import errors, metrics
 from bot.catalog import Service
 from bot.k8s import rollouts
 from bot.k8s.clients import ClientPool
+from bot.k8s.coalesce import Coalescer
 from bot.k8s.errors import ConflictError, Op, translate
 from bot.k8s.models import (
     Condition,
@@ -106,6 +107,7 @@ class KubeCore:
         self._pool = ClientPool(kubeconfig, max_workers=max_workers)
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self._status_reads: Coalescer[DeploymentStatus] = Coalescer()
         self._conflict_retries = conflict_retries
         self._conflict_backoff = conflict_backoff
 
@@ -189,14 +191,19 @@ class KubeCore:
 class KubeDeployments(KubeCore):
     """Status, scale and the rollout family: the deployment-level verbs of kubectl."""
 
-    async def deployment_status(self, service: Service) -> DeploymentStatus:
+    async def deployment_status(self, service: Service, *, max_age: float = 0.0) -> DeploymentStatus:
+        """The deployment and its pods; with max_age, identical concurrent reads share one API call."""
+        if max_age <= 0:
+            return await self._read_status(service)
+        key = (service.context, service.namespace, service.deployment)
+        return await self._status_reads.get(key, max_age, lambda: self._read_status(service))
+
+    async def _read_status(self, service: Service) -> DeploymentStatus:
         dep = await self.read_deployment(service)
         pods = await self.list_pods(service, rollouts.selector_of(dep))
         spec, status = dep.get("spec", {}), dep.get("status", {})
         conditions = tuple(
-            Condition(
-                str(c.get("type")), str(c.get("status")), str(c.get("reason", "")), str(c.get("message", ""))
-            )
+            Condition(str(c.get("type")), str(c.get("status")), str(c.get("reason", "")), str(c.get("message", "")))
             for c in status.get("conditions") or []
         )
         return DeploymentStatus(
@@ -254,9 +261,7 @@ class KubeDeployments(KubeCore):
             )
         stamp = rfc3339(now or datetime.now(UTC))
         patch = rollouts.restart_patch(stamp)
-        await self.retrying(
-            lambda: self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-rollout")
-        )
+        await self.retrying(lambda: self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-rollout"))
         return RestartResult(restarted_at=stamp, revision=rollouts.revision_of(dep), dry_run=dry_run)
 
     async def rollout_status(
@@ -278,9 +283,7 @@ class KubeDeployments(KubeCore):
             if done:
                 return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
             if loop.time() + interval > give_up:
-                raise errors.TargetError(
-                    f"rollout of {service.deployment} not finished after {deadline:g}s: {message}"
-                )
+                raise errors.TargetError(f"rollout of {service.deployment} not finished after {deadline:g}s: {message}")
             await asyncio.sleep(interval)
             interval = min(interval * 2, self.poll_interval)
 
@@ -328,12 +331,8 @@ class KubeDeployments(KubeCore):
             after = rollouts.images_of(target["spec"]["template"])
             common = {"from_revision": rollouts.revision_of(dep), "to_revision": rollouts.revision_of(target)}
             if rollouts.already_at(dep, target):
-                return UndoResult(
-                    **common, images_before=before, images_after=after, no_op=True, dry_run=dry_run
-                )
+                return UndoResult(**common, images_before=before, images_after=after, no_op=True, dry_run=dry_run)
             await self.patch_deployment(service, rollouts.undo_patch(dep, target), JSON_PATCH, dry_run, None)
-            return UndoResult(
-                **common, images_before=before, images_after=after, no_op=False, dry_run=dry_run
-            )
+            return UndoResult(**common, images_before=before, images_after=after, no_op=False, dry_run=dry_run)
 
         return await self.retrying(attempt)

@@ -85,9 +85,7 @@ class Kube(KubeDeployments):
 
             raw = await self.call(service, Op("get", "pods/log", service.namespace, "pod", pod), fetch)
             text = raw.decode("utf-8", errors="replace")
-            parts.append(
-                "".join(f"[{pod}] {line}\n" for line in text.splitlines()) if len(chosen) > 1 else text
-            )
+            parts.append("".join(f"[{pod}] {line}\n" for line in text.splitlines()) if len(chosen) > 1 else text)
         text = "".join(parts)
         truncated = len(text.encode()) > max_bytes or len(pods) > len(chosen)
         return LogsResult(
@@ -230,9 +228,7 @@ class Kube(KubeDeployments):
         )
         return ValueChange(target, before, (result.get("data") or {}).get(key), no_op=False, dry_run=dry_run)
 
-    async def delete_pods(
-        self, service: Service, selector: str | None = None, *, dry_run: bool = False
-    ) -> DeletedPods:
+    async def delete_pods(self, service: Service, selector: str | None = None, *, dry_run: bool = False) -> DeletedPods:
         """`kubectl delete pods -l …`: one DELETE per pod (background), only pods of this deployment."""
         dep = await self.read_deployment(service)
         own = rollouts.selector_of(dep)
@@ -256,9 +252,7 @@ class Kube(KubeDeployments):
         value = "true" if on else "false"
         mode = service.maintenance
         if isinstance(mode, EnvMaintenance):
-            return await self.set_env(
-                service, mode.variable, value, container=mode.container, dry_run=dry_run
-            )
+            return await self.set_env(service, mode.variable, value, container=mode.container, dry_run=dry_run)
         if isinstance(mode, ConfigMapMaintenance):
             return await self.configmap_set(service, mode.configmap, mode.key, value, dry_run=dry_run)
         raise errors.UserError(f"service {service.deployment} has no maintenance mode in the catalog")

@@ -84,10 +84,7 @@ def owned_replicasets(dep: dict[str, Any], replicasets: list[dict[str, Any]]) ->
     owned = [
         rs
         for rs in replicasets
-        if any(
-            ref.get("controller") and ref.get("uid") == uid
-            for ref in rs["metadata"].get("ownerReferences") or []
-        )
+        if any(ref.get("controller") and ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
     ]
     return sorted(owned, key=revision_of)
 
@@ -100,9 +97,7 @@ def _without_hash(template: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def choose_revision(
-    dep: dict[str, Any], owned: list[dict[str, Any]], to_revision: int | None
-) -> dict[str, Any]:
+def choose_revision(dep: dict[str, Any], owned: list[dict[str, Any]], to_revision: int | None) -> dict[str, Any]:
     """rollback.go rsForRevision: the ReplicaSet of `to_revision`, or of the previous revision."""
     name = dep["metadata"]["name"]
     if to_revision:
@@ -111,9 +106,7 @@ def choose_revision(
                 return rs
         raise errors.UserError(f"unable to find revision {to_revision} in the history of deployment {name}")
     if len(owned) < 2:
-        raise errors.UserError(
-            f"no rollout history found for deployment {name}: there is no previous revision"
-        )
+        raise errors.UserError(f"no rollout history found for deployment {name}: there is no previous revision")
     latest = max(revision_of(rs) for rs in owned)
     return max((rs for rs in owned if revision_of(rs) != latest), key=revision_of)
 
@@ -124,9 +117,7 @@ def already_at(dep: dict[str, Any], rs: dict[str, Any]) -> bool:
 
 def undo_patch(dep: dict[str, Any], rs: dict[str, Any]) -> list[dict[str, Any]]:
     """The JSON patch `kubectl rollout undo` sends: the RS template (minus the hash label) and annotations."""
-    annotations = {
-        k: v for k, v in (dep["metadata"].get("annotations") or {}).items() if k in ANNOTATIONS_TO_SKIP
-    }
+    annotations = {k: v for k, v in (dep["metadata"].get("annotations") or {}).items() if k in ANNOTATIONS_TO_SKIP}
     for key, value in (rs["metadata"].get("annotations") or {}).items():
         if key not in ANNOTATIONS_TO_SKIP:
             annotations[key] = value
@@ -150,9 +141,7 @@ def pick_container(dep: dict[str, Any], wanted: str | None) -> dict[str, Any]:
         if container.get("name") == wanted:
             return dict(container)
     names = ", ".join(c.get("name", "?") for c in containers)
-    raise errors.UserError(
-        f"deployment {dep['metadata']['name']} has no container {wanted!r} (it has: {names})"
-    )
+    raise errors.UserError(f"deployment {dep['metadata']['name']} has no container {wanted!r} (it has: {names})")
 
 
 def env_value(container: dict[str, Any], variable: str) -> str | None:

@@ -119,9 +119,7 @@ class Engine:
 
     # ---- request -------------------------------------------------------------------------------
 
-    def _context(
-        self, service: str | None, *, dry_run: bool, timeout: float, progress: Any = None
-    ) -> ActionContext:
+    def _context(self, service: str | None, *, dry_run: bool, timeout: float, progress: Any = None) -> ActionContext:
         svc = None if service is None else self.catalog.services[service]
         ctx = ActionContext(service_name=service, service=svc, dry_run=dry_run, timeout_seconds=timeout)
         return ctx if progress is None else replace(ctx, report_progress=progress)
@@ -145,9 +143,7 @@ class Engine:
             async with asyncio.timeout(step.timeout_seconds):
                 return await action.run(ctx, params)
         except TimeoutError:
-            raise errors.TargetError(
-                f"`{step.label()}` did not finish within {step.timeout_seconds:g}s"
-            ) from None
+            raise errors.TargetError(f"`{step.label()}` did not finish within {step.timeout_seconds:g}s") from None
 
     async def request(self, parsed: ParsedCommand, who: Invocation) -> ReadOnlyOutcome | PendingOutcome:
         procedure, args = parsed.procedure, parsed.args
@@ -232,9 +228,7 @@ class Engine:
                 ),
             ],
         )
-        return PendingOutcome(
-            procedure=procedure, execution=execution, changes=tuple(changes), notes=tuple(notes)
-        )
+        return PendingOutcome(procedure=procedure, execution=execution, changes=tuple(changes), notes=tuple(notes))
 
     # ---- confirmation ---------------------------------------------------------------------------
 
@@ -251,9 +245,7 @@ class Engine:
         if execution.state == State.PENDING and execution.expires_at <= self._clock():
             return errors.UserError("This request expired before it was confirmed. Run the command again.")
         who = f" by <@{execution.approver}>" if execution.approver else ""
-        return errors.UserError(
-            f"This request is already {execution.state.value}{who}; nothing more was done."
-        )
+        return errors.UserError(f"This request is already {execution.state.value}{who}; nothing more was done.")
 
     async def confirm(
         self, execution_id: uuid.UUID, clicker: str, channel_id: str, on_progress: ProgressCallback
@@ -364,9 +356,7 @@ class Engine:
                 async def report(line: str, _label: str = label) -> None:
                     await on_progress(execution, tuple(done), _label, line)
 
-                ctx = self._context(
-                    execution.service, dry_run=False, timeout=step.timeout_seconds, progress=report
-                )
+                ctx = self._context(execution.service, dry_run=False, timeout=step.timeout_seconds, progress=report)
                 step_started = time.monotonic()
                 try:
                     result = await self._run_action(procedure, step, execution.args, ctx)

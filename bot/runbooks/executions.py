@@ -77,9 +77,7 @@ class ExecutionStore(Protocol):
 
     async def set_message(self, execution_id: uuid.UUID, channel_id: str, message_ts: str) -> None: ...
 
-    async def claim(
-        self, execution_id: uuid.UUID, *, approver: str, owner: str, audit: AuditEntry
-    ) -> Execution | None:
+    async def claim(self, execution_id: uuid.UUID, *, approver: str, owner: str, audit: AuditEntry) -> Execution | None:
         """pending → running if not expired; None when someone else won or it expired."""
         ...
 

@@ -51,16 +51,12 @@ def _check(procedure: Procedure, source: str, catalog: Catalog, registry: Action
         problems.append(f"{source}: name: `{procedure.name}` is built in; choose another name")
     for role in procedure.roles:
         if role not in catalog.roles:
-            problems.append(
-                f"{source}: roles: `{role}` is not a role in the catalog ({', '.join(catalog.roles)})"
-            )
+            problems.append(f"{source}: roles: `{role}` is not a role in the catalog ({', '.join(catalog.roles)})")
     for channel in procedure.channels:
         try:
             catalog.channels.resolve(channel)
         except KeyError:
-            problems.append(
-                f"{source}: channels: `{channel}` is neither a channel name in the catalog nor an id"
-            )
+            problems.append(f"{source}: channels: `{channel}` is neither a channel name in the catalog nor an id")
     samples = {p.name: _sample_value(p) for p in procedure.params}
     service_params = {p.name for p in procedure.params if isinstance(p, ServiceParam)}
     for index, step in enumerate(procedure.steps):
@@ -71,9 +67,7 @@ def _check(procedure: Procedure, source: str, catalog: Catalog, registry: Action
         try:
             action = registry.get(step.action)
         except UnknownActionError:
-            problems.append(
-                f"{where}.action: unknown action `{step.action}`; known: {', '.join(registry.names())}"
-            )
+            problems.append(f"{where}.action: unknown action `{step.action}`; known: {', '.join(registry.names())}")
             continue
         if action.mutating and not procedure.destructive:
             problems.append(f"{where}: `{step.action}` changes things; set `destructive: true`")

@@ -64,9 +64,7 @@ class StringParam(_ParamBase):
         return self
 
 
-Param = Annotated[
-    ServiceParam | IntParam | EnumParam | DurationParam | StringParam, Field(discriminator="type")
-]
+Param = Annotated[ServiceParam | IntParam | EnumParam | DurationParam | StringParam, Field(discriminator="type")]
 
 
 class Step(_Model):

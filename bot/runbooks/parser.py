@@ -49,9 +49,7 @@ def closest(word: str, candidates: Sequence[str]) -> str | None:
 
 def tokenize(text: str) -> list[str]:
     if len(text) > MAX_INPUT_CHARS:
-        raise errors.UserError(
-            f"That command is {len(text)} characters long; the limit is {MAX_INPUT_CHARS}."
-        )
+        raise errors.UserError(f"That command is {len(text)} characters long; the limit is {MAX_INPUT_CHARS}.")
     try:
         return shlex.split(text, posix=True)
     except ValueError as exc:  # unbalanced quotes

@@ -49,9 +49,7 @@ _ALLOWED_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "context": frozenset({"type", "block_id", "elements"}),
     "divider": frozenset({"type", "block_id"}),
     "input": frozenset({"type", "block_id", "label", "element", "dispatch_action", "hint", "optional"}),
-    "button": frozenset(
-        {"type", "text", "action_id", "url", "value", "style", "confirm", "accessibility_label"}
-    ),
+    "button": frozenset({"type", "text", "action_id", "url", "value", "style", "confirm", "accessibility_label"}),
 }
 _KNOWN_BLOCK_TYPES: Final = frozenset(
     {
@@ -271,9 +269,7 @@ def validate_view(view: object) -> list[str]:
     if callback_id is not None and (not isinstance(callback_id, str) or len(callback_id) > MAX_CALLBACK_ID):
         walk.err("view.callback_id", f"must be a string of at most {MAX_CALLBACK_ID} characters")
     blocks = view.get("blocks")
-    has_input = isinstance(blocks, list) and any(
-        isinstance(b, Mapping) and b.get("type") == "input" for b in blocks
-    )
+    has_input = isinstance(blocks, list) and any(isinstance(b, Mapping) and b.get("type") == "input" for b in blocks)
     if has_input and view.get("type") == "modal" and view.get("submit") is None:
         walk.err("view.submit", "a modal with input blocks needs a submit button")
     errors = walk.errors + _validate_blocks(blocks, limit=MAX_VIEW_BLOCKS, prefix="view.blocks")

@@ -121,9 +121,7 @@ class SandboxCluster:
 
     def add_configmap(self, ns: str, name: str, data: dict[str, str]) -> None:
         meta = {"name": name, "namespace": ns}
-        self.store.put(
-            "configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
-        )
+        self.store.put("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
 
     def add_hpa(self, ns: str, name: str, deployment: str, low: int, high: int) -> None:
         target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}
@@ -229,9 +227,7 @@ class SandboxCluster:
         except ValueError:
             body = raw.decode(errors="replace")
         content_type = request.headers.get("Content-Type")
-        self.requests.append(
-            RecordedRequest(request.method, request.path, dict(request.query), content_type, body)
-        )
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query), content_type, body))
         fault = next(
             (
                 f

@@ -89,9 +89,7 @@ class Controller:
             new_rs["metadata"]["annotations"][REVISION] = str(top + 1)
             self._store.put("replicasets", new_rs)
         if new_rs is not None and not paused:
-            dep["metadata"].setdefault("annotations", {})[REVISION] = new_rs["metadata"]["annotations"][
-                REVISION
-            ]
+            dep["metadata"].setdefault("annotations", {})[REVISION] = new_rs["metadata"]["annotations"][REVISION]
         target = new_rs or max(owned, key=_revision, default=None)
         pods = {rs["metadata"]["uid"]: self._pods(rs) for rs in owned}
         for rs_pods in pods.values():

@@ -104,9 +104,7 @@ def resource_list(group_version: str) -> dict[str, Any] | None:
 
 
 def _age(obj: dict[str, Any]) -> str:
-    created = datetime.strptime(obj["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(
-        tzinfo=UTC
-    )
+    created = datetime.strptime(obj["metadata"]["creationTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     seconds = int((datetime.now(UTC) - created).total_seconds())
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 

@@ -250,14 +250,9 @@ class ApiServer:
             message = f"container {container} is not valid for pod {pod['metadata']['name']}"
             return status_error(400, "BadRequest", message)
         if request.query.get("previous") in ("true", "1"):
-            message = (
-                f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
-            )
+            message = f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
             return status_error(400, "BadRequest", message)
-        lines = [
-            f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}"
-            for i in range(200)
-        ]
+        lines = [f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}" for i in range(200)]
         tail = request.query.get("tailLines")
         if tail is not None:
             lines = lines[-int(tail) :] if int(tail) > 0 else []
@@ -300,9 +295,7 @@ def _scale_of(dep: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-        },
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
         "spec": {"replicas": dep["spec"].get("replicas", 1)},
         "status": {
             "replicas": dep.get("status", {}).get("replicas", 0),

@@ -197,8 +197,7 @@ def new_pod(rs: dict[str, Any], node: str) -> dict[str, Any]:
             "phase": "Pending",
             "conditions": [{"type": "Ready", "status": "False"}],
             "containerStatuses": [
-                {"name": c["name"], "ready": False, "restartCount": 0, "image": c.get("image", "")}
-                for c in containers
+                {"name": c["name"], "ready": False, "restartCount": 0, "image": c.get("image", "")} for c in containers
             ],
         },
     }
@@ -215,9 +214,7 @@ def mark_pod_ready(pod: dict[str, Any]) -> None:
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in pod["status"].get("conditions", [])
-    )
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod["status"].get("conditions", []))
 
 
 def _owner(obj: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +230,4 @@ def _owner(obj: dict[str, Any]) -> dict[str, Any]:
 
 def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
     uid = owner["metadata"]["uid"]
-    return any(
-        ref.get("uid") == uid and ref.get("controller") for ref in obj["metadata"].get("ownerReferences", [])
-    )
+    return any(ref.get("uid") == uid and ref.get("controller") for ref in obj["metadata"].get("ownerReferences", []))

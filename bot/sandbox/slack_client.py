@@ -156,8 +156,7 @@ def find_button(
     matches = [
         b
         for b in find_buttons(message)
-        if (action_id is None or b.action_id == action_id)
-        and (label is None or b.label.casefold() == label.casefold())
+        if (action_id is None or b.action_id == action_id) and (label is None or b.label.casefold() == label.casefold())
     ]
     if len(matches) != 1:
         labels = [f"{b.label} ({b.action_id})" for b in find_buttons(message)]

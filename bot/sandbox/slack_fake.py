@@ -497,9 +497,7 @@ class SlackFake:
         429 → ``ratelimited`` with ``Retry-After``; 5xx → that status; 200 with ``error``
         → ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``).
         """
-        self._faults.append(
-            _Fault(method, "status", count, status=status, retry_after=retry_after, error=error)
-        )
+        self._faults.append(_Fault(method, "status", count, status=status, retry_after=retry_after, error=error))
 
     def drop_next(self, method: str, *, count: int = 1) -> None:
         """Close the connection without answering the next ``count`` calls of ``method``."""
@@ -726,9 +724,7 @@ class SlackFake:
         channel = self._resolve_channel(params.get("channel"), creating=True)
         self._check_contract(params, "chat.postMessage")
         text, blocks = self._content(params)
-        message = self._new_message(
-            channel, text, blocks, "chat.postMessage", thread_ts=self._thread(channel, params)
-        )
+        message = self._new_message(channel, text, blocks, "chat.postMessage", thread_ts=self._thread(channel, params))
         self._post_times.setdefault(channel, []).append(time.monotonic())
         return {"channel": channel, "ts": message.ts, "message": message.payload()}
 
@@ -910,11 +906,7 @@ class SlackFake:
 
     async def _usergroups_list(self, params: JSON) -> JSON:
         include = _truthy(params.get("include_users", False))
-        return {
-            "usergroups": [
-                self._usergroup_payload(g, include_users=include) for g in self.usergroups.values()
-            ]
-        }
+        return {"usergroups": [self._usergroup_payload(g, include_users=include) for g in self.usergroups.values()]}
 
     async def _usergroups_users_list(self, params: JSON) -> JSON:
         group = self.usergroups.get(str(params.get("usergroup")))
@@ -1053,9 +1045,7 @@ class SlackFake:
             self._revise(original, text, blocks, RESPONSE_URL_METHOD)
             return {"ok": True}
         if body.get("response_type") == "in_channel":
-            self._new_message(
-                ru.channel, text, blocks, RESPONSE_URL_METHOD, thread_ts=_as_str(body.get("thread_ts"))
-            )
+            self._new_message(ru.channel, text, blocks, RESPONSE_URL_METHOD, thread_ts=_as_str(body.get("thread_ts")))
         else:
             self._new_message(ru.channel, text, blocks, RESPONSE_URL_METHOD, ephemeral_to=ru.user)
         return {"ok": True}

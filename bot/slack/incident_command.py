@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from bot.runtime import Runtime
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.replies import reply_error, reply_unexpected
+from bot.slack.replies import action_invocation, answering, command_invocation
 from bot.store.incidents import IncidentStore
 
 log = structlog.get_logger(__name__)
@@ -70,12 +69,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     service.register_jobs(rt.scheduler)
 
     async def handle_incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        who = Invocation(
-            user_id=str(command["user_id"]),
-            channel_id=str(command["channel_id"]),
-            team_id=command.get("team_id"),
-            response_url=command.get("response_url"),
-        )
+        who = command_invocation(command)
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
@@ -85,7 +79,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             await ack(text=USAGE, blocks=runbook_views.error("Incident commands:", USAGE), response_type="ephemeral")
             return
         await ack()
-        await run_guarded(rt, who, f"/incident {parsed.word}", _command(rt, service, who, parsed, command))
+        async with answering(rt.slack, who, f"/incident {parsed.word}"):
+            await _command(rt, service, who, parsed, command)
 
     async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         title = views.submitted(view, "title").strip()
@@ -95,14 +90,16 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         await ack()
         who = _view_invocation(body, view)
         declared = _declare_from_modal(rt, service, who, view)
-        await run_guarded(rt, who, "declaring an incident", declared)
+        async with answering(rt.slack, who, "declaring an incident"):
+            await declared
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
         incident_id = _incident_in(view)
         posted = service.post_update(incident_id, text=views.submitted(view, "update"), author=who.user_id)
-        await run_guarded(rt, who, "posting an update", posted)
+        async with answering(rt.slack, who, "posting an update"):
+            await posted
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
@@ -114,17 +111,20 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             root_cause=views.submitted(view, "root_cause"),
             resolution=views.submitted(view, "resolution"),
         )
-        await run_guarded(rt, who, "resolving an incident", resolved)
+        async with answering(rt.slack, who, "resolving an incident"):
+            await resolved
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        who = _action_invocation(body)
-        await run_guarded(rt, who, "that click", _open_update(rt, service, who, body))
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that click"):
+            await _open_update(rt, service, who, body)
 
     async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        who = _action_invocation(body)
-        await run_guarded(rt, who, "that click", _snooze(rt, service, who, body))
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that click"):
+            await _snooze(rt, service, who, body)
 
     app.command("/incident")(handle_incident_command)
     app.view(CallbackId.INCIDENT_DECLARE.value)(handle_declare_submission)
@@ -132,18 +132,6 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.view(CallbackId.INCIDENT_RESOLVE.value)(handle_resolve_submission)
     app.action(ActionId.INCIDENT_POST_UPDATE.value)(handle_post_update_action)
     app.action(ActionId.INCIDENT_SNOOZE.value)(handle_snooze_action)
-
-
-async def run_guarded(rt: Runtime, who: Invocation, doing: str, work: Awaitable[Any]) -> None:
-    """Run the work after the ack; user errors become one ephemeral line, anything else an error id."""
-    try:
-        await work
-    except errors.UserError as exc:
-        await reply_error(rt.slack, who, exc.message, exc.usage)
-    except errors.UnavailableError as exc:
-        await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly.")
-    except Exception:  # the user gets an error id; the traceback goes to the log
-        await reply_unexpected(rt.slack, who, doing)
 
 
 async def _declare_from_modal(
@@ -172,16 +160,6 @@ def _incident_in(view: dict[str, Any]) -> int:
 def _view_invocation(body: dict[str, Any], view: dict[str, Any]) -> Invocation:
     channel = str(views.metadata(view).get("channel") or "")
     return Invocation(user_id=str(body["user"]["id"]), channel_id=channel, team_id=(body.get("team") or {}).get("id"))
-
-
-def _action_invocation(body: dict[str, Any]) -> Invocation:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    return Invocation(
-        user_id=str(body["user"]["id"]),
-        channel_id=str(channel),
-        team_id=(body.get("team") or {}).get("id"),
-        response_url=body.get("response_url"),
-    )
 
 
 def _clicked_id(body: dict[str, Any]) -> int:

@@ -19,7 +19,7 @@ from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
 from bot.slack import blocks as bk
 from bot.slack import runbook_views
-from bot.slack.incident_command import run_guarded
+from bot.slack.replies import answering, command_invocation
 from bot.store.maintenance import MaintenanceStore, MaintenanceWindow
 
 log = structlog.get_logger(__name__)
@@ -87,12 +87,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     service.register_jobs(rt.scheduler)
 
     async def handle_maintenance_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        who = Invocation(
-            user_id=str(command["user_id"]),
-            channel_id=str(command["channel_id"]),
-            team_id=command.get("team_id"),
-            response_url=command.get("response_url"),
-        )
+        who = command_invocation(command)
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
@@ -106,7 +101,8 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             )
             return
         await ack()
-        await run_guarded(rt, who, f"/maintenance {parsed.word}", _command(rt, service, who, parsed))
+        async with answering(rt.slack, who, f"/maintenance {parsed.word}"):
+            await _command(rt, service, who, parsed)
 
     app.command("/maintenance")(handle_maintenance_command)
 

@@ -25,15 +25,11 @@ async def _show_closed(rt: Runtime, executions: list[Execution]) -> None:
         try:
             await rt.slack.update_message(execution.channel_id, execution.message_ts, text, blocks)
         except errors.BotError as exc:
-            log.warning(
-                "could not update a closed request's message", execution_id=str(execution.id), error=str(exc)
-            )
+            log.warning("could not update a closed request's message", execution_id=str(execution.id), error=str(exc))
 
 
 async def recover_interrupted(rt: Runtime) -> list[Execution]:
-    interrupted = await rt.executions.interrupt_orphans(
-        stale_after_seconds=rt.settings.execution_stale_seconds
-    )
+    interrupted = await rt.executions.interrupt_orphans(stale_after_seconds=rt.settings.execution_stale_seconds)
     if interrupted:
         log.warning("executions interrupted by a restart", count=len(interrupted))
     await _show_closed(rt, interrupted)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
 import structlog
 
-from bot import errors
+from bot import errors, metrics
 from bot.runbooks.engine import Invocation
 from bot.slack import runbook_views as views
 from bot.slack.webapi import SlackWebApi
@@ -27,9 +31,7 @@ async def reply_error(slack: SlackWebApi, who: Invocation, message: str, usage: 
 async def reply_unexpected(slack: SlackWebApi, who: Invocation, doing: str) -> str:
     """Log the current exception with a fresh error id and show the user that id. Returns the id."""
     error_id = errors.new_error_id()
-    log.exception(
-        "unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id
-    )
+    log.exception("unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id)
     await reply_error(
         slack,
         who,
@@ -37,3 +39,54 @@ async def reply_unexpected(slack: SlackWebApi, who: Invocation, doing: str) -> s
         f"Nothing further was done. Error id `{error_id}`: give it to the bot's operators.",
     )
     return error_id
+
+
+def command_invocation(command: dict[str, Any]) -> Invocation:
+    """Who typed a slash command, where, and how to answer them."""
+    return Invocation(
+        user_id=str(command["user_id"]),
+        channel_id=str(command["channel_id"]),
+        team_id=command.get("team_id"),
+        response_url=command.get("response_url"),
+    )
+
+
+def action_invocation(body: dict[str, Any]) -> Invocation:
+    """Who clicked a button, in which channel, and how to answer them."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    return Invocation(
+        user_id=str(body["user"]["id"]),
+        channel_id=str(channel),
+        team_id=(body.get("team") or {}).get("id"),
+        response_url=body.get("response_url"),
+    )
+
+
+def unavailable_text(exc: errors.UnavailableError, *, changes: bool) -> str:
+    if changes:
+        return (
+            f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
+            "Nothing was changed. Read-only commands still work."
+        )
+    return f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly."
+
+
+@contextlib.asynccontextmanager
+async def answering(slack: SlackWebApi, who: Invocation, doing: str, *, changes: bool = False) -> AsyncIterator[None]:
+    """Work done after the ack: whatever fails ends as one message to the person who asked.
+
+    `changes` says the work would have changed something, so an outage message says nothing changed.
+    Cancellation is not caught: shutdown must be able to stop the work.
+    """
+    try:
+        yield
+    except errors.UserError as exc:
+        if isinstance(exc, errors.DeniedError):
+            metrics.count_denial(exc.reason)
+        await reply_error(slack, who, exc.message, exc.usage)
+    except errors.UnavailableError as exc:
+        await reply_error(slack, who, unavailable_text(exc, changes=changes))
+    except errors.TargetError as exc:
+        await reply_error(slack, who, str(exc))
+    except Exception:  # the user gets an error id; the traceback goes to the log
+        await reply_unexpected(slack, who, doing)

@@ -17,7 +17,7 @@ from bot.runbooks.model import Procedure
 from bot.runtime import Runtime
 from bot.slack import runbook_views as views
 from bot.slack.ids import ActionId
-from bot.slack.replies import reply_error, reply_unexpected
+from bot.slack.replies import action_invocation, answering
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
@@ -41,16 +41,6 @@ def register(app: AsyncApp, rt: Runtime) -> None:
     app.action(ActionId.CANCEL.value)(handle_cancel_action)
 
 
-def invocation_of(body: dict[str, Any]) -> Invocation:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    return Invocation(
-        user_id=str(body["user"]["id"]),
-        channel_id=str(channel),
-        team_id=(body.get("team") or {}).get("id"),
-        response_url=body.get("response_url"),
-    )
-
-
 def _execution_id(body: dict[str, Any]) -> uuid.UUID:
     actions = body.get("actions") or [{}]
     try:
@@ -71,8 +61,8 @@ def _preview_ts(execution: Execution, body: dict[str, Any]) -> str | None:
 
 
 async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None:
-    who = invocation_of(body)
-    try:
+    who = action_invocation(body)
+    async with answering(rt.slack, who, "that click", changes=True):
         execution_id = _execution_id(body)
         if confirm:
             execution, procedure = await rt.engine.load(execution_id)
@@ -87,34 +77,12 @@ async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None
             preview_ts = _preview_ts(cancelled, body)
             if preview_ts:
                 await rt.slack.update_message(cancelled.channel_id, preview_ts, text, blocks)
-    except errors.UserError as exc:
-        if isinstance(exc, errors.DeniedError):
-            metrics.count_denial(exc.reason)
-        await reply_error(rt.slack, who, exc.message, exc.usage)
-    except errors.UnavailableError as exc:
-        await reply_error(
-            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
-        )
-    except Exception:
-        await reply_unexpected(rt.slack, who, "that click")
 
 
 async def _confirm(rt: Runtime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
-    try:
+    async with answering(rt.slack, who, "this confirmation", changes=True):
         final = await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
         metrics.observe_execution(final)
-    except errors.UserError as exc:
-        if isinstance(exc, errors.DeniedError):
-            metrics.count_denial(exc.reason)
-        await reply_error(rt.slack, who, exc.message, exc.usage)
-    except errors.UnavailableError as exc:
-        await reply_error(
-            rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed."
-        )
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        await reply_unexpected(rt.slack, who, "this confirmation")
 
 
 class MessageProgress:

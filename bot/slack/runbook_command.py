@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import errors, metrics
+from bot import errors
 from bot.actions.registry import ActionContext
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
@@ -15,7 +15,7 @@ from bot.runbooks.loader import RESERVED_NAMES
 from bot.runtime import Runtime
 from bot.slack import health_report
 from bot.slack import runbook_views as views
-from bot.slack.replies import reply_error, reply_unexpected
+from bot.slack.replies import answering, command_invocation
 from bot.text import quoted
 
 log = structlog.get_logger(__name__)
@@ -34,12 +34,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
 
 async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
     text = str(command.get("text", "")).strip()
-    who = Invocation(
-        user_id=str(command["user_id"]),
-        channel_id=str(command["channel_id"]),
-        team_id=command.get("team_id"),
-        response_url=command.get("response_url"),
-    )
+    who = command_invocation(command)
     try:
         tokens = parser.tokenize(text)
         word = tokens[0].lower() if tokens else "help"
@@ -47,9 +42,7 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
             if len(tokens) > 1:
                 name = tokens[1].lower()
                 if name not in rt.procedures:
-                    raise parser.unknown_name_error(
-                        "procedure", name, list(rt.procedures), usage="/runbook help"
-                    )
+                    raise parser.unknown_name_error("procedure", name, list(rt.procedures), usage="/runbook help")
                 await ack(blocks=views.help_procedure(rt.procedures[name]), response_type="ephemeral")
             else:
                 await ack(blocks=views.help_overview(rt.procedures.values()), response_type="ephemeral")
@@ -60,37 +53,17 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
         return
     await ack()
     log.info("runbook command", user=who.user_id, channel=who.channel_id, command=word)
-    try:
-        if parsed is None and word == "list":
+    changes = parsed is not None and parsed.procedure.destructive
+    async with answering(rt.slack, who, quoted(f"/runbook {word}"), changes=changes):
+        if parsed is not None:
+            await run_parsed(rt, who, parsed)
+        elif word == "list":
             allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
-        elif parsed is None and word == "health":
+        elif word == "health":
             await health_report.answer_health(rt, who, tokens[1] if len(tokens) > 1 else None)
-        elif parsed is None:
-            await _history(rt, who, tokens[1:])
         else:
-            await run_parsed(rt, who, parsed)
-    except errors.UserError as exc:
-        if isinstance(exc, errors.DeniedError):
-            metrics.count_denial(exc.reason)
-        await reply_error(rt.slack, who, exc.message, exc.usage)
-    except errors.UnavailableError as exc:
-        await reply_error(
-            rt.slack, who, _unavailable_text(exc, destructive=bool(parsed and parsed.procedure.destructive))
-        )
-    except errors.TargetError as exc:
-        await reply_error(rt.slack, who, str(exc))
-    except Exception:
-        await reply_unexpected(rt.slack, who, quoted(f"/runbook {word}"))
-
-
-def _unavailable_text(exc: errors.UnavailableError, *, destructive: bool) -> str:
-    if destructive:
-        return (
-            f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
-            "Nothing was changed. Read-only commands still work."
-        )
-    return f"{exc.dependency} is unavailable: {exc.detail}."
+            await _history(rt, who, tokens[1:])
 
 
 async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:

@@ -74,14 +74,9 @@ def help_procedure(procedure: Procedure) -> bk.Blocks:
         facts.append(f"Channels: {', '.join(procedure.channels)}")
     if procedure.destructive:
         facts.append(
-            "Asks for confirmation"
-            + (" and a second person's approval" if procedure.approval == "two_person" else "")
+            "Asks for confirmation" + (" and a second person's approval" if procedure.approval == "two_person" else "")
         )
-    parts = [
-        bk.section(
-            f"*{escape(procedure.name)}* · {escape(procedure.summary)}\n{code(procedure.usage_line())}"
-        )
-    ]
+    parts = [bk.section(f"*{escape(procedure.name)}* · {escape(procedure.summary)}\n{code(procedure.usage_line())}")]
     if params:
         parts.append(bk.section("\n".join(params)))
     if procedure.examples:
@@ -128,9 +123,7 @@ def _changes_text(changes: Sequence[Change]) -> str:
 def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     execution, procedure = pending.execution, pending.procedure
     who = f"<@{execution.requester}>"
-    lines = [
-        f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"
-    ]
+    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
     if procedure.approval == "two_person":

@@ -17,8 +17,7 @@ from bot import errors
 from bot.runbooks import parser
 from bot.runtime import Runtime
 from bot.slack.ids import ActionId
-from bot.slack.replies import reply_error, reply_unexpected
-from bot.slack.runbook_actions import invocation_of
+from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_command import run_parsed
 
 # Slack refuses a message whose action_ids repeat, so the n-th suggestion button in a message is
@@ -46,18 +45,10 @@ def _command_text(value: str) -> str:
 def register(app: AsyncApp, rt: Runtime) -> None:
     async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        who = invocation_of(body)
-        try:
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that suggested procedure", changes=True):
             value = str((body.get("actions") or [{}])[0].get("value", ""))
             parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
             await run_parsed(rt, who, parsed)
-        except errors.UserError as exc:
-            await reply_error(rt.slack, who, exc.message, exc.usage)
-        except errors.UnavailableError as exc:
-            await reply_error(rt.slack, who, f"{exc.dependency} is unavailable ({exc.detail}). Nothing was changed.")
-        except errors.TargetError as exc:
-            await reply_error(rt.slack, who, str(exc))
-        except Exception:
-            await reply_unexpected(rt.slack, who, "that suggested procedure")
 
     app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

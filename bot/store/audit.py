@@ -90,9 +90,7 @@ async def verify(db: Database) -> VerifyReport:
             count += 1
             seq = row["seq"]
             if row["prev_hash"] != prev:
-                problems.append(
-                    f"row {seq}: does not follow the row before it (a row was changed or deleted)"
-                )
+                problems.append(f"row {seq}: does not follow the row before it (a row was changed or deleted)")
             execution_id = None if row["execution_id"] is None else str(row["execution_id"])
             canonical = _canonical(
                 row["at"],

@@ -96,9 +96,7 @@ class PostgresExecutionStore:
             await audit.append(conn, entry)
         return _from_row(row)
 
-    async def claim(
-        self, execution_id: uuid.UUID, *, approver: str, owner: str, audit: AuditEntry
-    ) -> Execution | None:
+    async def claim(self, execution_id: uuid.UUID, *, approver: str, owner: str, audit: AuditEntry) -> Execution | None:
         # The single statement that makes a confirmation run exactly once.
         return await self._transition(
             "UPDATE executions SET state = 'running', approver = $2, owner = $3,"

@@ -61,9 +61,7 @@ async def test_scale_preview_comes_from_the_dry_run_and_changes_nothing(
 async def test_scale_outside_the_catalog_limits_is_refused(kube: Kube, dashboard: Service) -> None:
     reg = registry(kube)
     with pytest.raises(errors.UserError, match="2–10 replicas"):
-        await reg.get("kubernetes.scale").run(
-            ctx(dashboard), reg.validate_params("kubernetes.scale", {"replicas": 11})
-        )
+        await reg.get("kubernetes.scale").run(ctx(dashboard), reg.validate_params("kubernetes.scale", {"replicas": 11}))
 
 
 async def test_rollout_status_reports_progress_through_the_context(kube: Kube, dashboard: Service) -> None:

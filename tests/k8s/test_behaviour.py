@@ -16,9 +16,7 @@ def running(cluster: SandboxCluster, ns: str = NS) -> int:
     return sum(1 for p in cluster.pods(ns) if p["status"]["phase"] == "Running")
 
 
-async def test_scale_moves_pods_to_the_new_count(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
-) -> None:
+async def test_scale_moves_pods_to_the_new_count(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
     result = await kube.scale(dashboard, 5)
     assert (result.before, result.after) == (3, 5)
     await kube.rollout_status(dashboard, deadline=5)
@@ -47,9 +45,7 @@ async def test_every_dry_run_mutation_leaves_the_cluster_unchanged(
     await kube.hpa_set(backend, min_replicas=3, max_replicas=9, dry_run=True)
     assert len(deleted.names) == 3
     assert (cluster.deployment(NS, "email-dashboard"), len(cluster.pods(NS))) == snapshot
-    assert (
-        cluster.configmap("mail-score-production", "frontend-config")["data"]["MAINTENANCE_MODE"] == "false"
-    )
+    assert cluster.configmap("mail-score-production", "frontend-config")["data"]["MAINTENANCE_MODE"] == "false"
     assert cluster.hpa("mail-score-production", "backend-hpa")["spec"]["maxReplicas"] == 20
 
 
@@ -96,9 +92,7 @@ async def test_undo_to_the_current_revision_is_a_clear_no_op(
     assert not cluster.requests_to("/deployments/", "PATCH")
 
 
-async def test_undo_without_history_says_there_is_no_previous_revision(
-    kube: Kube, dashboard: Service
-) -> None:
+async def test_undo_without_history_says_there_is_no_previous_revision(kube: Kube, dashboard: Service) -> None:
     with pytest.raises(errors.UserError, match="no rollout history"):
         await kube.rollout_undo(dashboard)
 
@@ -142,9 +136,7 @@ async def test_logs_top_and_pods_read_the_deployments_pods(kube: Kube, dashboard
     assert all(p.ready == p.total == 1 for p in await kube.pods(dashboard))
 
 
-async def test_top_without_metrics_server_says_so(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
-) -> None:
+async def test_top_without_metrics_server_says_so(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
     cluster.set_metrics_enabled(False)
     with pytest.raises(errors.TargetError, match="metrics-server is not installed in this cluster"):
         await kube.top(dashboard)

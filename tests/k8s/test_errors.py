@@ -27,9 +27,7 @@ async def test_missing_deployment_says_which_one_and_where(kube: Kube, dashboard
         await kube.deployment_status(ghost)
 
 
-async def test_conflict_is_retried_and_then_succeeds(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
-) -> None:
+async def test_conflict_is_retried_and_then_succeeds(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
     cluster.inject_fault("/email-dashboard/scale", status=409, times=2)
     assert (await kube.scale(dashboard, 4)).after == 4
     assert len(cluster.requests_to("/email-dashboard/scale", "PATCH")) == 3
@@ -52,9 +50,7 @@ async def test_a_slow_api_server_is_unavailable_after_the_timeout(
     cluster.inject_fault("/deployments/email-dashboard", delay=1.0)
     started = time.monotonic()
     try:
-        with pytest.raises(
-            errors.UnavailableError, match=r"get deployments in production timed out after 0.3s"
-        ):
+        with pytest.raises(errors.UnavailableError, match=r"get deployments in production timed out after 0.3s"):
             await kube.deployment_status(dashboard)
     finally:
         kube.close()

@@ -25,9 +25,7 @@ def replicas(cluster: SandboxCluster) -> int:
 
 
 def real_scale_patches(cluster: SandboxCluster) -> list[object]:
-    return [
-        r for r in cluster.requests_to(f"/deployments/{BACKEND}/scale", "PATCH") if "dryRun" not in r.query
-    ]
+    return [r for r in cluster.requests_to(f"/deployments/{BACKEND}/scale", "PATCH") if "dryRun" not in r.query]
 
 
 async def preview_message(slack: SlackFake) -> Message:
@@ -59,9 +57,7 @@ async def ephemeral_text(slack: SlackFake, user: str, needle: str) -> str:
     return await slack.wait_for(found)
 
 
-async def test_viewer_is_refused_and_nothing_is_created(
-    carol: SlackUser, slack: SlackFake, bot: BotProcess
-) -> None:
+async def test_viewer_is_refused_and_nothing_is_created(carol: SlackUser, slack: SlackFake, bot: BotProcess) -> None:
     await carol.slash_command("scale backend 5")
     text = await ephemeral_text(slack, "U0CAROL", "may not run")
     assert "operator" in text
@@ -137,17 +133,12 @@ async def test_two_person_rollback_needs_a_different_approver(
     assert rollback.ts != restart.ts
     await alice.block_action(rollback, ActionId.CONFIRM.value)
     await ephemeral_text(slack, "U0ALICE", "second person")
-    assert (
-        cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-        == revision
-    )
+    assert cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision
 
     await bob.block_action(rollback, ActionId.CONFIRM.value)
     final = await final_state(slack, rollback, "succeeded")
     assert "U0BOB" in str(final.blocks)
-    new_revision = cluster.deployment(NS, BACKEND)["metadata"]["annotations"][
-        "deployment.kubernetes.io/revision"
-    ]
+    new_revision = cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
     assert int(new_revision) > int(revision)
 
 
@@ -250,9 +241,7 @@ async def test_audit_log_verifies_and_detects_an_edited_row(
     assert any("edited" in p for p in broken.problems)
 
 
-async def test_hand_edited_button_value_is_refused(
-    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
-) -> None:
+async def test_hand_edited_button_value_is_refused(alice: SlackUser, slack: SlackFake, cluster: SandboxCluster) -> None:
     await alice.slash_command("scale backend 5")
     message = await preview_message(slack)
     await alice.block_action(message, ActionId.CONFIRM.value, value="'; DROP TABLE executions; --")

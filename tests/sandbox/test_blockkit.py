@@ -66,9 +66,7 @@ def test_fifty_blocks_are_allowed_and_fifty_one_are_not() -> None:
 @pytest.mark.parametrize(
     ("blocks", "expected"),
     [
-        pytest.param(
-            [section("x" * 3001)], "blocks[0].text: text is 3001 characters", id="3001-char section"
-        ),
+        pytest.param([section("x" * 3001)], "blocks[0].text: text is 3001 characters", id="3001-char section"),
         pytest.param(
             [{"type": "actions", "elements": [button("x" * 76)]}],
             "blocks[0].elements[0].text: text is 76 characters, limit 75",
@@ -130,9 +128,7 @@ def test_fifty_blocks_are_allowed_and_fifty_one_are_not() -> None:
             id="duplicate block_id",
         ),
         pytest.param([{**section(), "txt": "typo"}], "unknown properties ['txt']", id="unknown property"),
-        pytest.param(
-            [{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "non-empty", id="empty text"
-        ),
+        pytest.param([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "non-empty", id="empty text"),
         pytest.param("not a list", "must be a list", id="not a list"),
     ],
 )

@@ -120,18 +120,14 @@ async def test_tampered_requests_fail_slacks_own_verification(
     assert reply.status == 401
 
 
-async def test_a_non_numeric_timestamp_is_sent_as_given(
-    fake: SlackFake, recorder: tuple[Recorder, str]
-) -> None:
+async def test_a_non_numeric_timestamp_is_sent_as_given(fake: SlackFake, recorder: tuple[Recorder, str]) -> None:
     rec, url = recorder
     async with SlackUser(url, fake, SECRET) as slack:
         await slack.slash_command("x", tamper=Tamper.non_numeric())
     assert rec.requests[0][0]["X-Slack-Request-Timestamp"] == "not-a-number"
 
 
-async def test_an_event_retry_carries_slacks_retry_headers(
-    fake: SlackFake, recorder: tuple[Recorder, str]
-) -> None:
+async def test_an_event_retry_carries_slacks_retry_headers(fake: SlackFake, recorder: tuple[Recorder, str]) -> None:
     rec, url = recorder
     async with SlackUser(url, fake, SECRET) as slack:
         reply = await slack.event_callback(
@@ -210,9 +206,7 @@ def bolt_app(fake: SlackFake) -> AsyncApp:
         await respond(replace_original=True, text=f"Confirmed {value} by <@{body['user']['id']}>")
 
     @app.view("scale_modal")
-    async def handle_scale_view(
-        ack: Any, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def handle_scale_view(ack: Any, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         replicas = view["state"]["values"]["replicas"]["value"]["value"]
         await client.chat_postMessage(channel="C0OPS", text=f"{body['user']['id']} asked for {replicas}")
@@ -227,9 +221,7 @@ async def bolt(fake: SlackFake) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_a_real_bolt_app_runs_a_command_and_a_confirm_click_against_the_fake(
-    fake: SlackFake, bolt: str
-) -> None:
+async def test_a_real_bolt_app_runs_a_command_and_a_confirm_click_against_the_fake(fake: SlackFake, bolt: str) -> None:
     async with SlackUser(bolt, fake, SECRET) as slack:
         ack = await slack.slash_command("scale backend 5")
         assert ack.status == 200
@@ -244,9 +236,7 @@ async def test_a_real_bolt_app_runs_a_command_and_a_confirm_click_against_the_fa
     assert fake.violations == []
 
 
-async def test_a_real_bolt_app_rejects_a_tampered_command_before_any_api_call(
-    fake: SlackFake, bolt: str
-) -> None:
+async def test_a_real_bolt_app_rejects_a_tampered_command_before_any_api_call(fake: SlackFake, bolt: str) -> None:
     async with SlackUser(bolt, fake, SECRET) as slack:
         reply = await slack.slash_command("scale backend 5", tamper=Tamper.wrong_signature())
     assert reply.status == 401
@@ -274,9 +264,7 @@ async def test_a_click_on_an_ephemeral_message_has_no_message_in_the_payload(
         blocks=[
             {
                 "type": "actions",
-                "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Retry"}, "action_id": "retry"}
-                ],
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Retry"}, "action_id": "retry"}],
             }
         ],
     )
@@ -300,9 +288,7 @@ async def test_finding_a_button_that_is_not_there_names_the_buttons_that_are(fak
         "blocks": [
             {
                 "type": "actions",
-                "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": "Cancel"}, "action_id": "c"}
-                ],
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Cancel"}, "action_id": "c"}],
             }
         ]
     }

@@ -33,16 +33,12 @@ def section(text: str = "hello") -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-async def test_a_wrong_token_is_answered_with_invalid_auth(
-    fake: SlackFake, http: aiohttp.ClientSession
-) -> None:
+async def test_a_wrong_token_is_answered_with_invalid_auth(fake: SlackFake, http: aiohttp.ClientSession) -> None:
     status, _, body = await call(http, fake, "auth.test", token="xoxb-wrong")
     assert (status, body) == (200, {"ok": False, "error": "invalid_auth"})
 
 
-async def test_a_call_without_a_token_is_answered_with_not_authed(
-    fake: SlackFake, http: aiohttp.ClientSession
-) -> None:
+async def test_a_call_without_a_token_is_answered_with_not_authed(fake: SlackFake, http: aiohttp.ClientSession) -> None:
     async with http.post(f"{fake.api_url}auth.test") as resp:
         assert await resp.json() == {"ok": False, "error": "not_authed"}
 
@@ -51,9 +47,7 @@ async def test_valid_blocks_built_with_slack_sdk_models_are_posted(fake: SlackFa
     client = client_for(fake)
     blocks = [
         SectionBlock(text="*Scale* backend to 5"),
-        ActionsBlock(
-            elements=[ButtonElement(text="Confirm", action_id="confirm", value="1", style="primary")]
-        ),
+        ActionsBlock(elements=[ButtonElement(text="Confirm", action_id="confirm", value="1", style="primary")]),
     ]
     resp = await client.chat_postMessage(channel="C0OPS", text="Scale backend to 5", blocks=blocks)
     assert resp["ok"] is True
@@ -223,9 +217,7 @@ async def test_a_server_error_and_an_api_error_can_be_injected(fake: SlackFake) 
     assert (await client.users_info(user="U0ALICE"))["user"]["name"] == "alice"
 
 
-async def test_a_dropped_connection_gives_the_client_a_disconnect(
-    fake: SlackFake, http: aiohttp.ClientSession
-) -> None:
+async def test_a_dropped_connection_gives_the_client_a_disconnect(fake: SlackFake, http: aiohttp.ClientSession) -> None:
     fake.drop_next("chat.postMessage")
     with pytest.raises(aiohttp.ClientError):
         await call(http, fake, "chat.postMessage", channel="C0OPS", text="x")
@@ -285,9 +277,7 @@ async def test_views_open_needs_a_fresh_unused_trigger_id() -> None:
         now[0] += 3.5
         with pytest.raises(SlackApiError, match="expired_trigger_id"):
             await client.views_open(trigger_id=late, view=view)
-        updated = await client.views_update(
-            view_id=opened["view"]["id"], view={**view, "blocks": [section("2")]}
-        )
+        updated = await client.views_update(view_id=opened["view"]["id"], view={**view, "blocks": [section("2")]})
         assert len(fake.views[updated["view"]["id"]].history) == 2
 
 

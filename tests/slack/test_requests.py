@@ -31,9 +31,7 @@ def test_signature_matches_slacks_worked_example() -> None:
     [Tamper.stale(), Tamper.future(), Tamper.non_numeric(), Tamper.wrong_signature(), Tamper.unsigned()],
     ids=["stale", "future", "non-numeric", "forged", "unsigned"],
 )
-async def test_bad_signatures_get_401_and_nothing_runs(
-    alice: SlackUser, slack: SlackFake, tamper: Tamper
-) -> None:
+async def test_bad_signatures_get_401_and_nothing_runs(alice: SlackUser, slack: SlackFake, tamper: Tamper) -> None:
     reply = await alice.slash_command("status backend", tamper=tamper)
     assert reply.status == 401
     assert slack.calls_to("chat.postMessage") == []
