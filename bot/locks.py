@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot import coord
-from bot.runbooks.engine import Holder
+from bot.runbooks.locking import Holder
 
 
 class RedisLocks:

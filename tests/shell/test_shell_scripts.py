@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,28 @@ BACKEND = "mail-score-production/mail-score-backend"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
-def run_shell(tmp_path: Path, script: Path | None = None, *, stdin: str | None = None) -> tuple[int, str, Any]:
+@pytest.fixture
+async def servers(database_url: str, redis_url: str) -> dict[str, str]:
+    """The session's PostgreSQL (a fresh database) and Redis, so most shell runs skip starting their own;
+    the scale tutorial alone runs on embedded defaults, as the README's first command does."""
+    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"shell-{uuid.uuid4().hex[:8]}:"}
+
+
+def run_shell(
+    tmp_path: Path,
+    script: Path | None = None,
+    *,
+    stdin: str | None = None,
+    servers: dict[str, str] | None = None,
+) -> tuple[int, str, Any]:
     """Run the shell in a subprocess on its own data dir; (exit code, stdout, cluster report)."""
     report = tmp_path / "report.json"
-    env = {**os.environ, "RUNBOOK_DATA_DIR": str(tmp_path / "data"), "RUNBOOK_SHELL_REPORT": str(report)}
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        "RUNBOOK_DATA_DIR": str(tmp_path / "data"),
+        "RUNBOOK_SHELL_REPORT": str(report),
+        **(servers or {}),
+    }
     args = [sys.executable, "-m", "bot.cli", "shell"] + (["--script", str(script)] if script else [])
     done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
         args,
@@ -53,15 +72,19 @@ def test_scale_tutorial_leaves_backend_at_five_replicas(tmp_path: Path) -> None:
     assert report["deployments"][BACKEND]["replicas"] == 5
 
 
-def test_script_that_stops_before_confirm_leaves_backend_at_three_replicas(tmp_path: Path) -> None:
+def test_script_that_stops_before_confirm_leaves_backend_at_three_replicas(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
     script = write_script(tmp_path, "# no confirm", "", "/runbook scale backend 5")
-    code, out, report = run_shell(tmp_path, script)
+    code, out, report = run_shell(tmp_path, script, servers=servers)
     assert code == 0, out
     assert report["deployments"][BACKEND]["replicas"] == 3
 
 
-def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(tmp_path: Path) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "rollback-with-approval.txt")
+def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "rollback-with-approval.txt", servers=servers)
     assert code == 0, out
     assert "bob@#ops> approve" in out
     backend = report["deployments"][BACKEND]
@@ -70,33 +93,26 @@ def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(tmp_path
     assert RESTARTED_AT not in backend["template_annotations"]
 
 
-def test_incident_lifecycle_tutorial_runs_without_errors(tmp_path: Path) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-lifecycle.txt")
+def test_incident_lifecycle_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-lifecycle.txt", servers=servers)
     assert code == 0, out
     assert "Incident #1 declared" in out
     assert "resolved" in out.lower()
 
 
-def test_maintenance_window_tutorial_runs_without_errors(tmp_path: Path) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "maintenance-window.txt")
+def test_maintenance_window_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, _ = run_shell(tmp_path, EXAMPLES / "maintenance-window.txt", servers=servers)
     assert code == 0, out
     assert "Database upgrade" in out
 
 
-HEALTH_ROUTED = "health" in (PROJECT_ROOT / "bot" / "slack" / "runbook_command.py").read_text(encoding="utf-8")
-
-
-@pytest.mark.xfail(
-    not HEALTH_ROUTED,
-    reason="`/runbook health` is being built (bot/slack/health_report.py); runbook_command.py does not route it yet",
-    strict=False,
-)
-def test_health_report_tutorial_runs_without_errors(tmp_path: Path) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "health-report.txt")
+def test_health_report_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, _ = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
     assert code == 0, out
+    assert "Health report" in out
 
 
-def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path: Path) -> None:
+def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path: Path, servers: dict[str, str]) -> None:
     script = write_script(
         tmp_path,
         "/runbook scale backend 500",  # above the service's replica limit: an ephemeral warning
@@ -105,15 +121,15 @@ def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path:
         "/runbook status backend",
         "expect no such text anywhere",
     )
-    code, out, report = run_shell(tmp_path, script)
+    code, out, report = run_shell(tmp_path, script, servers=servers)
     assert code == 1
     assert "script failed (3)" in out
     assert "line 1:" in out and "line 3:" in out and "line 5:" in out
     assert report["deployments"][BACKEND]["replicas"] == 3
 
 
-def test_terminal_session_ends_cleanly_at_exit(tmp_path: Path) -> None:
-    code, out, _ = run_shell(tmp_path, stdin="help\n/runbook help\nexit\n")
+def test_terminal_session_ends_cleanly_at_exit(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, _ = run_shell(tmp_path, stdin="help\n/runbook help\nexit\n", servers=servers)
     assert code == 0, out
     assert "as bob" in out  # the help text
     assert "scale" in out  # the bot's own help, rendered from the ack

@@ -1,0 +1,78 @@
+"""Running a procedure's steps as actions: choosing them, binding arguments, timeouts, dry runs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot import errors
+from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, ProgressReporter
+from bot.catalog import Catalog
+from bot.runbooks.loader import step_arguments
+from bot.runbooks.model import Procedure, Step
+
+
+class StepRunner:
+    def __init__(self, catalog: Catalog, registry: ActionRegistry) -> None:
+        self._catalog = catalog
+        self._registry = registry
+
+    @staticmethod
+    def chosen(procedure: Procedure, args: Mapping[str, Any]) -> list[tuple[int, Step]]:
+        """The steps that apply to these arguments (`when: mode=on`), with their index in the procedure."""
+        chosen = []
+        for index, step in enumerate(procedure.steps):
+            if step.when:
+                key, _, wanted = step.when.partition("=")
+                if str(args.get(key.strip())) != wanted.strip():
+                    continue
+            chosen.append((index, step))
+        return chosen
+
+    async def run(
+        self,
+        procedure: Procedure,
+        step: Step,
+        args: Mapping[str, Any],
+        service: str | None,
+        *,
+        dry_run: bool = False,
+        progress: ProgressReporter | None = None,
+    ) -> ActionResult:
+        action = self._registry.get(step.action)
+        params = self._registry.validate_params(step.action, step_arguments(procedure, step.args, dict(args)))
+        ctx = ActionContext(
+            service_name=service,
+            service=None if service is None else self._catalog.services[service],
+            dry_run=dry_run,
+            timeout_seconds=step.timeout_seconds,
+        )
+        if progress is not None:
+            ctx = replace(ctx, report_progress=progress)
+        try:
+            async with asyncio.timeout(step.timeout_seconds):
+                return await action.run(ctx, params)
+        except TimeoutError:
+            raise errors.TargetError(f"`{step.label()}` did not finish within {step.timeout_seconds:g}s") from None
+
+    async def read_only(
+        self, procedure: Procedure, args: Mapping[str, Any], service: str | None
+    ) -> tuple[ActionResult, ...]:
+        return tuple([await self.run(procedure, step, args, service) for _, step in self.chosen(procedure, args)])
+
+    async def preview(
+        self, procedure: Procedure, args: Mapping[str, Any], service: str | None
+    ) -> tuple[tuple[Change, ...], tuple[str, ...]]:
+        """What the mutating steps would change, from the target's own dry run, and notes on the rest."""
+        changes: list[Change] = []
+        notes: list[str] = []
+        for _, step in self.chosen(procedure, args):
+            if not self._registry.get(step.action).mutating:
+                notes.append(f"then {step.label()}")
+                continue
+            result = await self.run(procedure, step, args, service, dry_run=True)
+            changes.extend(result.changes)
+            notes.append(result.summary)
+        return tuple(changes), tuple(notes)
