@@ -19,8 +19,7 @@ import itertools
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl
@@ -28,6 +27,23 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.sandbox import blockkit
+from bot.sandbox.slack_fake_records import (
+    ApiCall,
+    ApiError,
+    Dropped,
+    FakeConfig,
+    FakeUser,
+    FakeUsergroup,
+    Fault,
+    Message,
+    MessageVersion,
+    ResponseUrl,
+    StoredView,
+    Trigger,
+    UploadedFile,
+    as_str,
+    truthy,
+)
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -35,228 +51,9 @@ T = TypeVar("T")
 # Form-encoded Web API calls carry structured arguments as JSON strings (that is how
 # slack_sdk and Slack's docs send them); JSON bodies carry them as values.
 _JSON_STRING_FIELDS: Final = frozenset({"blocks", "attachments", "view", "files", "metadata"})
-_FALSY: Final = frozenset({"", "0", "false", "False", "no"})
 
 RESPONSE_URL_METHOD: Final = "response_url"
 UPLOAD_METHOD: Final = "files.upload_url"
-
-
-@dataclass(frozen=True)
-class FakeUser:
-    id: str
-    name: str
-    real_name: str
-    tz: str = "Europe/Berlin"
-    is_bot: bool = False
-
-
-@dataclass(frozen=True)
-class FakeUsergroup:
-    id: str
-    handle: str
-    users: tuple[str, ...]
-    name: str = ""
-
-
-DEMO_USERS: Final = (
-    FakeUser("U0ALICE", "alice", "Alice Example"),
-    FakeUser("U0BOB", "bob", "Bob Example"),
-    FakeUser("U0CAROL", "carol", "Carol Example"),
-)
-# Handles match the groups named in chatops.yml's roles.
-DEMO_USERGROUPS: Final = (
-    FakeUsergroup("S0ENGINEERING", "engineering", ("U0ALICE", "U0BOB", "U0CAROL"), "Engineering"),
-    FakeUsergroup("S0SREONCALL", "sre-oncall", ("U0ALICE",), "SRE on call"),
-    FakeUsergroup("S0SRELEADS", "sre-leads", ("U0BOB",), "SRE leads"),
-    FakeUsergroup("S0INCIDENTCMD", "incident-commanders", ("U0ALICE",), "Incident commanders"),
-)
-DEMO_CHANNELS: Final[Mapping[str, str]] = {
-    "C0OPS": "ops",
-    "C0INCIDENTS": "incidents",
-    "C0HEALTH": "health",
-    "C0ALERTS": "alerts",
-    "C0GENERAL": "general",
-}
-
-
-@dataclass(frozen=True)
-class FakeConfig:
-    """What the fake workspace looks like; defaults are the demo workspace of the example catalog."""
-
-    bot_token: str = "xoxb-sandbox-token"
-    team_id: str = "T0SANDBOX"
-    team_domain: str = "sandbox"
-    bot_user_id: str = "U0RUNBOOKBOT"
-    bot_id: str = "B0RUNBOOKBOT"
-    app_id: str = "A0RUNBOOKBOT"
-    users: tuple[FakeUser, ...] = DEMO_USERS
-    usergroups: tuple[FakeUsergroup, ...] = DEMO_USERGROUPS
-    channels: Mapping[str, str] = field(default_factory=lambda: dict(DEMO_CHANNELS))
-    # When False, posting to a channel id the fake does not know creates it, so tests
-    # can use throwaway channels; conversations.info still answers channel_not_found.
-    strict_channels: bool = False
-    response_url_max_uses: int = 5
-    response_url_ttl: float = 30 * 60
-    trigger_ttl: float = 3.0
-    # Deterministic ts values ("1700000000.000100", "…000200", …) instead of wall time.
-    ts_start: float | None = None
-
-
-@dataclass
-class ApiCall:
-    """One request the fake received: the Web API method (or response_url/upload) and its arguments."""
-
-    method: str
-    params: JSON
-    at: float  # time.monotonic() when received
-    status: int = 0  # HTTP status answered; 0 = no answer (dropped or still running)
-    response: JSON | None = None
-    fault: str | None = None  # the injected fault, if any ("429", "500", "drop", "delay 1.0")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and bool(self.response and self.response.get("ok"))
-
-
-@dataclass
-class MessageVersion:
-    text: str
-    blocks: list[JSON]
-    via: str  # chat.postMessage, chat.update, chat.postEphemeral, response_url
-    at: float  # time.time()
-
-
-@dataclass
-class Message:
-    """A message as the channel shows it now, plus every earlier version."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[JSON]
-    user: str
-    bot_id: str
-    team: str
-    via: str
-    thread_ts: str | None = None
-    ephemeral_to: str | None = None  # user id for ephemeral messages, else None
-    deleted: bool = False
-    files: list[str] = field(default_factory=list)
-    replies: list[str] = field(default_factory=list)  # ts of thread replies (on the parent)
-    history: list[MessageVersion] = field(default_factory=list)  # every version, oldest first
-
-    @property
-    def is_ephemeral(self) -> bool:
-        return self.ephemeral_to is not None
-
-    @property
-    def is_reply(self) -> bool:
-        return self.thread_ts is not None and self.thread_ts != self.ts
-
-    def payload(self) -> JSON:
-        """The message object Slack puts in API answers and in block_actions payloads."""
-        out: JSON = {
-            "type": "message",
-            "user": self.user,
-            "bot_id": self.bot_id,
-            "team": self.team,
-            "text": self.text,
-            "ts": self.ts,
-        }
-        if self.blocks:
-            out["blocks"] = self.blocks
-        if self.thread_ts is not None:
-            out["thread_ts"] = self.thread_ts
-        if self.replies:
-            out["reply_count"] = len(self.replies)
-            out["latest_reply"] = self.replies[-1]
-        if len(self.history) > 1:
-            out["edited"] = {"user": self.user, "ts": self.ts}
-        if self.files:
-            out["files"] = [{"id": f} for f in self.files]
-        return out
-
-
-@dataclass
-class StoredView:
-    id: str
-    user: str
-    view: JSON  # the full view object as views.* returned it, current version
-    history: list[JSON] = field(default_factory=list)  # every version, oldest first
-    closed: bool = False
-
-
-@dataclass
-class UploadedFile:
-    id: str
-    filename: str
-    length: int
-    content: bytes | None = None
-    title: str | None = None
-    channel_id: str | None = None
-    initial_comment: str | None = None
-    thread_ts: str | None = None
-    completed: bool = False
-
-
-@dataclass
-class ResponseUrl:
-    id: str
-    channel: str
-    user: str
-    created: float
-    message_ts: str | None = None  # the message an interaction came from (what replace_original replaces)
-    is_ephemeral: bool = False
-    uses: int = 0
-
-
-@dataclass
-class _Trigger:
-    user: str
-    created: float
-    used: bool = False
-
-
-@dataclass
-class _Fault:
-    method: str
-    kind: str  # "status", "drop" or "delay"
-    remaining: int | None  # None = until cleared
-    status: int = 200
-    retry_after: float = 1
-    error: str | None = None
-    seconds: float = 0.0
-
-    def matches(self, method: str) -> bool:
-        return self.method in (method, "*") and (self.remaining is None or self.remaining > 0)
-
-    def consume(self) -> None:
-        if self.remaining is not None:
-            self.remaining -= 1
-
-
-class _ApiError(Exception):
-    """An ``ok:false`` answer; Slack sends these with HTTP 200 (response_url uses 4xx)."""
-
-    def __init__(self, error: str, *, status: int = 200, **extra: Any) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
-        self.extra = extra
-
-
-class _Dropped(Exception):
-    """The injected fault closed the connection; nothing is to be written."""
-
-
-def _truthy(value: object) -> bool:
-    if isinstance(value, str):
-        return value not in _FALSY
-    return bool(value)
-
-
-def _as_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class SlackFake:
@@ -291,8 +88,8 @@ class SlackFake:
         self.response_urls: dict[str, ResponseUrl] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self._post_times: dict[str, list[float]] = {}
-        self._triggers: dict[str, _Trigger] = {}
-        self._faults: list[_Fault] = []
+        self._triggers: dict[str, Trigger] = {}
+        self._faults: list[Fault] = []
 
         self._methods: dict[str, Callable[[JSON], Awaitable[JSON]]] = {
             "api.test": self._api_test,
@@ -374,7 +171,7 @@ class SlackFake:
     def new_trigger_id(self, user: str) -> str:
         """A trigger_id for views.open/push, valid for ``trigger_ttl`` seconds and once."""
         trigger = f"{next(self._ids)}.{secrets.randbelow(10**11)}.{secrets.token_hex(16)}"
-        self._triggers[trigger] = _Trigger(user, self._clock())
+        self._triggers[trigger] = Trigger(user, self._clock())
         return trigger
 
     def user_name(self, user_id: str) -> str:
@@ -497,15 +294,15 @@ class SlackFake:
         429 → ``ratelimited`` with ``Retry-After``; 5xx → that status; 200 with ``error``
         → ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``).
         """
-        self._faults.append(_Fault(method, "status", count, status=status, retry_after=retry_after, error=error))
+        self._faults.append(Fault(method, "status", count, status=status, retry_after=retry_after, error=error))
 
     def drop_next(self, method: str, *, count: int = 1) -> None:
         """Close the connection without answering the next ``count`` calls of ``method``."""
-        self._faults.append(_Fault(method, "drop", count))
+        self._faults.append(Fault(method, "drop", count))
 
     def delay(self, method: str, seconds: float, *, count: int | None = None) -> None:
         """Hold answers to ``method`` for ``seconds`` (``count`` calls, or until clear_faults())."""
-        self._faults.append(_Fault(method, "delay", count, seconds=seconds))
+        self._faults.append(Fault(method, "delay", count, seconds=seconds))
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -531,7 +328,7 @@ class SlackFake:
                 # Abort the socket: the client sees a disconnect, as with a crashed proxy.
                 if request.transport is not None:
                     request.transport.abort()
-                raise _Dropped
+                raise Dropped
             call.fault = str(fault.status)
             if fault.status == 429:
                 body: JSON = {"ok": False, "error": "ratelimited"}
@@ -557,9 +354,9 @@ class SlackFake:
                 try:
                     parsed = json.loads(raw or b"{}")
                 except ValueError as exc:
-                    raise _ApiError("invalid_json") from exc
+                    raise ApiError("invalid_json") from exc
                 if not isinstance(parsed, dict):
-                    raise _ApiError("invalid_json")
+                    raise ApiError("invalid_json")
                 params.update(parsed)
             elif request.content_type.startswith("multipart/"):
                 form = await request.post()
@@ -571,7 +368,7 @@ class SlackFake:
                 try:
                     params[key] = json.loads(params[key])
                 except ValueError as exc:
-                    raise _ApiError(f"invalid_{key}") from exc
+                    raise ApiError(f"invalid_{key}") from exc
         return params
 
     def _check_auth(self, request: web.Request, params: JSON) -> None:
@@ -579,9 +376,9 @@ class SlackFake:
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         token = token or params.pop("token", None)
         if not token:
-            raise _ApiError("not_authed")
+            raise ApiError("not_authed")
         if token != self.config.bot_token:
-            raise _ApiError("invalid_auth")
+            raise ApiError("invalid_auth")
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -595,12 +392,12 @@ class SlackFake:
             self._check_auth(request, call.params)
             handler = self._methods.get(method)
             if handler is None:
-                raise _ApiError("unknown_method")
+                raise ApiError("unknown_method")
             body = {"ok": True, **await handler(call.params)}
-        except _Dropped:
+        except Dropped:
             await self._notify()
             return web.Response()  # never written: the transport is already aborted
-        except _ApiError as exc:
+        except ApiError as exc:
             body = {"ok": False, "error": exc.error, **exc.extra}
             return await self._finish(call, web.json_response(body, status=exc.status), body)
         return await self._finish(call, web.json_response(body), body)
@@ -617,9 +414,9 @@ class SlackFake:
         return f"{us // 1_000_000}.{us % 1_000_000:06d}"
 
     def _resolve_channel(self, value: object, *, creating: bool) -> str:
-        channel = _as_str(value)
+        channel = as_str(value)
         if channel is None:
-            raise _ApiError("channel_not_found")
+            raise ApiError("channel_not_found")
         if channel in self.channels:
             return channel
         by_name = {name: cid for cid, name in self.channels.items()}
@@ -628,29 +425,29 @@ class SlackFake:
         if creating and not self.config.strict_channels:
             self.channels[channel] = channel.lower()
             return channel
-        raise _ApiError("channel_not_found")
+        raise ApiError("channel_not_found")
 
     def _check_contract(self, params: JSON, where: str, *, status: int = 200) -> None:
         """Our contract: user text is data, so never let Slack turn it into mentions or links."""
         problems = []
-        if "link_names" in params and _truthy(params["link_names"]):
+        if "link_names" in params and truthy(params["link_names"]):
             problems.append(f"{where}: link_names is forbidden (user text must not ping anyone)")
         if params.get("parse") == "full":
             problems.append(f"{where}: parse=full is forbidden (user text must stay literal)")
         if problems:
             self.violations.extend(problems)
-            raise _ApiError("invalid_arguments", errors=problems, status=status)
+            raise ApiError("invalid_arguments", errors=problems, status=status)
 
     def _content(self, params: JSON, *, status: int = 200, require: bool = True) -> tuple[str, list[JSON]]:
         blocks = params.get("blocks")
         if blocks is not None:
             errors = blockkit.validate_message_blocks(blocks)
             if errors:
-                raise _ApiError("invalid_blocks", errors=errors, status=status)
+                raise ApiError("invalid_blocks", errors=errors, status=status)
         text = params.get("text")
         text = text if isinstance(text, str) else ""
         if require and not text and not blocks:
-            raise _ApiError("no_text", status=status)
+            raise ApiError("no_text", status=status)
         return text, list(blocks or [])
 
     def _store(self, message: Message) -> Message:
@@ -698,9 +495,9 @@ class SlackFake:
         message.history.append(MessageVersion(message.text, message.blocks, via, time.time()))
 
     def _thread(self, channel: str, params: JSON) -> str | None:
-        thread_ts = _as_str(params.get("thread_ts"))
+        thread_ts = as_str(params.get("thread_ts"))
         if thread_ts is not None and thread_ts not in self._messages.get(channel, {}):
-            raise _ApiError("invalid_thread_ts")
+            raise ApiError("invalid_thread_ts")
         return thread_ts
 
     # ── Web API methods ──────────────────────────────────────────────────────
@@ -733,11 +530,11 @@ class SlackFake:
         self._check_contract(params, "chat.update")
         message = self._messages.get(channel, {}).get(str(params.get("ts")))
         if message is None or message.deleted or message.is_ephemeral:
-            raise _ApiError("message_not_found")
+            raise ApiError("message_not_found")
         # Slack keeps the previous blocks when an update leaves them out.
         text, blocks = self._content(params, require=False)
         if not text and not blocks and not message.blocks:
-            raise _ApiError("no_text")
+            raise ApiError("no_text")
         self._revise(
             message,
             text if "text" in params else None,
@@ -750,15 +547,15 @@ class SlackFake:
         channel = self._resolve_channel(params.get("channel"), creating=False)
         message = self._messages.get(channel, {}).get(str(params.get("ts")))
         if message is None or message.deleted or message.is_ephemeral:
-            raise _ApiError("message_not_found")
+            raise ApiError("message_not_found")
         message.deleted = True
         return {"channel": channel, "ts": message.ts}
 
     async def _chat_post_ephemeral(self, params: JSON) -> JSON:
         channel = self._resolve_channel(params.get("channel"), creating=True)
-        user = _as_str(params.get("user"))
+        user = as_str(params.get("user"))
         if user is None or user not in self.users:
-            raise _ApiError("user_not_found")
+            raise ApiError("user_not_found")
         self._check_contract(params, "chat.postEphemeral")
         text, blocks = self._content(params)
         message = self._new_message(
@@ -766,27 +563,27 @@ class SlackFake:
             text,
             blocks,
             "chat.postEphemeral",
-            thread_ts=_as_str(params.get("thread_ts")),
+            thread_ts=as_str(params.get("thread_ts")),
             ephemeral_to=user,
         )
         return {"message_ts": message.ts}
 
     def _take_trigger(self, params: JSON) -> str:
-        trigger_id = _as_str(params.get("trigger_id"))
+        trigger_id = as_str(params.get("trigger_id"))
         trigger = self._triggers.get(trigger_id or "")
         if trigger is None:
-            raise _ApiError("invalid_trigger_id")
+            raise ApiError("invalid_trigger_id")
         if trigger.used:
-            raise _ApiError("trigger_exchanged")
+            raise ApiError("trigger_exchanged")
         if self._clock() - trigger.created > self.config.trigger_ttl:
-            raise _ApiError("expired_trigger_id")
+            raise ApiError("expired_trigger_id")
         trigger.used = True
         return trigger.user
 
     def _full_view(self, view: object, *, view_id: str, root_view_id: str, previous: str | None) -> JSON:
         errors = blockkit.validate_view(view)
         if errors:
-            raise _ApiError("invalid_arguments", response_metadata={"messages": errors}, errors=errors)
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors}, errors=errors)
         assert isinstance(view, dict)  # validate_view checked it is an object
         c = self.config
         return {
@@ -825,7 +622,7 @@ class SlackFake:
         user = self._take_trigger(params)
         stack = [v for v in self.views_for(user) if not v.closed and v.view["type"] == "modal"]
         if not stack:
-            raise _ApiError("not_found")
+            raise ApiError("not_found")
         top = stack[-1]
         view_id = self._new_view_id()
         full = self._full_view(
@@ -835,15 +632,15 @@ class SlackFake:
         return {"view": full}
 
     async def _views_update(self, params: JSON) -> JSON:
-        view_id, external_id = _as_str(params.get("view_id")), _as_str(params.get("external_id"))
+        view_id, external_id = as_str(params.get("view_id")), as_str(params.get("external_id"))
         stored = self.views.get(view_id or "") or next(
             (v for v in self.views.values() if external_id and v.view.get("external_id") == external_id), None
         )
         if stored is None:
-            raise _ApiError("not_found")
-        expected = _as_str(params.get("hash"))
+            raise ApiError("not_found")
+        expected = as_str(params.get("hash"))
         if expected is not None and expected != stored.view["hash"]:
-            raise _ApiError("hash_conflict")
+            raise ApiError("hash_conflict")
         full = self._full_view(
             params.get("view"),
             view_id=stored.id,
@@ -855,9 +652,9 @@ class SlackFake:
         return {"view": full}
 
     async def _views_publish(self, params: JSON) -> JSON:
-        user = _as_str(params.get("user_id"))
+        user = as_str(params.get("user_id"))
         if user is None or user not in self.users:
-            raise _ApiError("user_not_found")
+            raise ApiError("user_not_found")
         home = next((v for v in self.views_for(user) if v.view["type"] == "home"), None)
         view_id = home.id if home else self._new_view_id()
         full = self._full_view(params.get("view"), view_id=view_id, root_view_id=view_id, previous=None)
@@ -871,7 +668,7 @@ class SlackFake:
     async def _users_info(self, params: JSON) -> JSON:
         user = self.users.get(str(params.get("user")))
         if user is None:
-            raise _ApiError("user_not_found")
+            raise ApiError("user_not_found")
         return {
             "user": {
                 "id": user.id,
@@ -905,13 +702,13 @@ class SlackFake:
         return out
 
     async def _usergroups_list(self, params: JSON) -> JSON:
-        include = _truthy(params.get("include_users", False))
+        include = truthy(params.get("include_users", False))
         return {"usergroups": [self._usergroup_payload(g, include_users=include) for g in self.usergroups.values()]}
 
     async def _usergroups_users_list(self, params: JSON) -> JSON:
         group = self.usergroups.get(str(params.get("usergroup")))
         if group is None:
-            raise _ApiError("no_such_subteam")
+            raise ApiError("no_such_subteam")
         return {"users": list(group.users)}
 
     async def _conversations_info(self, params: JSON) -> JSON:
@@ -931,13 +728,13 @@ class SlackFake:
         }
 
     async def _files_get_upload_url(self, params: JSON) -> JSON:
-        filename = _as_str(params.get("filename"))
+        filename = as_str(params.get("filename"))
         try:
             length = int(params.get("length", ""))
         except (TypeError, ValueError):
             length = -1
         if filename is None or length < 0:
-            raise _ApiError("invalid_arguments")
+            raise ApiError("invalid_arguments")
         file_id = f"F{next(self._ids):010d}"
         self.files[file_id] = UploadedFile(file_id, filename, length)
         return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
@@ -945,19 +742,19 @@ class SlackFake:
     async def _files_complete_upload(self, params: JSON) -> JSON:
         items = params.get("files")
         if not isinstance(items, list) or not items:
-            raise _ApiError("invalid_arguments")
-        channel = _as_str(params.get("channel_id"))
+            raise ApiError("invalid_arguments")
+        channel = as_str(params.get("channel_id"))
         if channel is not None:
             channel = self._resolve_channel(channel, creating=True)
         done: list[JSON] = []
         for item in items:
             uploaded = self.files.get(str(item.get("id")) if isinstance(item, dict) else "")
             if uploaded is None or uploaded.content is None:
-                raise _ApiError("file_not_found")
+                raise ApiError("file_not_found")
             uploaded.title = str(item.get("title") or uploaded.filename)
             uploaded.channel_id = channel
-            uploaded.initial_comment = _as_str(params.get("initial_comment"))
-            uploaded.thread_ts = _as_str(params.get("thread_ts"))
+            uploaded.initial_comment = as_str(params.get("initial_comment"))
+            uploaded.thread_ts = as_str(params.get("thread_ts"))
             uploaded.completed = True
             done.append(
                 {
@@ -969,7 +766,7 @@ class SlackFake:
             )
         if channel is not None:
             share = self._new_message(
-                channel, _as_str(params.get("initial_comment")) or "", [], "files.completeUploadExternal"
+                channel, as_str(params.get("initial_comment")) or "", [], "files.completeUploadExternal"
             )
             share.files = [d["id"] for d in done]
         return {"files": done}
@@ -982,7 +779,7 @@ class SlackFake:
         self.calls.append(call)
         try:
             faulted = await self._apply_faults(UPLOAD_METHOD, call, request)
-        except _Dropped:
+        except Dropped:
             await self._notify()
             return web.Response()
         if faulted is not None:
@@ -1008,18 +805,18 @@ class SlackFake:
             try:
                 body = json.loads(await request.read() or b"{}")
             except ValueError as exc:
-                raise _ApiError("invalid_payload", status=400) from exc
+                raise ApiError("invalid_payload", status=400) from exc
             if not isinstance(body, dict):
-                raise _ApiError("invalid_payload", status=400)
+                raise ApiError("invalid_payload", status=400)
             call.params.update(body)
             faulted = await self._apply_faults(RESPONSE_URL_METHOD, call, request)
             if faulted is not None:
                 return await self._finish(call, faulted, json.loads(faulted.text or "{}"))
             result = self._use_response_url(rid, body)
-        except _Dropped:
+        except Dropped:
             await self._notify()
             return web.Response()
-        except _ApiError as exc:
+        except ApiError as exc:
             err = {"ok": False, "error": exc.error, **exc.extra}
             return await self._finish(call, web.json_response(err, status=exc.status), err)
         return await self._finish(call, web.json_response(result), result)
@@ -1027,25 +824,39 @@ class SlackFake:
     def _use_response_url(self, rid: str, body: JSON) -> JSON:
         ru = self.response_urls.get(rid)
         if ru is None or self._clock() - ru.created > self.config.response_url_ttl:
-            raise _ApiError("expired_url", status=404)
+            raise ApiError("expired_url", status=404)
         ru.uses += 1  # failed attempts count too: Slack counts requests, not successes
         if ru.uses > self.config.response_url_max_uses:
-            raise _ApiError("used_url", status=404)
+            raise ApiError("used_url", status=404)
         self._check_contract(body, RESPONSE_URL_METHOD, status=400)
         original = self._messages.get(ru.channel, {}).get(ru.message_ts or "")
         if original is not None and "replace_original" not in body and "delete_original" not in body:
             # Slack's default here has changed over time; the README says to always be explicit.
             self.violations.append("response_url: replace_original not set explicitly")
-        if _truthy(body.get("delete_original", False)):
+        if truthy(body.get("delete_original", False)):
             if original is not None:
                 original.deleted = True
             return {"ok": True}
         text, blocks = self._content(body, status=400)
-        if original is not None and _truthy(body.get("replace_original", False)):
+        if original is not None and truthy(body.get("replace_original", False)):
             self._revise(original, text, blocks, RESPONSE_URL_METHOD)
             return {"ok": True}
         if body.get("response_type") == "in_channel":
-            self._new_message(ru.channel, text, blocks, RESPONSE_URL_METHOD, thread_ts=_as_str(body.get("thread_ts")))
+            self._new_message(ru.channel, text, blocks, RESPONSE_URL_METHOD, thread_ts=as_str(body.get("thread_ts")))
         else:
             self._new_message(ru.channel, text, blocks, RESPONSE_URL_METHOD, ephemeral_to=ru.user)
         return {"ok": True}
+
+
+__all__ = [
+    "ApiCall",
+    "FakeConfig",
+    "FakeUser",
+    "FakeUsergroup",
+    "Message",
+    "MessageVersion",
+    "ResponseUrl",
+    "SlackFake",
+    "StoredView",
+    "UploadedFile",
+]

@@ -213,8 +213,8 @@ def _outcome_footer(execution: Execution) -> str:
         )
     if execution.state == State.INTERRUPTED:
         return (
-            "Interrupted: the bot stopped while this was running. It was not re-run; check "
-            "`/runbook status` and run it again if needed."
+            "Interrupted: the bot lost track of this run (it stopped, or could not record the end). "
+            "It was not re-run; check `/runbook status` and run it again if needed."
         )
     if execution.state == State.EXPIRED:
         return "Expired: nobody confirmed in time. Run the command again if it is still needed."

@@ -176,7 +176,7 @@ class PostgresExecutionStore:
         # A running execution whose replica stopped sending heartbeats was cut off by a crash.
         return await self._sweep(
             "UPDATE executions SET state = 'interrupted', finished_at = now(),"
-            " error = 'the bot stopped while this was running; it was not re-run'"
+            " error = 'the bot lost track of this run (it stopped, or could not record the end); it was not re-run'"
             f" WHERE state = 'running' AND heartbeat_at < now() - make_interval(secs => {float(stale_after_seconds)})"
             f" RETURNING {_COLUMNS}",
             "interrupted",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.app import BotProcess
@@ -83,3 +85,69 @@ async def test_redis_down_refuses_changes_but_reads_still_answer(
         status = await slack.wait_for(lambda: slack.last_message("C0OPS"))
     assert BACKEND in str(status.blocks)
     assert real_scale_patches(cluster) == []
+
+
+async def test_a_click_naming_another_channels_request_is_refused(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    # The same button, replayed from a channel the request was not made in.
+    await alice.block_action(message, ActionId.CONFIRM.value, channel_id="C0INCIDENTS")
+    await ephemeral_text(slack, "U0ALICE", "another channel")
+    assert real_scale_patches(cluster) == []
+
+
+@pytest.fixture
+async def quick_recovery_bot(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[BotProcess]:
+    settings = bot_settings(
+        slack=slack,
+        cluster=cluster,
+        database_url=database_url,
+        redis_url=redis_url,
+        tmp_path=tmp_path,
+        EXECUTION_HEARTBEAT_SECONDS="0.2",
+        EXECUTION_STALE_SECONDS="1",
+        SWEEP_SECONDS="0.5",
+        DB_TIMEOUT="1",
+    )
+    process = BotProcess(settings, run_scheduler=False)
+    await process.start()
+    await process.serve_http("127.0.0.1", 0)
+    yield process
+    await process.stop()
+
+
+async def test_postgres_lost_mid_execution_stops_the_run_and_it_is_reported_not_rerun(
+    quick_recovery_bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, database_url: str, postgres_url: str
+) -> None:
+    url = f"http://127.0.0.1:{quick_recovery_bot.port}/slack/events"
+    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
+    cluster.stall_rollouts("mail-score-production", BACKEND)
+    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
+        await alice.slash_command("restart backend")
+        message = await preview_message(slack)
+        await alice.block_action(message, ActionId.CONFIRM.value)
+        await slack.wait_for(lambda: "step 2 of 2" in str(slack.message("C0OPS", message.ts).blocks), 10)
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+            cluster.stall_rollouts("mail-score-production", BACKEND, stalled=False)
+            # The rollout finishes, but its audit row cannot be written: the run stops, and says so.
+            await final_state(slack, message, "failed")
+            assert "PostgreSQL" in str(slack.message("C0OPS", message.ts).blocks)
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()
+    # Once PostgreSQL is back, the sweep finds the run that never recorded its end and closes it.
+    await final_state(slack, message, "interrupted")
+    restarts = [r for r in cluster.requests_to(f"/deployments/{BACKEND}", "PATCH") if "dryRun" not in r.query]
+    assert len(restarts) == 1
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT state FROM executions") == "interrupted"
+    finally:
+        await conn.close()
