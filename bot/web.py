@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
-from urllib.parse import parse_qs
 
 import structlog
 from aiohttp import web
@@ -19,7 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import errors, metrics
 from bot.runtime import Runtime
-from bot.slack import signing
+from bot.slack import payloads, signing
 from bot.web_alerts import alertmanager_handler
 
 log = structlog.get_logger(__name__)
@@ -34,64 +31,6 @@ Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _refuse(status: int, reason: str) -> web.Response:
     return web.json_response({"ok": False, "error": reason}, status=status)
-
-
-def _first(form: dict[str, list[str]], key: str) -> str:
-    values = form.get(key) or [""]
-    return values[0]
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def request_fields(body: bytes, content_type: str) -> dict[str, str]:
-    """The few fields logs and metrics need (kind, team, user, channel, command), from a *verified* body.
-
-    Never raises: a body we cannot parse is simply kind "other" (Bolt then answers it).
-    """
-    payload: Any = None
-    try:
-        if content_type == "application/json":
-            payload = json.loads(body)
-        else:
-            form = parse_qs(body.decode("utf-8", errors="replace"))
-            if "payload" in form:
-                payload = json.loads(_first(form, "payload"))
-            elif "command" in form:
-                return {
-                    "kind": "slash_command",
-                    "team": _first(form, "team_id"),
-                    "user": _first(form, "user_id"),
-                    "channel": _first(form, "channel_id"),
-                    "command": _first(form, "command"),
-                }
-    except ValueError:
-        return {"kind": "other"}
-    if not isinstance(payload, dict):
-        return {"kind": "other"}
-    kind = str(payload.get("type", ""))
-    if kind in ("event_callback", "url_verification", "app_rate_limited"):
-        event = _dict(payload.get("event"))
-        return {
-            "kind": "event",
-            "team": str(payload.get("team_id", "")),
-            "user": str(event.get("user", "")),
-            "channel": str(event.get("channel", "")),
-            "command": str(event.get("type", kind)),
-        }
-    if kind in ("block_actions", "view_submission"):
-        actions = payload.get("actions") or [{}]
-        action = _dict(actions[0]) if isinstance(actions, list) and actions else {}
-        view = _dict(payload.get("view"))
-        return {
-            "kind": kind,
-            "team": str(_dict(payload.get("team")).get("id", "")),
-            "user": str(_dict(payload.get("user")).get("id", "")),
-            "channel": str(_dict(payload.get("channel")).get("id", "")),
-            "command": str(action.get("action_id") or view.get("callback_id") or ""),
-        }
-    return {"kind": "other"}
 
 
 def measured(handler: Route) -> Route:
@@ -145,12 +84,17 @@ def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
                 return _refuse(401, "replayed request")
         except errors.UnavailableError:
             log.warning("replay check skipped: Redis unavailable")
-        structlog.contextvars.bind_contextvars(**request_fields(body, request.content_type))
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8", errors="replace"),
-            query=request.query_string,
-            headers={k.lower(): [v] for k, v in request.headers.items()},
-        )
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8", errors="replace"),
+                query=request.query_string,
+                headers={k.lower(): [v] for k, v in request.headers.items()},
+            )
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Signed, but not the JSON or form Slack sends (Bolt's parser fails in these ways).
+            return _refuse(400, "malformed body")
+        # Bolt has parsed the body once; the log context and metrics read the same dict.
+        structlog.contextvars.bind_contextvars(**payloads.request_fields(bolt_request.body))
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

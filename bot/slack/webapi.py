@@ -8,6 +8,7 @@ slack_sdk errors into ours. `link_names`/`parse` are never sent with user text.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,9 @@ from bot import coord, errors, metrics
 from bot.catalog import Catalog
 
 Blocks = Sequence[dict[str, Any]]
+# A change of group membership in Slack takes effect within these (Redis, then process memory).
 USERGROUP_CACHE_SECONDS = 300
+LOCAL_CACHE_SECONDS = 10
 
 
 class CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
@@ -190,18 +193,23 @@ class SlackGroupDirectory:
         self._cache = cache
         self._wanted = {g for role in catalog.roles.values() for g in role.groups}
         self._fetching = asyncio.Lock()
+        self._local: tuple[float, dict[str, list[str]]] | None = None
 
     async def _membership(self) -> dict[str, list[str]]:
+        # Every request checks roles: a few seconds in process memory spare Redis a round trip each time.
+        now = time.monotonic()
+        if self._local is not None and now - self._local[0] < LOCAL_CACHE_SECONDS:
+            return self._local[1]
         cached = await self._cache.cache_get("usergroups")
-        if isinstance(cached, dict):
-            return cached
-        # One fetch per replica at a time: a burst of requests on a cold cache must not become a burst
-        # of Tier 2 calls to Slack.
-        async with self._fetching:
-            cached = await self._cache.cache_get("usergroups")
-            if isinstance(cached, dict):
-                return cached
-            return await self._fetch_membership()
+        if not isinstance(cached, dict):
+            # One fetch per replica at a time: a burst of requests on a cold cache must not become a
+            # burst of Tier 2 calls to Slack.
+            async with self._fetching:
+                cached = await self._cache.cache_get("usergroups")
+                if not isinstance(cached, dict):
+                    cached = await self._fetch_membership()
+        self._local = (now, cached)
+        return cached
 
     async def _fetch_membership(self) -> dict[str, list[str]]:
         membership: dict[str, list[str]] = {}

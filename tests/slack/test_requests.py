@@ -66,6 +66,24 @@ async def test_wrong_content_type_and_oversized_bodies_are_refused(alice: SlackU
     assert huge.status == 413
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"{not json", "application/json"), (b"payload=%5B1%5D", "application/x-www-form-urlencoded")],
+    ids=["broken-json", "payload-not-an-object"],
+)
+async def test_signed_but_malformed_bodies_get_400(
+    alice: SlackUser, bot: BotProcess, slack: SlackFake, body: bytes, content_type: str
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        reply = await session.post(
+            f"http://127.0.0.1:{bot.port}/slack/events",
+            data=body,
+            headers={**alice.signed_headers(body), "Content-Type": content_type},
+        )
+    assert reply.status == 400
+    assert [c.method for c in slack.calls if c.method != "auth.test"] == []
+
+
 async def test_healthz_and_readyz_answer_without_secrets(bot: BotProcess) -> None:
     async with aiohttp.ClientSession() as session:
         health = await session.get(f"http://127.0.0.1:{bot.port}/healthz")
