@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -79,19 +79,14 @@ async def cluster(catalog: Catalog, tmp_path: Path) -> AsyncIterator[SandboxClus
         yield sandbox
 
 
-def bot_settings(
-    *,
-    slack: SlackFake,
-    cluster: SandboxCluster,
-    database_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    **extra: str,
-) -> Settings:
+def bot_env(
+    *, slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> dict[str, str]:
+    """The environment of a bot wired to the fakes and the real databases (in-process or a subprocess)."""
     kubeconfig = cluster.write_kubeconfig(
         tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
     )
-    env = {
+    return {
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
@@ -103,24 +98,36 @@ def bot_settings(
         "KUBE_TIMEOUT": "5",
         "SLACK_TIMEOUT": "5",
         "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}:",
-        **extra,
     }
-    return Settings.model_validate(env)
+
+
+MakeBot = Callable[..., Awaitable[BotProcess]]
 
 
 @pytest.fixture
-async def bot(
+async def make_bot(
     slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    """`runbook-bot serve` in-process on a free loopback port, against the fakes and real databases."""
-    settings = bot_settings(
-        slack=slack, cluster=cluster, database_url=database_url, redis_url=redis_url, tmp_path=tmp_path
-    )
-    process = BotProcess(settings, run_scheduler=False)
-    await process.start()
-    await process.serve_http("127.0.0.1", 0)
-    yield process
-    await process.stop()
+) -> AsyncIterator[MakeBot]:
+    """Start `runbook-bot serve` in-process on a free loopback port; keyword arguments override env vars."""
+    started: list[BotProcess] = []
+
+    async def make(**env: str) -> BotProcess:
+        base = bot_env(slack=slack, cluster=cluster, database_url=database_url, redis_url=redis_url, tmp_path=tmp_path)
+        process = BotProcess(Settings.model_validate({**base, **env}), run_scheduler=False)
+        started.append(process)
+        await process.start()
+        await process.serve_http("127.0.0.1", 0)
+        return process
+
+    yield make
+    for process in started:
+        await process.stop()
+
+
+@pytest.fixture
+async def bot(make_bot: MakeBot) -> BotProcess:
+    """The bot with the defaults every test shares."""
+    return await make_bot()
 
 
 @pytest.fixture

@@ -4,38 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
-from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.conftest import SIGNING_SECRET, MakeBot
 
 TOKEN = "test-alertmanager-token-0123456789"
 
 
 @pytest.fixture
-async def alert_bot(
-    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    settings = bot_settings(
-        slack=slack,
-        cluster=cluster,
-        database_url=database_url,
-        redis_url=redis_url,
-        tmp_path=tmp_path,
-        ALERTMANAGER_TOKEN=TOKEN,
-    )
-    process = BotProcess(settings, run_scheduler=False)
-    await process.start()
-    await process.serve_http("127.0.0.1", 0)
-    yield process
-    await process.stop()
+async def alert_bot(make_bot: MakeBot) -> BotProcess:
+    return await make_bot(ALERTMANAGER_TOKEN=TOKEN)
 
 
 class Alertmanager:

@@ -16,7 +16,7 @@ import pytest
 
 from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_fake import SlackFake
-from tests.conftest import CATALOG_PATH, SIGNING_SECRET, load_catalog
+from tests.conftest import bot_env
 
 
 def free_port() -> int:
@@ -79,19 +79,8 @@ ServeFactory = Callable[[], ServeProcess]
 async def serve_processes(
     slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[ServeFactory]:
-    kubeconfig = cluster.write_kubeconfig(
-        tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
-    )
     env = {
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": f"rel-{os.getpid()}-{free_port()}:",
-        "KUBECONFIG": str(kubeconfig),
-        "CHATOPS_CONFIG": str(CATALOG_PATH),
-        "RUNBOOK_DATA_DIR": str(tmp_path / "data"),
+        **bot_env(slack=slack, cluster=cluster, database_url=database_url, redis_url=redis_url, tmp_path=tmp_path),
         "EXECUTION_HEARTBEAT_SECONDS": "0.5",
         "EXECUTION_STALE_SECONDS": "2",
         "SWEEP_SECONDS": "1",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,7 +12,7 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
-from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.conftest import SIGNING_SECRET, MakeBot
 from tests.runbooks.test_confirmation_flow import (
     BACKEND,
     ephemeral_text,
@@ -55,22 +53,8 @@ async def test_kubernetes_error_fails_the_run_with_the_reason_and_frees_the_targ
 
 
 @pytest.fixture
-async def bot_without_redis(
-    slack: SlackFake, cluster: SandboxCluster, database_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    settings = bot_settings(
-        slack=slack,
-        cluster=cluster,
-        database_url=database_url,
-        redis_url="redis://127.0.0.1:9/0",
-        tmp_path=tmp_path,
-        REDIS_TIMEOUT="0.5",
-    )
-    process = BotProcess(settings, run_scheduler=False)
-    await process.start()
-    await process.serve_http("127.0.0.1", 0)
-    yield process
-    await process.stop()
+async def bot_without_redis(make_bot: MakeBot) -> BotProcess:
+    return await make_bot(REDIS_URL="redis://127.0.0.1:9/0", REDIS_TIMEOUT="0.5")
 
 
 async def test_redis_down_refuses_changes_but_reads_still_answer(
@@ -99,25 +83,10 @@ async def test_a_click_naming_another_channels_request_is_refused(
 
 
 @pytest.fixture
-async def quick_recovery_bot(
-    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    settings = bot_settings(
-        slack=slack,
-        cluster=cluster,
-        database_url=database_url,
-        redis_url=redis_url,
-        tmp_path=tmp_path,
-        EXECUTION_HEARTBEAT_SECONDS="0.2",
-        EXECUTION_STALE_SECONDS="1",
-        SWEEP_SECONDS="0.5",
-        DB_TIMEOUT="1",
+async def quick_recovery_bot(make_bot: MakeBot) -> BotProcess:
+    return await make_bot(
+        EXECUTION_HEARTBEAT_SECONDS="0.2", EXECUTION_STALE_SECONDS="1", SWEEP_SECONDS="0.5", DB_TIMEOUT="1"
     )
-    process = BotProcess(settings, run_scheduler=False)
-    await process.start()
-    await process.serve_http("127.0.0.1", 0)
-    yield process
-    await process.stop()
 
 
 async def test_postgres_lost_mid_execution_stops_the_run_and_it_is_reported_not_rerun(

@@ -11,19 +11,16 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
 from bot.store import audit
-from tests.conftest import SIGNING_SECRET, bot_settings
+from tests.conftest import SIGNING_SECRET, MakeBot
 
 DURATION = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "8"))
 USERS = int(os.environ.get("RELIABILITY_LOAD_USERS", "40"))
@@ -33,22 +30,8 @@ CHANGES = ["scale backend {n}", "scale frontend {n}", "scale email-dashboard {n}
 
 
 @pytest.fixture
-async def loaded_bot(
-    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
-) -> AsyncIterator[BotProcess]:
-    settings = bot_settings(
-        slack=slack,
-        cluster=cluster,
-        database_url=database_url,
-        redis_url=redis_url,
-        tmp_path=tmp_path,
-        DESTRUCTIVE_REQUESTS_PER_MINUTE="1000",
-    )
-    process = BotProcess(settings, run_scheduler=False)
-    await process.start()
-    await process.serve_http("127.0.0.1", 0)
-    yield process
-    await process.stop()
+async def loaded_bot(make_bot: MakeBot) -> BotProcess:
+    return await make_bot(DESTRUCTIVE_REQUESTS_PER_MINUTE="1000")
 
 
 async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
