@@ -23,6 +23,7 @@ from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog, load_catalog
+from bot.comms.templating import check_templates
 from bot.embedded import EmbeddedServers
 from bot.k8s import Kube
 from bot.locks import RedisLocks
@@ -62,16 +63,28 @@ def build_registry(kube: Kube) -> ActionRegistry:
     return ActionRegistry([*kubernetes_actions(kube), *database_actions()])
 
 
+def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
+    """Procedures and message templates, checked together so that one run lists every problem."""
+    template_problems = check_templates(settings.templates_dir, catalog)
+    try:
+        procedures = load_procedures(settings.commands_dir, catalog, registry)
+    except errors.ConfigError as exc:
+        raise errors.ConfigError(exc.problems + template_problems) from exc
+    if template_problems:
+        raise errors.ConfigError(template_problems)
+    return dict(procedures)
+
+
 def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dict[str, Any]]:
-    """Catalog and procedures, validated against a registry with no live clients (check-config uses this)."""
-    catalog = load_catalog(settings.chatops_config)
+    """Everything `check-config` validates, against a registry with no live clients."""
+    catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
         registry = build_registry(kube)
-        procedures = load_procedures(settings.commands_dir, catalog, registry)
+        procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
-    return catalog, registry, dict(procedures)
+    return catalog, registry, procedures
 
 
 @dataclass
@@ -89,7 +102,11 @@ class BotProcess:
 
     async def start(self) -> Runtime:
         s = self.settings
+        # Configuration first: a broken catalog, procedure or template stops us before any server starts.
         catalog = load_catalog(s.chatops_config)
+        self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
+        registry = build_registry(self._kube)
+        procedures = load_procedures_and_templates(s, catalog, registry)
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
@@ -99,9 +116,6 @@ class BotProcess:
         if applied:
             log.info("database migrated", versions=applied)
         coordinator = coord.Coordinator(redis_url, timeout=s.redis_timeout, prefix=s.redis_prefix)
-        self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
-        registry = build_registry(self._kube)
-        procedures = load_procedures(s.commands_dir, catalog, registry)
         slack = SlackWebApi(
             token=s.slack_bot_token.get_secret_value(), base_url=s.slack_api_base, timeout=s.slack_timeout
         )

@@ -13,8 +13,6 @@ import structlog
 
 from bot import errors, logs
 from bot.app import BotProcess, load_configuration
-from bot.catalog import load_catalog
-from bot.comms.templating import check_templates
 from bot.embedded import EmbeddedServers
 from bot.settings import Settings, load_settings
 from bot.store import audit
@@ -119,14 +117,7 @@ async def _audit_verify(settings: Settings) -> int:
 
 
 def _check_config(settings: Settings) -> int:
-    catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
-    template_problems = check_templates(settings.templates_dir, catalog)
-    try:
-        _, _, procedures = load_configuration(settings)
-    except errors.ConfigError as exc:
-        raise errors.ConfigError(exc.problems + template_problems) from exc
-    if template_problems:
-        raise errors.ConfigError(template_problems)
+    catalog, _, procedures = load_configuration(settings)
     print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures")
     return 0
 

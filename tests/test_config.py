@@ -85,3 +85,24 @@ def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path) -> None:
     assert "roles: `wizard` is not a role" in result.stderr
     assert "set `destructive: true`" in result.stderr
     assert "unknown action `kubernetes.scael`" in result.stderr
+
+
+def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for template in (PROJECT_ROOT / "templates").glob("*.j2"):
+        (templates / template.name).write_text(template.read_text())
+    (templates / "incident_declared.yml.j2").write_text("text: {{ unclosed\n")
+    env = {"RUNBOOK_TEMPLATES_DIR": str(templates), "RUNBOOK_DATA_DIR": str(tmp_path / "data"), "PORT": "0"}
+    check = _check_config(env)
+    serve = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert check.returncode == serve.returncode == 2
+    problem = next(line for line in check.stderr.splitlines() if "incident_declared.yml.j2" in line)
+    assert problem in serve.stderr
