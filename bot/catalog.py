@@ -55,13 +55,6 @@ class ConfigMapMaintenance(Model):
 Maintenance = Annotated[EnvMaintenance | ConfigMapMaintenance, Field(discriminator="kind")]
 
 
-class HttpCheck(Model):
-    url: str
-    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
-    warn_latency_ms: int = Field(default=500, gt=0)
-    fail_latency_ms: int = Field(default=2000, gt=0)
-
-
 class PrometheusCheck(Model):
     name: str
     query: str
@@ -101,11 +94,30 @@ class Severity(Model):
     escalation: list[str] = []
 
 
+class HealthThresholds(Model):
+    """When a health check turns warn or fail (the runbooks' rules of thumb by default)."""
+
+    check_timeout: float = Field(default=10.0, gt=0, le=120)  # past it a check is "unknown"
+    http_timeout: float = Field(default=5.0, gt=0, le=60)
+    http_warn_ms: int = Field(default=500, gt=0)
+    http_fail_ms: int = Field(default=2000, gt=0)
+    restarts_warn: int = Field(default=5, ge=0)  # summed over the deployment's pods
+    restarts_fail: int = Field(default=20, ge=0)
+    pg_connections_warn: float = Field(default=0.8, gt=0, le=1)  # share of max_connections in use
+    pg_connections_fail: float = Field(default=0.95, gt=0, le=1)
+    long_query_minutes: int = Field(default=5, ge=1)
+    redis_memory_warn: float = Field(default=0.8, gt=0, le=1)  # share of maxmemory
+    redis_memory_fail: float = Field(default=0.95, gt=0, le=1)
+    queue_warn: int = Field(default=1_000, ge=0)
+    queue_fail: int = Field(default=10_000, ge=0)
+
+
 class HealthSchedule(Model):
     cron: str = "0 9 * * *"
     channel: str = "health"
     timezone: str | None = None
     concurrency: int = Field(default=20, ge=1, le=500)
+    thresholds: HealthThresholds = HealthThresholds()
 
 
 class Channels(Model):
@@ -138,7 +150,6 @@ class Catalog(Model):
     severities: dict[str, Severity] = {}
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
-    extras: dict[str, Any] = {}  # room for sections owned by feature modules
 
     @model_validator(mode="after")
     def _cross_references(self) -> Catalog:

@@ -128,6 +128,12 @@ def observe_execution(execution: Execution) -> None:
         STEP_SECONDS.labels(procedure=execution.procedure, ok="true" if step.ok else "false").observe(step.seconds)
 
 
+def count_closed_by_sweep(execution: Execution) -> None:
+    """An execution the sweep closed (expired, or interrupted by a dead replica): its state only, since
+    any steps it ran were observed, if at all, by the replica that ran them."""
+    EXECUTIONS.labels(procedure=execution.procedure, state=execution.state.value).inc()
+
+
 def count_denial(reason: str) -> None:
     POLICY_DENIALS.labels(reason=bounded(reason)).inc()
 

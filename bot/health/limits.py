@@ -1,5 +1,6 @@
-"""Thresholds of the built-in checks. Prometheus thresholds come from the catalog per query;
-these are the runbooks' rules of thumb for the rest, in one place so a test or a bench can vary them."""
+"""Thresholds of the built-in checks, as the checks see them. Deployments set them in the catalog
+(`health.thresholds`, bot.catalog.HealthThresholds, same fields and defaults); Prometheus thresholds
+come from the catalog per query. Tests and benches may build one directly."""
 
 from __future__ import annotations
 

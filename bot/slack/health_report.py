@@ -52,7 +52,8 @@ async def build_report(rt: Runtime, only: Iterable[str] | None = None, limits: L
     kube = Kube(kubeconfig=rt.settings.kubeconfig, timeout=rt.settings.kube_timeout, max_workers=min(concurrency, 32))
     try:
         async with aiohttp.ClientSession() as session:
-            targets = Targets(kube, session, rt.settings.prometheus_url, limits or Limits())
+            thresholds = limits or Limits(**rt.catalog.health.thresholds.model_dump())
+            targets = Targets(kube, session, rt.settings.prometheus_url, thresholds)
             return await run_checks(rt.catalog, targets, only=only, concurrency=concurrency)
     finally:
         kube.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from bot import errors
+from bot import errors, metrics
 from bot.runbooks.executions import Execution
 from bot.runtime import Runtime
 from bot.slack import runbook_views as views
@@ -15,6 +15,7 @@ log = structlog.get_logger(__name__)
 
 async def _show_closed(rt: Runtime, executions: list[Execution]) -> None:
     for execution in executions:
+        metrics.count_closed_by_sweep(execution)
         procedure = rt.procedures.get(execution.procedure)
         if procedure is None or execution.message_ts is None:
             continue

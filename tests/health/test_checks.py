@@ -77,3 +77,14 @@ async def test_unreachable_kubernetes_is_unknown_not_a_crash(
     kube_check = next(c for c in report.services[0].checks if c.check == "kubernetes")
     assert kube_check.state == State.UNKNOWN
     assert kube_check.value
+
+
+def test_catalog_thresholds_set_every_limit_the_checks_use() -> None:
+    """The catalog's health.thresholds and the checks' Limits cannot drift apart."""
+    from dataclasses import asdict
+
+    from bot.catalog import HealthThresholds
+    from bot.health.limits import Limits
+
+    assert asdict(Limits()) == HealthThresholds().model_dump()
+    assert Limits(**HealthThresholds(restarts_warn=1).model_dump()).restarts_warn == 1

@@ -9,6 +9,7 @@ import uuid
 
 import asyncpg
 
+from bot import metrics
 from bot.app import BotProcess
 from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
@@ -26,6 +27,11 @@ def replicas(cluster: SandboxCluster) -> int:
 
 def real_scale_patches(cluster: SandboxCluster) -> list[object]:
     return [r for r in cluster.requests_to(f"/deployments/{BACKEND}/scale", "PATCH") if "dryRun" not in r.query]
+
+
+def expired_count() -> float:
+    labels = {"procedure": "scale", "state": "expired"}
+    return metrics.REGISTRY.get_sample_value("runbook_bot_executions_total", labels) or 0.0
 
 
 async def preview_message(slack: SlackFake) -> Message:
@@ -155,7 +161,9 @@ async def test_expired_request_loses_its_buttons_and_cannot_be_confirmed(
     await alice.block_action(message, ActionId.CONFIRM.value)
     await ephemeral_text(slack, "U0ALICE", "expired")
     assert bot.runtime is not None
+    expired_before = expired_count()
     await recovery.sweep(bot.runtime)
+    assert expired_count() == expired_before + 1
     current = slack.message("C0OPS", message.ts)
     assert current is not None
     assert ActionId.CONFIRM.value not in str(current.blocks)
