@@ -176,3 +176,62 @@ async def test_bot_results_agree_with_kubectl_get_and_rollout_status(
     table = await asyncio.to_thread(kubectl, "get", "deploy", "email-dashboard", "-n", "production")
     assert "email-dashboard   4/4" in table.stdout
     assert (await kube.deployment_status(dashboard)).ready == 4
+
+
+@pytest.mark.kubectl
+async def test_hpa_patch_equals_kubectl_patch_hpa(
+    cluster: SandboxCluster, kube: Kube, backend: Service, kubectl: Any
+) -> None:
+    # Runbook 001: kubectl patch hpa backend-hpa -n mail-score-production -p '{"spec":{"maxReplicas":15}}'
+    patch = '{"spec":{"minReplicas":2,"maxReplicas":15}}'
+    theirs = await kubectl_trace(cluster, kubectl, "patch", "hpa", "backend-hpa", "-n", backend.namespace, "-p", patch)
+    ours = await bot_trace(cluster, kube.hpa_set(backend, min_replicas=2, max_replicas=15))
+    assert ours == theirs
+
+
+@pytest.mark.kubectl
+async def test_configmap_patch_equals_kubectl_merge_patch(
+    cluster: SandboxCluster, kube: Kube, backend: Service, kubectl: Any
+) -> None:
+    # Runbook 001: kubectl patch configmap frontend-config -p '{"data":{"MAINTENANCE_MODE":"true"}}'
+    theirs = await kubectl_trace(
+        cluster,
+        kubectl,
+        "patch",
+        "configmap",
+        "frontend-config",
+        "-n",
+        backend.namespace,
+        "--type",
+        "merge",
+        "-p",
+        '{"data":{"MAINTENANCE_MODE":"true"}}',
+    )
+    await kube.configmap_set(backend, "frontend-config", "MAINTENANCE_MODE", "false")
+    ours = await bot_trace(cluster, kube.configmap_set(backend, "frontend-config", "MAINTENANCE_MODE", "true"))
+    assert ours[:4] == theirs[:4]
+    assert ours[4] == theirs[4] == {"data": {"MAINTENANCE_MODE": "true"}}
+
+
+@pytest.mark.kubectl
+async def test_delete_pods_sends_what_kubectl_delete_pods_sends(
+    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+) -> None:
+    # Runbook 000: kubectl delete pods -n production -l app=email-dashboard (dry run: nothing changes)
+    pods = sorted(p["metadata"]["name"] for p in cluster.pods("production"))
+    selector = ",".join(
+        f"{k}={v}" for k, v in cluster.pods("production")[0]["metadata"]["labels"].items() if k != "pod-template-hash"
+    )
+    cluster.clear()
+    done = await asyncio.to_thread(kubectl, "delete", "pods", "-n", "production", "-l", selector, "--dry-run=server")
+    assert done.returncode == 0, done.stderr
+    theirs = sorted((r.method, r.path, r.query.get("dryRun")) for r in cluster.requests if r.method == "DELETE")
+    theirs_body = normalize(next(r.body for r in cluster.requests if r.method == "DELETE"))
+    cluster.clear()
+    await kube.delete_pods(dashboard, dry_run=True)
+    ours = sorted((r.method, r.path, r.query.get("dryRun")) for r in cluster.requests if r.method == "DELETE")
+    ours_body = normalize(next(r.body for r in cluster.requests if r.method == "DELETE"))
+    assert [path.rsplit("/", 1)[-1] for _, path, _ in ours] == pods
+    assert [(m, p) for m, p, _ in ours] == [(m, p) for m, p, _ in theirs]
+    assert ours_body.get("propagationPolicy") == theirs_body.get("propagationPolicy") == "Background"
+    assert ours_body.get("dryRun") == theirs_body.get("dryRun") == ["All"]
