@@ -8,7 +8,7 @@ into Change lines and figures.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import errors
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog import Service
-from bot.k8s import Kube, ValueChange
+from bot.k8s import Kube, PodInfo, ValueChange
 
 DETAILS_LIMIT = 2500
 
@@ -107,17 +107,30 @@ def _value_result(ctx: ActionContext, change: ValueChange, what: str) -> ActionR
 STATUS_MAX_AGE_SECONDS = 1.0
 
 
+def age(seconds: int) -> str:
+    """kubectl's AGE column: 45s, 12m, 5h, 3d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def pod_table(pods: Sequence[PodInfo]) -> list[str]:
+    rows = [f"{'POD':<48} {'READY':<6} {'STATUS':<10} {'RESTARTS':<8} {'AGE':<6} NODE"]
+    rows += [
+        f"{p.name:<48} {f'{p.ready}/{p.total}':<6} {p.phase:<10} {p.restarts:<8} {age(p.age_seconds):<6} {p.node}"
+        for p in pods
+    ]
+    return rows
+
+
 def kubernetes_actions(kube: Kube) -> list[Action]:
     """The Kubernetes actions, bound to one adapter (built at the composition root)."""
 
     async def status(ctx: ActionContext, _: NoParams) -> ActionResult:
         # A human reading status during an incident is served a reading at most a second old.
         s = await kube.deployment_status(_service(ctx), max_age=STATUS_MAX_AGE_SECONDS)
-        rows = [f"{'POD':<48} {'READY':<6} {'STATUS':<10} {'RESTARTS':<8} {'AGE':<6} NODE"]
-        rows += [
-            f"{p.name:<48} {p.ready}/{p.total:<4} {p.phase:<10} {p.restarts:<8} {p.age_seconds:<6} {p.node}"
-            for p in s.pods
-        ]
+        rows = pod_table(s.pods)
         conditions = ", ".join(f"{c.type}={c.status} ({c.reason})" for c in s.conditions)
         summary = (
             f"{s.name} in {s.namespace}: {s.ready}/{s.desired} ready, {s.updated} up to date, "
@@ -129,7 +142,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
 
     async def pods(ctx: ActionContext, _: NoParams) -> ActionResult:
         found = await kube.pods(_service(ctx))
-        rows = [f"{p.name}  {p.ready}/{p.total}  {p.phase}  restarts={p.restarts}  node={p.node}" for p in found]
+        rows = pod_table(found)
         ready = sum(1 for p in found if p.total and p.ready == p.total)
         return ActionResult(
             f"{len(found)} pods, {ready} ready",
@@ -168,7 +181,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         ]
         current = next((r.number for r in revisions if r.current), None)
         return ActionResult(
-            f"{len(revisions)} revisions, current {current}",
+            f"{len(revisions)} revision{'s' if len(revisions) != 1 else ''}, current {current}",
             details=cap("REVISION  CHANGE-CAUSE  IMAGES\n" + "\n".join(rows)),
             data={"revisions": [r.number for r in revisions], "current": current},
         )

@@ -97,3 +97,9 @@ async def test_maintenance_on_an_already_on_service_is_a_no_op(kube: Kube, backe
     params = reg.validate_params("kubernetes.maintenance", {"enabled": False})
     result = await reg.get("kubernetes.maintenance").run(ctx(backend), params)
     assert result.no_op
+
+
+def test_pod_ages_read_like_kubectls() -> None:
+    from bot.actions.kubernetes import age
+
+    assert [age(s) for s in (0, 45, 60, 3599, 3600, 86399, 86400 * 3)] == ["0s", "45s", "1m", "59m", "1h", "23h", "3d"]
