@@ -16,8 +16,7 @@ from slack_sdk.models.blocks import Block
 from bot.alerts.payload import Alert, Notification
 from bot.alerts.routing import MAX_SUGGESTIONS, Suggestion
 from bot.slack import blocks
-from bot.slack.ids import ActionId, BlockId
-from bot.slack.suggested import suggestion_value
+from bot.slack.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.text import escape
 
 BUTTONS_PER_BLOCK = 25  # Slack's limit for an actions block
@@ -48,12 +47,6 @@ def link(url: str, text: str) -> str | None:
     # `|` and `>` would end the url part of Slack's link syntax; percent-encoding keeps the URL valid.
     safe = url.strip().replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
     return f"<{safe}|{escape(text)}>"
-
-
-def action_id(n: int) -> str:
-    """Slack wants action_ids unique within a message: the first button keeps the plain id, later ones
-    get `-n` (the health report's convention); the click handler matches ``^runbook_run_suggested(-\\d+)?$``."""
-    return ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
 
 
 def _title(entry: Entry) -> str:
@@ -100,7 +93,7 @@ def _buttons(entry: Entry, index: int) -> list[Block]:
     if not entry.group.firing or not entry.suggestions:
         return []  # a resolved group keeps no buttons: there is nothing left to fix
     buttons = [
-        blocks.button(s.label, action_id(index * MAX_SUGGESTIONS + n), suggestion_value(s.procedure, s.args))
+        blocks.button(s.label, suggestion_action_id(index * MAX_SUGGESTIONS + n), suggestion_value(s.procedure, s.args))
         for n, s in enumerate(entry.suggestions)
     ]
     return [

@@ -16,9 +16,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.health.model import SEVERITY, CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.slack import blocks as bk
-from bot.slack.ids import BlockId
+from bot.slack.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.slack.mrkdwn import escape, truncate
-from bot.slack.suggested import suggestion_action_id, suggestion_value
 
 BUTTONS_PER_ROW = 25
 SUMMARY_SECTIONS = 25  # service lines in the summary; the rest are in the thread

@@ -23,7 +23,6 @@ from bot.sandbox.cluster_store import (
     new_pod,
     new_replicaset,
     now_rfc3339,
-    owned_by,
     pod_ready,
     template_hash,
 )
@@ -76,7 +75,7 @@ class Controller:
         desired = int(spec.get("replicas", 1))
         paused = bool(spec.get("paused", False))
         stalled = (ns, meta["name"]) in self.stalled
-        owned = [rs for rs in self._store.list("replicasets", ns) if owned_by(rs, dep)]
+        owned = self._store.owned("replicasets", ns, meta["uid"])
         current_hash = template_hash(spec["template"])
         new_rs = next((rs for rs in owned if rs["metadata"]["labels"].get(HASH_LABEL) == current_hash), None)
         top = max((_revision(rs) for rs in owned), default=0)
@@ -147,7 +146,7 @@ class Controller:
             self._store.delete("pods", mine[-1]["metadata"]["namespace"], mine[-1]["metadata"]["name"])
 
     def _pods(self, rs: dict[str, Any]) -> list[dict[str, Any]]:
-        return [p for p in self._store.list("pods", rs["metadata"]["namespace"]) if owned_by(p, rs)]
+        return self._store.owned("pods", rs["metadata"]["namespace"], rs["metadata"]["uid"])
 
     def _set_rs_status(self, rs: dict[str, Any], pods: list[dict[str, Any]]) -> None:
         ready = sum(1 for p in pods if pod_ready(p))

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.sandbox import cluster_discovery as discovery
 from bot.sandbox.cluster_controller import Controller
-from bot.sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, matches_selector, selector_string
+from bot.sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, compile_selector, selector_string
 from bot.sandbox.cluster_store import RESOURCE_BY_PLURAL, ObjectStore, ResourceType, now_rfc3339
 
 JSON = "application/json"
@@ -119,7 +119,8 @@ class ApiServer:
     def _select(self, request: web.Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         labels = request.query.get("labelSelector", "")
         fields = request.query.get("fieldSelector", "")
-        out = [o for o in items if matches_selector(o["metadata"].get("labels", {}), labels)]
+        matches = compile_selector(labels)
+        out = [o for o in items if matches(o["metadata"].get("labels", {}))]
         for term in (t for t in fields.split(",") if t):
             key, _, value = term.partition("=")
             if key == "metadata.name":

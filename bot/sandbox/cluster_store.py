@@ -7,6 +7,7 @@ creationTimestamp and generation, so the real client and kubectl decode them unc
 from __future__ import annotations
 
 import asyncio
+import builtins
 import copy
 import hashlib
 import json
@@ -61,7 +62,13 @@ class ObjectStore:
     """Objects by (plural, namespace, name); every write bumps one cluster-wide resourceVersion."""
 
     def __init__(self) -> None:
-        self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Objects by (plural, namespace), then name, so a list touches only its own bucket (a
+        # thousand-service cluster is listed a thousand times by one health report).
+        self._buckets: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._sorted: dict[tuple[str, str], list[dict[str, Any]]] = {}  # by name, rebuilt after a write
+        # (plural, namespace, controller uid) → names: the controller finds a deployment's ReplicaSets and
+        # a ReplicaSet's pods without scanning the namespace.
+        self._by_owner: dict[tuple[str, str, str], set[str]] = {}
         self._rv = 1000
         self._changed = asyncio.Event()
 
@@ -70,14 +77,36 @@ class ObjectStore:
         return str(self._rv)
 
     def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._objects.get((plural, namespace, name))
+        return self._buckets.get((plural, namespace), {}).get(name)
+
+    def _bucket_list(self, key: tuple[str, str]) -> list[dict[str, Any]]:
+        listed = self._sorted.get(key)
+        if listed is None:
+            bucket = self._buckets.get(key, {})
+            listed = self._sorted[key] = [bucket[name] for name in sorted(bucket)]
+        return listed
 
     def list(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        return [
-            obj
-            for (p, ns, _), obj in sorted(self._objects.items(), key=lambda item: item[0])
-            if p == plural and (namespace is None or ns == namespace)
-        ]
+        if namespace is not None:
+            return list(self._bucket_list((plural, namespace)))
+        keys = sorted(key for key in self._buckets if key[0] == plural)
+        return [obj for key in keys for obj in self._bucket_list(key)]
+
+    def owned(self, plural: str, namespace: str, owner_uid: str) -> builtins.list[dict[str, Any]]:
+        """Objects whose controller is `owner_uid`, by name."""
+        bucket = self._buckets.get((plural, namespace), {})
+        names = self._by_owner.get((plural, namespace, owner_uid), set())
+        return [bucket[name] for name in sorted(names) if name in bucket]
+
+    def _index_owner(self, plural: str, namespace: str, obj: dict[str, Any], *, add: bool) -> None:
+        uid = controller_uid(obj)
+        if uid is None:
+            return
+        names = self._by_owner.setdefault((plural, namespace, uid), set())
+        if add:
+            names.add(obj["metadata"]["name"])
+        else:
+            names.discard(obj["metadata"]["name"])
 
     def put(self, plural: str, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj.setdefault("metadata", {})
@@ -85,13 +114,22 @@ class ObjectStore:
         meta.setdefault("creationTimestamp", now_rfc3339())
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
-        self._objects[(plural, meta["namespace"], meta["name"])] = obj
+        key = (plural, meta["namespace"])
+        bucket = self._buckets.setdefault(key, {})
+        previous = bucket.get(meta["name"])
+        if previous is not None:
+            self._index_owner(plural, meta["namespace"], previous, add=False)
+        bucket[meta["name"]] = obj
+        self._index_owner(plural, meta["namespace"], obj, add=True)
+        self._sorted.pop(key, None)
         self._notify()
         return obj
 
     def delete(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        obj = self._objects.pop((plural, namespace, name), None)
+        obj = self._buckets.get((plural, namespace), {}).pop(name, None)
         if obj is not None:
+            self._index_owner(plural, namespace, obj, add=False)
+            self._sorted.pop((plural, namespace), None)
             self._rv += 1
             self._notify()
         return obj
@@ -228,6 +266,7 @@ def _owner(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
-    uid = owner["metadata"]["uid"]
-    return any(ref.get("uid") == uid and ref.get("controller") for ref in obj["metadata"].get("ownerReferences", []))
+def controller_uid(obj: dict[str, Any]) -> str | None:
+    """The uid of the object's controlling owner (ownerReferences with controller: true), if any."""
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return next((str(ref["uid"]) for ref in refs if ref.get("controller") and ref.get("uid")), None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+import re
 
 
 class ActionId(enum.StrEnum):
@@ -22,3 +24,16 @@ class CallbackId(enum.StrEnum):
     INCIDENT_DECLARE = "incident_declare"
     INCIDENT_UPDATE = "incident_update"
     INCIDENT_RESOLVE = "incident_resolve"
+
+
+# Slack refuses a message whose action_ids repeat, so the n-th suggestion button in a message is
+# `runbook_run_suggested-n` (the first keeps the bare id); one listener matches them all.
+SUGGESTION_ACTION = re.compile(rf"^{re.escape(ActionId.RUN_SUGGESTED.value)}(-\d+)?$")
+
+
+def suggestion_action_id(n: int) -> str:
+    return ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
+
+
+def suggestion_value(procedure: str, args_text: str) -> str:
+    return json.dumps({"p": procedure, "a": args_text}, separators=(",", ":"))

@@ -8,7 +8,6 @@ preview and confirmation), so a button grants nothing a command would not.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -16,21 +15,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.runbooks import parser
 from bot.runtime import Runtime
-from bot.slack.ids import ActionId
+from bot.slack.ids import SUGGESTION_ACTION
 from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_command import run_parsed
-
-# Slack refuses a message whose action_ids repeat, so the n-th suggestion button in a message is
-# `runbook_run_suggested-n` (the first keeps the bare id); one listener matches them all.
-SUGGESTION_ACTION = re.compile(rf"^{re.escape(ActionId.RUN_SUGGESTED.value)}(-\d+)?$")
-
-
-def suggestion_action_id(n: int) -> str:
-    return ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
-
-
-def suggestion_value(procedure: str, args_text: str) -> str:
-    return json.dumps({"p": procedure, "a": args_text}, separators=(",", ":"))
 
 
 def _command_text(value: str) -> str:

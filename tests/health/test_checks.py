@@ -15,7 +15,7 @@ from bot.health.report import render
 from bot.k8s import Kube
 from bot.sandbox.blockkit import iter_elements, validate_message_blocks
 from bot.sandbox.cluster import SandboxCluster
-from bot.slack.suggested import SUGGESTION_ACTION
+from bot.slack.ids import SUGGESTION_ACTION
 from tests.health.conftest import HttpTargets, with_health_urls
 
 PROCEDURES = {"restart", "rollback", "scale", "kill-long-queries"}
