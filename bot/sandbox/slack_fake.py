@@ -44,6 +44,7 @@ from bot.sandbox.slack_fake_records import (
     as_str,
     truthy,
 )
+from bot.sandbox.socket_mode import SocketModeHub
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -108,7 +109,9 @@ class SlackFake:
             "conversations.info": self._conversations_info,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "apps.connections.open": self._apps_connections_open,
         }
+        self.socket_mode = SocketModeHub()
 
     # ── lifecycle ────────────────────────────────────────────────────────────
 
@@ -117,6 +120,7 @@ class SlackFake:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/socket-mode/{session}", self.socket_mode.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -125,6 +129,7 @@ class SlackFake:
         return self
 
     async def close(self) -> None:
+        await self.socket_mode.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -371,13 +376,15 @@ class SlackFake:
                     raise ApiError(f"invalid_{key}") from exc
         return params
 
-    def _check_auth(self, request: web.Request, params: JSON) -> None:
+    def _check_auth(self, request: web.Request, params: JSON, method: str) -> None:
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
         token = token or params.pop("token", None)
         if not token:
             raise ApiError("not_authed")
-        if token != self.config.bot_token:
+        # Socket Mode connections are opened with the app-level token, everything else with the bot's.
+        expected = self.config.app_token if method == "apps.connections.open" else self.config.bot_token
+        if token != expected:
             raise ApiError("invalid_auth")
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
@@ -389,7 +396,7 @@ class SlackFake:
             faulted = await self._apply_faults(method, call, request)
             if faulted is not None:
                 return await self._finish(call, faulted, json.loads(faulted.text or "{}"))
-            self._check_auth(request, call.params)
+            self._check_auth(request, call.params, method)
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiError("unknown_method")
@@ -501,6 +508,9 @@ class SlackFake:
         return thread_ts
 
     # ── Web API methods ──────────────────────────────────────────────────────
+
+    async def _apps_connections_open(self, params: JSON) -> JSON:
+        return {"url": f"ws://{self._host}:{self.port}{self.socket_mode.connection_path()}"}
 
     async def _api_test(self, params: JSON) -> JSON:
         return {"args": {k: v for k, v in params.items() if k != "token"}}

@@ -53,6 +53,7 @@ class FakeConfig:
     """What the fake workspace looks like; defaults are the demo workspace of the example catalog."""
 
     bot_token: str = "xoxb-sandbox-token"
+    app_token: str = "xapp-sandbox-app-token"  # Socket Mode's app-level token
     team_id: str = "T0SANDBOX"
     team_domain: str = "sandbox"
     bot_user_id: str = "U0RUNBOOKBOT"
