@@ -110,7 +110,7 @@ class BotProcess:
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
-        db = Database(database_url, timeout=s.db_timeout)
+        db = Database(database_url, timeout=s.db_timeout, max_size=s.db_pool_size)
         await db.open()
         applied = await db.migrate()
         if applied:

@@ -39,7 +39,13 @@ def configure(*, level: str, fmt: str, secrets: Iterable[str]) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info if use_json else structlog.dev.set_exc_info,
         SecretRedactor(secrets),
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False),
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(
+            colors=False,
+            # Plain tracebacks: the default rich one prints local variables, which may hold secrets.
+            exception_formatter=structlog.dev.plain_traceback,
+        ),
     ]
     structlog.configure(
         processors=processors,

@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from bot import errors
+
 log = structlog.get_logger(__name__)
 
 
@@ -21,7 +23,8 @@ class TaskOwner:
     def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         if self._closing:
             coro.close()
-            raise RuntimeError(f"shutting down; not starting {name}")
+            # Work arriving during shutdown is refused in words the user can act on; nothing started.
+            raise errors.UnavailableError("runbook-bot", "it is restarting; try again in a moment")
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -36,6 +39,8 @@ class TaskOwner:
                     await job()
                 except asyncio.CancelledError:
                     raise
+                except errors.UnavailableError as exc:
+                    log.warning("periodic job skipped", job=name, reason=str(exc))  # next run retries
                 except Exception:
                     log.exception("periodic job failed", job=name)
                 await asyncio.sleep(seconds)
