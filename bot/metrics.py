@@ -30,6 +30,12 @@ SLACK_REQUESTS = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+ALERT_DELIVERIES = Counter(
+    "runbook_bot_alert_deliveries",
+    "Alertmanager webhook deliveries, by our answer (accepted, unauthorized, too_large, malformed, queue_full).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 ACK_SECONDS = Histogram(
     "runbook_bot_ack_seconds",
     "Time from receiving a Slack request to sending the HTTP answer (the ack), by kind.",

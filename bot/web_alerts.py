@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
+from bot import metrics
 from bot.alerts import routing
 from bot.alerts.dispatch import AlertDispatcher
 from bot.alerts.payload import PayloadError, parse
@@ -62,22 +63,27 @@ def alertmanager_handler(rt: Runtime) -> Route:
         log.warning("ALERTMANAGER_TOKEN is not set: /alerts/alertmanager refuses every request")
 
     async def handle_alertmanager_webhook(request: web.Request) -> web.Response:
+        outcome, response = await answer(request)
+        metrics.ALERT_DELIVERIES.labels(outcome=outcome).inc()
+        return response
+
+    async def answer(request: web.Request) -> tuple[str, web.Response]:
         if not _authorized(token, request.headers.get("Authorization")):
             log.warning("refused unauthenticated alert webhook", remote=request.remote)
-            return _refuse(401, "missing or wrong bearer token")
+            return "unauthorized", _refuse(401, "missing or wrong bearer token")
         body = await _read_bounded(request)
         if body is None:
-            return _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
+            return "too_large", _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
             group = parse(body)
         except PayloadError as exc:
-            return _refuse(400, str(exc))
+            return "malformed", _refuse(400, str(exc))
         channel = routing.channel_for(rt.catalog, group)
         if not dispatcher.submit(channel, group):
             # Bounded memory: Alertmanager retries a 5xx, so the alert is delayed, not lost.
             log.warning("alert queue full; asked Alertmanager to retry", channel=channel)
-            return _refuse(503, "alert queue full; retry later")
+            return "queue_full", _refuse(503, "alert queue full; retry later")
         log.info("alert group accepted", channel=channel, status=group.status, alerts=len(group.alerts))
-        return web.json_response({"ok": True})
+        return "accepted", web.json_response({"ok": True})
 
     return handle_alertmanager_webhook

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from bot import metrics
 from bot.sandbox.slack_client import SlackUser, find_buttons
 from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
@@ -106,11 +107,18 @@ async def test_malformed_json_is_refused_with_400_and_nothing_is_posted(
 async def test_missing_or_wrong_token_is_refused_with_401_and_nothing_is_posted(
     alertmanager: Alertmanager, slack: SlackFake
 ) -> None:
+    refused_before = unauthorized_deliveries()
     assert (await alertmanager.send(group("HighErrorRate"), token=None))[0] == 401
     assert (await alertmanager.send(group("HighErrorRate"), token="wrong-token"))[0] == 401
     assert (await alertmanager.send(group("HighErrorRate"), token=""))[0] == 401
     await asyncio.sleep(QUIET_SECONDS)
     assert posts(slack) == 0
+    assert unauthorized_deliveries() == refused_before + 3
+
+
+def unauthorized_deliveries() -> float:
+    sample = metrics.REGISTRY.get_sample_value("runbook_bot_alert_deliveries_total", {"outcome": "unauthorized"})
+    return sample or 0.0
 
 
 async def test_oversized_body_is_refused_with_413_and_nothing_is_posted(
