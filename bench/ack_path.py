@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 
 SECRET = "bench-signing-secret-0123456789"
 HERE = Path(__file__).resolve().parent
@@ -58,20 +57,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def create_database(postgres_url: str) -> str:
-    """A fresh, empty database on the same server; its URL (as tests/conftest.py does)."""
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(postgres_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    if "?" in postgres_url:
-        base, query = postgres_url.split("?", 1)
-        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
-    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
 
 
 @dataclass
@@ -221,8 +206,10 @@ async def start_server(
 
 
 async def start_bot(fakes: Fakes, workdir: Path, *, embedded: bool = False) -> Server:
+    from bot.store.db import create_database
+
     port = free_port()
-    database_url = None if embedded else await create_database(fakes.postgres_url)
+    database_url = None if embedded else await create_database(fakes.postgres_url, prefix="bench")
     data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=workdir))
     env = fakes.bot_env(
         port=port, data_dir=data_dir, database_url=database_url, redis_url=None if embedded else fakes.redis_url

@@ -33,8 +33,9 @@ from typing import Any
 
 import structlog
 
-from bench.ack_path import SECRET, Fakes, create_database
+from bench.ack_path import SECRET, Fakes
 from bench.loadgen import percentile
+from bot.store.db import create_database
 
 SERVICES = (
     ("backend", "mail-score-production", "mail-score-backend", (4, 5)),

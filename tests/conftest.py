@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.app import BotProcess
@@ -19,6 +18,7 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.settings import PROJECT_ROOT, Settings
+from bot.store.db import create_database
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 CATALOG_PATH = PROJECT_ROOT / "chatops.yml"
@@ -39,20 +39,6 @@ def postgres_url(embedded: EmbeddedServers) -> str:
 @pytest.fixture(scope="session")
 def redis_url(embedded: EmbeddedServers) -> str:
     return os.environ.get("REDIS_URL") or embedded.redis_url()
-
-
-async def create_database(postgres_url: str) -> str:
-    """A fresh, empty database on the same server; its URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(postgres_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    if "?" in postgres_url:
-        base, query = postgres_url.split("?", 1)
-        return f"{base.rsplit('/', 1)[0]}/{name}?{query}"
-    return f"{postgres_url.rsplit('/', 1)[0]}/{name}"
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import urllib.parse
+import uuid
 from collections.abc import AsyncIterator
 from importlib import resources
 
@@ -144,3 +146,18 @@ def available_migrations() -> list[tuple[str, str]]:
     folder = resources.files(MIGRATIONS_PACKAGE)
     files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda e: e.name)
     return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
+
+
+async def create_database(server_url: str, *, prefix: str = "t") -> str:
+    """Create a fresh, empty database on the server at `server_url`; its URL.
+
+    For tests and benchmarks: each gets a database of its own (own rows, own audit chain).
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    parts = urllib.parse.urlsplit(server_url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))

@@ -19,8 +19,8 @@ from bot.catalog import Catalog, Service
 from bot.health.checks import Targets, check_postgres, check_redis, guarded
 from bot.health.model import State
 from bot.k8s import Kube
+from bot.store.db import create_database
 from bot.targets import postgres
-from tests.conftest import create_database
 
 
 @pytest.fixture
