@@ -14,6 +14,7 @@ from bot.catalog import Catalog
 from bot.runbooks.model import Procedure
 
 APPROVER_ROLE = "approver"
+VIEWER_ROLE = "viewer"  # may read: status, history, health
 
 
 class GroupDirectory(Protocol):
@@ -67,6 +68,11 @@ class Policy:
             people += [f"<@{u}>" for u in role.users] + [f"@{g}" for g in role.groups]
         shown = ", ".join(dict.fromkeys(people)) or "nobody yet"
         return f"role {' or '.join(f'`{r}`' for r in roles)} ({shown})"
+
+    async def check_role(self, user_id: str, role: str, doing: str) -> None:
+        """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
+        if role not in await self.roles_of(user_id):
+            raise errors.DeniedError(f"You may not {doing}: it needs {self._who_may([role])}.", reason="role")
 
     def channel_allowed(self, procedure: Procedure, channel_id: str) -> bool:
         if not procedure.channels:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -9,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
 from bot.actions.registry import ActionContext
+from bot.policy import VIEWER_ROLE
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
 from bot.runbooks.loader import RESERVED_NAMES
@@ -23,6 +25,7 @@ log = structlog.get_logger(__name__)
 
 # Answered by the bot itself (after the ack, since they do I/O); procedure files may not use these names.
 BUILT_IN_AFTER_ACK = frozenset(RESERVED_NAMES - {"help"})
+ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
 
 
 def register(app: AsyncApp, rt: Runtime) -> None:
@@ -61,8 +64,10 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
             allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
         elif word == "health":
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
             await health_report.answer_health(rt, who, tokens[1] if len(tokens) > 1 else None)
         else:
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
             await _history(rt, who, tokens[1:])
 
 
@@ -74,11 +79,12 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
         )
     executions = await rt.executions.recent(service=service, limit=10)
     rollout = None
-    if service is not None and "kubernetes.history" in rt.registry.names():
-        rollout = await rt.registry.get("kubernetes.history").run(
-            ActionContext(service_name=service, service=rt.catalog.services[service]),
-            rt.registry.validate_params("kubernetes.history", {}),
-        )
+    if service is not None:
+        async with asyncio.timeout(rt.settings.kube_timeout * 2):
+            rollout = await rt.registry.get(ROLLOUT_HISTORY).run(
+                ActionContext(service_name=service, service=rt.catalog.services[service]),
+                rt.registry.validate_params(ROLLOUT_HISTORY, {}),
+            )
     await rt.slack.respond(
         who.response_url or "",
         "Runbook history",

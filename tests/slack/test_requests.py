@@ -10,6 +10,7 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser, Tamper
 from bot.sandbox.slack_fake import SlackFake
 from bot.slack import signing
+from tests.conftest import SIGNING_SECRET
 
 
 def test_signature_matches_slacks_worked_example() -> None:
@@ -142,3 +143,19 @@ async def test_kubernetes_404_names_the_object_and_namespace(
     message = await slack.wait_for(lambda: next(iter(slack.ephemeral_messages("U0ALICE")), None))
     assert "mail-score-backend" in message.text
     assert "mail-score-production" in message.text
+
+
+async def test_someone_without_a_role_cannot_read_history_or_health(bot: BotProcess, slack: SlackFake) -> None:
+    url = f"http://127.0.0.1:{bot.port}/slack/events"
+    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0STRANGER", channel_id="C0OPS") as stranger:
+        for command in ("history backend", "health"):
+            await stranger.slash_command(command)
+
+    def both_refused() -> list[str] | None:
+        texts = [m.text for m in slack.ephemeral_messages("U0STRANGER") if "needs role `viewer`" in m.text]
+        return texts if len(texts) == 2 else None
+
+    refusals = await slack.wait_for(both_refused)
+    assert any("execution history" in t for t in refusals)
+    assert any("health checks" in t for t in refusals)
+    assert slack.calls_to("chat.postMessage") == []
