@@ -89,30 +89,25 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             return
         await ack()
         who = _view_invocation(body, view)
-        declared = _declare_from_modal(rt, service, who, view)
         async with answering(rt.slack, who, "declaring an incident"):
-            await declared
+            await _declare_from_modal(rt, service, who, view)
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        incident_id = _incident_in(view)
-        posted = service.post_update(incident_id, text=views.submitted(view, "update"), author=who.user_id)
         async with answering(rt.slack, who, "posting an update"):
-            await posted
+            await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        incident_id = _incident_in(view)
-        resolved = service.resolve(
-            incident_id,
-            actor=who.user_id,
-            root_cause=views.submitted(view, "root_cause"),
-            resolution=views.submitted(view, "resolution"),
-        )
         async with answering(rt.slack, who, "resolving an incident"):
-            await resolved
+            await service.resolve(
+                _incident_in(view),
+                actor=who.user_id,
+                root_cause=views.submitted(view, "root_cause"),
+                resolution=views.submitted(view, "resolution"),
+            )
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
