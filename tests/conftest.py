@@ -116,39 +116,28 @@ async def bot(make_bot: MakeBot) -> BotProcess:
     return await make_bot()
 
 
+def user_of(bot: BotProcess, slack: SlackFake, user_id: str, channel_id: str = "C0OPS") -> SlackUser:
+    """A signed-in Slack user typing and clicking at this bot (use as `async with`)."""
+    return SlackUser(
+        f"http://127.0.0.1:{bot.port}/slack/events", slack, SIGNING_SECRET, user_id=user_id, channel_id=channel_id
+    )
+
+
 @pytest.fixture
 async def alice(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(
-        f"http://127.0.0.1:{bot.port}/slack/events",
-        slack,
-        SIGNING_SECRET,
-        user_id="U0ALICE",
-        channel_id="C0OPS",
-    ) as user:
+    async with user_of(bot, slack, "U0ALICE") as user:
         yield user
 
 
 @pytest.fixture
 async def bob(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(
-        f"http://127.0.0.1:{bot.port}/slack/events",
-        slack,
-        SIGNING_SECRET,
-        user_id="U0BOB",
-        channel_id="C0OPS",
-    ) as user:
+    async with user_of(bot, slack, "U0BOB") as user:
         yield user
 
 
 @pytest.fixture
 async def carol(bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(
-        f"http://127.0.0.1:{bot.port}/slack/events",
-        slack,
-        SIGNING_SECRET,
-        user_id="U0CAROL",
-        channel_id="C0OPS",
-    ) as user:
+    async with user_of(bot, slack, "U0CAROL") as user:
         yield user
 
 

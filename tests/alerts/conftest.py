@@ -12,7 +12,7 @@ import pytest
 from bot.app import BotProcess
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
-from tests.conftest import SIGNING_SECRET, MakeBot
+from tests.conftest import MakeBot, user_of
 
 TOKEN = "test-alertmanager-token-0123456789"
 
@@ -48,13 +48,7 @@ async def alertmanager(alert_bot: BotProcess) -> AsyncIterator[Alertmanager]:
 
 @pytest.fixture
 async def alice_in_incidents(alert_bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with SlackUser(
-        f"http://127.0.0.1:{alert_bot.port}/slack/events",
-        slack,
-        SIGNING_SECRET,
-        user_id="U0ALICE",
-        channel_id="C0INCIDENTS",
-    ) as user:
+    async with user_of(alert_bot, slack, "U0ALICE", "C0INCIDENTS") as user:
         yield user
 
 

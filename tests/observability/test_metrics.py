@@ -7,20 +7,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot import metrics
 from bot.app import BotProcess
 from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import Message, SlackFake
+from bot.sandbox.slack_fake import SlackFake
 from bot.slack import payloads
 from bot.slack.ids import ActionId
+from tests.flows import preview_message
 from tests.observability.conftest import delta, fetch, scrape, total, wait_for_delta
-
-
-async def preview_message(slack: SlackFake) -> Message:
-    def with_confirm() -> Message | None:
-        message = slack.last_message("C0OPS")
-        if message and ActionId.CONFIRM.value in str(message.blocks):
-            return message
-        return None
-
-    return await slack.wait_for(with_confirm)
 
 
 async def test_metrics_move_with_a_scripted_session(

@@ -12,8 +12,8 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
-from tests.conftest import SIGNING_SECRET, MakeBot
-from tests.runbooks.test_confirmation_flow import (
+from tests.conftest import MakeBot, user_of
+from tests.flows import (
     BACKEND,
     ephemeral_text,
     final_state,
@@ -60,8 +60,7 @@ async def bot_without_redis(make_bot: MakeBot) -> BotProcess:
 async def test_redis_down_refuses_changes_but_reads_still_answer(
     bot_without_redis: BotProcess, slack: SlackFake, cluster: SandboxCluster
 ) -> None:
-    url = f"http://127.0.0.1:{bot_without_redis.port}/slack/events"
-    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
+    async with user_of(bot_without_redis, slack, "U0ALICE") as alice:
         await alice.slash_command("scale backend 5")
         text = await ephemeral_text(slack, "U0ALICE", "Redis is unavailable")
         assert "Nothing was changed" in text
@@ -92,10 +91,9 @@ async def quick_recovery_bot(make_bot: MakeBot) -> BotProcess:
 async def test_postgres_lost_mid_execution_stops_the_run_and_it_is_reported_not_rerun(
     quick_recovery_bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, database_url: str, postgres_url: str
 ) -> None:
-    url = f"http://127.0.0.1:{quick_recovery_bot.port}/slack/events"
     name = urllib.parse.urlsplit(database_url).path.lstrip("/")
     cluster.stall_rollouts("mail-score-production", BACKEND)
-    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
+    async with user_of(quick_recovery_bot, slack, "U0ALICE") as alice:
         await alice.slash_command("restart backend")
         message = await preview_message(slack)
         await alice.block_action(message, ActionId.CONFIRM.value)

@@ -13,54 +13,24 @@ from bot import metrics
 from bot.app import BotProcess
 from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import Message, SlackFake
+from bot.sandbox.slack_fake import SlackFake
 from bot.slack import recovery
 from bot.slack.ids import ActionId
 from bot.store import audit
-
-NS, BACKEND = "mail-score-production", "mail-score-backend"
-
-
-def replicas(cluster: SandboxCluster) -> int:
-    return int(cluster.deployment(NS, BACKEND)["spec"]["replicas"])
-
-
-def real_scale_patches(cluster: SandboxCluster) -> list[object]:
-    return [r for r in cluster.requests_to(f"/deployments/{BACKEND}/scale", "PATCH") if "dryRun" not in r.query]
+from tests.flows import (
+    BACKEND,
+    NS,
+    ephemeral_text,
+    final_state,
+    preview_message,
+    real_scale_patches,
+    replicas,
+)
 
 
 def expired_count() -> float:
     labels = {"procedure": "scale", "state": "expired"}
     return metrics.REGISTRY.get_sample_value("runbook_bot_executions_total", labels) or 0.0
-
-
-async def preview_message(slack: SlackFake) -> Message:
-    def with_confirm() -> Message | None:
-        message = slack.last_message("C0OPS")
-        if message and ActionId.CONFIRM.value in str(message.blocks):
-            return message
-        return None
-
-    return await slack.wait_for(with_confirm)
-
-
-async def final_state(slack: SlackFake, message: Message, state: str) -> Message:
-    def done() -> Message | None:
-        current = slack.message("C0OPS", message.ts)
-        return current if current and f"*{state}*" in str(current.blocks) else None
-
-    return await slack.wait_for(done, timeout=15)
-
-
-async def ephemeral_text(slack: SlackFake, user: str, needle: str) -> str:
-    def found() -> str | None:
-        for message in slack.ephemeral_messages(user):
-            text = str(message.blocks) + message.text
-            if needle in text:
-                return text
-        return None
-
-    return await slack.wait_for(found)
 
 
 async def test_viewer_is_refused_and_nothing_is_created(carol: SlackUser, slack: SlackFake, bot: BotProcess) -> None:

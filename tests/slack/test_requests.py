@@ -10,7 +10,7 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser, Tamper
 from bot.sandbox.slack_fake import SlackFake
 from bot.slack import signing
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import user_of
 
 
 def test_signature_matches_slacks_worked_example() -> None:
@@ -146,8 +146,7 @@ async def test_kubernetes_404_names_the_object_and_namespace(
 
 
 async def test_someone_without_a_role_cannot_read_history_or_health(bot: BotProcess, slack: SlackFake) -> None:
-    url = f"http://127.0.0.1:{bot.port}/slack/events"
-    async with SlackUser(url, slack, SIGNING_SECRET, user_id="U0STRANGER", channel_id="C0OPS") as stranger:
+    async with user_of(bot, slack, "U0STRANGER") as stranger:
         for command in ("history backend", "health"):
             await stranger.slash_command(command)
 
