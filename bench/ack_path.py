@@ -76,9 +76,9 @@ class Fakes:
     async def __aenter__(self) -> Fakes:
         from bot.catalog import load_catalog
         from bot.embedded import EmbeddedServers
-        from bot.sandbox.cluster import SandboxCluster
-        from bot.sandbox.slack_fake import FakeConfig, SlackFake
         from bot.settings import PROJECT_ROOT
+        from sandbox.cluster import SandboxCluster
+        from sandbox.slack_fake import FakeConfig, SlackFake
 
         self.catalog = load_catalog(PROJECT_ROOT / "chatops.yml")
         self._embedded = EmbeddedServers(self.workdir / "embedded")

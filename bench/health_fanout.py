@@ -33,8 +33,8 @@ from bot.health.checks import Targets, run_checks
 from bot.health.model import State
 from bot.health.report import render
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.cluster_store import new_deployment
+from sandbox.cluster import SandboxCluster
+from sandbox.cluster_store import new_deployment
 
 SIZES = (100, 500, 1000)
 CONCURRENCY = 50

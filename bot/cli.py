@@ -122,6 +122,23 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
+def _shell(settings: Settings, args: argparse.Namespace) -> int:
+    # The sandbox (Slack fake, sandbox cluster) is a development package next to bot/, not part of
+    # the product: a source checkout's dev install has it, the wheel and the image do not.
+    try:
+        from sandbox import shell
+    except ModuleNotFoundError as exc:
+        if exc.name != "sandbox":
+            raise
+        print(
+            "runbook-bot: the shell needs the sandbox package of a source checkout; "
+            "run scripts/shell.sh there (or `pip install -e ./sandbox`)",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -136,9 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "socket":
             return asyncio.run(_socket(settings))
         if args.command == "shell":
-            from bot.sandbox import shell
-
-            return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
+            return _shell(settings, args)
         return asyncio.run(_serve(settings))
     except errors.ConfigError as exc:
         print(f"runbook-bot: {exc}", file=sys.stderr)

@@ -7,6 +7,8 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/runbook-bot ]; then
   "$PYTHON" -m venv .venv
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e .
+  .venv/bin/python -m pip install --quiet -e . -e ./sandbox
 fi
-exec .venv/bin/runbook-bot shell "$@"
+# From the checkout, so the development package sandbox/ (Slack fake, sandbox cluster) is importable
+# even in a .venv installed before it moved out of bot/ (`python -m` puts the working directory first).
+exec .venv/bin/python -m bot.cli shell "$@"

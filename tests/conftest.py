@@ -14,11 +14,11 @@ import pytest
 from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
 from bot.embedded import EmbeddedServers
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.settings import PROJECT_ROOT, Settings
 from bot.store.db import create_database
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 CATALOG_PATH = PROJECT_ROOT / "chatops.yml"

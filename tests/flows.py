@@ -3,9 +3,9 @@ and what reached the sandbox cluster."""
 
 from __future__ import annotations
 
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_fake import Message, SlackFake
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"
 

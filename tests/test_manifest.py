@@ -7,8 +7,8 @@ import json
 import jsonschema
 import yaml
 
-from bot.sandbox.slack_client import SlackUser
 from bot.settings import PROJECT_ROOT
+from sandbox.slack_client import SlackUser
 
 SCHEMA = PROJECT_ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
 

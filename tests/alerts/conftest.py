@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
 
 TOKEN = "test-alertmanager-token-0123456789"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.slack_fake import SlackFake
 from tests.alerts.conftest import Alertmanager, group
 
 GROUPS = 30

@@ -12,8 +12,8 @@ from bot.alerts import messages, routing
 from bot.alerts.config import AlertRule
 from bot.alerts.payload import MAX_ALERTS_KEPT, PayloadError, parse
 from bot.catalog import Catalog
-from bot.sandbox import blockkit
 from bot.web_alerts import _authorized
+from sandbox import blockkit
 from tests.alerts.conftest import group
 
 EVERYTHING = frozenset({"rollback", "status", "rollout-history", "restart", "top", "logs", "pods"})

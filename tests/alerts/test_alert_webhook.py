@@ -9,10 +9,10 @@ import asyncio
 import json
 
 from bot import metrics
-from bot.sandbox.slack_client import SlackUser, find_buttons
-from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
 from bot.web_alerts import MAX_BODY_BYTES
+from sandbox.slack_client import SlackUser, find_buttons
+from sandbox.slack_fake import Message, SlackFake
 from tests.alerts.conftest import Alertmanager, group
 
 QUIET_SECONDS = 0.5  # how long "nothing was posted" is watched for

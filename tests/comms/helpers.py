@@ -6,8 +6,8 @@ import json
 from datetime import datetime
 
 from bot.app import BotProcess
-from bot.sandbox import blockkit
-from bot.sandbox.slack_fake import Message, SlackFake
+from sandbox import blockkit
+from sandbox.slack_fake import Message, SlackFake
 
 INCIDENTS = "C0INCIDENTS"
 

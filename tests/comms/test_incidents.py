@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import BotProcess
-from bot.sandbox import blockkit
-from bot.sandbox.slack_client import SlackUser, find_buttons
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
+from sandbox import blockkit
+from sandbox.slack_client import SlackUser, find_buttons
+from sandbox.slack_fake import SlackFake
 from tests.comms.helpers import INCIDENTS, confirmed, declared_at, notices, shown
 
 

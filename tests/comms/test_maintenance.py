@@ -13,10 +13,10 @@ from bot.comms import times
 from bot.comms.maintenance import MaintenanceService
 from bot.comms.templating import Templates
 from bot.runtime import Runtime
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
 from bot.store.maintenance import MaintenanceStore
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.comms.helpers import confirmed, notices, shown
 
 

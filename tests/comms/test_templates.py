@@ -8,8 +8,8 @@ from pathlib import Path
 from bot.catalog import Catalog
 from bot.comms import samples
 from bot.comms.templating import Templates, check_templates
-from bot.sandbox import blockkit
 from bot.settings import PROJECT_ROOT
+from sandbox import blockkit
 
 TEMPLATES = PROJECT_ROOT / "templates"
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.catalog import Catalog
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
+from sandbox.cluster import SandboxCluster
 
 
 class HttpTargets:

@@ -6,8 +6,8 @@ import json
 
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.health.report import render
-from bot.sandbox.blockkit import iter_elements, validate_message_blocks
 from bot.slack.ids import SUGGESTION_ACTION
+from sandbox.blockkit import iter_elements, validate_message_blocks
 
 STATES = [State.FAIL, State.WARN, State.UNKNOWN, State.OK]
 

@@ -13,9 +13,9 @@ from bot.health.limits import Limits
 from bot.health.model import State
 from bot.health.report import render
 from bot.k8s import Kube
-from bot.sandbox.blockkit import iter_elements, validate_message_blocks
-from bot.sandbox.cluster import SandboxCluster
 from bot.slack.ids import SUGGESTION_ACTION
+from sandbox.blockkit import iter_elements, validate_message_blocks
+from sandbox.cluster import SandboxCluster
 from tests.health.conftest import HttpTargets, with_health_urls
 
 PROCEDURES = {"restart", "rollback", "scale", "kill-long-queries"}

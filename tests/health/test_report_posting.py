@@ -10,12 +10,12 @@ from bot.app import BotProcess
 from bot.catalog import Catalog
 from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
-from bot.sandbox.blockkit import iter_elements
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
 from bot.slack import health_report
+from sandbox.blockkit import iter_elements
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.health.conftest import HttpTargets, with_health_urls
 
 

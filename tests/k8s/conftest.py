@@ -12,8 +12,8 @@ import pytest
 
 from bot.catalog import Catalog, Service, load_catalog
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
 from bot.settings import PROJECT_ROOT
+from sandbox.cluster import SandboxCluster
 
 KUBECTL = shutil.which("kubectl")
 

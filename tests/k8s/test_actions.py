@@ -10,7 +10,7 @@ from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Service
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
+from sandbox.cluster import SandboxCluster
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
 MUTATING |= {"maintenance"}

@@ -7,7 +7,7 @@ import pytest
 from bot import errors
 from bot.catalog import Service
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
+from sandbox.cluster import SandboxCluster
 
 NS = "production"
 

@@ -9,7 +9,7 @@ import pytest
 from bot import errors
 from bot.catalog import Service
 from bot.k8s import Kube
-from bot.sandbox.cluster import SandboxCluster
+from sandbox.cluster import SandboxCluster
 
 
 async def test_forbidden_names_the_verb_resource_and_namespace(

@@ -14,7 +14,7 @@ import pytest
 
 from bot.catalog import Service
 from bot.k8s import Kube
-from bot.sandbox.cluster import RecordedRequest, SandboxCluster
+from sandbox.cluster import RecordedRequest, SandboxCluster
 
 DEPLOY = "/apis/apps/v1/namespaces/production/deployments/email-dashboard"
 GOLDEN: dict[str, tuple[str, str, dict[str, str], str, Any]] = {

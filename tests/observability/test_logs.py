@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.observability.conftest import CapturedLogs, fetch
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"

@@ -6,10 +6,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import metrics
 from bot.app import BotProcess
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack import payloads
 from bot.slack.ids import ActionId
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.flows import preview_message
 from tests.observability.conftest import delta, fetch, scrape, total, wait_for_delta
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_fake import SlackFake
 from tests.conftest import bot_env
 
 

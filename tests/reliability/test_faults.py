@@ -8,10 +8,10 @@ import asyncpg
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
 from tests.flows import (
     BACKEND,

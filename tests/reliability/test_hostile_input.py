@@ -15,9 +15,9 @@ from bot.app import load_configuration
 from bot.comms import contexts, samples
 from bot.comms.templating import Templates
 from bot.runbooks import parser
-from bot.sandbox.blockkit import validate_message_blocks
 from bot.settings import load_settings
 from bot.slack import runbook_views as views
+from sandbox.blockkit import validate_message_blocks
 
 CATALOG, _, PROCEDURES = load_configuration(load_settings())
 PING = re.compile(r"<[!@#]")

@@ -16,10 +16,10 @@ import asyncpg
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
 from bot.store import audit
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.conftest import SIGNING_SECRET, MakeBot
 
 DURATION = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "8"))

@@ -7,10 +7,10 @@ import contextlib
 
 import asyncpg
 
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import Message, SlackFake
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.conftest import ServeFactory
 

@@ -11,12 +11,12 @@ import asyncpg
 
 from bot import metrics
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack import recovery
 from bot.slack.ids import ActionId
 from bot.store import audit
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.flows import (
     BACKEND,
     NS,

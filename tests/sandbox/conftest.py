@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.slack_fake import SlackFake
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.sandbox.blockkit import validate_message_blocks, validate_view
+from sandbox.blockkit import validate_message_blocks, validate_view
 
 
 def section(text: str = "hello") -> dict[str, Any]:

@@ -14,8 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack_client import SlackUser, Tamper, find_button, sign
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.slack_client import SlackUser, Tamper, find_button, sign
+from sandbox.slack_fake import SlackFake
 
 SECRET = "sandbox-signing-secret"
 

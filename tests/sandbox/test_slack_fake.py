@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack_fake import FakeConfig, SlackFake
+from sandbox.slack_fake import FakeConfig, SlackFake
 
 
 def client_for(fake: SlackFake, **kwargs: Any) -> AsyncWebClient:

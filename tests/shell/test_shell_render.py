@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox import shell_forms as forms
-from bot.sandbox import shell_render as render
-from bot.sandbox.slack_fake import Message
+from sandbox import shell_forms as forms
+from sandbox import shell_render as render
+from sandbox.slack_fake import Message
 
 NAMES = {"U0ALICE": "alice", "C0OPS": "ops"}
 

@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 
 from bot.app import BotProcess
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser, Tamper
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack import signing
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser, Tamper
+from sandbox.slack_fake import SlackFake
 from tests.conftest import user_of
 
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_fake import SlackFake
 from bot.slack.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_fake import SlackFake
 from tests.conftest import bot_env
 from tests.reliability.conftest import free_port
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import SlackFake
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 
 
 async def test_status_is_acknowledged_fast_and_posts_the_cluster_figures(

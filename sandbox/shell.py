@@ -29,12 +29,12 @@ from pydantic import SecretStr
 from bot import logs
 from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
-from bot.sandbox.cluster import SandboxCluster
-from bot.sandbox.shell_render import looks_like_error
-from bot.sandbox.shell_session import SLASH_COMMANDS, Session
-from bot.sandbox.slack_client import SlackUser
-from bot.sandbox.slack_fake import FakeConfig, SlackFake
 from bot.settings import Settings
+from sandbox.cluster import SandboxCluster
+from sandbox.shell_render import looks_like_error
+from sandbox.shell_session import SLASH_COMMANDS, Session
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import FakeConfig, SlackFake
 
 REPORT_ENV: Final = "RUNBOOK_SHELL_REPORT"  # write the cluster's deployments as JSON here at exit
 REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"

@@ -20,9 +20,9 @@ import yaml
 from aiohttp import web
 
 from bot.catalog import Catalog, ConfigMapMaintenance, EnvMaintenance
-from bot.sandbox.cluster_controller import Controller
-from bot.sandbox.cluster_http import ApiServer, status_error
-from bot.sandbox.cluster_store import ObjectStore, new_deployment
+from sandbox.cluster_controller import Controller
+from sandbox.cluster_http import ApiServer, status_error
+from sandbox.cluster_store import ObjectStore, new_deployment
 
 DEFAULT_CONTEXT = "sandbox"
 REASONS = {403: "Forbidden", 404: "NotFound", 409: "Conflict", 429: "TooManyRequests", 500: "InternalError"}

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.sandbox import blockkit
-from bot.sandbox.slack_fake import Message, SlackFake
+from sandbox import blockkit
+from sandbox.slack_fake import Message, SlackFake
 
 JSON = dict[str, Any]
 

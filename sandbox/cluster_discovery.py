@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.sandbox.cluster_store import RESOURCES, pod_ready
+from sandbox.cluster_store import RESOURCES, pod_ready
 
 METRICS_GV = "metrics.k8s.io/v1beta1"
 VERSION = {

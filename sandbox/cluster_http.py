@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox import cluster_discovery as discovery
-from bot.sandbox.cluster_controller import Controller
-from bot.sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, compile_selector, selector_string
-from bot.sandbox.cluster_store import RESOURCE_BY_PLURAL, ObjectStore, ResourceType, now_rfc3339
+from sandbox import cluster_discovery as discovery
+from sandbox.cluster_controller import Controller
+from sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, compile_selector, selector_string
+from sandbox.cluster_store import RESOURCE_BY_PLURAL, ObjectStore, ResourceType, now_rfc3339
 
 JSON = "application/json"
 

@@ -26,8 +26,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from bot.sandbox import blockkit
-from bot.sandbox.slack_fake_records import (
+from sandbox import blockkit
+from sandbox.slack_fake_records import (
     ApiCall,
     ApiError,
     Dropped,
@@ -44,7 +44,7 @@ from bot.sandbox.slack_fake_records import (
     as_str,
     truthy,
 )
-from bot.sandbox.socket_mode import SocketModeHub
+from sandbox.socket_mode import SocketModeHub
 
 JSON = dict[str, Any]
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.sandbox.slack_fake import Message
+from sandbox.slack_fake import Message
 
 JSON = dict[str, Any]
 

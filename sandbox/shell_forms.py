@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.shell_render import plain
+from sandbox.shell_render import plain
 
 JSON = dict[str, Any]
 

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from bot.sandbox import shell_forms as forms
-from bot.sandbox import shell_render as render
-from bot.sandbox.slack_client import BotReply, SlackUser, find_buttons
-from bot.sandbox.slack_fake import Message, SlackFake, StoredView
+from sandbox import shell_forms as forms
+from sandbox import shell_render as render
+from sandbox.slack_client import BotReply, SlackUser, find_buttons
+from sandbox.slack_fake import Message, SlackFake, StoredView
 
 JSON = dict[str, Any]
 # How long to wait for the bot: the first Web API call after an ack usually comes within

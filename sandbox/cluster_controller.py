@@ -15,7 +15,7 @@ import itertools
 import logging
 from typing import Any
 
-from bot.sandbox.cluster_store import (
+from sandbox.cluster_store import (
     HASH_LABEL,
     REVISION,
     ObjectStore,
