@@ -57,8 +57,8 @@ async def wait_until(predicate: Any, within: float = WAIT_SECONDS, interval: flo
 
 async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[str, list[float]]:
     from bot.app import BotProcess
+    from bot.ids import ActionId
     from bot.settings import Settings
-    from bot.slack.ids import ActionId
     from sandbox.slack_client import SlackUser, find_button
 
     times: dict[str, list[float]] = {"ack": [], "first update": [], "scaled": [], "final": []}

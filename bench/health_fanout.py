@@ -31,8 +31,8 @@ from aiohttp import web
 from bot.catalog import Catalog, Channels, HealthSchedule, Role, Service
 from bot.health.checks import Targets, run_checks
 from bot.health.model import State
-from bot.health.report import render
 from bot.k8s import Kube
+from bot.slack.health_views import render
 from sandbox.cluster import SandboxCluster
 from sandbox.cluster_store import new_deployment
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot import errors
-from bot.alerts.config import AlertsConfig
+from bot.catalog_alerts import AlertsConfig
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"

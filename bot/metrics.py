@@ -9,12 +9,13 @@ channel ids or free text.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Sequence
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
-from bot.runbooks.executions import Execution
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -127,14 +128,32 @@ def observe_pool(in_use: int, size: int) -> None:
     PG_POOL_SIZE.set(size)
 
 
-def observe_execution(execution: Execution) -> None:
+class _Step(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def seconds(self) -> float: ...
+
+
+class _Execution(Protocol):
+    """What the metrics read of a bot.runbooks Execution; metrics sit below the domain and never import it."""
+
+    @property
+    def procedure(self) -> str: ...
+    @property
+    def state(self) -> enum.StrEnum: ...
+    @property
+    def steps(self) -> Sequence[_Step]: ...
+
+
+def observe_execution(execution: _Execution) -> None:
     """Count a finished execution by its final state and observe each of its steps' duration."""
     EXECUTIONS.labels(procedure=execution.procedure, state=execution.state.value).inc()
     for step in execution.steps:
         STEP_SECONDS.labels(procedure=execution.procedure, ok="true" if step.ok else "false").observe(step.seconds)
 
 
-def count_closed_by_sweep(execution: Execution) -> None:
+def count_closed_by_sweep(execution: _Execution) -> None:
     """An execution the sweep closed (expired, or interrupted by a dead replica): its state only, since
     any steps it ran were observed, if at all, by the replica that ran them."""
     EXECUTIONS.labels(procedure=execution.procedure, state=execution.state.value).inc()

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog
 from bot.coord import Coordinator
-from bot.policy import Policy
 from bot.runbooks.engine import Clock, Engine
 from bot.runbooks.model import Procedure
+from bot.runbooks.policy import Policy
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack.webapi import SlackWebApi

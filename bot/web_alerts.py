@@ -4,7 +4,7 @@ Checks, in order, so that an unauthenticated caller learns nothing and costs not
 bearer token (401; also when ALERTMANAGER_TOKEN is unset — fail closed), size
 (413), JSON and version 4 (400 with the reason). Then it queues the group for its
 channel and answers 200 at once; Slack is called by the channel's worker
-(bot.alerts.dispatch). Nothing is posted for a refused request.
+(bot.slack.alert_dispatch). Nothing is posted for a refused request.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from aiohttp import web
 
 from bot import metrics
 from bot.alerts import routing
-from bot.alerts.dispatch import AlertDispatcher
 from bot.alerts.payload import PayloadError, parse
 from bot.runtime import Runtime
+from bot.slack.alert_dispatch import AlertDispatcher
 
 log = structlog.get_logger(__name__)
 

@@ -3,7 +3,7 @@ and what reached the sandbox cluster."""
 
 from __future__ import annotations
 
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_fake import Message, SlackFake
 

@@ -1,7 +1,7 @@
 """Alertmanager webhook → one Slack message per alert group, with buttons for the runbook procedures.
 
-`config` (the catalog's `alerts:` section), `payload` (webhook version 4), `routing`
-(rules → service, suggestions, channel), `messages` (Block Kit), `refs` (groupKey →
-message, in Redis) and `dispatch` (per-channel queues: flood control and retries).
-Kept import-light: `bot.catalog` imports `bot.alerts.config`.
+`payload` (webhook version 4), `routing` (rules → service, suggestions, channel) and
+`refs` (groupKey → message, in Redis). The catalog's `alerts:` section is `bot.catalog_alerts`
+(the catalog is below every feature); the Slack side, Block Kit (`bot.slack.alert_views`) and
+per-channel queues with flood control and retries (`bot.slack.alert_dispatch`), is in the Slack layer.
 """

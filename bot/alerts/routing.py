@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.alerts.config import AlertRule, AlertsConfig
 from bot.alerts.payload import Alert, Notification
 from bot.catalog import Catalog
+from bot.catalog_alerts import AlertRule, AlertsConfig
 from bot.runbooks.model import Procedure
 
 MAX_SUGGESTIONS = 10  # per group: more buttons than this is noise, not help

@@ -13,9 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.catalog import Catalog
-from bot.slack.ids import ActionId
-from bot.store.incidents import Incident
-from bot.store.maintenance import MaintenanceWindow
+from bot.comms.records import Incident, MaintenanceWindow
+from bot.ids import ActionId
 from bot.text import escape
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -12,22 +12,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from bot import errors
 from bot.catalog import Catalog
 from bot.comms import contexts
+from bot.comms.records import Incident, IncidentStore
 from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
 from bot.scheduler import Job, Scheduler
-from bot.slack.webapi import Blocks
-from bot.store.incidents import Incident, IncidentStore
 
 log = structlog.get_logger(__name__)
 REMINDER_KIND = "incident.reminder"
 LEAD_ROLE = "incident"
+
+# Block Kit as bot.slack.webapi takes it; comms is below the Slack layer and does not import it.
+Blocks = Sequence[dict[str, Any]]
 
 
 class Poster(Protocol):

@@ -17,10 +17,10 @@ from bot import errors
 from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.incidents import Poster
+from bot.comms.records import MaintenanceStore, MaintenanceWindow
 from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
 from bot.scheduler import Job, Scheduler
-from bot.store.maintenance import MaintenanceStore, MaintenanceWindow
 
 log = structlog.get_logger(__name__)
 NOTICE_KIND = "maintenance.notice"

@@ -10,8 +10,7 @@ from typing import Any
 
 from bot.catalog import Catalog
 from bot.comms import contexts
-from bot.store.incidents import Incident
-from bot.store.maintenance import MaintenanceWindow
+from bot.comms.records import Incident, MaintenanceWindow
 
 PINGS = ("<!channel>", "<!here>", "<@U0SAMPLE>")
 NASTY = '<!channel> <!here> <@U0SAMPLE> "quoted": {a: [b]} & more\n- not a list item\n' + "x" * 3000

@@ -1,1 +1,1 @@
-"""Health checks per catalog service and the report built from them (issue 6)."""
+"""Health checks per catalog service and the report they make (issue 6); its Block Kit is bot.slack.health_views."""

@@ -18,11 +18,11 @@ from typing import Any
 from bot import errors
 from bot.actions.registry import ActionRegistry, ActionResult, Change
 from bot.catalog import Catalog
-from bot.policy import Policy
 from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
+from bot.runbooks.policy import Policy
 from bot.runbooks.steps import StepRunner
 
 BOT_ACTOR = "runbook-bot"

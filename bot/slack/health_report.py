@@ -20,11 +20,11 @@ from bot import errors
 from bot.health.checks import Targets, run_checks
 from bot.health.limits import Limits
 from bot.health.model import Report
-from bot.health.report import Rendered, render
 from bot.k8s import Kube
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
+from bot.slack.health_views import Rendered, render
 
 log = structlog.get_logger(__name__)
 JOB_ID = "health-report"

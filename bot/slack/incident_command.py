@@ -12,14 +12,14 @@ from bot import errors
 from bot.comms import incidents
 from bot.comms.contexts import when
 from bot.comms.templating import Templates
+from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
-from bot.slack.ids import ActionId, CallbackId
 from bot.slack.replies import action_invocation, answering, command_invocation
-from bot.store.incidents import IncidentStore
+from bot.store.incidents import PostgresIncidentStore
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -58,7 +58,7 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     service = incidents.IncidentService(
-        store=IncidentStore(rt.db),
+        store=PostgresIncidentStore(rt.db),
         scheduler=rt.scheduler,
         slack=rt.slack,
         policy=rt.policy,

@@ -10,9 +10,9 @@ from slack_sdk.models.views import View
 
 from bot.catalog import Catalog
 from bot.comms.contexts import mention, safe, when
+from bot.comms.records import Incident, IncidentEvent
+from bot.ids import CallbackId
 from bot.slack import blocks as bk
-from bot.slack.ids import CallbackId
-from bot.store.incidents import Incident, IncidentEvent
 
 
 def _text(text: str) -> dict[str, Any]:

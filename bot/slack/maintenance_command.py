@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.comms import maintenance, times
 from bot.comms.contexts import mention, safe, when
+from bot.comms.records import MaintenanceWindow
 from bot.comms.templating import Templates
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
@@ -20,7 +21,7 @@ from bot.runtime import Runtime
 from bot.slack import blocks as bk
 from bot.slack import runbook_views
 from bot.slack.replies import answering, command_invocation
-from bot.store.maintenance import MaintenanceStore, MaintenanceWindow
+from bot.store.maintenance import PostgresMaintenanceStore
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -77,7 +78,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     service = maintenance.MaintenanceService(
-        store=MaintenanceStore(rt.db),
+        store=PostgresMaintenanceStore(rt.db),
         scheduler=rt.scheduler,
         slack=rt.slack,
         catalog=rt.catalog,

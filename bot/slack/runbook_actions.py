@@ -11,12 +11,12 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors, metrics
+from bot.ids import ActionId
 from bot.runbooks.engine import Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.runtime import Runtime
 from bot.slack import runbook_views as views
-from bot.slack.ids import ActionId
 from bot.slack.replies import action_invocation, answering
 from bot.slack.webapi import SlackWebApi
 

@@ -10,10 +10,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
 from bot.actions.registry import ActionContext
-from bot.policy import VIEWER_ROLE
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
 from bot.runbooks.loader import RESERVED_NAMES
+from bot.runbooks.policy import VIEWER_ROLE
 from bot.runtime import Runtime
 from bot.slack import health_report
 from bot.slack import runbook_views as views

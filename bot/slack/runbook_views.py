@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.actions.registry import ActionResult, Change
+from bot.ids import ActionId, BlockId
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import Execution, State, StepRecord
 from bot.runbooks.model import Procedure
 from bot.slack import blocks as bk
-from bot.slack.ids import ActionId, BlockId
 from bot.slack.mrkdwn import code, escape, preformatted
 
 STATE_ICONS = {

@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
+from bot.ids import SUGGESTION_ACTION
 from bot.runbooks import parser
 from bot.runtime import Runtime
-from bot.slack.ids import SUGGESTION_ACTION
 from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_command import run_parsed
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from bot.comms.records import Incident, IncidentEvent
 from bot.store.db import Database
 
 _ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
@@ -18,41 +18,11 @@ _COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Incident:
-    id: int
-    title: str
-    severity: str
-    impact: str
-    services: tuple[str, ...]
-    lead: str
-    declared_by: str
-    state: str
-    channel_id: str
-    message_ts: str | None
-    root_cause: str | None
-    resolution: str | None
-    declared_at: datetime
-    resolved_at: datetime | None
-
-    @property
-    def open(self) -> bool:
-        return self.state == "open"
-
-
-@dataclass(frozen=True)
-class IncidentEvent:
-    at: datetime
-    kind: str
-    actor: str
-    text: str
-
-
 def _incident(row: asyncpg.Record) -> Incident:
     return Incident(**{**dict(row), "services": tuple(row["services"])})
 
 
-class IncidentStore:
+class PostgresIncidentStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 

@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from bot.comms.records import MaintenanceWindow
 from bot.store.db import Database
 
 # The only interpolation into SQL below is this constant column list; values are always $n parameters.
 _COLUMNS = "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by"
 
 
-@dataclass(frozen=True)
-class MaintenanceWindow:
-    id: int
-    purpose: str
-    services: tuple[str, ...]
-    starts_at: datetime
-    ends_at: datetime
-    state: str
-    channel_id: str
-    created_by: str
-    created_at: datetime
-    cancelled_by: str | None
-
-
 def _window(row: asyncpg.Record) -> MaintenanceWindow:
     return MaintenanceWindow(**{**dict(row), "services": tuple(row["services"])})
 
 
-class MaintenanceStore:
+class PostgresMaintenanceStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 

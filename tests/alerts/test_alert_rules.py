@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.alerts import messages, routing
-from bot.alerts.config import AlertRule
+from bot.alerts import routing
 from bot.alerts.payload import MAX_ALERTS_KEPT, PayloadError, parse
 from bot.catalog import Catalog
+from bot.catalog_alerts import AlertRule
+from bot.slack import alert_views
 from bot.web_alerts import _authorized
 from sandbox import blockkit
 from tests.alerts.conftest import group
@@ -50,10 +51,11 @@ def test_critical_goes_to_incidents_and_the_rest_to_alerts(catalog: Catalog) -> 
 
 
 def test_only_http_links_are_links() -> None:
-    assert messages.link("javascript:alert(1)", "x") is None
-    assert messages.link("slack://open", "x") is None
+    assert alert_views.link("javascript:alert(1)", "x") is None
+    assert alert_views.link("slack://open", "x") is None
     assert (
-        messages.link("https://a.example/x?a=1&b=2", "run<book>") == "<https://a.example/x?a=1&amp;b=2|run&lt;book&gt;>"
+        alert_views.link("https://a.example/x?a=1&b=2", "run<book>")
+        == "<https://a.example/x?a=1&amp;b=2|run&lt;book&gt;>"
     )
 
 
@@ -68,8 +70,8 @@ def test_a_huge_group_is_trimmed_and_its_message_is_valid_block_kit(catalog: Cat
     g = notification(alerts=300, description="d" * 50_000)
     assert len(g.alerts) == MAX_ALERTS_KEPT
     assert g.truncated_alerts == 300 - MAX_ALERTS_KEPT
-    entry = messages.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING))
-    _, blocks = messages.render([entry])
+    entry = alert_views.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING))
+    _, blocks = alert_views.render([entry])
     assert blockkit.validate_message_blocks(blocks) == []
     assert "280 more" in json.dumps(blocks) or "295 more" in json.dumps(blocks)
 
@@ -78,8 +80,8 @@ def test_a_digest_of_twenty_groups_is_valid_block_kit(catalog: Catalog) -> None:
     entries = []
     for i in range(20):
         g = notification(alertname="PodCrashLooping", key=f"k{i}")
-        entries.append(messages.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING)))
-    _, blocks = messages.render(entries)
+        entries.append(alert_views.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING)))
+    _, blocks = alert_views.render(entries)
     assert blockkit.validate_message_blocks(blocks) == []
     assert len(blocks) <= 50
 

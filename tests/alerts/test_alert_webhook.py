@@ -9,7 +9,7 @@ import asyncio
 import json
 
 from bot import metrics
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from bot.web_alerts import MAX_BODY_BYTES
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import BotProcess
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from sandbox import blockkit
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import SlackFake

@@ -14,7 +14,8 @@ from bot.comms.maintenance import MaintenanceService
 from bot.comms.templating import Templates
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.store.maintenance import MaintenanceStore
+from bot.store.jobs import PostgresJobStore
+from bot.store.maintenance import PostgresMaintenanceStore
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.comms.helpers import confirmed, notices, shown
@@ -22,9 +23,9 @@ from tests.comms.helpers import confirmed, notices, shown
 
 def replica(rt: Runtime, name: str) -> Scheduler:
     """Another replica (or the same bot after a restart): its own Scheduler on the same database."""
-    scheduler = Scheduler(rt.db, clock=rt.clock, replica_id=name)
+    scheduler = Scheduler(PostgresJobStore(rt.db), clock=rt.clock, replica_id=name)
     MaintenanceService(
-        store=MaintenanceStore(rt.db),
+        store=PostgresMaintenanceStore(rt.db),
         scheduler=scheduler,
         slack=rt.slack,
         catalog=rt.catalog,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
-from bot.health.report import render
-from bot.slack.ids import SUGGESTION_ACTION
+from bot.ids import SUGGESTION_ACTION
+from bot.slack.health_views import render
 from sandbox.blockkit import iter_elements, validate_message_blocks
 
 STATES = [State.FAIL, State.WARN, State.UNKNOWN, State.OK]

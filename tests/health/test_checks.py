@@ -11,9 +11,9 @@ from bot.catalog import Catalog
 from bot.health.checks import Targets, run_checks
 from bot.health.limits import Limits
 from bot.health.model import State
-from bot.health.report import render
+from bot.ids import SUGGESTION_ACTION
 from bot.k8s import Kube
-from bot.slack.ids import SUGGESTION_ACTION
+from bot.slack.health_views import render
 from sandbox.blockkit import iter_elements, validate_message_blocks
 from sandbox.cluster import SandboxCluster
 from tests.health.conftest import HttpTargets, with_health_urls

@@ -12,6 +12,7 @@ from bot.runbooks.engine import Invocation
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack import health_report
+from bot.store.jobs import PostgresJobStore
 from sandbox.blockkit import iter_elements
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
@@ -28,7 +29,7 @@ def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Runtime:
         rt,
         catalog=catalog,
         replica_id=replica_id,
-        scheduler=Scheduler(rt.db, clock=rt.clock, replica_id=replica_id),
+        scheduler=Scheduler(PostgresJobStore(rt.db), clock=rt.clock, replica_id=replica_id),
     )
     health_report.register(bot.bolt, other)
     return other

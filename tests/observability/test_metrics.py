@@ -6,8 +6,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import metrics
 from bot.app import BotProcess
+from bot.ids import ActionId
 from bot.slack import payloads
-from bot.slack.ids import ActionId
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.flows import preview_message

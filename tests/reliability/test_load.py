@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from bot.app import BotProcess
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from bot.store import audit
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake

@@ -7,7 +7,7 @@ import contextlib
 
 import asyncpg
 
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake

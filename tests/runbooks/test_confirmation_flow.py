@@ -11,8 +11,8 @@ import asyncpg
 
 from bot import metrics
 from bot.app import BotProcess
+from bot.ids import ActionId
 from bot.slack import recovery
-from bot.slack.ids import ActionId
 from bot.store import audit
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser

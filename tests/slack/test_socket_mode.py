@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.slack.ids import ActionId
+from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_fake import SlackFake
 from tests.conftest import bot_env

@@ -1,7 +1,7 @@
 """The catalog's `alerts:` section: which procedures to suggest for which alert, and where to post.
 
-Only pydantic and the standard library here, because `bot.catalog` imports this
-module (anything heavier would be an import cycle).
+Only pydantic and the standard library here: it is part of the catalog, which every layer
+imports, so it sits below the alerts feature (bot.alerts.routing reads it).
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from slack_sdk.models.blocks import Block
 
 from bot.health.model import SEVERITY, CheckResult, Report, ServiceHealth, State, Suggestion
+from bot.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.slack import blocks as bk
-from bot.slack.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.slack.mrkdwn import escape, truncate
 
 BUTTONS_PER_ROW = 25

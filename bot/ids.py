@@ -1,4 +1,8 @@
-"""Every action_id, block_id and callback_id the bot uses, in one place."""
+"""Every action_id, block_id and callback_id the bot uses, in one place.
+
+Below every layer: the Slack surfaces match them, and the message templates (bot.comms) and
+Block Kit builders (bot.slack.*_views) put them on buttons.
+"""
 
 from __future__ import annotations
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import structlog
 
 from bot import errors
-from bot.alerts import messages, routing
+from bot.alerts import routing
 from bot.alerts.payload import Notification
 from bot.alerts.refs import AlertRefs, MessageRef
 from bot.runtime import Runtime
+from bot.slack import alert_views as views
 
 log = structlog.get_logger(__name__)
 
@@ -98,10 +99,10 @@ class AlertDispatcher:
             # No await between the empty-queue check and here, so submit() never sees a dying worker.
             self._workers.pop(channel, None)
 
-    def _entry(self, channel: str, group: Notification) -> messages.Entry:
+    def _entry(self, channel: str, group: Notification) -> views.Entry:
         catalog = self._rt.catalog
         allowed = routing.allowed_in(catalog, self._rt.procedures, channel)
-        return messages.Entry(
+        return views.Entry(
             group=group,
             severity=routing.severity_of(catalog, group),
             service=routing.group_service(catalog, group),
@@ -144,7 +145,7 @@ class AlertDispatcher:
             groups = {g.group_key: g for g in await self._refs.groups_in(ref)}
             for p in pendings:
                 groups[p.group.group_key] = p.group
-            text, blocks = messages.render([self._entry(ref.channel, g) for g in groups.values()])
+            text, blocks = views.render([self._entry(ref.channel, g) for g in groups.values()])
             await self._rt.slack.update_message(ref.channel, ref.ts, text, blocks)
             await self._refs.save(ref, list(groups.values()))
         except errors.UserError as exc:  # the message or channel is gone: retrying cannot help
@@ -158,7 +159,7 @@ class AlertDispatcher:
             await asyncio.sleep(wait)
         groups = [p.group for p in pendings]
         try:
-            text, blocks = messages.render([self._entry(channel, g) for g in groups])
+            text, blocks = views.render([self._entry(channel, g) for g in groups])
             self._last_post[channel] = time.monotonic()
             try:
                 ts = await self._rt.slack.post_message(channel, text, blocks)

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.alerts.payload import Alert, Notification
 from bot.alerts.routing import MAX_SUGGESTIONS, Suggestion
+from bot.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.slack import blocks
-from bot.slack.ids import BlockId, suggestion_action_id, suggestion_value
 from bot.text import escape
 
 BUTTONS_PER_BLOCK = 25  # Slack's limit for an actions block
