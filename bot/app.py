@@ -1,7 +1,8 @@
 """The composition root: builds settings, pools, clients, the engine, the Bolt app and the web app.
 
-Nothing is built at import time; `BotProcess.start()` builds everything in order
-and `stop()` shuts it down in the reverse order (stop accepting → jobs → tasks → pools).
+Nothing is built at import time; `BotProcess.start()` builds everything in order, the only
+place that constructs collaborators, and hands each Slack surface and route the few it uses;
+`stop()` shuts it down in the reverse order (stop accepting → jobs → tasks → pools).
 """
 
 from __future__ import annotations
@@ -22,25 +23,46 @@ from bot import coord, errors
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
+from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
-from bot.comms.templating import check_templates
+from bot.comms.incidents import IncidentService
+from bot.comms.maintenance import MaintenanceService
+from bot.comms.templating import Templates, check_templates
 from bot.embedded import EmbeddedServers
 from bot.k8s import Kube
 from bot.locks import RedisLocks
 from bot.runbooks.engine import Engine
+from bot.runbooks.executions import Execution, State
 from bot.runbooks.loader import load_procedures
 from bot.runbooks.policy import Policy, RateLimit
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import bolt as bolt_app
-from bot.slack import recovery
+from bot.slack import (
+    health_report,
+    incident_command,
+    maintenance_command,
+    recovery,
+    runbook_actions,
+    runbook_command,
+    suggested,
+)
+from bot.slack.alert_dispatch import AlertDispatcher, AlertRuntime
+from bot.slack.health_report import HealthRuntime
+from bot.slack.incident_command import IncidentRuntime
+from bot.slack.maintenance_command import MaintenanceRuntime
+from bot.slack.runbook_actions import ExecutionRuntime
+from bot.slack.runbook_command import RunbookRuntime
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
+from bot.store.incidents import PostgresIncidentStore
 from bot.store.jobs import PostgresJobStore
+from bot.store.maintenance import PostgresMaintenanceStore
 from bot.tasks import TaskOwner
-from bot.web import build_web_app
+from bot.web import WebRuntime, build_web_app
+from bot.web_alerts import alertmanager_handler
 
 log = structlog.get_logger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -95,8 +117,10 @@ class BotProcess:
     runtime: Runtime | None = None
     bolt: AsyncApp | None = None
     web_app: web.Application | None = None
+    health: HealthRuntime | None = None
     _embedded: EmbeddedServers | None = None
     _kube: Kube | None = None
+    _report_kube: Kube | None = None
     _runner: web.AppRunner | None = None
     port: int | None = None
     run_scheduler: bool = True  # tests drive the scheduler with their own clock instead
@@ -155,13 +179,86 @@ class BotProcess:
             scheduler=Scheduler(PostgresJobStore(db), clock=utc_now, replica_id=self.replica_id),
         )
         self.runtime = rt
-        self.bolt = bolt_app.build_bolt_app(rt)
-        self.web_app = build_web_app(rt, self.bolt)
-        await recovery.recover_interrupted(rt)
-        rt.tasks.every("sweep-executions", s.sweep_seconds, lambda: recovery.sweep(rt))
+        self.bolt = bolt_app.build_bolt_app(slack.client)
+        self._register_surfaces(rt, self.bolt)
+        alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
+        self.web_app = build_web_app(
+            WebRuntime(signing_secret=s.slack_signing_secret, db=db, coord=coordinator),
+            self.bolt,
+            alertmanager_handler(s.alertmanager_token.get_secret_value(), catalog, alerts),
+        )
+        await self.recover_executions()
+        rt.tasks.every("sweep-executions", s.sweep_seconds, self.sweep_executions)
         if self.run_scheduler:
             await rt.scheduler.start()
         return rt
+
+    def _register_surfaces(self, rt: Runtime, bolt: AsyncApp) -> None:
+        """Every Slack surface (and the comms jobs) with the collaborators it uses, built here."""
+        s, slack, catalog, procedures = rt.settings, rt.slack, rt.catalog, rt.procedures
+        # The health report's own Kubernetes client, with as many workers as checks may run at once, so
+        # a report fanning out over hundreds of services never starves the interactive commands' calls.
+        concurrency = min(catalog.health.concurrency, 32)
+        self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
+        self.health = HealthRuntime(slack, catalog, procedures, self._report_kube, s.prometheus_url)
+        runbooks = RunbookRuntime(
+            slack=slack,
+            catalog=catalog,
+            procedures=procedures,
+            engine=rt.engine,
+            policy=rt.policy,
+            executions=rt.executions,
+            registry=rt.registry,
+            history_timeout=s.kube_timeout * 2,
+            health=self.health,
+        )
+        runbook_command.register(bolt, runbooks)
+        runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks))
+        suggested.register(bolt, runbooks)
+        health_report.register(rt.scheduler, self.health)
+        templates = Templates(s.templates_dir)
+        incidents = IncidentService(
+            store=PostgresIncidentStore(rt.db),
+            scheduler=rt.scheduler,
+            slack=slack,
+            policy=rt.policy,
+            catalog=catalog,
+            templates=templates,
+            clock=rt.clock,
+        )
+        incidents.register_jobs(rt.scheduler)
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents))
+        maintenance = MaintenanceService(
+            store=PostgresMaintenanceStore(rt.db),
+            scheduler=rt.scheduler,
+            slack=slack,
+            catalog=catalog,
+            templates=templates,
+            clock=rt.clock,
+        )
+        maintenance.register_jobs(rt.scheduler)
+        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock))
+
+    async def recover_executions(self) -> list[Execution]:
+        """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""
+        assert self.runtime is not None
+        rt = self.runtime
+        closed = await rt.engine.recover_interrupted(stale_after_seconds=rt.settings.execution_stale_seconds)
+        await self._show_closed(closed)
+        return closed
+
+    async def sweep_executions(self) -> None:
+        """Periodically: expired requests lose their buttons, interrupted executions say so."""
+        assert self.runtime is not None
+        rt = self.runtime
+        await self._show_closed(await rt.engine.sweep(stale_after_seconds=rt.settings.execution_stale_seconds))
+
+    async def _show_closed(self, closed: list[Execution]) -> None:
+        assert self.runtime is not None
+        interrupted = sum(e.state is State.INTERRUPTED for e in closed)
+        if interrupted:
+            log.warning("executions interrupted by a restart", count=interrupted)
+        await recovery.show_closed(self.runtime.slack, self.runtime.procedures, closed)
 
     async def serve_http(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (port 0 picks a free one)."""
@@ -192,6 +289,10 @@ class BotProcess:
         if self._kube is not None:
             self._kube.close()
             self._kube = None
+        if self._report_kube is not None:
+            self._report_kube.close()
+            self._report_kube = None
+            self.health = None
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.close)
             self._embedded = None

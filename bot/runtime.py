@@ -1,4 +1,7 @@
-"""Everything a Slack surface or a job needs, built once by the composition root (bot/app.py)."""
+"""What the composition root (bot/app.py) built, in one record: `stop()` closes it and tests reach into it.
+
+No Slack surface or route receives it; each gets the few collaborators it uses, by name.
+"""
 
 from __future__ import annotations
 

@@ -7,17 +7,19 @@ import hashlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
+from pydantic import SecretStr
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import errors, metrics
-from bot.runtime import Runtime
+from bot.coord import Coordinator
 from bot.slack import payloads, signing
-from bot.web_alerts import alertmanager_handler
+from bot.store.db import Database
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +64,17 @@ def measured(handler: Route) -> Route:
     return handle_measured
 
 
-def slack_events_handler(rt: Runtime, bolt: AsyncApp) -> Route:
-    secret = rt.settings.slack_signing_secret.get_secret_value()
+@dataclass(frozen=True)
+class WebRuntime:
+    """What the HTTP routes use besides Bolt; built by the composition root."""
+
+    signing_secret: SecretStr
+    db: Database  # readiness and pool metrics
+    coord: Coordinator  # readiness and replay protection
+
+
+def slack_events_handler(rt: WebRuntime, bolt: AsyncApp) -> Route:
+    secret = rt.signing_secret.get_secret_value()
 
     async def handle_slack_events(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -105,7 +116,7 @@ async def handle_healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def readyz_handler(rt: Runtime) -> Route:
+def readyz_handler(rt: WebRuntime) -> Route:
     async def handle_readyz(_: web.Request) -> web.Response:
         checks: dict[str, str] = {}
         for name, probe in (("postgres", rt.db.ping), ("redis", rt.coord.ping)):
@@ -124,7 +135,7 @@ def readyz_handler(rt: Runtime) -> Route:
     return handle_readyz
 
 
-def metrics_handler(rt: Runtime) -> Route:
+def metrics_handler(rt: WebRuntime) -> Route:
     async def handle_metrics(_: web.Request) -> web.Response:
         metrics.observe_pool(*rt.db.pool_usage())
         response = web.Response(body=metrics.render())
@@ -134,11 +145,11 @@ def metrics_handler(rt: Runtime) -> Route:
     return handle_metrics
 
 
-def build_web_app(rt: Runtime, bolt: AsyncApp) -> web.Application:
+def build_web_app(rt: WebRuntime, bolt: AsyncApp, alertmanager: Route) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_post("/slack/events", slack_events_handler(rt, bolt))
     app.router.add_get("/healthz", handle_healthz)
     app.router.add_get("/readyz", readyz_handler(rt))
     app.router.add_get("/metrics", metrics_handler(rt))
-    app.router.add_post("/alerts/alertmanager", alertmanager_handler(rt))
+    app.router.add_post("/alerts/alertmanager", alertmanager)
     return app

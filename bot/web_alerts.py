@@ -18,7 +18,7 @@ from aiohttp import web
 from bot import metrics
 from bot.alerts import routing
 from bot.alerts.payload import PayloadError, parse
-from bot.runtime import Runtime
+from bot.catalog import Catalog
 from bot.slack.alert_dispatch import AlertDispatcher
 
 log = structlog.get_logger(__name__)
@@ -56,9 +56,7 @@ async def _read_bounded(request: web.Request) -> bytes | None:
     return None if len(body) > MAX_BODY_BYTES else body
 
 
-def alertmanager_handler(rt: Runtime) -> Route:
-    token = rt.settings.alertmanager_token.get_secret_value()
-    dispatcher = AlertDispatcher(rt)
+def alertmanager_handler(token: str, catalog: Catalog, dispatcher: AlertDispatcher) -> Route:
     if not token:
         log.warning("ALERTMANAGER_TOKEN is not set: /alerts/alertmanager refuses every request")
 
@@ -78,7 +76,7 @@ def alertmanager_handler(rt: Runtime) -> Route:
             group = parse(body)
         except PayloadError as exc:
             return "malformed", _refuse(400, str(exc))
-        channel = routing.channel_for(rt.catalog, group)
+        channel = routing.channel_for(catalog, group)
         if not dispatcher.submit(channel, group):
             # Bounded memory: Alertmanager retries a 5xx, so the alert is delayed, not lost.
             log.warning("alert queue full; asked Alertmanager to retry", channel=channel)

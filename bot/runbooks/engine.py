@@ -315,3 +315,15 @@ class Engine:
         if cancelled is None:
             raise self._not_pending(await self._store.get(execution.id) or execution)
         return cancelled
+
+    # ---- housekeeping ----------------------------------------------------------------------------
+
+    async def recover_interrupted(self, *, stale_after_seconds: float) -> list[Execution]:
+        """Executions cut off by a crash (heartbeat stale): marked interrupted, never re-run.
+        Returned so the Slack layer can redraw their messages."""
+        return await self._store.interrupt_orphans(stale_after_seconds=stale_after_seconds)
+
+    async def sweep(self, *, stale_after_seconds: float) -> list[Execution]:
+        """Close expired requests and interrupted executions; returns them all, for redrawing."""
+        expired = await self._store.expire_due()
+        return [*expired, *await self.recover_interrupted(stale_after_seconds=stale_after_seconds)]

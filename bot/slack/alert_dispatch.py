@@ -2,7 +2,7 @@
 
 Why a queue per channel: Slack allows about one message per second per channel, and
 an Alertmanager storm can deliver dozens of groups at once. Each channel has one
-worker task (owned by rt.tasks) that, once per tick (≥ INTERVAL apart):
+worker task (owned by the bot's TaskOwner) that, once per tick (≥ INTERVAL apart):
 - updates the messages of groups already shown (several deliveries of one group
   coalesce into its latest, so an update storm is one chat.update per message);
 - posts at most one new message: a single new group in full, or up to DIGEST_MAX
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -26,8 +27,11 @@ from bot import errors
 from bot.alerts import routing
 from bot.alerts.payload import Notification
 from bot.alerts.refs import AlertRefs, MessageRef
-from bot.runtime import Runtime
+from bot.catalog import Catalog
+from bot.runbooks.model import Procedure
 from bot.slack import alert_views as views
+from bot.slack.webapi import SlackWebApi
+from bot.tasks import TaskOwner
 
 log = structlog.get_logger(__name__)
 
@@ -58,10 +62,21 @@ class _Tick:
     failed_attempts: int = 0
 
 
+@dataclass(frozen=True)
+class AlertRuntime:
+    """What the dispatcher uses; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    procedures: Mapping[str, Procedure]  # which suggestions get a button in which channel
+    refs: AlertRefs
+    tasks: TaskOwner  # the per-channel workers
+
+
 class AlertDispatcher:
-    def __init__(self, rt: Runtime, *, interval: float = INTERVAL_SECONDS, digest_max: int = DIGEST_MAX) -> None:
+    def __init__(self, rt: AlertRuntime, *, interval: float = INTERVAL_SECONDS, digest_max: int = DIGEST_MAX) -> None:
         self._rt = rt
-        self._refs = AlertRefs(rt.coord)
+        self._refs = rt.refs
         self._interval = interval
         self._digest_max = digest_max
         self._queues: dict[str, OrderedDict[str, Pending]] = {}

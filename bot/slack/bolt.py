@@ -1,4 +1,5 @@
-"""The one Bolt AsyncApp: every Slack surface registers its listeners here.
+"""The one Bolt AsyncApp; the composition root (bot/app.py) registers every Slack surface on it,
+each with the collaborators it uses.
 
 Request verification is ours (bot/slack/signing.py, in bot/web.py) so that bad
 signatures are always 401; Socket Mode payloads arrive over an authenticated
@@ -11,26 +12,14 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncApp
-
-from bot.runtime import Runtime
-from bot.slack import (
-    health_report,
-    incident_command,
-    maintenance_command,
-    runbook_actions,
-    runbook_command,
-    suggested,
-)
+from slack_sdk.web.async_client import AsyncWebClient
 
 log = structlog.get_logger(__name__)
 
-# Each Slack surface module exposes register(app, runtime); features add theirs to this tuple.
-SURFACES = (runbook_command, runbook_actions, suggested, health_report, incident_command, maintenance_command)
 
-
-def build_bolt_app(rt: Runtime) -> AsyncApp:
+def build_bolt_app(client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
-        client=rt.slack.client,
+        client=client,
         request_verification_enabled=False,
         process_before_response=False,
         ignoring_self_events_enabled=True,
@@ -40,6 +29,4 @@ def build_bolt_app(rt: Runtime) -> AsyncApp:
         log.error("unhandled listener error", error_type=type(error).__name__, exc_info=error)
 
     app.error(handle_unexpected_error)
-    for surface in SURFACES:
-        surface.register(app, rt)
     return app

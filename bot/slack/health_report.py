@@ -1,37 +1,52 @@
 """The daily health report (cron from catalog.health) and `/runbook health [service]` on demand.
 
-Both build a fresh set of target clients, run the checks, post the summary, then the details
-as thread replies. The scheduler claims each cron fire once across replicas, so only one
-replica posts. Clients live for one report: it runs once a day or on request, and owning
-nothing between runs means nothing to leak or to close at shutdown.
+Both run the checks, post the summary, then the details as thread replies. The scheduler
+claims each cron fire once across replicas, so only one replica posts. The Kubernetes client is
+the report's own (built and closed by the composition root, bot/app.py), with as many workers as
+checks may run at once, so a report fanning out over hundreds of services never queues behind
+(or starves) the interactive commands' Kubernetes calls; the HTTP session lives for one report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import structlog
-from slack_bolt.async_app import AsyncApp
 
 from bot import errors
+from bot.catalog import Catalog
 from bot.health.checks import Targets, run_checks
 from bot.health.limits import Limits
 from bot.health.model import Report
 from bot.k8s import Kube
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
-from bot.runtime import Runtime
+from bot.runbooks.model import Procedure
+from bot.scheduler import Scheduler
 from bot.slack.health_views import Rendered, render
+from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 JOB_ID = "health-report"
 USAGE = "/runbook health [service]"
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
+@dataclass(frozen=True)
+class HealthRuntime:
+    """What a health report uses; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    procedures: Mapping[str, Procedure]  # which suggested procedures get a button
+    kube: Kube  # the report's own client (see the module docstring)
+    prometheus_url: str | None
+
+
+def register(scheduler: Scheduler, rt: HealthRuntime) -> None:
     """No listeners of its own: registers the cron job (the `/runbook` command routes `health` here)."""
     schedule = rt.catalog.health
     timezone = schedule.timezone or rt.catalog.timezone
@@ -42,30 +57,26 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         when = f"scheduled {local:%Y-%m-%d %H:%M %Z}" + (" (posted late, after a restart)" if late else "")
         await post_report(rt, channel, title="Daily health report", when=when)
 
-    rt.scheduler.cron(JOB_ID, schedule.cron, timezone, fire)
+    scheduler.cron(JOB_ID, schedule.cron, timezone, fire)
 
 
-async def build_report(rt: Runtime, only: Iterable[str] | None = None, limits: Limits | None = None) -> Report:
+async def build_report(rt: HealthRuntime, only: Iterable[str] | None = None, limits: Limits | None = None) -> Report:
     concurrency = rt.catalog.health.concurrency
-    # A client of its own, with as many workers as checks may run at once, so a report fanning out over
-    # hundreds of services never queues behind (or starves) the interactive commands' Kubernetes calls.
-    kube = Kube(kubeconfig=rt.settings.kubeconfig, timeout=rt.settings.kube_timeout, max_workers=min(concurrency, 32))
-    try:
-        async with aiohttp.ClientSession() as session:
-            thresholds = limits or Limits(**rt.catalog.health.thresholds.model_dump())
-            targets = Targets(kube, session, rt.settings.prometheus_url, thresholds)
-            return await run_checks(rt.catalog, targets, only=only, concurrency=concurrency)
-    finally:
-        kube.close()
+    async with aiohttp.ClientSession() as session:
+        thresholds = limits or Limits(**rt.catalog.health.thresholds.model_dump())
+        targets = Targets(rt.kube, session, rt.prometheus_url, thresholds)
+        return await run_checks(rt.catalog, targets, only=only, concurrency=concurrency)
 
 
-async def post_report(rt: Runtime, channel: str, *, title: str, when: str, only: Iterable[str] | None = None) -> str:
+async def post_report(
+    rt: HealthRuntime, channel: str, *, title: str, when: str, only: Iterable[str] | None = None
+) -> str:
     """Check, post the summary and its thread replies; the summary's ts."""
     report = await build_report(rt, only)
     return await post_rendered(rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when))
 
 
-async def post_rendered(rt: Runtime, channel: str, rendered: Rendered) -> str:
+async def post_rendered(rt: HealthRuntime, channel: str, rendered: Rendered) -> str:
     ts = await rt.slack.post_message(channel, *rendered.summary)
     for text, blocks in rendered.thread:
         await rt.slack.post_message(channel, text, blocks, thread_ts=ts)
@@ -73,7 +84,7 @@ async def post_rendered(rt: Runtime, channel: str, rendered: Rendered) -> str:
     return ts
 
 
-async def answer_health(rt: Runtime, who: Invocation, service: str | None) -> None:
+async def answer_health(rt: HealthRuntime, who: Invocation, service: str | None) -> None:
     """`/runbook health [service]`, after the ack: the report in the channel it was asked in.
 
     Errors propagate to the `/runbook` listener, which answers them like any other command's.

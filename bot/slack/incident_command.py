@@ -9,17 +9,17 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
+from bot.catalog import Catalog
 from bot.comms import incidents
 from bot.comms.contexts import when
-from bot.comms.templating import Templates
+from bot.comms.incidents import IncidentService
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
-from bot.runtime import Runtime
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
 from bot.slack.replies import action_invocation, answering, command_invocation
-from bot.store.incidents import PostgresIncidentStore
+from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -56,17 +56,17 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
     raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline"])
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
-    service = incidents.IncidentService(
-        store=PostgresIncidentStore(rt.db),
-        scheduler=rt.scheduler,
-        slack=rt.slack,
-        policy=rt.policy,
-        catalog=rt.catalog,
-        templates=Templates(rt.settings.templates_dir),
-        clock=rt.clock,
-    )
-    service.register_jobs(rt.scheduler)
+@dataclass(frozen=True)
+class IncidentRuntime:
+    """What `/incident`, its modals and the reminder buttons use; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    incidents: IncidentService
+
+
+def register(app: AsyncApp, rt: IncidentRuntime) -> None:
+    service = rt.incidents
 
     async def handle_incident_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         who = command_invocation(command)
@@ -130,7 +130,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
 
 
 async def _declare_from_modal(
-    rt: Runtime, service: incidents.IncidentService, who: Invocation, view: dict[str, Any]
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, view: dict[str, Any]
 ) -> None:
     incident = await service.declare(
         title=views.submitted(view, "title"),
@@ -161,12 +161,16 @@ def _clicked_id(body: dict[str, Any]) -> int:
     return incidents.parse_id(str((body.get("actions") or [{}])[0].get("value", "")))
 
 
-async def _open_update(rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]) -> None:
+async def _open_update(
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
+) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, "update")
     await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
 
 
-async def _snooze(rt: Runtime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]) -> None:
+async def _snooze(
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
+) -> None:
     incident_id = _clicked_id(body)
     due = await service.snooze(incident_id, actor=who.user_id)
     shown = when(due, rt.catalog.timezone) if due else "never (no update cadence for this severity)"
@@ -174,7 +178,7 @@ async def _snooze(rt: Runtime, service: incidents.IncidentService, who: Invocati
 
 
 async def _command(
-    rt: Runtime, service: incidents.IncidentService, who: Invocation, parsed: Parsed, command: dict[str, Any]
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, parsed: Parsed, command: dict[str, Any]
 ) -> None:
     answer = who.response_url or ""
     channel = f"<#{rt.catalog.channels.incidents}>"

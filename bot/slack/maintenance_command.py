@@ -11,17 +11,17 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
+from bot.catalog import Catalog
 from bot.comms import maintenance, times
 from bot.comms.contexts import mention, safe, when
+from bot.comms.maintenance import MaintenanceService
 from bot.comms.records import MaintenanceWindow
-from bot.comms.templating import Templates
 from bot.runbooks import parser
-from bot.runbooks.engine import Invocation
-from bot.runtime import Runtime
+from bot.runbooks.engine import Clock, Invocation
 from bot.slack import blocks as bk
 from bot.slack import runbook_views
 from bot.slack.replies import answering, command_invocation
-from bot.store.maintenance import PostgresMaintenanceStore
+from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -76,16 +76,18 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
     )
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
-    service = maintenance.MaintenanceService(
-        store=PostgresMaintenanceStore(rt.db),
-        scheduler=rt.scheduler,
-        slack=rt.slack,
-        catalog=rt.catalog,
-        templates=Templates(rt.settings.templates_dir),
-        clock=rt.clock,
-    )
-    service.register_jobs(rt.scheduler)
+@dataclass(frozen=True)
+class MaintenanceRuntime:
+    """What `/maintenance` uses; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    maintenance: MaintenanceService
+    clock: Clock  # "now", to read a start time typed without a date
+
+
+def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
+    service = rt.maintenance
 
     async def handle_maintenance_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         who = command_invocation(command)
@@ -125,7 +127,9 @@ def _listing(windows: list[MaintenanceWindow], timezone: str) -> bk.Blocks:
     )
 
 
-async def _command(rt: Runtime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed) -> None:
+async def _command(
+    rt: MaintenanceRuntime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed
+) -> None:
     answer = who.response_url or ""
     if parsed.word == "list":
         await rt.slack.respond(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -12,13 +14,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors, metrics
 from bot.ids import ActionId
-from bot.runbooks.engine import Invocation
+from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
-from bot.runtime import Runtime
 from bot.slack import runbook_views as views
 from bot.slack.replies import action_invocation, answering
 from bot.slack.webapi import SlackWebApi
+from bot.tasks import TaskOwner
 
 log = structlog.get_logger(__name__)
 # chat.update is Tier 3 (~50/min per workspace): progress lines within a step are throttled,
@@ -28,7 +30,17 @@ FINAL_UPDATE_ATTEMPTS = 20
 FINAL_UPDATE_BACKOFF_MAX = 30.0
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
+@dataclass(frozen=True)
+class ExecutionRuntime:
+    """What the Confirm and Cancel clicks use; built by the composition root."""
+
+    slack: SlackWebApi
+    engine: Engine
+    procedures: Mapping[str, Procedure]
+    tasks: TaskOwner  # a confirmed run outlives the click's request
+
+
+def register(app: AsyncApp, rt: ExecutionRuntime) -> None:
     async def handle_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         await _on_click(rt, body, confirm=True)
@@ -60,7 +72,7 @@ def _preview_ts(execution: Execution, body: dict[str, Any]) -> str | None:
     return None
 
 
-async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None:
+async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool) -> None:
     who = action_invocation(body)
     async with answering(rt.slack, who, "that click", changes=True):
         execution_id = _execution_id(body)
@@ -79,7 +91,7 @@ async def _on_click(rt: Runtime, body: dict[str, Any], *, confirm: bool) -> None
                 await rt.slack.update_message(cancelled.channel_id, preview_ts, text, blocks)
 
 
-async def _confirm(rt: Runtime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
+async def _confirm(rt: ExecutionRuntime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
     async with answering(rt.slack, who, "this confirmation", changes=True):
         final = await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
         metrics.observe_execution(final)

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
-from bot.actions.registry import ActionContext
+from bot.actions.registry import ActionContext, ActionRegistry
+from bot.catalog import Catalog
 from bot.runbooks import parser
-from bot.runbooks.engine import Invocation, PendingOutcome
+from bot.runbooks.engine import Engine, Invocation, PendingOutcome
+from bot.runbooks.executions import ExecutionStore
 from bot.runbooks.loader import RESERVED_NAMES
-from bot.runbooks.policy import VIEWER_ROLE
-from bot.runtime import Runtime
+from bot.runbooks.model import Procedure
+from bot.runbooks.policy import VIEWER_ROLE, Policy
 from bot.slack import health_report
 from bot.slack import runbook_views as views
 from bot.slack.replies import answering, command_invocation
+from bot.slack.webapi import SlackWebApi
 from bot.text import quoted
 
 log = structlog.get_logger(__name__)
@@ -28,14 +33,29 @@ BUILT_IN_AFTER_ACK = frozenset(RESERVED_NAMES - {"help"})
 ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
+@dataclass(frozen=True)
+class RunbookRuntime:
+    """What `/runbook` (and a click on a suggested procedure) uses; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    procedures: Mapping[str, Procedure]
+    engine: Engine
+    policy: Policy  # who may see what: `list`, `health`, `history`
+    executions: ExecutionStore  # the preview's message ts, and `history`
+    registry: ActionRegistry  # `history` reads the rollout history beside the executions
+    history_timeout: float
+    health: health_report.HealthRuntime
+
+
+def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_runbook_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         await answer_runbook_command(rt, ack, command)
 
     app.command("/runbook")(handle_runbook_command)
 
 
-async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, Any]) -> None:
+async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dict[str, Any]) -> None:
     text = str(command.get("text", "")).strip()
     who = command_invocation(command)
     try:
@@ -65,13 +85,13 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
         elif word == "health":
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
-            await health_report.answer_health(rt, who, tokens[1] if len(tokens) > 1 else None)
+            await health_report.answer_health(rt.health, who, tokens[1] if len(tokens) > 1 else None)
         else:
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
             await _history(rt, who, tokens[1:])
 
 
-async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
+async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None:
     service = rest[0] if rest else None
     if service is not None and service not in rt.catalog.services:
         raise parser.unknown_name_error(
@@ -80,7 +100,7 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
     executions = await rt.executions.recent(service=service, limit=10)
     rollout = None
     if service is not None:
-        async with asyncio.timeout(rt.settings.kube_timeout * 2):
+        async with asyncio.timeout(rt.history_timeout):
             rollout = await rt.registry.get(ROLLOUT_HISTORY).run(
                 ActionContext(service_name=service, service=rt.catalog.services[service]),
                 rt.registry.validate_params(ROLLOUT_HISTORY, {}),
@@ -93,7 +113,7 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
     )
 
 
-async def run_parsed(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:
+async def run_parsed(rt: RunbookRuntime, who: Invocation, parsed: parser.ParsedCommand) -> None:
     """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive)."""
     outcome = await rt.engine.request(parsed, who)
     if isinstance(outcome, PendingOutcome):

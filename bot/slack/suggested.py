@@ -15,9 +15,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.ids import SUGGESTION_ACTION
 from bot.runbooks import parser
-from bot.runtime import Runtime
 from bot.slack.replies import action_invocation, answering
-from bot.slack.runbook_command import run_parsed
+from bot.slack.runbook_command import RunbookRuntime, run_parsed
 
 
 def _command_text(value: str) -> str:
@@ -29,7 +28,7 @@ def _command_text(value: str) -> str:
     return f"{procedure} {args_text}".strip()
 
 
-def register(app: AsyncApp, rt: Runtime) -> None:
+def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)

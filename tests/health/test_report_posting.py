@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from bot.app import BotProcess
 from bot.catalog import Catalog
 from bot.runbooks.engine import Invocation
-from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.slack import health_report
 from bot.store.jobs import PostgresJobStore
@@ -20,18 +19,22 @@ from sandbox.slack_fake import SlackFake
 from tests.health.conftest import HttpTargets, with_health_urls
 
 
-def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Runtime:
+@dataclasses.dataclass(frozen=True)
+class Replica:
+    scheduler: Scheduler
+    health: health_report.HealthRuntime
+
+
+def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Replica:
     """A second view of the bot as another replica would run it: its own scheduler, same database."""
     assert bot.runtime is not None
-    assert bot.bolt is not None
+    assert bot.health is not None
     rt = bot.runtime
-    other = dataclasses.replace(
-        rt,
-        catalog=catalog,
-        replica_id=replica_id,
+    other = Replica(
         scheduler=Scheduler(PostgresJobStore(rt.db), clock=rt.clock, replica_id=replica_id),
+        health=dataclasses.replace(bot.health, catalog=catalog),
     )
-    health_report.register(bot.bolt, other)
+    health_report.register(other.scheduler, other.health)
     return other
 
 
@@ -58,7 +61,7 @@ async def test_health_on_demand_posts_one_service_in_the_asking_channel(
     bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, catalog: Catalog, http_targets: HttpTargets
 ) -> None:
     rt = replica(bot, with_health_urls(catalog, {"backend": http_targets.url("/broken")}, http_targets.url("/ok")), "r")
-    await health_report.answer_health(rt, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
+    await health_report.answer_health(rt.health, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
     message = await slack.wait_for(lambda: slack.last_message("C0OPS"))
     assert "Health of backend" in message.text
     values = [el["value"] for _, el in iter_elements(message.blocks) if el.get("type") == "button"]

@@ -12,7 +12,6 @@ import asyncpg
 from bot import metrics
 from bot.app import BotProcess
 from bot.ids import ActionId
-from bot.slack import recovery
 from bot.store import audit
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
@@ -132,7 +131,7 @@ async def test_expired_request_loses_its_buttons_and_cannot_be_confirmed(
     await ephemeral_text(slack, "U0ALICE", "expired")
     assert bot.runtime is not None
     expired_before = expired_count()
-    await recovery.sweep(bot.runtime)
+    await bot.sweep_executions()
     assert expired_count() == expired_before + 1
     current = slack.message("C0OPS", message.ts)
     assert current is not None
@@ -157,7 +156,7 @@ async def test_execution_left_running_by_a_crash_is_marked_interrupted_not_rerun
     finally:
         await conn.close()
     assert bot.runtime is not None
-    interrupted = await recovery.recover_interrupted(bot.runtime)
+    interrupted = await bot.recover_executions()
     assert [e.message_ts for e in interrupted] == [message.ts]
     current = slack.message("C0OPS", message.ts)
     assert current is not None
