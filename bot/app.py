@@ -207,8 +207,6 @@ class BotProcess:
             procedures=procedures,
             engine=rt.engine,
             policy=rt.policy,
-            executions=rt.executions,
-            registry=rt.registry,
             history_timeout=s.kube_timeout * 2,
             health=self.health,
         )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import errors
-from bot.actions.registry import ActionRegistry, ActionResult, Change
+from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change
 from bot.catalog import Catalog
 from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
@@ -26,6 +26,7 @@ from bot.runbooks.policy import Policy
 from bot.runbooks.steps import StepRunner
 
 BOT_ACTOR = "runbook-bot"
+ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
 Clock = Callable[[], datetime]
 # (execution, steps done so far, label of the step now running or None, latest progress line)
 ProgressCallback = Callable[[Execution, tuple[StepRecord, ...], str | None, str | None], Awaitable[None]]
@@ -56,6 +57,12 @@ class PendingOutcome:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class History:
+    executions: list[Execution]  # newest first
+    rollout: ActionResult | None  # the deployment's rollout history, when one service was asked for
+
+
 def _entry(kind: str, actor: str, execution: Execution, **detail: Any) -> AuditEntry:
     return AuditEntry(
         kind=kind,
@@ -83,6 +90,7 @@ class Engine:
     ) -> None:
         self.catalog = catalog
         self.procedures = procedures
+        self._registry = registry
         self._steps = StepRunner(catalog, registry)
         self._policy = policy
         self._store = store
@@ -327,3 +335,20 @@ class Engine:
         """Close expired requests and interrupted executions; returns them all, for redrawing."""
         expired = await self._store.expire_due()
         return [*expired, *await self.recover_interrupted(stale_after_seconds=stale_after_seconds)]
+
+    # ---- reads -----------------------------------------------------------------------------------
+
+    async def history(self, service: str | None, *, limit: int) -> History:
+        """The latest executions (of one service, or all) and, for one service, its rollout history."""
+        executions = await self._store.recent(service=service, limit=limit)
+        if service is None:
+            return History(executions, None)
+        rollout = await self._registry.get(ROLLOUT_HISTORY).run(
+            ActionContext(service_name=service, service=self.catalog.services[service]),
+            self._registry.validate_params(ROLLOUT_HISTORY, {}),
+        )
+        return History(executions, rollout)
+
+    async def attach_message(self, execution_id: uuid.UUID, channel_id: str, message_ts: str) -> None:
+        """Remember where a request's preview was posted, so later changes update that message."""
+        await self._store.set_message(execution_id, channel_id, message_ts)

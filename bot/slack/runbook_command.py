@@ -11,11 +11,9 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
-from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Catalog
 from bot.runbooks import parser
 from bot.runbooks.engine import Engine, Invocation, PendingOutcome
-from bot.runbooks.executions import ExecutionStore
 from bot.runbooks.loader import RESERVED_NAMES
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import VIEWER_ROLE, Policy
@@ -30,7 +28,6 @@ log = structlog.get_logger(__name__)
 
 # Answered by the bot itself (after the ack, since they do I/O); procedure files may not use these names.
 BUILT_IN_AFTER_ACK = frozenset(RESERVED_NAMES - {"help"})
-ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
 
 
 @dataclass(frozen=True)
@@ -42,9 +39,7 @@ class RunbookRuntime:
     procedures: Mapping[str, Procedure]
     engine: Engine
     policy: Policy  # who may see what: `list`, `health`, `history`
-    executions: ExecutionStore  # the preview's message ts, and `history`
-    registry: ActionRegistry  # `history` reads the rollout history beside the executions
-    history_timeout: float
+    history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
     health: health_report.HealthRuntime
 
 
@@ -97,18 +92,12 @@ async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None
         raise parser.unknown_name_error(
             "service", service, list(rt.catalog.services), usage="/runbook history [service]"
         )
-    executions = await rt.executions.recent(service=service, limit=10)
-    rollout = None
-    if service is not None:
-        async with asyncio.timeout(rt.history_timeout):
-            rollout = await rt.registry.get(ROLLOUT_HISTORY).run(
-                ActionContext(service_name=service, service=rt.catalog.services[service]),
-                rt.registry.validate_params(ROLLOUT_HISTORY, {}),
-            )
+    async with asyncio.timeout(rt.history_timeout):
+        found = await rt.engine.history(service, limit=10)
     await rt.slack.respond(
         who.response_url or "",
         "Runbook history",
-        views.history(executions, service, rollout),
+        views.history(found.executions, service, found.rollout),
         ephemeral=False,
     )
 
@@ -119,7 +108,7 @@ async def run_parsed(rt: RunbookRuntime, who: Invocation, parsed: parser.ParsedC
     if isinstance(outcome, PendingOutcome):
         text, blocks = views.preview(outcome)
         ts = await rt.slack.post_message(who.channel_id, text, blocks)
-        await rt.executions.set_message(outcome.execution.id, who.channel_id, ts)
+        await rt.engine.attach_message(outcome.execution.id, who.channel_id, ts)
         return
     text, blocks = views.read_only_result(outcome, who.user_id)
     try:
