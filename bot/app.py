@@ -38,6 +38,7 @@ from bot.slack import recovery
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
+from bot.store.jobs import PostgresJobStore
 from bot.tasks import TaskOwner
 from bot.web import build_web_app
 
@@ -151,7 +152,7 @@ class BotProcess:
             tasks=TaskOwner(),
             clock=utc_now,
             replica_id=self.replica_id,
-            scheduler=Scheduler(db, clock=utc_now, replica_id=self.replica_id),
+            scheduler=Scheduler(PostgresJobStore(db), clock=utc_now, replica_id=self.replica_id),
         )
         self.runtime = rt
         self.bolt = bolt_app.build_bolt_app(rt)

@@ -15,12 +15,11 @@ own clock instead of sleeping.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -28,13 +27,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot import errors, metrics
-from bot.store.db import Database
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 DEFAULT_GRACE = timedelta(minutes=30)
 POLL_SECONDS = 5.0
+CLAIM_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,30 @@ class Job:
 
 JobHandler = Callable[[Job], Awaitable[None]]
 CronHandler = Callable[[datetime, bool], Awaitable[None]]  # (scheduled fire time, late)
+
+
+class JobStore(Protocol):
+    """Where jobs and fire claims live (bot/store/jobs.py); every claim is won by exactly one replica."""
+
+    async def add(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool:
+        """Insert unless a job with this key exists; True when inserted."""
+        ...
+
+    async def cancel(self, key_prefix: str) -> int:
+        """Pending jobs whose key starts with the prefix (taken literally) → cancelled; how many."""
+        ...
+
+    async def pending(self, key_prefix: str) -> list[Job]: ...
+
+    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+        """Pending jobs due by `now` → claimed by `owner`, oldest first; `late` when claimed over 60 s late."""
+        ...
+
+    async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None: ...
+
+    async def claim_fire(self, job_id: str, fire_at: datetime, *, owner: str, late: bool) -> bool:
+        """Record that `owner` runs this fire of a recurring job; False when another replica already did."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -67,8 +90,8 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 class Scheduler:
-    def __init__(self, db: Database, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
-        self._db = db
+    def __init__(self, jobs: JobStore, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
+        self._jobs = jobs
         self._clock = clock
         self._replica_id = replica_id
         self._grace = grace
@@ -88,52 +111,21 @@ class Scheduler:
 
     async def schedule(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool:
         """Add a job unless one with this key exists (idempotent); True when added."""
-        async with self._db.acquire() as conn:
-            added = await conn.fetchval(
-                "INSERT INTO scheduled_jobs (id, kind, key, run_at, payload) VALUES ($1, $2, $3, $4, $5::jsonb)"
-                " ON CONFLICT (key) DO NOTHING RETURNING true",
-                uuid.uuid4(),
-                kind,
-                key,
-                run_at,
-                json.dumps(dict(payload)),
-            )
-        return bool(added)
+        return await self._jobs.add(kind, key, run_at, payload)
 
     async def cancel(self, key_prefix: str) -> int:
         """Cancel every pending job whose key starts with the prefix (e.g. all reminders of an incident)."""
-        async with self._db.acquire() as conn:
-            result = await conn.execute(
-                "UPDATE scheduled_jobs SET state = 'cancelled' WHERE state = 'pending' AND key LIKE $1",
-                key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
-            )
-        return int(result.split()[-1])
+        return await self._jobs.cancel(key_prefix)
 
     async def pending(self, key_prefix: str) -> list[Job]:
-        async with self._db.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id, kind, key, run_at, payload, late FROM scheduled_jobs"
-                " WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
-                key_prefix.replace("%", r"\%").replace("_", r"\_") + "%",
-            )
-        return [Job(r["id"], r["kind"], r["key"], r["run_at"], json.loads(r["payload"]), r["late"]) for r in rows]
+        return await self._jobs.pending(key_prefix)
 
     async def run_due(self, now: datetime | None = None) -> list[Job]:
         """Claim and run every due job once across replicas; too-late jobs are marked missed."""
         now = now or self._clock()
-        async with self._db.transaction() as conn:
-            rows = await conn.fetch(
-                "UPDATE scheduled_jobs SET state = 'claimed', claimed_by = $2, claimed_at = $1,"
-                " late = (run_at < $1 - interval '60 seconds')"
-                " WHERE id IN (SELECT id FROM scheduled_jobs WHERE state = 'pending' AND run_at <= $1"
-                "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT 100)"
-                " RETURNING id, kind, key, run_at, payload, late",
-                now,
-                self._replica_id,
-            )
+        jobs = await self._jobs.claim_due(now, owner=self._replica_id, limit=CLAIM_BATCH)
         ran: list[Job] = []
-        for row in rows:
-            job = Job(row["id"], row["kind"], row["key"], row["run_at"], json.loads(row["payload"]), row["late"])
+        for job in jobs:
             if now - job.run_at > self._grace:
                 metrics.SCHEDULER_FIRES.labels(job=job.kind, result="missed").inc()
                 await self._settle(job.id, "missed", None)
@@ -156,22 +148,12 @@ class Scheduler:
         return ran
 
     async def _settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
-        async with self._db.acquire() as conn:
-            await conn.execute("UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error)
+        await self._jobs.settle(job_id, state, error)
 
     # ---- recurring jobs -----------------------------------------------------------------------------
 
     async def claim_fire(self, job_id: str, fire_at: datetime, *, late: bool) -> bool:
-        async with self._db.acquire() as conn:
-            won = await conn.fetchval(
-                "INSERT INTO scheduler_fires (job_id, fire_at, claimed_by, late) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT DO NOTHING RETURNING true",
-                job_id,
-                fire_at,
-                self._replica_id,
-                late,
-            )
-        return bool(won)
+        return await self._jobs.claim_fire(job_id, fire_at, owner=self._replica_id, late=late)
 
     async def run_cron_fire(self, job_id: str, fire_at: datetime, *, late: bool = False) -> bool:
         """Run one fire of a recurring job if this replica wins its claim; True when it ran here."""

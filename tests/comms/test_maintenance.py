@@ -16,13 +16,14 @@ from bot.runtime import Runtime
 from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
+from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import MaintenanceStore
 from tests.comms.helpers import confirmed, notices, shown
 
 
 def replica(rt: Runtime, name: str) -> Scheduler:
     """Another replica (or the same bot after a restart): its own Scheduler on the same database."""
-    scheduler = Scheduler(rt.db, clock=rt.clock, replica_id=name)
+    scheduler = Scheduler(PostgresJobStore(rt.db), clock=rt.clock, replica_id=name)
     MaintenanceService(
         store=MaintenanceStore(rt.db),
         scheduler=scheduler,

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot import errors
 from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
 from bot.runbooks.locking import Holder
+from bot.scheduler import Job
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -223,3 +225,61 @@ class MemoryRateLimiter:
         if count <= limit:
             return None
         return max(1, int((started + timedelta(seconds=window_seconds) - now).total_seconds()))
+
+
+@dataclass
+class StoredJob:
+    job: Job
+    state: str = "pending"
+    owner: str | None = None
+    error: str | None = None
+
+
+class MemoryJobStore:
+    """The scheduler's JobStore port; share one between two Schedulers to play two replicas."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, StoredJob] = {}  # by key
+        self.fires: dict[tuple[str, datetime], str] = {}  # (job id, fire time) → the replica that ran it
+
+    def state(self, key: str) -> str:
+        return self.jobs[key].state
+
+    async def add(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool:
+        if key in self.jobs:
+            return False
+        self.jobs[key] = StoredJob(Job(uuid.uuid4(), kind, key, run_at, dict(payload), late=False))
+        return True
+
+    async def cancel(self, key_prefix: str) -> int:
+        chosen = [s for k, s in self.jobs.items() if k.startswith(key_prefix) and s.state == "pending"]
+        for stored in chosen:
+            stored.state = "cancelled"
+        return len(chosen)
+
+    async def pending(self, key_prefix: str) -> list[Job]:
+        chosen = [s.job for k, s in self.jobs.items() if k.startswith(key_prefix) and s.state == "pending"]
+        return sorted(chosen, key=lambda j: j.run_at)
+
+    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+        await asyncio.sleep(0)
+        due = sorted(
+            (s for s in self.jobs.values() if s.state == "pending" and s.job.run_at <= now), key=lambda s: s.job.run_at
+        )[:limit]
+        claimed = []
+        for stored in due:
+            stored.state, stored.owner = "claimed", owner
+            stored.job = replace(stored.job, late=stored.job.run_at < now - timedelta(seconds=60))
+            claimed.append(stored.job)
+        return claimed
+
+    async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
+        stored = next(s for s in self.jobs.values() if s.job.id == job_id)
+        stored.state, stored.error = state, error
+
+    async def claim_fire(self, job_id: str, fire_at: datetime, *, owner: str, late: bool) -> bool:
+        await asyncio.sleep(0)
+        if (job_id, fire_at) in self.fires:
+            return False
+        self.fires[(job_id, fire_at)] = owner
+        return True

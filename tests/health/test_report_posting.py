@@ -16,6 +16,7 @@ from bot.sandbox.slack_client import SlackUser
 from bot.sandbox.slack_fake import SlackFake
 from bot.scheduler import Scheduler
 from bot.slack import health_report
+from bot.store.jobs import PostgresJobStore
 from tests.health.conftest import HttpTargets, with_health_urls
 
 
@@ -28,7 +29,7 @@ def replica(bot: BotProcess, catalog: Catalog, replica_id: str) -> Runtime:
         rt,
         catalog=catalog,
         replica_id=replica_id,
-        scheduler=Scheduler(rt.db, clock=rt.clock, replica_id=replica_id),
+        scheduler=Scheduler(PostgresJobStore(rt.db), clock=rt.clock, replica_id=replica_id),
     )
     health_report.register(bot.bolt, other)
     return other
