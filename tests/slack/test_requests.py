@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+import redis.asyncio as aioredis
 
 from bot.app import BotProcess
 from bot.sandbox.cluster import SandboxCluster
@@ -48,6 +49,34 @@ async def test_replayed_request_is_refused(alice: SlackUser, bot: BotProcess) ->
         second = await session.post(url, data=body, headers=form)
     assert first.status == 200
     assert second.status == 401
+
+
+async def test_a_signature_is_remembered_for_as_long_as_it_stays_valid(
+    alice: SlackUser, bot: BotProcess, redis_url: str
+) -> None:
+    """A request timestamped up to 300 s ahead verifies until 300 s after its timestamp: the replay record
+    must outlive that, or the same request could be replayed once the record is gone."""
+    assert bot.runtime is not None
+    ahead = signing.MAX_SKEW_SECONDS - 1
+    body = b"command=%2Frunbook&text=help&user_id=U0ALICE&channel_id=C0OPS&team_id=T0SANDBOX"
+    headers = alice.signed_headers(body, Tamper.future(ahead))
+    async with aiohttp.ClientSession() as session:
+        first = await session.post(
+            f"http://127.0.0.1:{bot.port}/slack/events",
+            data=body,
+            headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert first.status == 200
+
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        keys = [k async for k in client.scan_iter(f"{bot.runtime.settings.redis_prefix}once:sig:*")]
+        assert len(keys) == 1
+        remembered = await client.ttl(keys[0])
+    finally:
+        await client.aclose()
+    stays_valid_for = ahead + signing.MAX_SKEW_SECONDS
+    assert remembered >= stays_valid_for - 5  # a few seconds pass between the request and this look
 
 
 async def test_wrong_content_type_and_oversized_bodies_are_refused(alice: SlackUser, bot: BotProcess) -> None:
