@@ -114,7 +114,7 @@ async def no_progress(*_: object) -> None:
     return None
 
 
-def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None) -> Domain:
+def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartbeat_seconds: float = 5.0) -> Domain:
     clock = ManualClock()
     store, locks, groups, limiter = (
         MemoryExecutionStore(clock),
@@ -139,6 +139,7 @@ def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None) -> Dom
         locks=locks,
         clock=clock,
         replica_id="replica-1",
+        heartbeat_seconds=heartbeat_seconds,
     )
     return Domain(clock, store, locks, groups, limiter, target, policy, engine)
 

@@ -46,9 +46,11 @@ class MemoryExecutionStore:
         self.executions: dict[uuid.UUID, Execution] = {}
         self.audit_log: list[AuditEntry] = []
         self.available = True  # False: every call raises UnavailableError, as PostgreSQL down does
+        self.down_for: set[str] = set()  # names of calls that raise UnavailableError (a partial outage)
+        self.beats = 0
 
-    def _check(self) -> None:
-        if not self.available:
+    def _check(self, call: str = "") -> None:
+        if not self.available or call in self.down_for:
             raise errors.UnavailableError("PostgreSQL", "connection refused")
 
     def kinds(self, execution_id: uuid.UUID | None = None) -> list[str]:
@@ -95,18 +97,19 @@ class MemoryExecutionStore:
         self._transition(execution_id, State.RUNNING, audit, state=State.PENDING, approver=None, started_at=None)
 
     async def record_step(self, execution_id: uuid.UUID, step: StepRecord, audit: AuditEntry) -> None:
-        self._check()
+        self._check("record_step")
         current = self.executions[execution_id]
         self.executions[execution_id] = replace(current, steps=(*current.steps, step))
         self.audit_log.append(audit)
 
     async def heartbeat(self, execution_id: uuid.UUID) -> None:
-        self._check()
+        self.beats += 1
+        self._check("heartbeat")
 
     async def finish(
         self, execution_id: uuid.UUID, state: State, *, error: str | None, audit: AuditEntry
     ) -> Execution | None:
-        self._check()
+        self._check("finish")
         return self._transition(execution_id, State.RUNNING, audit, state=state, error=error, finished_at=self._clock())
 
     async def cancel(self, execution_id: uuid.UUID, audit: AuditEntry) -> Execution | None:

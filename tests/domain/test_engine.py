@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
 from bot import errors
+from bot.catalog import Catalog
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
-from bot.runbooks.locking import BusyError, lock_name
-from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, no_progress
+from bot.runbooks.locking import BusyError, Holder, lock_name
+from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, make_domain, no_progress
 
 BACKEND_LOCK = "default/mail-score-production/deployment/mail-score-backend"
 
@@ -499,3 +502,105 @@ async def test_the_lock_is_held_at_least_as_long_as_the_steps_may_take(domain: D
     await running
 
     assert held_late
+
+
+# ---- a run that cannot finish normally ------------------------------------------------------------
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):  # a deadline of about 10 s
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_a_running_change_sends_heartbeats_until_it_ends(catalog: Catalog) -> None:
+    domain = make_domain(catalog, heartbeat_seconds=0.01)
+    execution = await pending(domain)
+    domain.target.gate = asyncio.Event()
+    domain.store.down_for.add("heartbeat")  # a missed beat or two must not stop the run
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
+
+    await wait_until(lambda: domain.store.beats >= 3)
+    domain.target.gate.set()
+    final = await running
+
+    assert final.state == State.SUCCEEDED  # (a heartbeat left running would fail the leftover-task check)
+
+
+async def test_a_change_cut_off_by_shutdown_is_recorded_interrupted_and_not_reported_done(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    stored = await domain.store.get(execution.id)
+    assert stored is not None
+    assert stored.state == State.INTERRUPTED
+    assert stored.error
+    assert domain.store.kinds(execution.id)[-1] == "outcome"
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_a_step_whose_audit_row_cannot_be_written_stops_the_run(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.store.down_for.add("record_step")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.FAILED
+    assert final.error
+    assert "step" not in domain.store.kinds(execution.id)
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_an_outcome_that_cannot_be_recorded_is_still_returned(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.store.down_for.add("finish")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert (await state_of(domain, execution)) == State.RUNNING  # crash recovery closes it later
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    [step] = final.steps
+    assert (step.index, step.label, step.ok, step.summary) == (0, "test.change", True, "set 5")
+    assert 0 <= step.seconds < 3600
+    entry = next(e for e in domain.store.audit_log if e.kind == "step")
+    assert entry.detail["index"] == 0
+    assert entry.detail["ok"] is True
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.kind, outcome.actor, outcome.detail["state"]) == ("outcome", "runbook-bot", "succeeded")
+    assert 0 <= outcome.detail["seconds"] < 3600
+
+
+async def test_progress_is_reported_before_each_step_and_once_at_the_end(domain: Domain) -> None:
+    execution = await pending(domain)
+    seen: list[tuple[str | None, int, State]] = []
+
+    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, _: str | None) -> None:
+        seen.append((label, len(done), current.state))
+
+    await domain.engine.confirm(execution.id, ALICE, OPS, progress)
+
+    assert seen == [("test.change", 0, State.RUNNING), (None, 1, State.SUCCEEDED)]
+
+
+def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
+    holder = Holder(owner=BOB, since=time.time() - 150, detail="`scale` on backend")
+
+    assert "2 min" in holder.describe()
+    assert BOB in holder.describe()
+    assert "0 min" in Holder(owner=BOB, since=time.time() + 60, detail="x").describe()  # a clock ahead: never < 0
