@@ -38,18 +38,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.alertmanager_token,
-        settings.database_url,
-        settings.redis_url,
-    ]
-    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
-
-
 async def _serve(settings: Settings) -> int:
     process = BotProcess(settings)
     stop = asyncio.Event()
@@ -143,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
+        logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
         if args.command == "check-config":
             return _check_config(settings)
         if args.command == "migrate":

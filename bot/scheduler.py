@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
 DEFAULT_GRACE = timedelta(minutes=30)
 POLL_SECONDS = 5.0
+CLAIM_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -49,22 +50,35 @@ JobHandler = Callable[[Job], Awaitable[None]]
 CronHandler = Callable[[datetime, bool], Awaitable[None]]  # (scheduled fire time, late)
 
 
+class JobStore(Protocol):
+    """Where jobs and fire claims live (bot/store/jobs.py); every claim is won by exactly one replica."""
+
+    async def add(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool:
+        """Insert unless a job with this key exists; True when inserted."""
+        ...
+
+    async def cancel(self, key_prefix: str) -> int:
+        """Pending jobs whose key starts with the prefix (taken literally) → cancelled; how many."""
+        ...
+
+    async def pending(self, key_prefix: str) -> list[Job]: ...
+
+    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+        """Pending jobs due by `now` → claimed by `owner`, oldest first; `late` when claimed over 60 s late."""
+        ...
+
+    async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None: ...
+
+    async def claim_fire(self, job_id: str, fire_at: datetime, *, owner: str, late: bool) -> bool:
+        """Record that `owner` runs this fire of a recurring job; False when another replica already did."""
+        ...
+
+
 @dataclass(frozen=True)
 class CronJob:
     job_id: str
     trigger: CronTrigger
     handler: CronHandler
-
-
-class JobStore(Protocol):
-    """Where jobs and fire claims live (bot.store.jobs): each claim is atomic across replicas."""
-
-    async def add(self, kind: str, key: str, run_at: datetime, payload: Mapping[str, Any]) -> bool: ...
-    async def cancel(self, key_prefix: str) -> int: ...
-    async def pending(self, key_prefix: str) -> list[Job]: ...
-    async def claim_due(self, now: datetime, *, replica_id: str) -> list[Job]: ...
-    async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None: ...
-    async def claim_fire(self, job_id: str, fire_at: datetime, *, replica_id: str, late: bool) -> bool: ...
 
 
 def cron_trigger(expression: str, timezone: str) -> CronTrigger:
@@ -109,8 +123,9 @@ class Scheduler:
     async def run_due(self, now: datetime | None = None) -> list[Job]:
         """Claim and run every due job once across replicas; too-late jobs are marked missed."""
         now = now or self._clock()
+        jobs = await self._jobs.claim_due(now, owner=self._replica_id, limit=CLAIM_BATCH)
         ran: list[Job] = []
-        for job in await self._jobs.claim_due(now, replica_id=self._replica_id):
+        for job in jobs:
             if now - job.run_at > self._grace:
                 metrics.SCHEDULER_FIRES.labels(job=job.kind, result="missed").inc()
                 await self._settle(job.id, "missed", None)
@@ -138,7 +153,7 @@ class Scheduler:
     # ---- recurring jobs -----------------------------------------------------------------------------
 
     async def claim_fire(self, job_id: str, fire_at: datetime, *, late: bool) -> bool:
-        return await self._jobs.claim_fire(job_id, fire_at, replica_id=self._replica_id, late=late)
+        return await self._jobs.claim_fire(job_id, fire_at, owner=self._replica_id, late=late)
 
     async def run_cron_fire(self, job_id: str, fire_at: datetime, *, late: bool = False) -> bool:
         """Run one fire of a recurring job if this replica wins its claim; True when it ran here."""

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     execution_stale_seconds: float = Field(default=15.0, gt=0, alias="EXECUTION_STALE_SECONDS")
     sweep_seconds: float = Field(default=15.0, gt=0, alias="SWEEP_SECONDS")
 
+    def secret_values(self) -> list[str]:
+        """Every secret setting that is set: what the log redactor must hide. A new SecretStr field is
+        included without anyone having to remember this list."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
+
     @property
     def slack_api_base(self) -> str:
         """The Web API base with exactly one trailing slash, as slack_sdk expects."""

@@ -188,6 +188,10 @@ class SandboxCluster:
     def set_metrics_enabled(self, enabled: bool) -> None:
         self._server.metrics_enabled = enabled
 
+    def set_log_lines(self, lines: list[str] | None) -> None:
+        """Make every container log these lines (None: the default access-log lines)."""
+        self._server.log_lines = lines
+
     def settle(self) -> None:
         self.controller.settle()
 

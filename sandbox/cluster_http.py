@@ -48,6 +48,7 @@ class ApiServer:
         self.store = store
         self.controller = controller
         self.metrics_enabled = True
+        self.log_lines: list[str] | None = None  # what every container logs, when a test sets it
         self.server_address = "127.0.0.1:0"
         self.closing = asyncio.Event()
 
@@ -253,7 +254,9 @@ class ApiServer:
         if request.query.get("previous") in ("true", "1"):
             message = f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
             return status_error(400, "BadRequest", message)
-        lines = [f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}" for i in range(200)]
+        lines = self.log_lines or [
+            f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}" for i in range(200)
+        ]
         tail = request.query.get("tailLines")
         if tail is not None:
             lines = lines[-int(tail) :] if int(tail) > 0 else []

@@ -1,4 +1,4 @@
-"""The scheduler's one-shot jobs and recurring-fire claims in PostgreSQL. The only module that holds their SQL."""
+"""PostgreSQL implementation of the scheduler's JobStore port: claims that hold across replicas."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import asyncpg
 from bot.scheduler import Job
 from bot.store.db import Database
 
-_JOB_COLUMNS = "id, kind, key, run_at, payload, late"
+_LATE_AFTER = "interval '60 seconds'"  # a job claimed more than this after its time is reported late
 
 
 def _job(row: asyncpg.Record) -> Job:
@@ -21,7 +21,8 @@ def _job(row: asyncpg.Record) -> Job:
 
 
 def _prefix_pattern(key_prefix: str) -> str:
-    return key_prefix.replace("%", r"\%").replace("_", r"\_") + "%"
+    """A LIKE pattern matching keys that start with the prefix taken literally (`_` and `%` too)."""
+    return key_prefix.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
 
 
 class PostgresJobStore:
@@ -52,21 +53,24 @@ class PostgresJobStore:
     async def pending(self, key_prefix: str) -> list[Job]:
         async with self._db.acquire() as conn:
             rows = await conn.fetch(
-                f"SELECT {_JOB_COLUMNS} FROM scheduled_jobs WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
+                "SELECT id, kind, key, run_at, payload, late FROM scheduled_jobs"
+                " WHERE state = 'pending' AND key LIKE $1 ORDER BY run_at",
                 _prefix_pattern(key_prefix),
             )
         return [_job(r) for r in rows]
 
-    async def claim_due(self, now: datetime, *, replica_id: str) -> list[Job]:
+    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+        # SKIP LOCKED: two replicas polling at once each claim different rows, never the same one.
         async with self._db.transaction() as conn:
             rows = await conn.fetch(
                 "UPDATE scheduled_jobs SET state = 'claimed', claimed_by = $2, claimed_at = $1,"
-                " late = (run_at < $1 - interval '60 seconds')"
+                f" late = (run_at < $1 - {_LATE_AFTER})"
                 " WHERE id IN (SELECT id FROM scheduled_jobs WHERE state = 'pending' AND run_at <= $1"
-                "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT 100)"
-                f" RETURNING {_JOB_COLUMNS}",
+                "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT $3)"
+                " RETURNING id, kind, key, run_at, payload, late",
                 now,
-                replica_id,
+                owner,
+                limit,
             )
         return [_job(r) for r in rows]
 
@@ -74,14 +78,14 @@ class PostgresJobStore:
         async with self._db.acquire() as conn:
             await conn.execute("UPDATE scheduled_jobs SET state = $2, error = $3 WHERE id = $1", job_id, state, error)
 
-    async def claim_fire(self, job_id: str, fire_at: datetime, *, replica_id: str, late: bool) -> bool:
+    async def claim_fire(self, job_id: str, fire_at: datetime, *, owner: str, late: bool) -> bool:
         async with self._db.acquire() as conn:
             won = await conn.fetchval(
                 "INSERT INTO scheduler_fires (job_id, fire_at, claimed_by, late) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT DO NOTHING RETURNING true",
                 job_id,
                 fire_at,
-                replica_id,
+                owner,
                 late,
             )
         return bool(won)

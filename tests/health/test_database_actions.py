@@ -40,15 +40,24 @@ async def service_db(postgres_url: str, monkeypatch: pytest.MonkeyPatch, catalog
 async def sleeping_query(dsn: str) -> AsyncIterator[asyncio.Task[object]]:
     """A client running `pg_sleep` on the service's database until cancelled."""
     conn = await asyncpg.connect(dsn)
+    watcher = await asyncpg.connect(dsn)
     task: asyncio.Task[object] = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"), name="pg-sleep")
     try:
-        await asyncio.sleep(0.3)  # let the query start
+        for _ in range(500):  # wait (up to ~10 s) until the server runs the query, not a guessed time
+            if await watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(60)'"
+            ):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the sleeping query never started")
         yield task
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
             await task
         await conn.close()
+        await watcher.close()
 
 
 async def test_postgres_connections_counts_client_connections(registry: ActionRegistry, service_db: Service) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
 
 from bot.app import BotProcess
 from bot.catalog import Catalog
@@ -15,7 +18,8 @@ from bot.store.jobs import PostgresJobStore
 from sandbox.blockkit import iter_elements
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
+from tests.conftest import CATALOG_PATH, MakeBot, user_of
 from tests.health.conftest import HttpTargets, with_health_urls
 
 
@@ -57,15 +61,38 @@ async def test_two_scheduler_instances_post_the_daily_report_once(
     assert replies, "details are in the thread"
 
 
-async def test_health_on_demand_posts_one_service_in_the_asking_channel(
-    bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, catalog: Catalog, http_targets: HttpTargets
+def catalog_with_health_urls(tmp_path: Path, urls: dict[str, str], default: str) -> Path:
+    """chatops.yml with every service's health_url pointing at the loopback targets."""
+    data = yaml.safe_load(CATALOG_PATH.read_text(encoding="utf-8"))
+    for name, service in data["services"].items():
+        service["health_url"] = urls.get(name, default)
+    path = tmp_path / "chatops.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+async def test_health_on_demand_goes_through_the_command_and_posts_in_the_asking_channel(
+    make_bot: MakeBot, slack: SlackFake, http_targets: HttpTargets, tmp_path: Path
 ) -> None:
-    rt = replica(bot, with_health_urls(catalog, {"backend": http_targets.url("/broken")}, http_targets.url("/ok")), "r")
-    await health_report.answer_health(rt.health, Invocation(user_id="U0ALICE", channel_id="C0OPS"), "backend")
-    message = await slack.wait_for(lambda: slack.last_message("C0OPS"))
+    config = catalog_with_health_urls(tmp_path, {"backend": http_targets.url("/broken")}, http_targets.url("/ok"))
+    bot = await make_bot(CHATOPS_CONFIG=str(config))
+
+    async with user_of(bot, slack, "U0ALICE") as alice:
+        await alice.slash_command("health backend")
+        message = await slack.wait_for(lambda: slack.last_message("C0OPS"), timeout=15)
+
     assert "Health of backend" in message.text
     values = [el["value"] for _, el in iter_elements(message.blocks) if el.get("type") == "button"]
     assert '{"p":"restart","a":"backend"}' in values
+
+
+async def test_health_needs_the_viewer_role(bot: BotProcess, slack: SlackFake) -> None:
+    answered = len(slack.calls_to(RESPONSE_URL_METHOD))
+    async with user_of(bot, slack, "U0NOBODY") as stranger:
+        await stranger.slash_command("health backend")
+        await slack.wait_for_calls(RESPONSE_URL_METHOD, count=answered + 1, timeout=15)
+
+    assert slack.calls_to("chat.postMessage") == []  # no report, in any channel
 
 
 async def test_health_for_an_unknown_service_says_which_exist(alice: SlackUser, slack: SlackFake) -> None:

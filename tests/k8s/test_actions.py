@@ -92,11 +92,20 @@ async def test_logs_go_in_capped_details(kube: Kube, dashboard: Service) -> None
     assert result.details.endswith("… truncated")
 
 
-async def test_maintenance_on_an_already_on_service_is_a_no_op(kube: Kube, backend: Service) -> None:
+async def test_maintenance_on_an_already_on_service_is_a_no_op(
+    kube: Kube, backend: Service, cluster: SandboxCluster
+) -> None:
     reg = registry(kube)
-    params = reg.validate_params("kubernetes.maintenance", {"enabled": False})
-    result = await reg.get("kubernetes.maintenance").run(ctx(backend), params)
-    assert result.no_op
+    on = reg.validate_params("kubernetes.maintenance", {"enabled": True})
+    first = await reg.get("kubernetes.maintenance").run(ctx(backend), on)
+    assert not first.no_op
+    writes = [r for r in cluster.requests if r.method != "GET"]
+
+    again = await reg.get("kubernetes.maintenance").run(ctx(backend), on)
+
+    assert again.no_op
+    assert [r for r in cluster.requests if r.method != "GET"] == writes  # nothing written the second time
+    assert cluster.configmap("mail-score-production", "frontend-config")["data"]["MAINTENANCE_MODE"] == "true"
 
 
 def test_pod_ages_read_like_kubectls() -> None:

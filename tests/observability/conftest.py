@@ -74,14 +74,14 @@ class CapturedLogs:
 
 @pytest.fixture
 def json_logs(bot: BotProcess) -> Iterator[CapturedLogs]:
-    """The CLI's logging set-up (JSON lines, secrets redacted), written to a buffer, restored afterwards.
+    """The CLI's logging set-up (JSON lines, every configured secret redacted), to a buffer, restored afterwards.
 
     Only the destination differs from production (a buffer instead of stderr, which pytest swaps
     between phases); every processor, the SecretRedactor included, is the production one.
     """
     assert bot.runtime is not None
     settings = bot.runtime.settings
-    secrets = [settings.slack_bot_token.get_secret_value(), settings.slack_signing_secret.get_secret_value()]
+    secrets = settings.secret_values()
     saved = structlog.get_config()
     stream = io.StringIO()
     logs.configure(level="INFO", fmt="json", secrets=secrets)

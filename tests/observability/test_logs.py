@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
+import structlog
+from pydantic import SecretStr
+
+from bot import logs
 from bot.app import BotProcess
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
+from bot.settings import Settings
 from tests.observability.conftest import CapturedLogs, fetch
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"
@@ -96,3 +105,34 @@ async def test_no_secret_in_logs_metrics_readyz_or_slack_after_a_session_with_er
             "slack": recorded,
         }.items():
             assert secret not in text, f"a configured secret appears in {where}"
+
+
+def every_secret_setting() -> dict[str, str]:
+    """A distinct value for every SecretStr setting, by its environment variable."""
+    return {
+        field.alias or name: f"secret-{name}-0123456789"
+        for name, field in Settings.model_fields.items()
+        if field.annotation in (SecretStr, SecretStr | None)
+    }
+
+
+def test_every_configured_secret_is_redacted_wherever_it_appears_in_a_log_line() -> None:
+    values = every_secret_setting()
+    assert len(values) >= 6  # bot and app token, signing secret, Alertmanager token, database and Redis URLs
+    settings = Settings.model_validate(values)
+    saved = structlog.get_config()
+    stream = io.StringIO()
+    logs.configure(level="INFO", fmt="json", secrets=settings.secret_values())
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
+    try:
+        log = structlog.get_logger("test")
+        for name, secret in values.items():
+            log.warning(f"connecting with {secret}", setting=name, url=f"postgresql://u:{secret}@db/x")
+    finally:
+        structlog.configure(**saved)
+
+    events = json_lines(stream.getvalue())
+    assert len(events) == len(values)
+    for secret in values.values():
+        assert secret not in stream.getvalue()
+    assert all(logs.REDACTED in e["event"] and logs.REDACTED in e["url"] for e in events)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import metrics
@@ -51,8 +53,25 @@ async def test_metrics_move_with_a_scripted_session(
     kube = "runbook_bot_kube_api_calls_total"
     assert delta(before, after, kube, verb="get", status="ok") >= 2
     assert delta(before, after, kube, verb="patch", status="ok") >= 2  # the dry run and the real one
-    assert after[("runbook_bot_pg_pool_size", frozenset())] > 0
-    assert after[("runbook_bot_pg_pool_in_use", frozenset())] >= 0
+
+
+async def test_pool_gauges_show_connections_held_and_released(bot: BotProcess) -> None:
+    """Exact figures: two connections held show as (at least, the sweep may hold one more) two in use;
+    once released and the bot is idle the gauge returns to zero."""
+    assert bot.runtime is not None
+    in_use, size = ("runbook_bot_pg_pool_in_use", frozenset()), ("runbook_bot_pg_pool_size", frozenset())
+
+    async with bot.runtime.db.acquire(), bot.runtime.db.acquire():
+        holding = await scrape(bot)
+
+    assert holding[in_use] in (2, 3)
+    assert holding[size] == bot.runtime.settings.db_pool_size
+    for _ in range(200):  # a deadline of about 10 s: the sweep may be mid-query for a moment
+        if (await scrape(bot))[in_use] == 0:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("connections released but the pool still shows some in use")
 
 
 async def test_metrics_endpoint_serves_the_text_format_and_bounded_labels(

@@ -17,6 +17,10 @@ import pytest
 
 from bot.app import BotProcess
 from bot.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
+from bot.ids import ActionId
 from bot.store import audit
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
@@ -35,7 +39,7 @@ async def loaded_bot(make_bot: MakeBot) -> BotProcess:
 
 
 async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
-    loaded_bot: BotProcess, slack: SlackFake, database_url: str
+    loaded_bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, database_url: str
 ) -> None:
     url = f"http://127.0.0.1:{loaded_bot.port}/slack/events"
     acks: list[float] = []
@@ -72,7 +76,7 @@ async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
     assert max(acks) < ACK_LIMIT_SECONDS, f"slowest ack {max(acks):.2f}s"
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT id, state, jsonb_array_length(steps) AS steps FROM executions")
+        rows = await conn.fetch("SELECT id, service, state, jsonb_array_length(steps) AS steps FROM executions")
         audited = {
             r["execution_id"]: r["n"]
             for r in await conn.fetch(
@@ -85,9 +89,18 @@ async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
     assert ran, "no change ran under load"
     for row in rows:
         assert audited.get(row["id"], 0) == row["steps"], f"execution {row['id']} lost an audit row"
+    # Exactly once: a change that ran writes its target at most once (a no-op scale writes nothing),
+    # so more real (non-dry-run) PATCHes on a deployment than executions that ran there is a duplicate.
+    patches = 0
+    for service in {r["service"] for r in rows}:
+        deployment = loaded_bot.runtime.catalog.services[service].deployment
+        real = [r for r in cluster.requests_to(f"/deployments/{deployment}", "PATCH") if "dryRun" not in r.query]
+        assert len(real) <= len([r for r in ran if r["service"] == service]), f"duplicate write to {deployment}"
+        patches += len(real)
+    assert patches > 0, "no change reached the cluster under load"
     report = await audit.verify(loaded_bot.runtime.db)
     assert report.ok, report.problems
     print(
         f"\nload: {len(statuses)} requests from {USERS} users in {DURATION:.0f}s, slowest ack {max(acks):.3f}s, "
-        f"{len(ran)} executions ran, {report.rows} audit rows verified"
+        f"{len(ran)} executions ran, {patches} real PATCHes (0 duplicates), {report.rows} audit rows verified"
     )

@@ -12,6 +12,10 @@ import asyncpg
 from bot import metrics
 from bot.app import BotProcess
 from bot.ids import ActionId
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
+from bot.ids import ActionId
 from bot.store import audit
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
@@ -62,11 +66,14 @@ async def test_fifty_concurrent_confirms_and_retries_scale_exactly_once(
 ) -> None:
     await alice.slash_command("scale backend 6")
     message = await preview_message(slack)
+    answered = len(slack.calls_to(RESPONSE_URL_METHOD))
     clicks = [(alice if i % 2 else bob).block_action(message, ActionId.CONFIRM.value) for i in range(50)]
     replies = await asyncio.gather(*clicks)
     assert all(r.status == 200 for r in replies)
     await final_state(slack, message, "succeeded")
-    await asyncio.sleep(0.5)  # let any duplicate (there must be none) reach the cluster
+    # Every losing click is answered on its response_url; only once all 49 are answered is every
+    # click done, so a duplicate (there must be none) would have reached the cluster by now.
+    await slack.wait_for_calls(RESPONSE_URL_METHOD, count=answered + 49, timeout=30)
     assert len(real_scale_patches(cluster)) == 1
     assert replicas(cluster) == 6
 
@@ -226,3 +233,61 @@ async def test_hand_edited_button_value_is_refused(alice: SlackUser, slack: Slac
     await alice.block_action(message, ActionId.CONFIRM.value, value=str(uuid.uuid4()))
     await ephemeral_text(slack, "U0ALICE", "does not exist")
     assert real_scale_patches(cluster) == []
+
+
+def real_patches(cluster: SandboxCluster) -> list[object]:
+    return [r for r in cluster.requests_to(f"/deployments/{BACKEND}", "PATCH") if "dryRun" not in r.query]
+
+
+async def denial_reasons(bot: BotProcess) -> list[str]:
+    assert bot.runtime is not None
+    async with bot.runtime.db.acquire() as conn:
+        rows = await conn.fetch("SELECT detail->>'reason' AS reason FROM audit_log WHERE kind = 'denied' ORDER BY seq")
+    return [r["reason"] for r in rows]
+
+
+async def test_cancel_button_closes_the_request_and_a_later_confirm_changes_nothing(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster, bot: BotProcess
+) -> None:
+    before = replicas(cluster)
+    await alice.slash_command("scale backend 7")
+    message = await preview_message(slack)
+    as_first_shown = copy.deepcopy(message)  # a second client still showing the buttons
+
+    await alice.block_action(message, ActionId.CANCEL.value)
+    closed = await final_state(slack, message, "cancelled")
+    assert ActionId.CONFIRM.value not in str(closed.blocks)
+    answered = len(slack.calls_to(RESPONSE_URL_METHOD))
+    await alice.block_action(as_first_shown, ActionId.CONFIRM.value)
+    await slack.wait_for_calls(RESPONSE_URL_METHOD, count=answered + 1, timeout=15)  # the late confirm was answered
+
+    assert real_scale_patches(cluster) == []
+    assert replicas(cluster) == before
+    assert bot.runtime is not None
+    [execution] = await bot.runtime.executions.recent(service="backend", limit=5)
+    assert execution.state.value == "cancelled"
+
+
+async def test_an_approver_cannot_approve_their_own_two_person_request(
+    bob: SlackUser, slack: SlackFake, cluster: SandboxCluster, bot: BotProcess
+) -> None:
+    await bob.slash_command("restart backend")  # a revision to roll back to
+    restart = await preview_message(slack)
+    await bob.block_action(restart, ActionId.CONFIRM.value)
+    await final_state(slack, restart, "succeeded")
+    revision = cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    patches = len(real_patches(cluster))
+    await bob.slash_command("rollback backend")
+    rollback = await slack.wait_for(
+        lambda: (
+            (m := slack.last_message("C0OPS")) and m.ts != restart.ts and ActionId.CONFIRM.value in str(m.blocks) and m
+        )
+    )
+
+    answered = len(slack.calls_to(RESPONSE_URL_METHOD))
+    await bob.block_action(rollback, ActionId.CONFIRM.value)
+    await slack.wait_for_calls(RESPONSE_URL_METHOD, count=answered + 1, timeout=15)
+
+    assert await denial_reasons(bot) == ["same_approver"]
+    assert len(real_patches(cluster)) == patches
+    assert cluster.deployment(NS, BACKEND)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == revision

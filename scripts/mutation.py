@@ -1,0 +1,112 @@
+"""Mutation testing of the safety core: run mutmut on the fast tests, print the score and the survivors.
+
+Usage: scripts/mutation.sh [--workers N] [--report-only]
+
+mutmut's settings (which modules, which tests) are in pyproject.toml under [tool.mutmut].
+One embedded PostgreSQL serves every mutant's test run (each test still creates its own
+database); it is stopped when this script ends. Mutants listed in scripts/mutation-equivalent.txt
+were reviewed as equivalent (no test can tell them from the original) and are left out of the score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTMUT = ROOT / ".venv" / "bin" / "mutmut"
+EQUIVALENT = ROOT / "scripts" / "mutation-equivalent.txt"
+TARGET = 0.90
+RESULT = re.compile(r"^\s+(\S+): (.+)$")
+CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def reviewed_equivalents() -> dict[str, str]:
+    """mutant name → why it is equivalent (`name  # reason` lines; blank lines and `#` lines ignored)."""
+    reviewed: dict[str, str] = {}
+    for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, reason = line.partition("#")
+        if not reason.strip():
+            raise SystemExit(f"{EQUIVALENT}: {name.strip()} has no reason; every equivalent mutant needs one")
+        reviewed[name.strip()] = reason.strip()
+    return reviewed
+
+
+def results() -> dict[str, str]:
+    out = subprocess.run(  # noqa: S603 - our own venv's mutmut, fixed arguments
+        [str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    return {m.group(1): m.group(2) for line in out.splitlines() if (m := RESULT.match(line))}
+
+
+def report() -> int:
+    statuses = results()
+    if not statuses:
+        print("no mutation results: run without --report-only first")
+        return 2
+    equivalent = reviewed_equivalents()
+    unchecked = sum(1 for status in statuses.values() if status == "not checked")
+    counted = {
+        name: status for name, status in statuses.items() if name not in equivalent and status != "not checked"
+    }
+    killed = sum(1 for status in counted.values() if status in CAUGHT)
+    survivors = sorted(name for name, status in counted.items() if status not in CAUGHT)
+    stale = sorted(set(equivalent) - set(statuses))
+    score = killed / len(counted) if counted else 1.0
+
+    by_module = Counter(name.rsplit(".", 1)[0].split(".x", 1)[0] for name in survivors)
+    print(f"\nmutants: {len(statuses)}, reviewed equivalent: {len(equivalent) - len(stale)}, counted: {len(counted)}")
+    print(f"by status: {dict(Counter(statuses.values()))}")
+    print(f"survivors by module: {dict(by_module)}")
+    for name in survivors:
+        print(f"  survived ({counted[name]}): {name}    (see: .venv/bin/mutmut show {name})")
+    if stale:
+        print(f"\n{len(stale)} reviewed names no longer exist (the code moved): review {EQUIVALENT.name} again")
+        for name in stale:
+            print(f"  stale: {name}")
+    if unchecked:
+        print(f"\n{unchecked} mutants were not run (a partial run): the score covers the others only")
+    print(f"\nmutation score: {killed}/{len(counted)} killed = {score:.1%} (target {TARGET:.0%})")
+    return 0 if score >= TARGET else 1
+
+
+def run(workers: int, names: list[str]) -> None:
+    import pgserver  # the embedded server the tests use too
+
+    with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
+        server = pgserver.get_server(Path(scratch) / "postgres", cleanup_mode="stop")  # type: ignore[attr-defined]
+        env = {
+            **os.environ,
+            "DATABASE_URL": server.get_uri(),
+            # pytest's own temp root, so other pytest runs on this machine never clean it up under us
+            "PYTEST_DEBUG_TEMPROOT": scratch,
+        }
+        try:
+            subprocess.run(  # noqa: S603
+                [str(MUTMUT), "run", "--max-children", str(workers), *names], cwd=ROOT, env=env, check=False
+            )
+        finally:
+            server.cleanup()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=1, help="mutants tested at once (default 1: it is CPU heavy)")
+    parser.add_argument("--report-only", action="store_true", help="print the score of the last run")
+    parser.add_argument("mutants", nargs="*", help="only these mutants (globs such as 'bot.policy*')")
+    args = parser.parse_args()
+    if not args.report_only:
+        run(args.workers, args.mutants)
+    return report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

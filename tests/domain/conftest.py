@@ -1,0 +1,149 @@
+"""The domain on its own: engine and policy on the in-memory ports, a manual clock, and two
+test actions that record what they were asked to do. No database, no Slack, no cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, FunctionAction
+from bot.catalog import Catalog
+from bot.policy import Policy, RateLimit
+from bot.runbooks.engine import Engine, Invocation
+from bot.runbooks.model import Procedure
+from bot.runbooks.parser import ParsedCommand
+from tests.domain.memory import ManualClock, MemoryExecutionStore, MemoryGroups, MemoryLocks, MemoryRateLimiter
+
+# From chatops.yml: alice and bob are operators, bob is the only approver, carol only views.
+ALICE, BOB, CAROL, DAVE = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE"
+OPS, INCIDENTS, RANDOM = "C0OPS", "C0INCIDENTS", "C0RANDOM"
+
+
+class ChangeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    replicas: int | None = None
+
+
+@dataclass
+class Target:
+    """What the test actions were asked to do: real runs and dry runs, separately."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    dry_runs: list[dict[str, Any]] = field(default_factory=list)
+    reads: int = 0
+    gate: asyncio.Event | None = None  # when set, a real run waits for it (a change in progress)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    fail_with: Exception | None = None
+    before: str = "3"
+
+    async def change(self, ctx: ActionContext, params: ChangeParams) -> ActionResult:
+        record = {"service": ctx.service_name, "replicas": params.replicas}
+        after = str(params.replicas)
+        if ctx.dry_run:
+            self.dry_runs.append(record)
+            return ActionResult(f"would set {after}", changes=(Change("replicas", self.before, after),))
+        self.runs.append(record)
+        self.started.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        return ActionResult(f"set {after}", changes=(Change("replicas", self.before, after),))
+
+    async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
+        self.reads += 1
+        return ActionResult("read", details="line")
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def procedure(name: str, **fields: Any) -> Procedure:
+    base: dict[str, Any] = {
+        "name": name,
+        "summary": name,
+        "params": [{"name": "service", "type": "service"}, {"name": "replicas", "type": "int", "required": False}],
+        "roles": ["operator"],
+        "channels": ["ops", "incidents"],
+        "destructive": True,
+        "steps": [{"action": "test.change", "args": {"replicas": "$replicas"}, "timeout_seconds": 30}],
+    }
+    return Procedure.model_validate({**base, **fields})
+
+
+PROCEDURES = {
+    "scale": procedure("scale"),
+    "rollback": procedure("rollback", approval="two_person"),
+    "anywhere": procedure("anywhere", channels=[]),
+    "status": procedure(
+        "status",
+        roles=["viewer"],
+        destructive=False,
+        channels=[],
+        params=[{"name": "service", "type": "service"}],
+        steps=[{"action": "test.read"}],
+    ),
+}
+
+
+@dataclass
+class Domain:
+    clock: ManualClock
+    store: MemoryExecutionStore
+    locks: MemoryLocks
+    groups: MemoryGroups
+    limiter: MemoryRateLimiter
+    target: Target
+    policy: Policy
+    engine: Engine
+
+    def command(self, name: str, service: str = "backend", **args: Any) -> ParsedCommand:
+        return ParsedCommand(PROCEDURES[name], {"service": service, **args})
+
+    @staticmethod
+    def who(user: str, channel: str = OPS) -> Invocation:
+        return Invocation(user_id=user, channel_id=channel)
+
+
+async def no_progress(*_: object) -> None:
+    return None
+
+
+def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartbeat_seconds: float = 5.0) -> Domain:
+    clock = ManualClock()
+    store, locks, groups, limiter = (
+        MemoryExecutionStore(clock),
+        MemoryLocks(clock),
+        MemoryGroups(),
+        MemoryRateLimiter(clock),
+    )
+    target = Target()
+    registry = ActionRegistry(
+        [
+            FunctionAction("test.change", ChangeParams, True, target.change),
+            FunctionAction("test.read", NoParams, False, target.read),
+        ]
+    )
+    policy = Policy(catalog, groups, limiter, rate_limit or RateLimit())
+    engine = Engine(
+        catalog=catalog,
+        procedures=PROCEDURES,
+        registry=registry,
+        policy=policy,
+        store=store,
+        locks=locks,
+        clock=clock,
+        replica_id="replica-1",
+        heartbeat_seconds=heartbeat_seconds,
+    )
+    return Domain(clock, store, locks, groups, limiter, target, policy, engine)
+
+
+@pytest.fixture
+def domain(catalog: Catalog) -> Domain:
+    return make_domain(catalog)

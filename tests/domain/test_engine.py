@@ -1,0 +1,606 @@
+"""The engine on in-memory ports: exactly once, expiry, two-person, channels, Cancel, locks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from bot import errors
+from bot.catalog import Catalog
+from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
+from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
+from bot.runbooks.locking import BusyError, Holder, lock_name
+from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, make_domain, no_progress
+
+BACKEND_LOCK = "default/mail-score-production/deployment/mail-score-backend"
+
+
+async def pending(
+    domain: Domain, name: str = "scale", user: str = ALICE, channel: str = OPS, **args: object
+) -> Execution:
+    outcome = await domain.engine.request(domain.command(name, **{"replicas": 5, **args}), domain.who(user, channel))
+    assert isinstance(outcome, PendingOutcome)
+    return outcome.execution
+
+
+async def state_of(domain: Domain, execution: Execution) -> State:
+    current = await domain.store.get(execution.id)
+    assert current is not None
+    return current.state
+
+
+def test_the_lock_of_a_service_is_its_deployment(domain: Domain) -> None:
+    assert lock_name(domain.engine.catalog, "backend") == BACKEND_LOCK
+    assert lock_name(domain.engine.catalog, None) is None
+
+
+async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    assert domain.target.runs == []
+    assert domain.target.dry_runs == [{"service": "backend", "replicas": 5}]
+    assert execution.state == State.PENDING
+    assert execution.requester == ALICE
+    assert execution.lock_key == BACKEND_LOCK
+    assert (execution.expires_at - domain.clock.now).total_seconds() == 5 * 60
+    assert execution.preview == {
+        "changes": [{"what": "replicas", "before": "3", "after": "5"}],
+        "notes": ["would set 5"],
+    }
+    assert domain.store.kinds(execution.id) == ["request", "preview"]
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_confirm_runs_the_change_once_and_records_every_step(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert final.approver == ALICE
+    assert domain.target.runs == [{"service": "backend", "replicas": 5}]
+    assert [s.ok for s in final.steps] == [True]
+    assert domain.store.kinds(execution.id) == ["request", "preview", "confirmed", "step", "outcome"]
+    confirmed = domain.store.audit_log[2]
+    assert confirmed.actor == ALICE
+    assert confirmed.detail == {"as": "requester"}
+    assert not domain.locks.held(BACKEND_LOCK)
+    assert domain.locks.acquired == [BACKEND_LOCK]
+
+
+async def test_fifty_concurrent_confirms_by_two_people_run_the_change_once(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    results = await asyncio.gather(
+        *(domain.engine.confirm(execution.id, ALICE if i % 2 else BOB, OPS, no_progress) for i in range(50)),
+        return_exceptions=True,
+    )
+
+    ran = [r for r in results if isinstance(r, Execution)]
+    refused = [r for r in results if isinstance(r, errors.UserError)]
+    assert len(ran) == 1
+    assert len(refused) == 49
+    assert not any(isinstance(r, errors.DeniedError) for r in refused)
+    assert len(domain.target.runs) == 1
+    assert domain.store.kinds(execution.id).count("confirmed") == 1
+    assert await state_of(domain, execution) == State.SUCCEEDED
+
+
+async def test_a_confirm_after_the_run_does_not_run_again(domain: Domain) -> None:
+    execution = await pending(domain)
+    await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    with pytest.raises(errors.UserError):
+        await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+
+    assert len(domain.target.runs) == 1
+
+
+async def test_a_request_confirmed_just_before_it_expires_runs(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.clock.advance(minutes=5, seconds=-1)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+
+
+async def test_an_expired_request_cannot_be_confirmed_and_is_swept_as_expired(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.clock.advance(minutes=5)
+
+    with pytest.raises(errors.UserError) as refused:
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert not isinstance(refused.value, errors.DeniedError)
+    assert domain.target.runs == []
+    assert "confirmed" not in domain.store.kinds(execution.id)
+    expired = await domain.store.expire_due()
+    assert [e.id for e in expired] == [execution.id]
+    assert await state_of(domain, execution) == State.EXPIRED
+
+
+async def test_the_store_refuses_a_claim_the_engine_let_through_after_expiry(domain: Domain) -> None:
+    """The claim itself checks expiry: the engine's own check is not the only guard."""
+    execution = await pending(domain)
+    domain.clock.advance(minutes=6)
+
+    claimed = await domain.store.claim(
+        execution.id, approver=ALICE, owner="replica-1", audit=AuditEntry(kind="confirmed", actor=ALICE)
+    )
+
+    assert claimed is None
+
+
+async def test_an_unknown_request_is_not_found(domain: Domain) -> None:
+    with pytest.raises(errors.NotFoundError):
+        await domain.engine.confirm(uuid.uuid4(), ALICE, OPS, no_progress)
+
+
+# ---- two-person approval --------------------------------------------------------------------------
+
+
+async def test_two_person_requester_cannot_confirm_their_own_request(domain: Domain) -> None:
+    execution = await pending(domain, "rollback")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert denied.value.reason == "same_approver"
+    assert domain.target.runs == []
+    assert await state_of(domain, execution) == State.PENDING
+    assert domain.store.kinds(execution.id)[-1] == "denied"
+
+
+async def test_two_person_an_approver_cannot_approve_their_own_request(domain: Domain) -> None:
+    execution = await pending(domain, "rollback", user=BOB)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+
+    assert denied.value.reason == "same_approver"
+    assert domain.target.runs == []
+
+
+async def test_two_person_a_second_operator_without_the_approver_role_is_refused(domain: Domain) -> None:
+    domain.groups.groups[DAVE] = frozenset({"sre-oncall"})  # operator through a group, not an approver
+    execution = await pending(domain, "rollback")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, DAVE, OPS, no_progress)
+
+    assert denied.value.reason == "approver_role"
+    assert domain.target.runs == []
+    assert await state_of(domain, execution) == State.PENDING
+
+
+async def test_two_person_an_approver_who_may_not_run_the_procedure_is_refused(domain: Domain) -> None:
+    domain.groups.groups[DAVE] = frozenset({"sre-leads"})  # approver through a group, not an operator
+    execution = await pending(domain, "rollback")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, DAVE, OPS, no_progress)
+
+    assert denied.value.reason == "role"
+    assert domain.target.runs == []
+
+
+async def test_two_person_a_different_approver_runs_it(domain: Domain) -> None:
+    execution = await pending(domain, "rollback")
+
+    final = await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert final.approver == BOB
+    assert len(domain.target.runs) == 1
+    confirmed = [e for e in domain.store.audit_log if e.kind == "confirmed"]
+    assert [(e.actor, e.detail) for e in confirmed] == [(BOB, {"as": "approver"})]
+
+
+async def test_roles_are_checked_again_at_the_click(domain: Domain) -> None:
+    """Someone who lost the operator role between request and click may not confirm."""
+    domain.groups.groups[DAVE] = frozenset({"sre-oncall"})
+    execution = await pending(domain, user=DAVE)
+    domain.groups.groups[DAVE] = frozenset()
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, DAVE, OPS, no_progress)
+
+    assert denied.value.reason == "role"
+    assert domain.target.runs == []
+
+
+# ---- who may confirm a one-person request ------------------------------------------------------------
+
+
+async def test_another_operator_without_the_approver_role_cannot_confirm(domain: Domain) -> None:
+    execution = await pending(domain, user=BOB)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert denied.value.reason == "not_requester"
+    assert domain.target.runs == []
+
+
+async def test_an_approver_may_confirm_someone_elses_request(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    final = await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert [e.detail for e in domain.store.audit_log if e.kind == "confirmed"] == [{"as": "approver"}]
+
+
+async def test_a_viewer_clicking_confirm_is_refused(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
+
+    assert denied.value.reason == "role"
+    assert domain.target.runs == []
+
+
+async def test_a_viewer_request_for_a_change_creates_nothing_and_is_audited(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.request(domain.command("scale", replicas=5), domain.who(CAROL))
+
+    assert denied.value.reason == "role"
+    assert domain.store.executions == {}
+    assert domain.target.dry_runs == []
+    [entry] = domain.store.audit_log
+    assert (entry.kind, entry.actor, entry.detail["reason"]) == ("denied", CAROL, "role")
+
+
+async def test_a_read_only_procedure_runs_at_once_and_creates_no_execution(domain: Domain) -> None:
+    outcome = await domain.engine.request(domain.command("status"), domain.who(CAROL, RANDOM))
+
+    assert isinstance(outcome, ReadOnlyOutcome)
+    assert [r.summary for r in outcome.results] == ["read"]
+    assert domain.target.reads == 1
+    assert domain.store.executions == {}
+    assert domain.store.audit_log == []
+
+
+# ---- channel guardrails ------------------------------------------------------------------------
+
+
+async def test_a_change_requested_outside_its_channels_is_refused_and_creates_nothing(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE, RANDOM))
+
+    assert denied.value.reason == "channel"
+    assert domain.store.executions == {}
+    assert domain.target.dry_runs == []
+    assert domain.store.kinds() == ["denied"]
+
+
+async def test_a_change_may_be_requested_in_each_of_its_channels(domain: Domain) -> None:
+    first = await pending(domain, channel=OPS)
+    second = await pending(domain, channel=INCIDENTS, service="frontend")
+
+    assert (first.channel_id, second.channel_id) == (OPS, INCIDENTS)
+
+
+async def test_a_procedure_without_channels_runs_anywhere(domain: Domain) -> None:
+    execution = await pending(domain, "anywhere", channel=RANDOM)
+
+    final = await domain.engine.confirm(execution.id, ALICE, RANDOM, no_progress)
+
+    assert final.state == State.SUCCEEDED
+
+
+async def test_a_click_from_another_channel_is_refused(domain: Domain) -> None:
+    execution = await pending(domain, channel=OPS)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, ALICE, INCIDENTS, no_progress)
+
+    assert denied.value.reason == "channel"
+    assert domain.target.runs == []
+    assert await state_of(domain, execution) == State.PENDING
+
+
+# ---- Cancel ----------------------------------------------------------------------------------
+
+
+async def test_cancel_never_runs_the_change_and_a_later_confirm_is_refused(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    cancelled = await domain.engine.cancel(execution.id, ALICE)
+
+    assert cancelled.state == State.CANCELLED
+    assert domain.target.runs == []
+    assert domain.store.kinds(execution.id)[-1] == "cancelled"
+    with pytest.raises(errors.UserError):
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+    assert domain.target.runs == []
+    assert domain.locks.acquired == []
+
+
+async def test_another_operator_may_cancel_but_a_viewer_may_not(domain: Domain) -> None:
+    first = await pending(domain)
+    second = await pending(domain, service="frontend")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.cancel(first.id, CAROL)
+    assert denied.value.reason == "cancel"
+    assert await state_of(domain, first) == State.PENDING
+
+    assert (await domain.engine.cancel(second.id, BOB)).state == State.CANCELLED
+
+
+async def test_cancel_after_the_run_changes_nothing(domain: Domain) -> None:
+    execution = await pending(domain)
+    await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    with pytest.raises(errors.UserError):
+        await domain.engine.cancel(execution.id, ALICE)
+
+    assert await state_of(domain, execution) == State.SUCCEEDED
+
+
+async def test_cancel_and_confirm_racing_leave_exactly_one_outcome(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    results = await asyncio.gather(
+        domain.engine.cancel(execution.id, ALICE),
+        domain.engine.confirm(execution.id, ALICE, OPS, no_progress),
+        return_exceptions=True,
+    )
+
+    final = await state_of(domain, execution)
+    assert final in (State.CANCELLED, State.SUCCEEDED)
+    assert len(domain.target.runs) == (1 if final == State.SUCCEEDED else 0)
+    assert sum(isinstance(r, Execution) for r in results) == 1
+
+
+# ---- the per-target lock --------------------------------------------------------------------------
+
+
+async def test_a_request_on_a_busy_target_is_refused_before_anything_is_created(domain: Domain) -> None:
+    domain.locks.take(BACKEND_LOCK, owner=BOB)
+
+    with pytest.raises(BusyError):
+        await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
+
+    assert domain.store.executions == {}
+    assert domain.target.dry_runs == []
+
+
+async def test_a_confirm_on_a_busy_target_runs_nothing_and_stays_confirmable(domain: Domain) -> None:
+    execution = await pending(domain)
+    other = domain.locks.take(BACKEND_LOCK, owner=BOB)
+
+    with pytest.raises(BusyError):
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert domain.target.runs == []
+    assert await state_of(domain, execution) == State.PENDING
+    assert domain.store.kinds(execution.id)[-1] == "lock_busy"
+    assert domain.locks.held(BACKEND_LOCK)  # the other change keeps its lock
+
+    await domain.locks.release(other)
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+    assert final.state == State.SUCCEEDED
+    assert len(domain.target.runs) == 1
+
+
+async def test_one_change_per_deployment_at_a_time(domain: Domain) -> None:
+    first = await pending(domain)
+    second = await pending(domain, replicas=7)
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(first.id, ALICE, OPS, no_progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+
+    with pytest.raises(BusyError):
+        await domain.engine.confirm(second.id, ALICE, OPS, no_progress)
+
+    assert len(domain.target.runs) == 1
+    assert await state_of(domain, second) == State.PENDING
+    domain.target.gate.set()
+    assert (await running).state == State.SUCCEEDED
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_changes_to_different_deployments_run_side_by_side(domain: Domain) -> None:
+    first = await pending(domain)
+    second = await pending(domain, service="frontend")
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(first.id, ALICE, OPS, no_progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+
+    other = asyncio.create_task(domain.engine.confirm(second.id, ALICE, OPS, no_progress))
+    domain.target.gate.set()
+
+    assert [(await running).state, (await other).state] == [State.SUCCEEDED, State.SUCCEEDED]
+
+
+async def test_locks_unavailable_at_confirm_fail_the_run_before_anything_changes(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.locks.available = False
+
+    with pytest.raises(errors.UnavailableError):
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert domain.target.runs == []
+    assert await state_of(domain, execution) == State.FAILED
+    assert domain.store.kinds(execution.id)[-1] == "outcome"
+
+
+async def test_locks_unavailable_at_request_refuse_the_change(domain: Domain) -> None:
+    domain.locks.available = False
+
+    with pytest.raises(errors.UnavailableError):
+        await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
+
+    assert domain.store.executions == {}
+
+
+async def test_a_lock_that_cannot_be_released_does_not_lose_the_outcome(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    async def lose_redis(_: Execution, __: tuple[StepRecord, ...], label: str | None, ___: str | None) -> None:
+        if label is not None:
+            domain.locks.available = False
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, lose_redis)
+
+    assert final.state == State.SUCCEEDED
+    assert await state_of(domain, execution) == State.SUCCEEDED
+
+
+async def test_a_failed_step_fails_the_run_and_frees_the_target(domain: Domain) -> None:
+    domain.target.fail_with = errors.TargetError("forbidden")
+    execution = await pending(domain)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.FAILED
+    assert final.error == "forbidden"
+    assert [s.ok for s in final.steps] == [False]
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_the_outcome_is_reported_only_once_the_target_is_free(domain: Domain) -> None:
+    execution = await pending(domain)
+    calls: list[tuple[str | None, bool]] = []
+
+    async def progress(_: Execution, __: tuple[StepRecord, ...], label: str | None, ___: str | None) -> None:
+        calls.append((label, domain.locks.held(BACKEND_LOCK)))
+
+    await domain.engine.confirm(execution.id, ALICE, OPS, progress)
+
+    assert calls[0] == ("test.change", True)
+    assert calls[-1] == (None, False)
+
+
+async def test_a_lock_lost_to_its_ttl_lets_the_next_change_take_the_target(domain: Domain) -> None:
+    domain.locks.take(BACKEND_LOCK, owner=BOB, ttl_seconds=60)
+    domain.clock.advance(seconds=61)
+
+    execution = await pending(domain)
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+
+
+async def test_the_lock_is_held_at_least_as_long_as_the_steps_may_take(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+
+    domain.clock.advance(seconds=30 + 59)  # the step's timeout (30 s) plus most of the 60 s margin
+    held_late = domain.locks.held(BACKEND_LOCK)
+    domain.target.gate.set()
+    await running
+
+    assert held_late
+
+
+# ---- a run that cannot finish normally ------------------------------------------------------------
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):  # a deadline of about 10 s
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+async def test_a_running_change_sends_heartbeats_until_it_ends(catalog: Catalog) -> None:
+    domain = make_domain(catalog, heartbeat_seconds=0.01)
+    execution = await pending(domain)
+    domain.target.gate = asyncio.Event()
+    domain.store.down_for.add("heartbeat")  # a missed beat or two must not stop the run
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
+
+    await wait_until(lambda: domain.store.beats >= 3)
+    domain.target.gate.set()
+    final = await running
+
+    assert final.state == State.SUCCEEDED  # (a heartbeat left running would fail the leftover-task check)
+
+
+async def test_a_change_cut_off_by_shutdown_is_recorded_interrupted_and_not_reported_done(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    stored = await domain.store.get(execution.id)
+    assert stored is not None
+    assert stored.state == State.INTERRUPTED
+    assert stored.error
+    assert domain.store.kinds(execution.id)[-1] == "outcome"
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_a_step_whose_audit_row_cannot_be_written_stops_the_run(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.store.down_for.add("record_step")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.FAILED
+    assert final.error
+    assert "step" not in domain.store.kinds(execution.id)
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_an_outcome_that_cannot_be_recorded_is_still_returned(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.store.down_for.add("finish")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert (await state_of(domain, execution)) == State.RUNNING  # crash recovery closes it later
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    [step] = final.steps
+    assert (step.index, step.label, step.ok, step.summary) == (0, "test.change", True, "set 5")
+    assert 0 <= step.seconds < 3600
+    entry = next(e for e in domain.store.audit_log if e.kind == "step")
+    assert entry.detail["index"] == 0
+    assert entry.detail["ok"] is True
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.kind, outcome.actor, outcome.detail["state"]) == ("outcome", "runbook-bot", "succeeded")
+    assert 0 <= outcome.detail["seconds"] < 3600
+
+
+async def test_progress_is_reported_before_each_step_and_once_at_the_end(domain: Domain) -> None:
+    execution = await pending(domain)
+    seen: list[tuple[str | None, int, State]] = []
+
+    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, _: str | None) -> None:
+        seen.append((label, len(done), current.state))
+
+    await domain.engine.confirm(execution.id, ALICE, OPS, progress)
+
+    assert seen == [("test.change", 0, State.RUNNING), (None, 1, State.SUCCEEDED)]
+
+
+def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
+    holder = Holder(owner=BOB, since=time.time() - 150, detail="`scale` on backend")
+
+    assert "2 min" in holder.describe()
+    assert BOB in holder.describe()
+    assert "0 min" in Holder(owner=BOB, since=time.time() + 60, detail="x").describe()  # a clock ahead: never < 0

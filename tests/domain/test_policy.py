@@ -1,0 +1,151 @@
+"""Policy on in-memory ports: roles (by id and by group), channels, the per-user rate limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import errors
+from bot.catalog import Catalog
+from bot.policy import RateLimit
+from bot.runbooks.engine import PendingOutcome
+from tests.domain.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    INCIDENTS,
+    OPS,
+    PROCEDURES,
+    RANDOM,
+    Domain,
+    make_domain,
+    procedure,
+)
+
+SCALE, ROLLBACK, ANYWHERE = PROCEDURES["scale"], PROCEDURES["rollback"], PROCEDURES["anywhere"]
+
+
+@pytest.fixture
+def limited(catalog: Catalog) -> Domain:
+    return make_domain(catalog, rate_limit=RateLimit(destructive_per_window=3, window_seconds=60))
+
+
+async def test_roles_come_from_user_ids_and_from_groups(domain: Domain) -> None:
+    domain.groups.groups[DAVE] = frozenset({"sre-oncall", "engineering"})
+
+    assert await domain.policy.roles_of(CAROL) == {"viewer"}
+    assert await domain.policy.roles_of(DAVE) == {"operator", "viewer"}
+    assert await domain.policy.roles_of("U0NOBODY") == frozenset()
+    assert await domain.policy.may_run(SCALE, DAVE)
+    assert not await domain.policy.may_run(SCALE, CAROL)
+
+
+async def test_a_user_named_in_every_role_is_not_looked_up_in_groups(domain: Domain) -> None:
+    assert await domain.policy.roles_of(BOB) == {"viewer", "operator", "approver", "incident"}
+    assert domain.groups.lookups == []
+    await domain.policy.roles_of(CAROL)
+    assert domain.groups.lookups == [CAROL]
+
+
+async def test_check_role_refuses_a_user_without_the_role(domain: Domain) -> None:
+    await domain.policy.check_role(CAROL, "viewer", "read the status")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_role(DAVE, "viewer", "read the status")
+    assert denied.value.reason == "role"
+
+
+@pytest.mark.parametrize(("channel", "allowed"), [(OPS, True), (INCIDENTS, True), (RANDOM, False)])
+def test_channels_are_resolved_from_their_logical_names(domain: Domain, channel: str, allowed: bool) -> None:
+    assert domain.policy.channel_allowed(SCALE, channel) is allowed
+    assert domain.policy.channel_allowed(ANYWHERE, channel) is True
+
+
+def test_channels_may_be_named_by_id(domain: Domain) -> None:
+    by_id = procedure("by-id", channels=[RANDOM])
+
+    assert domain.policy.channel_allowed(by_id, RANDOM)
+    assert not domain.policy.channel_allowed(by_id, OPS)
+
+
+async def test_confirm_outside_the_procedures_channels_is_refused(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_confirm(SCALE, requester=ALICE, clicker=ALICE, channel_id=RANDOM)
+
+    assert denied.value.reason == "channel"
+
+
+async def test_check_confirm_names_the_role_the_click_counts_as(domain: Domain) -> None:
+    policy = domain.policy
+    assert await policy.check_confirm(SCALE, requester=ALICE, clicker=ALICE, channel_id=OPS) == "requester"
+    assert await policy.check_confirm(SCALE, requester=ALICE, clicker=BOB, channel_id=OPS) == "approver"
+    assert await policy.check_confirm(ROLLBACK, requester=ALICE, clicker=BOB, channel_id=OPS) == "approver"
+
+
+async def test_check_request_refuses_the_wrong_channel_even_for_an_approver(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(SCALE, BOB, RANDOM)
+
+    assert denied.value.reason == "channel"
+
+
+# ---- the per-user rate limit on change requests ---------------------------------------------------
+
+
+async def test_change_requests_over_the_limit_are_refused_and_create_nothing(limited: Domain) -> None:
+    for service in ("backend", "frontend", "email-dashboard"):
+        outcome = await limited.engine.request(limited.command("scale", service, replicas=3), limited.who(ALICE))
+        assert isinstance(outcome, PendingOutcome)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await limited.engine.request(limited.command("scale", "email-triage", replicas=3), limited.who(ALICE))
+
+    assert denied.value.reason == "rate_limit"
+    assert len(limited.store.executions) == 3
+    assert len(limited.target.dry_runs) == 3
+
+
+async def test_the_rate_limit_is_per_user(limited: Domain) -> None:
+    for _ in range(3):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+
+    await limited.policy.check_request(SCALE, BOB, OPS)
+    with pytest.raises(errors.DeniedError):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_the_rate_limit_window_passes_on_the_clock(limited: Domain) -> None:
+    for _ in range(3):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+    limited.clock.advance(seconds=59)
+    with pytest.raises(errors.DeniedError):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+
+    limited.clock.advance(seconds=1)
+    await limited.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_read_only_requests_do_not_count_against_the_limit(limited: Domain) -> None:
+    for _ in range(10):
+        await limited.policy.check_request(PROCEDURES["status"], ALICE, RANDOM)
+
+    for _ in range(3):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_refused_requests_do_not_use_up_the_limit(limited: Domain) -> None:
+    for _ in range(5):
+        with pytest.raises(errors.DeniedError):
+            await limited.policy.check_request(SCALE, ALICE, RANDOM)  # wrong channel
+
+    for _ in range(3):
+        await limited.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_the_default_limit_is_ten_changes_a_minute(domain: Domain) -> None:
+    for _ in range(10):
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+    assert denied.value.reason == "rate_limit"

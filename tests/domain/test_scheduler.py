@@ -1,0 +1,202 @@
+"""The scheduler on an in-memory job store and a manual clock: once across replicas, late, missed, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.scheduler import Job, Scheduler
+from tests.domain.memory import ManualClock, MemoryJobStore
+
+# 09:00 Europe/Berlin on 2 March 2026 is 08:00 UTC (winter time).
+DAILY_AT_NINE = "0 9 * * *"
+BERLIN = "Europe/Berlin"
+NINE_BERLIN = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+class Replica:
+    """One scheduler and what its handlers saw."""
+
+    def __init__(self, store: MemoryJobStore, clock: ManualClock, name: str) -> None:
+        self.scheduler = Scheduler(store, clock=clock, replica_id=name)
+        self.jobs: list[Job] = []
+        self.fires: list[tuple[datetime, bool]] = []
+        self.scheduler.on("reminder", self._job)
+        self.scheduler.cron("daily", DAILY_AT_NINE, BERLIN, self._fire)
+
+    async def _job(self, job: Job) -> None:
+        self.jobs.append(job)
+
+    async def _fire(self, fire_at: datetime, late: bool) -> None:
+        self.fires.append((fire_at, late))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NINE_BERLIN - timedelta(hours=1))
+
+
+@pytest.fixture
+def store() -> MemoryJobStore:
+    return MemoryJobStore()
+
+
+async def test_a_job_runs_when_due_and_not_before(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    due = clock.now + timedelta(minutes=15)
+    assert await replica.scheduler.schedule("reminder", "incident-1:15", due, {"incident": 1})
+
+    assert await replica.scheduler.run_due() == []
+    clock.advance(minutes=15)
+    [ran] = await replica.scheduler.run_due()
+
+    assert (ran.key, ran.payload, ran.late) == ("incident-1:15", {"incident": 1}, False)
+    assert replica.jobs == [ran]
+    assert store.state("incident-1:15") == "done"
+    clock.advance(minutes=5)
+    assert await replica.scheduler.run_due() == []
+
+
+async def test_scheduling_the_same_key_twice_adds_one_job(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+
+    assert await replica.scheduler.schedule("reminder", "k", clock.now, {})
+    assert not await replica.scheduler.schedule("reminder", "k", clock.now, {})
+    assert len(await replica.scheduler.pending("k")) == 1
+
+
+async def test_two_replicas_polling_together_run_each_job_once(store: MemoryJobStore, clock: ManualClock) -> None:
+    first, second = Replica(store, clock, "a"), Replica(store, clock, "b")
+    for n in range(10):
+        await first.scheduler.schedule("reminder", f"r{n}", clock.now, {})
+
+    await asyncio.gather(first.scheduler.run_due(), second.scheduler.run_due())
+
+    assert sorted(j.key for j in first.jobs + second.jobs) == [f"r{n}" for n in range(10)]
+
+
+async def test_a_job_claimed_more_than_a_minute_late_is_marked_late(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    await replica.scheduler.schedule("reminder", "on-time", clock.now, {})
+    await replica.scheduler.schedule("reminder", "late", clock.now - timedelta(minutes=2), {})
+
+    ran = {j.key: j.late for j in await replica.scheduler.run_due()}
+
+    assert ran == {"on-time": False, "late": True}
+
+
+async def test_a_job_past_its_grace_period_is_missed_not_run(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    await replica.scheduler.schedule("reminder", "inside", clock.now - timedelta(minutes=30), {})
+    await replica.scheduler.schedule("reminder", "outside", clock.now - timedelta(minutes=31), {})
+
+    await replica.scheduler.run_due()
+
+    assert [j.key for j in replica.jobs] == ["inside"]
+    assert store.state("outside") == "missed"
+
+
+async def test_a_failing_handler_fails_its_job_once_and_the_rest_still_run(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    replica = Replica(store, clock, "a")
+
+    async def broken(_: Job) -> None:
+        raise RuntimeError("boom")
+
+    replica.scheduler.on("broken", broken)
+    await replica.scheduler.schedule("broken", "b", clock.now, {})
+    await replica.scheduler.schedule("reminder", "r", clock.now, {})
+
+    ran = await replica.scheduler.run_due()
+    clock.advance(minutes=1)
+    await replica.scheduler.run_due()
+
+    assert [j.key for j in ran] == ["r"]
+    assert (store.jobs["b"].state, store.jobs["b"].error) == ("failed", "RuntimeError")
+
+
+async def test_a_job_without_a_handler_fails_instead_of_staying_due(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    await replica.scheduler.schedule("unknown-kind", "u", clock.now, {})
+
+    assert await replica.scheduler.run_due() == []
+    assert store.state("u") == "failed"
+
+
+async def test_cancel_removes_only_the_pending_jobs_with_the_prefix(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    for key in ("incident-1:a", "incident-1:b", "incident-12:a"):
+        await replica.scheduler.schedule("reminder", key, clock.now + timedelta(minutes=5), {})
+
+    assert await replica.scheduler.cancel("incident-1:") == 2
+    clock.advance(minutes=5)
+    await replica.scheduler.run_due()
+
+    assert [j.key for j in replica.jobs] == ["incident-12:a"]
+
+
+# ---- recurring jobs and catch-up ------------------------------------------------------------------
+
+
+def test_the_last_fire_is_found_in_the_jobs_timezone(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+
+    assert replica.scheduler.last_fire_before("daily", NINE_BERLIN) == NINE_BERLIN
+    assert replica.scheduler.last_fire_before("daily", NINE_BERLIN + timedelta(minutes=29)) == NINE_BERLIN
+    assert replica.scheduler.last_fire_before("daily", NINE_BERLIN - timedelta(seconds=1)) is None
+    assert replica.scheduler.last_fire_before("daily", NINE_BERLIN + timedelta(minutes=31)) is None
+
+
+async def test_catch_up_runs_a_fire_missed_while_down_once_and_late(store: MemoryJobStore, clock: ManualClock) -> None:
+    clock.now = NINE_BERLIN + timedelta(minutes=10)  # the bot was down at 09:00 and starts at 09:10
+    restarted = Replica(store, clock, "a")
+
+    assert await restarted.scheduler.catch_up() == ["daily"]
+    assert restarted.fires == [(NINE_BERLIN, True)]
+
+    again = Replica(store, clock, "a")  # restarted once more: the fire is not repeated
+    assert await again.scheduler.catch_up() == []
+    assert again.fires == []
+
+
+async def test_catch_up_skips_a_fire_already_run_by_another_replica(store: MemoryJobStore, clock: ManualClock) -> None:
+    running = Replica(store, clock, "a")
+    assert await running.scheduler.run_cron_fire("daily", NINE_BERLIN)
+
+    clock.now = NINE_BERLIN + timedelta(minutes=5)
+    starting = Replica(store, clock, "b")
+
+    assert await starting.scheduler.catch_up() == []
+    assert starting.fires == []
+    assert running.fires == [(NINE_BERLIN, False)]
+
+
+async def test_catch_up_leaves_a_fire_older_than_the_grace_period(store: MemoryJobStore, clock: ManualClock) -> None:
+    clock.now = NINE_BERLIN + timedelta(minutes=31)
+    restarted = Replica(store, clock, "a")
+
+    assert await restarted.scheduler.catch_up() == []
+    assert restarted.fires == []
+
+
+async def test_two_replicas_starting_together_catch_up_once(store: MemoryJobStore, clock: ManualClock) -> None:
+    clock.now = NINE_BERLIN + timedelta(minutes=1)
+    first, second = Replica(store, clock, "a"), Replica(store, clock, "b")
+
+    await asyncio.gather(first.scheduler.catch_up(), second.scheduler.catch_up())
+
+    assert len(first.fires) + len(second.fires) == 1
+
+
+async def test_a_cron_fire_is_run_by_one_of_two_replicas(store: MemoryJobStore, clock: ManualClock) -> None:
+    first, second = Replica(store, clock, "a"), Replica(store, clock, "b")
+
+    won = await asyncio.gather(
+        first.scheduler.run_cron_fire("daily", NINE_BERLIN), second.scheduler.run_cron_fire("daily", NINE_BERLIN)
+    )
+
+    assert sorted(won) == [False, True]
+    assert len(first.fires) + len(second.fires) == 1

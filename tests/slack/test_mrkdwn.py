@@ -1,0 +1,41 @@
+"""Escaping user and cluster text for Slack mrkdwn: nothing typed can ping, link or break out of code."""
+
+from __future__ import annotations
+
+from bot import text
+from bot.slack import mrkdwn
+
+
+def test_escape_turns_markup_into_visible_text() -> None:
+    assert text.escape("<!channel> & <@U1> <http://x|y>") == "&lt;!channel&gt; &amp; &lt;@U1&gt; &lt;http://x|y&gt;"
+
+
+def test_escape_escapes_ampersands_first_so_entities_are_not_doubled_into_markup() -> None:
+    assert text.escape("&lt;!here&gt;") == "&amp;lt;!here&amp;gt;"
+    assert text.escape(42) == "42"
+
+
+def test_code_spans_are_escaped_and_cannot_be_closed_early() -> None:
+    assert mrkdwn.code("a`<!here>`b") == "`a'&lt;!here&gt;'b`"
+
+
+def test_preformatted_blocks_are_escaped_and_their_fences_neutralised() -> None:
+    assert mrkdwn.preformatted("x ``` <@U1>") == "```x ''' &lt;@U1&gt;```"
+
+
+def test_preformatted_blocks_are_cut_to_fit_one_section() -> None:
+    long = mrkdwn.preformatted("a" * 5000, limit=100)
+    assert len(long) == 100 + 6
+    assert long.endswith("\n… (truncated)```")
+    assert mrkdwn.preformatted("a" * 100, limit=100) == "```" + "a" * 100 + "```"
+
+
+def test_truncate_keeps_short_text_and_marks_a_cut() -> None:
+    assert mrkdwn.truncate("abc", 3) == "abc"
+    assert mrkdwn.truncate("abcd", 3) == "ab…"
+
+
+def test_quoted_user_text_is_escaped_shortened_and_cannot_close_its_span() -> None:
+    assert text.quoted("<!channel>`x") == "`&lt;!channel&gt;'x`"
+    assert text.quoted("a" * 100, limit=10) == "`" + "a" * 9 + "…`"
+    assert text.quoted("a" * 10, limit=10) == "`" + "a" * 10 + "`"

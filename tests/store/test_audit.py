@@ -1,0 +1,101 @@
+"""The audit log: the append-only trigger raises, and `audit verify` (and its exit code) catches tampering."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.runbooks.executions import AuditEntry
+from bot.settings import PROJECT_ROOT
+from bot.store import audit
+from bot.store.db import Database
+
+
+async def append_rows(db: Database, count: int) -> None:
+    for n in range(count):
+        async with db.transaction() as conn:
+            await audit.append(conn, AuditEntry(kind="step", actor="runbook-bot", detail={"index": n}))
+
+
+async def tamper(db: Database, sql: str) -> None:
+    """What a superuser could do: switch the trigger off, change history, switch it back on."""
+    async with db.acquire() as conn:
+        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+        await conn.execute(sql)
+        await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+
+
+async def verify_exit_code(database_url: str, tmp_path: Path) -> int:
+    env = {**os.environ, "DATABASE_URL": database_url, "RUNBOOK_DATA_DIR": str(tmp_path / "data"), "LOG_FORMAT": "json"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "audit",
+        "verify",
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await asyncio.wait_for(process.wait(), timeout=60)
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'U0MALLORY'", "DELETE FROM audit_log"])
+async def test_the_append_only_trigger_refuses_updates_and_deletes(db: Database, statement: str) -> None:
+    await append_rows(db, 3)
+
+    async with db.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError):
+            await conn.execute(statement)
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE actor = 'runbook-bot'") == 3
+
+
+async def test_an_intact_chain_verifies(db: Database) -> None:
+    await append_rows(db, 5)
+
+    report = await audit.verify(db)
+
+    assert report.ok
+    assert report.rows == 5
+
+
+@pytest.mark.parametrize("seq", [1, 3])
+async def test_a_deleted_row_is_detected(db: Database, seq: int) -> None:
+    await append_rows(db, 5)
+    await tamper(db, f"DELETE FROM audit_log WHERE seq = (SELECT min(seq) + {seq - 1} FROM audit_log)")  # noqa: S608
+
+    report = await audit.verify(db)
+
+    assert not report.ok
+    assert report.rows == 4
+
+
+async def test_an_edited_row_is_detected(db: Database) -> None:
+    await append_rows(db, 5)
+    await tamper(db, "UPDATE audit_log SET detail = '{\"index\": 99}' WHERE seq = (SELECT min(seq) + 2 FROM audit_log)")
+
+    assert not (await audit.verify(db)).ok
+
+
+async def test_a_rewritten_row_with_a_fresh_hash_still_breaks_the_next_link(db: Database) -> None:
+    await append_rows(db, 3)
+    await tamper(db, "UPDATE audit_log SET hash = repeat('a', 64) WHERE seq = (SELECT min(seq) FROM audit_log)")
+
+    assert not (await audit.verify(db)).ok
+
+
+async def test_audit_verify_exits_zero_when_intact_and_non_zero_when_a_row_is_deleted(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    await append_rows(db, 4)
+    assert await verify_exit_code(database_url, tmp_path) == 0
+
+    await tamper(db, "DELETE FROM audit_log WHERE seq = (SELECT min(seq) + 1 FROM audit_log)")
+
+    assert await verify_exit_code(database_url, tmp_path) == 1
