@@ -101,7 +101,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=1, help="mutants tested at once (default 1: it is CPU heavy)")
     parser.add_argument("--report-only", action="store_true", help="print the score of the last run")
-    parser.add_argument("mutants", nargs="*", help="only these mutants (globs such as 'bot.policy*')")
+    parser.add_argument("mutants", nargs="*", help="only these mutants (globs such as 'bot.runbooks.policy*')")
     args = parser.parse_args()
     if not args.report_only:
         run(args.workers, args.mutants)

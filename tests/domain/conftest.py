@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, FunctionAction
 from bot.catalog import Catalog
-from bot.policy import Policy, RateLimit
 from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
+from bot.runbooks.policy import Policy, RateLimit
 from tests.domain.memory import ManualClock, MemoryExecutionStore, MemoryGroups, MemoryLocks, MemoryRateLimiter
 
 # From chatops.yml: alice and bob are operators, bob is the only approver, carol only views.

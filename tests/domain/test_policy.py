@@ -6,8 +6,8 @@ import pytest
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.policy import RateLimit
 from bot.runbooks.engine import PendingOutcome
+from bot.runbooks.policy import RateLimit
 from tests.domain.conftest import (
     ALICE,
     BOB,

@@ -11,7 +11,6 @@ import yaml
 
 from bot.app import BotProcess
 from bot.catalog import Catalog
-from bot.runbooks.engine import Invocation
 from bot.scheduler import Scheduler
 from bot.slack import health_report
 from bot.store.jobs import PostgresJobStore

@@ -12,13 +12,10 @@ from pydantic import SecretStr
 
 from bot import logs
 from bot.app import BotProcess
-from sandbox.cluster import SandboxCluster
-from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import SlackFake
-from sandbox.cluster import SandboxCluster
-from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import SlackFake
 from bot.settings import Settings
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import SlackFake
 from tests.observability.conftest import CapturedLogs, fetch
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"

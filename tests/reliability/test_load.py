@@ -17,11 +17,8 @@ import pytest
 
 from bot.app import BotProcess
 from bot.ids import ActionId
-from sandbox.cluster import SandboxCluster
-from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import SlackFake
-from bot.ids import ActionId
 from bot.store import audit
+from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.conftest import SIGNING_SECRET, MakeBot

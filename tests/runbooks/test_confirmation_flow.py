@@ -12,14 +12,10 @@ import asyncpg
 from bot import metrics
 from bot.app import BotProcess
 from bot.ids import ActionId
-from sandbox.cluster import SandboxCluster
-from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
-from bot.ids import ActionId
 from bot.store import audit
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
-from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
 from tests.flows import (
     BACKEND,
     NS,
