@@ -80,6 +80,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
         store=MaintenanceStore(rt.db),
         scheduler=rt.scheduler,
         slack=rt.slack,
+        policy=rt.policy,
         catalog=rt.catalog,
         templates=Templates(rt.settings.templates_dir),
         clock=rt.clock,
@@ -128,7 +129,7 @@ async def _command(rt: Runtime, service: maintenance.MaintenanceService, who: In
     answer = who.response_url or ""
     if parsed.word == "list":
         await rt.slack.respond(
-            answer, "Maintenance windows", _listing(await service.store.upcoming(), rt.catalog.timezone)
+            answer, "Maintenance windows", _listing(await service.upcoming(who.user_id), rt.catalog.timezone)
         )
     elif parsed.word == "cancel":
         assert parsed.window_id is not None
