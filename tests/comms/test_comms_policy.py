@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot import errors
 from bot.app import BotProcess
@@ -43,6 +44,14 @@ async def refusal(slack: SlackFake, user: str, needle: str, *, after: set[str] |
 
 def shown_to(slack: SlackFake, user: str) -> set[str]:
     return {m.ts for m in slack.ephemeral_messages(user)}
+
+
+def with_comms(folder: Path, comms: dict[str, object]) -> Path:
+    """The shipped catalog with its `comms:` section replaced."""
+    data = yaml.safe_load(CATALOG_PATH.read_text())
+    path = folder / "chatops.yml"
+    path.write_text(yaml.safe_dump({**data, "comms": comms}))
+    return path
 
 
 async def _count(bot: BotProcess, table: str) -> int:
@@ -158,10 +167,7 @@ async def test_reminder_buttons_and_update_modal_are_checked_at_click(
 
 
 async def test_comms_roles_come_from_the_catalog(make_bot: MakeBot, slack: SlackFake, tmp_path: Path) -> None:
-    catalog = tmp_path / "chatops.yml"
-    catalog.write_text(
-        CATALOG_PATH.read_text() + "\ncomms:\n  maintenance:\n    schedule: [viewer]\n    cancel: [approver]\n"
-    )
+    catalog = with_comms(tmp_path, {"maintenance": {"schedule": ["viewer"], "cancel": ["approver"]}})
     bot = await make_bot(CHATOPS_CONFIG=str(catalog))
     assert bot.runtime is not None
     start = (bot.runtime.clock() + timedelta(days=2)).replace(microsecond=0)
@@ -173,8 +179,7 @@ async def test_comms_roles_come_from_the_catalog(make_bot: MakeBot, slack: Slack
 
 
 def test_a_comms_role_the_catalog_does_not_define_is_a_config_error(tmp_path: Path) -> None:
-    bad = tmp_path / "chatops.yml"
-    bad.write_text(CATALOG_PATH.read_text() + "\ncomms:\n  incident:\n    resolve: [incident-lead]\n")
+    bad = with_comms(tmp_path, {"incident": {"resolve": ["incident-lead"]}})
     with pytest.raises(errors.ConfigError) as caught:
         load_catalog(bad)
     problem = next(p for p in caught.value.problems if "comms.incident.resolve" in p)
