@@ -129,16 +129,12 @@ class Policy:
         """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
         await self._require(user_id, [role], f"You may not {doing}: it needs {self._who_may([role])}.")
 
-    def comms_roles(self, verb: Comms) -> list[str]:
-        rules = getattr(self._catalog.comms, verb.section)
-        return list(getattr(rules, verb.key))
-
     async def check_comms(self, user_id: str, verb: Comms, *, lead: str | None = None, subject: str = "") -> None:
         """Raise DeniedError unless the catalog's `comms:` lets the user do this; the `lead` of the
         incident concerned may always update and resolve it."""
         if lead is not None and user_id == lead:
             return
-        roles = self.comms_roles(verb)
+        roles: list[str] = list(getattr(getattr(self._catalog.comms, verb.section), verb.key))
         refusal = f"You may not {verb.doing}{subject}: it needs {self._who_may(roles)}."
         if lead is not None:
             refusal = (

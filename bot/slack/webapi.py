@@ -223,9 +223,9 @@ class SlackGroupDirectory:
         now = time.monotonic()
         if self._local is not None and now - self._local[0] < LOCAL_CACHE_SECONDS:
             return self._local[1]
-        self._raise_recent_failure()
-        cached = await self._cache.cache_get("usergroups")
+        cached = await self._cache.cache_get("usergroups")  # another replica may have read Slack
         if not isinstance(cached, dict):
+            self._raise_recent_failure()
             # One fetch per replica at a time: a burst of requests on a cold cache must not become a
             # burst of Tier 2 calls to Slack.
             async with self._fetching:
