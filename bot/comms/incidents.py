@@ -123,6 +123,7 @@ class IncidentService:
         """The open incident, once `user_id` (its lead, or someone the catalog allows) may change it."""
         incident = await self.store.get(incident_id)
         if incident is None:
+            await self.policy.check_comms(user_id, verb)  # who may not change incidents learns nothing of them
             raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
         await self.policy.check_comms(user_id, verb, lead=incident.lead, subject=f" incident #{incident_id}")
         if not incident.open:
