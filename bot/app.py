@@ -52,6 +52,7 @@ from bot.slack.alert_dispatch import AlertDispatcher, AlertRuntime
 from bot.slack.health_report import HealthRuntime
 from bot.slack.incident_command import IncidentRuntime
 from bot.slack.maintenance_command import MaintenanceRuntime
+from bot.slack.replays import ReplayGuard
 from bot.slack.runbook_actions import ExecutionRuntime
 from bot.slack.runbook_command import RunbookRuntime
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
@@ -60,8 +61,9 @@ from bot.store.executions import PostgresExecutionStore
 from bot.store.incidents import PostgresIncidentStore
 from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import PostgresMaintenanceStore
+from bot.store.signatures import SeenSignatures
 from bot.tasks import TaskOwner
-from bot.web import WebRuntime, build_web_app
+from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
 
 log = structlog.get_logger(__name__)
@@ -183,7 +185,12 @@ class BotProcess:
         self._register_surfaces(rt, self.bolt)
         alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
         self.web_app = build_web_app(
-            WebRuntime(signing_secret=s.slack_signing_secret, db=db, coord=coordinator),
+            WebRuntime(
+                signing_secret=s.slack_signing_secret,
+                db=db,
+                coord=coordinator,
+                replays=ReplayGuard(coordinator, SeenSignatures(db), window_seconds=REPLAY_WINDOW_SECONDS),
+            ),
             self.bolt,
             alertmanager_handler(s.alertmanager_token.get_secret_value(), catalog, alerts),
         )
@@ -230,6 +237,7 @@ class BotProcess:
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
             slack=slack,
+            policy=rt.policy,
             catalog=catalog,
             templates=templates,
             clock=rt.clock,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bot import errors
 from bot.catalog_alerts import AlertsConfig
+from bot.catalog_comms import CommsConfig
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
@@ -150,6 +151,7 @@ class Catalog(Model):
     severities: dict[str, Severity] = {}
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
+    comms: CommsConfig = CommsConfig()  # who may read, declare, update, resolve, schedule, cancel
 
     @model_validator(mode="after")
     def _cross_references(self) -> Catalog:
@@ -167,6 +169,7 @@ class Catalog(Model):
                 f"health.channel: {self.health.channel!r} is neither a channel name under 'channels' nor a channel id"
             )
         problems.extend(self.alerts.channel_problems(self.channels.resolve))
+        problems.extend(self.comms.role_problems(self.roles))
         if problems:
             raise ValueError("; ".join(problems))
         return self

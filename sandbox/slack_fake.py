@@ -57,6 +57,15 @@ RESPONSE_URL_METHOD: Final = "response_url"
 UPLOAD_METHOD: Final = "files.upload_url"
 
 
+def _json_or_none(text: str | None) -> JSON | None:
+    """What a call recorded as its answer: the JSON body, or None for an injected non-JSON body."""
+    try:
+        parsed = json.loads(text or "{}")
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 class SlackFake:
     """The fake Slack server. Use as ``async with SlackFake() as fake:`` or start()/close()."""
 
@@ -291,15 +300,18 @@ class SlackFake:
         status: int = 429,
         *,
         retry_after: float = 1,
-        count: int = 1,
+        count: int | None = 1,
         error: str | None = None,
+        body: str | None = None,
     ) -> None:
-        """Answer the next ``count`` calls of ``method`` ("*" = any) with an error.
+        """Answer the next ``count`` calls of ``method`` ("*" = any; count None = until clear_faults()) with an error.
 
         429 → ``ratelimited`` with ``Retry-After``; 5xx → that status; 200 with ``error``
-        → ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``).
+        → ``{"ok": false, "error": error}`` (e.g. ``channel_not_found``, ``missing_scope``);
+        ``body`` → that text as ``text/plain`` with ``status``, as a proxy in front of Slack answers.
         """
-        self._faults.append(Fault(method, "status", count, status=status, retry_after=retry_after, error=error))
+        fault = Fault(method, "status", count, status=status, retry_after=retry_after, error=error, body=body)
+        self._faults.append(fault)
 
     def drop_next(self, method: str, *, count: int = 1) -> None:
         """Close the connection without answering the next ``count`` calls of ``method``."""
@@ -335,6 +347,8 @@ class SlackFake:
                     request.transport.abort()
                 raise Dropped
             call.fault = str(fault.status)
+            if fault.body is not None:
+                return web.Response(text=fault.body, status=fault.status, content_type="text/plain")
             if fault.status == 429:
                 body: JSON = {"ok": False, "error": "ratelimited"}
                 headers = {"Retry-After": str(int(fault.retry_after))}
@@ -395,7 +409,7 @@ class SlackFake:
             call.params = await self._read_params(request)
             faulted = await self._apply_faults(method, call, request)
             if faulted is not None:
-                return await self._finish(call, faulted, json.loads(faulted.text or "{}"))
+                return await self._finish(call, faulted, _json_or_none(faulted.text))
             self._check_auth(request, call.params, method)
             handler = self._methods.get(method)
             if handler is None:
@@ -821,7 +835,7 @@ class SlackFake:
             call.params.update(body)
             faulted = await self._apply_faults(RESPONSE_URL_METHOD, call, request)
             if faulted is not None:
-                return await self._finish(call, faulted, json.loads(faulted.text or "{}"))
+                return await self._finish(call, faulted, _json_or_none(faulted.text))
             result = self._use_response_url(rid, body)
         except Dropped:
             await self._notify()

@@ -196,6 +196,7 @@ class Fault:
     retry_after: float = 1
     error: str | None = None
     seconds: float = 0.0
+    body: str | None = None  # a raw, non-JSON body (a proxy's error page) instead of Slack's JSON
 
     def matches(self, method: str) -> bool:
         return self.method in (method, "*") and (self.remaining is None or self.remaining > 0)

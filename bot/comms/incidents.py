@@ -19,14 +19,14 @@ import structlog
 from bot import errors
 from bot.catalog import Catalog
 from bot.comms import contexts
-from bot.comms.records import Incident, IncidentStore
+from bot.comms.records import Incident, IncidentEvent, IncidentStore
 from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
+from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
 
 log = structlog.get_logger(__name__)
 REMINDER_KIND = "incident.reminder"
-LEAD_ROLE = "incident"
 
 # Block Kit as bot.slack.webapi takes it; comms is below the Slack layer and does not import it.
 Blocks = Sequence[dict[str, Any]]
@@ -36,10 +36,6 @@ class Poster(Protocol):
     async def post_message(
         self, channel: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
     ) -> str: ...
-
-
-class Roles(Protocol):
-    async def roles_of(self, user_id: str) -> frozenset[str]: ...
 
 
 def reminder_prefix(incident_id: int) -> str:
@@ -59,7 +55,7 @@ class IncidentService:
     store: IncidentStore
     scheduler: Scheduler
     slack: Poster
-    policy: Roles
+    policy: Policy
     catalog: Catalog
     templates: Templates
     clock: Clock
@@ -89,6 +85,8 @@ class IncidentService:
     ) -> Incident:
         if not title.strip():
             raise errors.UserError("An incident needs a title.")
+        await self.policy.check_comms(declared_by, Comms.DECLARE_INCIDENT)
+        await self.policy.check_lead(lead)
         now = self.clock()
         incident = await self.store.create(
             title=title.strip(),
@@ -108,26 +106,36 @@ class IncidentService:
         log.info("incident declared", incident=incident.id, severity=incident.severity, lead=lead)
         return incident
 
-    async def load_for_change(self, incident_id: int, user_id: str, doing: str) -> Incident:
+    async def check_may_declare(self, user_id: str) -> None:
+        """Before the declare modal opens; its submission is checked again in declare()."""
+        await self.policy.check_comms(user_id, Comms.DECLARE_INCIDENT)
+
+    async def open_incidents(self, user_id: str) -> list[Incident]:
+        await self.policy.check_comms(user_id, Comms.READ_INCIDENTS)
+        return await self.store.recent(open_only=True)
+
+    async def timeline(self, incident_id: int, user_id: str) -> tuple[Incident, list[IncidentEvent]]:
+        await self.policy.check_comms(user_id, Comms.READ_INCIDENTS)
         incident = await self.store.get(incident_id)
         if incident is None:
             raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
+        return incident, await self.store.timeline(incident.id)
+
+    async def load_for_change(self, incident_id: int, user_id: str, verb: Comms) -> Incident:
+        """The open incident, once `user_id` (its lead, or someone the catalog allows) may change it."""
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            await self.policy.check_comms(user_id, verb)  # who may not change incidents learns nothing of them
+            raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
+        await self.policy.check_comms(user_id, verb, lead=incident.lead, subject=f" incident #{incident_id}")
         if not incident.open:
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")
-        if user_id != incident.lead and LEAD_ROLE not in await self.policy.roles_of(user_id):
-            role = self.catalog.roles.get(LEAD_ROLE)
-            people = [f"<@{u}>" for u in role.users] + [f"@{g}" for g in role.groups] if role else []
-            raise errors.DeniedError(
-                f"Only the incident lead <@{incident.lead}> or someone with the `{LEAD_ROLE}` role "
-                f"({', '.join(people) or 'nobody yet'}) may {doing} incident #{incident_id}.",
-                reason="role",
-            )
         return incident
 
     async def post_update(self, incident_id: int, *, text: str, author: str) -> Incident:
         if not text.strip():
             raise errors.UserError("An update needs some text: what changed, what is next.")
-        incident = await self.load_for_change(incident_id, author, "update")
+        incident = await self.load_for_change(incident_id, author, Comms.UPDATE_INCIDENT)
         now = self.clock()
         await self.store.add_event(incident.id, at=now, kind="update", actor=author, text=text.strip())
         await self.scheduler.cancel(reminder_prefix(incident.id))
@@ -139,7 +147,7 @@ class IncidentService:
         return incident
 
     async def resolve(self, incident_id: int, *, actor: str, root_cause: str, resolution: str) -> Incident:
-        await self.load_for_change(incident_id, actor, "resolve")
+        await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
         resolved = await self.store.resolve(
             incident_id,
             at=self.clock(),
@@ -158,7 +166,7 @@ class IncidentService:
 
     async def snooze(self, incident_id: int, *, actor: str) -> datetime | None:
         """Push the pending reminder back by one cadence; returns when it is now due."""
-        incident = await self.load_for_change(incident_id, actor, "snooze reminders of")
+        incident = await self.load_for_change(incident_id, actor, Comms.UPDATE_INCIDENT)
         pending = await self.scheduler.pending(reminder_prefix(incident_id))
         base = pending[0].run_at if pending else self.clock()
         await self.scheduler.cancel(reminder_prefix(incident_id))

@@ -20,6 +20,7 @@ from bot.comms.incidents import Poster
 from bot.comms.records import MaintenanceStore, MaintenanceWindow
 from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
+from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,7 @@ class MaintenanceService:
     store: MaintenanceStore
     scheduler: Scheduler
     slack: Poster
+    policy: Policy
     catalog: Catalog
     templates: Templates
     clock: Clock
@@ -73,6 +75,7 @@ class MaintenanceService:
         services: Sequence[str],
         created_by: str,
     ) -> MaintenanceWindow:
+        await self.policy.check_comms(created_by, Comms.SCHEDULE_MAINTENANCE)
         if not purpose.strip():
             raise errors.UserError("Say what the maintenance is for (the purpose).")
         unknown = [s for s in services if s not in self.catalog.services]
@@ -108,7 +111,12 @@ class MaintenanceService:
         log.info("maintenance scheduled", window=window.id, starts_at=starts_at.isoformat())
         return window
 
+    async def upcoming(self, user_id: str) -> list[MaintenanceWindow]:
+        await self.policy.check_comms(user_id, Comms.READ_MAINTENANCE)
+        return await self.store.upcoming()
+
     async def cancel(self, window_id: int, *, actor: str) -> MaintenanceWindow:
+        await self.policy.check_comms(actor, Comms.CANCEL_MAINTENANCE)
         window = await self.store.move(window_id, from_states=("scheduled",), to="cancelled", cancelled_by=actor)
         if window is None:
             existing = await self.store.get(window_id)

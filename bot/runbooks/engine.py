@@ -312,8 +312,11 @@ class Engine:
             with contextlib.suppress(errors.UnavailableError):  # a missed beat or two is not death
                 await self._store.heartbeat(execution_id)
 
-    async def cancel(self, execution_id: uuid.UUID, clicker: str) -> Execution:
+    async def cancel(self, execution_id: uuid.UUID, clicker: str, channel_id: str) -> Execution:
         execution, procedure = await self.load(execution_id)
+        # Same rule as Confirm: a button only acts on a request made in the channel it was clicked in.
+        if channel_id != execution.channel_id:
+            raise errors.DeniedError("That button belongs to a request in another channel.", reason="channel")
         if clicker != execution.requester and not await self._policy.may_run(procedure, clicker):
             raise errors.DeniedError(
                 f"Only <@{execution.requester}> or someone allowed to run `{procedure.name}` may cancel it.",

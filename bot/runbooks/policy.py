@@ -6,8 +6,10 @@ Slack nor Redis: group membership and rate counting come in through protocols.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from bot import errors
 from bot.catalog import Catalog
@@ -18,7 +20,7 @@ VIEWER_ROLE = "viewer"  # may read: status, history, health
 
 
 class GroupDirectory(Protocol):
-    """Which user groups (handles and ids) a user belongs to."""
+    """Which user groups (handles and ids) a user belongs to; UnavailableError when it cannot tell."""
 
     async def groups_of(self, user_id: str) -> frozenset[str]: ...
 
@@ -27,6 +29,31 @@ class RateLimiter(Protocol):
     """Counts a hit; returns seconds to wait when over the limit, else None."""
 
     async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None: ...
+
+
+class Comms(enum.Enum):
+    """A communications verb: (section of the catalog's `comms:`, key in it, what the user is doing)."""
+
+    READ_INCIDENTS = ("incident", "read", "read incidents")
+    DECLARE_INCIDENT = ("incident", "declare", "declare an incident")
+    UPDATE_INCIDENT = ("incident", "update", "update")
+    RESOLVE_INCIDENT = ("incident", "resolve", "resolve")
+    READ_MAINTENANCE = ("maintenance", "read", "read maintenance windows")
+    SCHEDULE_MAINTENANCE = ("maintenance", "schedule", "schedule maintenance")
+    CANCEL_MAINTENANCE = ("maintenance", "cancel", "cancel maintenance")
+
+    def __init__(self, section: str, key: str, doing: str) -> None:
+        self.section = section
+        self.key = key
+        self.doing = doing
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The roles a user holds, and those they may hold through a user group that cannot be read now."""
+
+    roles: frozenset[str]
+    unchecked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -48,16 +75,45 @@ class Policy:
         self._limiter = limiter
         self._rate_limit = rate_limit
 
-    async def roles_of(self, user_id: str) -> frozenset[str]:
-        roles = {name for name, role in self._catalog.roles.items() if user_id in role.users}
-        needs_groups = any(role.groups for name, role in self._catalog.roles.items() if name not in roles)
-        if needs_groups:
+    async def membership(self, user_id: str) -> Membership:
+        """Roles named directly never depend on Slack; a group lookup that fails leaves its roles unchecked."""
+        direct = {name for name, role in self._catalog.roles.items() if user_id in role.users}
+        through_groups = {name for name, role in self._catalog.roles.items() if name not in direct and role.groups}
+        if not through_groups:
+            return Membership(frozenset(direct))
+        try:
             groups = await self._groups.groups_of(user_id)
-            roles |= {name for name, role in self._catalog.roles.items() if groups & set(role.groups)}
-        return frozenset(roles)
+        except errors.UnavailableError:
+            return Membership(frozenset(direct), unchecked=frozenset(through_groups))
+        held = {name for name in through_groups if groups & set(self._catalog.roles[name].groups)}
+        return Membership(frozenset(direct | held))
+
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        return (await self.membership(user_id)).roles
 
     async def may_run(self, procedure: Procedure, user_id: str) -> bool:
         return bool(await self.roles_of(user_id) & set(procedure.roles))
+
+    def _refuse(
+        self, membership: Membership, needed: Sequence[str], refusal: str, reason: str, *, holder: str = "you hold"
+    ) -> NoReturn:
+        """Deny: for not holding a role, or (fail closed) because the group that would grant it cannot be read."""
+        unchecked = [name for name in needed if name in membership.unchecked]
+        if unchecked:
+            groups = dict.fromkeys(f"@{g}" for name in unchecked for g in self._catalog.roles[name].groups)
+            raise errors.DeniedError(
+                f"I cannot check {' or '.join(groups)} membership right now (Slack's user groups cannot be "
+                f"read), so I cannot tell whether {holder} role {' or '.join(f'`{r}`' for r in unchecked)}. "
+                "Nothing was done; try again in a few minutes.",
+                reason="groups_unavailable",
+            )
+        raise errors.DeniedError(refusal, reason=reason)
+
+    async def _require(self, user_id: str, needed: Sequence[str], refusal: str, reason: str = "role") -> Membership:
+        membership = await self.membership(user_id)
+        if not membership.roles & set(needed):
+            self._refuse(membership, needed, refusal, reason)
+        return membership
 
     def _who_may(self, roles: list[str]) -> str:
         people: list[str] = []
@@ -71,8 +127,28 @@ class Policy:
 
     async def check_role(self, user_id: str, role: str, doing: str) -> None:
         """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
-        if role not in await self.roles_of(user_id):
-            raise errors.DeniedError(f"You may not {doing}: it needs {self._who_may([role])}.", reason="role")
+        await self._require(user_id, [role], f"You may not {doing}: it needs {self._who_may([role])}.")
+
+    async def check_comms(self, user_id: str, verb: Comms, *, lead: str | None = None, subject: str = "") -> None:
+        """Raise DeniedError unless the catalog's `comms:` lets the user do this; the `lead` of the
+        incident concerned may always update and resolve it."""
+        if lead is not None and user_id == lead:
+            return
+        roles: list[str] = list(getattr(getattr(self._catalog.comms, verb.section), verb.key))
+        refusal = f"You may not {verb.doing}{subject}: it needs {self._who_may(roles)}."
+        if lead is not None:
+            refusal = (
+                f"Only the incident lead <@{lead}> or someone with {self._who_may(roles)} may {verb.doing}{subject}."
+            )
+        await self._require(user_id, roles, refusal)
+
+    async def check_lead(self, lead: str) -> None:
+        """The person named as an incident's lead must hold a role: reminders go to someone who can act."""
+        roles = list(self._catalog.comms.incident.lead)
+        membership = await self.membership(lead)
+        if not membership.roles & set(roles):
+            refusal = f"<@{lead}> cannot lead an incident: the lead needs {self._who_may(roles)}."
+            self._refuse(membership, roles, refusal, "lead_role", holder=f"<@{lead}> holds")
 
     def channel_allowed(self, procedure: Procedure, channel_id: str) -> bool:
         if not procedure.channels:
@@ -81,11 +157,9 @@ class Policy:
 
     async def check_request(self, procedure: Procedure, user_id: str, channel_id: str) -> None:
         """Raise DeniedError unless the user may start this procedure in this channel now."""
-        if not await self.may_run(procedure, user_id):
-            raise errors.DeniedError(
-                f"You may not run `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
-                reason="role",
-            )
+        await self._require(
+            user_id, procedure.roles, f"You may not run `{procedure.name}`: it needs {self._who_may(procedure.roles)}."
+        )
         if not self.channel_allowed(procedure, channel_id):
             allowed = ", ".join(f"<#{self._catalog.channels.resolve(c)}>" for c in procedure.channels)
             raise errors.DeniedError(f"`{procedure.name}` may only be run in {allowed}.", reason="channel")
@@ -106,12 +180,12 @@ class Policy:
         """Raise DeniedError unless `clicker` may confirm; returns 'requester' or 'approver'."""
         if not self.channel_allowed(procedure, channel_id):
             raise errors.DeniedError(f"`{procedure.name}` may not run in this channel.", reason="channel")
-        roles = await self.roles_of(clicker)
-        if not roles & set(procedure.roles):
-            raise errors.DeniedError(
-                f"You may not confirm `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
-                reason="role",
-            )
+        membership = await self._require(
+            clicker,
+            procedure.roles,
+            f"You may not confirm `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
+        )
+        roles = membership.roles
         if procedure.approval == "two_person":
             if clicker == requester:
                 raise errors.DeniedError(
@@ -120,13 +194,17 @@ class Policy:
                     reason="same_approver",
                 )
             if APPROVER_ROLE not in roles:
-                raise errors.DeniedError(
+                self._refuse(
+                    membership,
+                    [APPROVER_ROLE],
                     f"Approving `{procedure.name}` needs {self._who_may([APPROVER_ROLE])}.",
                     reason="approver_role",
                 )
             return "approver"
         if clicker != requester and APPROVER_ROLE not in roles:
-            raise errors.DeniedError(
+            self._refuse(
+                membership,
+                [APPROVER_ROLE],
                 f"Only <@{requester}> or someone with {self._who_may([APPROVER_ROLE])} may confirm this.",
                 reason="not_requester",
             )

@@ -16,6 +16,7 @@ from bot.comms.incidents import IncidentService
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
+from bot.runbooks.policy import Comms
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
 from bot.slack.replies import action_invocation, answering, command_invocation
@@ -164,7 +165,7 @@ def _clicked_id(body: dict[str, Any]) -> int:
 async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
-    incident = await service.load_for_change(_clicked_id(body), who.user_id, "update")
+    incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
     await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
 
 
@@ -183,6 +184,7 @@ async def _command(
     answer = who.response_url or ""
     channel = f"<#{rt.catalog.channels.incidents}>"
     if parsed.word == "declare" and not parsed.text:
+        await service.check_may_declare(who.user_id)
         modal = views.declare_modal(rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
@@ -196,14 +198,11 @@ async def _command(
         )
         await rt.slack.respond(answer, f"Incident #{incident.id} declared; the notice is in {channel}.")
     elif parsed.word == "list":
-        found = await service.store.recent(open_only=True)
+        found = await service.open_incidents(who.user_id)
         await rt.slack.respond(answer, "Open incidents", views.incident_list(found, rt.catalog))
     elif parsed.word == "timeline":
         assert parsed.incident_id is not None
-        found_one = await service.store.get(parsed.incident_id)
-        if found_one is None:
-            raise errors.NotFoundError(f"There is no incident #{parsed.incident_id}.", usage=USAGE)
-        events = await service.store.timeline(found_one.id)
+        found_one, events = await service.timeline(parsed.incident_id, who.user_id)
         await rt.slack.respond(answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog))
     elif parsed.word == "update" and parsed.text:
         assert parsed.incident_id is not None
@@ -220,7 +219,9 @@ async def _command(
         await rt.slack.respond(answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}.")
     else:
         assert parsed.incident_id is not None
-        doing = "update" if parsed.word == "update" else "resolve"
-        incident = await service.load_for_change(parsed.incident_id, who.user_id, doing)
-        modal = (views.update_modal if doing == "update" else views.resolve_modal)(incident, channel_id=who.channel_id)
+        verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
+        incident = await service.load_for_change(parsed.incident_id, who.user_id, verb)
+        modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
+            incident, channel_id=who.channel_id
+        )
         await rt.slack.open_view(str(command["trigger_id"]), modal)

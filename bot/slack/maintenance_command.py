@@ -133,7 +133,7 @@ async def _command(
     answer = who.response_url or ""
     if parsed.word == "list":
         await rt.slack.respond(
-            answer, "Maintenance windows", _listing(await service.store.upcoming(), rt.catalog.timezone)
+            answer, "Maintenance windows", _listing(await service.upcoming(who.user_id), rt.catalog.timezone)
         )
     elif parsed.word == "cancel":
         assert parsed.window_id is not None

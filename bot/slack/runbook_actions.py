@@ -82,7 +82,7 @@ async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool
             # Owned task: a rollout can outlive this listener, and shutdown must know about it.
             rt.tasks.spawn(f"execution-{execution_id}", _confirm(rt, who, execution_id, progress))
         else:
-            cancelled = await rt.engine.cancel(execution_id, who.user_id)
+            cancelled = await rt.engine.cancel(execution_id, who.user_id, who.channel_id)
             metrics.observe_execution(cancelled)
             procedure = rt.procedures[cancelled.procedure]
             text, blocks = views.closed(cancelled, procedure, by=who.user_id)

@@ -61,9 +61,21 @@ def _retry_handlers() -> list[Any]:
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
+def _error_code(exc: SlackApiError) -> str:
+    """Slack's error code; for a body that is not Slack's JSON (a proxy's 502 page, plain text) the HTTP status.
+
+    slack_sdk leaves such a body as a string, or hands over the raw HTTP response, so nothing is assumed.
+    """
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    status = getattr(exc.response, "status_code", None) or getattr(exc.response, "status", None)
+    return f"http_{status}" if isinstance(status, int) else "unexpected_response"
+
+
 def _translate(method: str, exc: Exception) -> errors.BotError:
     if isinstance(exc, SlackApiError):
-        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        code = _error_code(exc)
         if code in NOT_A_MEMBER:
             return errors.UserError(
                 "I cannot post in this channel. Invite me first (`/invite @runbook-bot`), then try again."
@@ -75,8 +87,7 @@ def _translate(method: str, exc: Exception) -> errors.BotError:
 def _call_status(exc: Exception) -> str:
     """The metrics label for a failed call: Slack's error code (e.g. ratelimited) or the failure kind."""
     if isinstance(exc, SlackApiError):
-        code = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
-        return metrics.bounded(str(code))
+        return metrics.bounded(_error_code(exc))
     if isinstance(exc, TimeoutError):
         return "timeout"
     return "connection_error"
@@ -108,6 +119,11 @@ class SlackWebApi:
         except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             metrics.SLACK_API_CALLS.labels(method=method, status=_call_status(exc)).inc()
             raise _translate(method, exc) from exc
+        except AttributeError as exc:
+            # slack_sdk's own check of a 200 answer calls .get() on the body, which fails when the body
+            # was plain text (a proxy's page): that is Slack being unreachable, not a bug of ours.
+            metrics.SLACK_API_CALLS.labels(method=method, status="unexpected_response").inc()
+            raise errors.UnavailableError("Slack", f"{method} failed: unexpected response") from exc
         metrics.SLACK_API_CALLS.labels(method=method, status="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -185,7 +201,9 @@ class SlackGroupDirectory:
     """Policy's GroupDirectory: the catalog's user groups, resolved through Slack and cached in Redis.
 
     Only groups the catalog names are looked up (usergroups.users.list is Tier 2).
-    A failure to reach Slack means "no groups": access fails closed, never open.
+    When Slack cannot say (missing scope, 5xx, garbage), groups_of raises UnavailableError and policy
+    fails closed for the roles that depend on a group; a failure is remembered for a few seconds so an
+    outage does not turn every request into a round of retried calls to Slack.
     """
 
     def __init__(self, slack: SlackWebApi, cache: coord.Coordinator, catalog: Catalog) -> None:
@@ -194,21 +212,32 @@ class SlackGroupDirectory:
         self._wanted = {g for role in catalog.roles.values() for g in role.groups}
         self._fetching = asyncio.Lock()
         self._local: tuple[float, dict[str, list[str]]] | None = None
+        self._failed: tuple[float, errors.UnavailableError] | None = None
+
+    def _raise_recent_failure(self) -> None:
+        if self._failed is not None and time.monotonic() - self._failed[0] < LOCAL_CACHE_SECONDS:
+            raise errors.UnavailableError(self._failed[1].dependency, self._failed[1].detail)
 
     async def _membership(self) -> dict[str, list[str]]:
         # Every request checks roles: a few seconds in process memory spare Redis a round trip each time.
         now = time.monotonic()
         if self._local is not None and now - self._local[0] < LOCAL_CACHE_SECONDS:
             return self._local[1]
-        cached = await self._cache.cache_get("usergroups")
+        cached = await self._cache.cache_get("usergroups")  # another replica may have read Slack
         if not isinstance(cached, dict):
+            self._raise_recent_failure()
             # One fetch per replica at a time: a burst of requests on a cold cache must not become a
             # burst of Tier 2 calls to Slack.
             async with self._fetching:
                 cached = await self._cache.cache_get("usergroups")
                 if not isinstance(cached, dict):
-                    cached = await self._fetch_membership()
-        self._local = (now, cached)
+                    self._raise_recent_failure()  # the fetch we waited for has just failed
+                    try:
+                        cached = await self._fetch_membership()
+                    except errors.UnavailableError as exc:
+                        self._failed = (time.monotonic(), exc)
+                        raise
+        self._local, self._failed = (now, cached), None
         return cached
 
     async def _fetch_membership(self) -> dict[str, list[str]]:
@@ -226,8 +255,5 @@ class SlackGroupDirectory:
     async def groups_of(self, user_id: str) -> frozenset[str]:
         if not self._wanted:
             return frozenset()
-        try:
-            membership = await self._membership()
-        except errors.UnavailableError:
-            return frozenset()
+        membership = await self._membership()
         return frozenset(name for name, users in membership.items() if user_id in users)

@@ -167,7 +167,7 @@ async def test_someone_neither_lead_nor_incident_role_is_refused_with_who_may(
     await confirmed(slack, "U0ALICE", "Incident #1 declared")
     await carol.slash_command("resolve 1 not my call", command="/incident")
     refusal = await slack.wait_for(lambda: slack.ephemeral_messages("U0CAROL"))
-    assert "<@U0ALICE>" in refusal[0].text and "`incident` role" in refusal[0].text
+    assert "<@U0ALICE>" in refusal[0].text and "role `incident`" in refusal[0].text
     assert notices(slack, "[RESOLVED]") == []
 
 

@@ -28,6 +28,7 @@ def replica(rt: Runtime, name: str) -> Scheduler:
         store=PostgresMaintenanceStore(rt.db),
         scheduler=scheduler,
         slack=rt.slack,
+        policy=rt.policy,
         catalog=rt.catalog,
         templates=Templates(rt.settings.templates_dir),
         clock=rt.clock,

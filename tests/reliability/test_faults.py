@@ -81,6 +81,19 @@ async def test_a_click_naming_another_channels_request_is_refused(
     assert real_scale_patches(cluster) == []
 
 
+async def test_a_cancel_click_naming_another_channels_request_is_refused(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    await alice.slash_command("scale backend 5")
+    message = await preview_message(slack)
+    await alice.block_action(message, ActionId.CANCEL.value, channel_id="C0INCIDENTS")
+    await ephemeral_text(slack, "U0ALICE", "another channel")
+    # The request is still pending in #ops: Confirm there runs it.
+    await alice.block_action(message, ActionId.CONFIRM.value)
+    await final_state(slack, message, "succeeded")
+    assert replicas(cluster) == 5
+
+
 @pytest.fixture
 async def quick_recovery_bot(make_bot: MakeBot) -> BotProcess:
     return await make_bot(

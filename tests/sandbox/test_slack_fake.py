@@ -314,3 +314,24 @@ async def test_files_upload_v2_records_the_uploaded_content(fake: SlackFake) -> 
         "C0HEALTH",
         True,
     )
+
+
+async def test_usergroups_list_answers_get_and_post_and_can_fail_until_cleared(
+    fake: SlackFake, http: aiohttp.ClientSession
+) -> None:
+    url, headers = f"{fake.api_url}usergroups.list", {"Authorization": f"Bearer {fake.token}"}
+    async with http.get(url, params={"include_disabled": "false"}, headers=headers) as got:  # as slack_sdk sends it
+        by_get = await got.json()
+    async with http.post(url, data={"include_disabled": "false"}, headers=headers) as posted:
+        by_post = await posted.json()
+    assert by_get["ok"] and by_get == by_post
+    assert {g["handle"] for g in by_get["usergroups"]} >= {"sre-oncall", "engineering"}
+
+    fake.fail_next("usergroups.list", status=502, body="<html>upstream connect error</html>", count=None)
+    for _ in range(3):
+        async with http.get(url, headers=headers) as failed:
+            assert (failed.status, failed.content_type) == (502, "text/plain")
+            assert "upstream connect error" in await failed.text()
+    fake.clear_faults()
+    async with http.get(url, headers=headers) as again:
+        assert (await again.json())["ok"]
