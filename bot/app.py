@@ -25,6 +25,7 @@ from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog, load_catalog
 from bot.comms.templating import check_templates
 from bot.embedded import EmbeddedServers
+from bot.guides.loader import load_guides
 from bot.k8s import Kube
 from bot.locks import RedisLocks
 from bot.policy import Policy, RateLimit
@@ -107,6 +108,7 @@ class BotProcess:
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         registry = build_registry(self._kube)
         procedures = load_procedures_and_templates(s, catalog, registry)
+        guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
@@ -152,6 +154,7 @@ class BotProcess:
             clock=utc_now,
             replica_id=self.replica_id,
             scheduler=Scheduler(db, clock=utc_now, replica_id=self.replica_id),
+            guides=guides,
         )
         self.runtime = rt
         self.bolt = bolt_app.build_bolt_app(rt)

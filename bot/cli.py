@@ -15,6 +15,7 @@ import structlog
 from bot import errors, logs
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
+from bot.guides.loader import load_guides
 from bot.settings import Settings, load_settings
 from bot.store import audit
 from bot.store.db import Database
@@ -123,7 +124,8 @@ async def _audit_verify(settings: Settings) -> int:
 
 def _check_config(settings: Settings) -> int:
     catalog, _, procedures = load_configuration(settings)
-    print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures")
+    guides = load_guides(settings.guides_dir, procedures, catalog)
+    print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures, {len(guides)} guides")
     return 0
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog
 from bot.coord import Coordinator
+from bot.guides.model import Guide
 from bot.policy import Policy
 from bot.runbooks.engine import Clock, Engine
 from bot.runbooks.model import Procedure
@@ -35,3 +36,4 @@ class Runtime:
     scheduler: Scheduler
     clock: Clock
     replica_id: str
+    guides: Mapping[str, Guide] = field(default_factory=dict)  # `/runbook guide`, from runbooks/*.yml
