@@ -367,7 +367,7 @@ def _read_inner(inner: list[str], within: Subject, tool: str, words: list[str], 
     if program in SHELLS and len(inner) == 1:
         return _Read("kubectl", ["exec"], {**fields, "shell": "true"}, notes=["an interactive shell"])
     read = _Read(tool, words, fields)
-    read.notes.append(f"`{restore(shlex.join(inner))[:80]}`")
+    read.notes.append(f"`{' '.join(restore(shlex.join(inner)).split())[:80]}`")
     return read
 
 
