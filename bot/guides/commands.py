@@ -506,6 +506,8 @@ def _matches(rule: Rule, read: _Read) -> bool:
 
 
 _OPTIONAL = re.compile(r"\[([^\[\]]*)\]")
+# A value copied from the runbook into a step; anything else is left for the on-call to fill in.
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.,:/=+@%-]{1,256}$")
 _FIELD = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -528,7 +530,9 @@ def render(template: str, fields: dict[str, str]) -> str:
         if not raw:
             return "{" + name + "}"
         placeholder = param_name(raw)
-        return "{" + placeholder + "}" if placeholder else shlex.quote(raw)
+        if placeholder:
+            return "{" + placeholder + "}"
+        return raw if _SAFE_VALUE.match(raw) else "{" + name + "}"
 
     return " ".join(_FIELD.sub(value, text).split())
 

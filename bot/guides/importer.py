@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import collections
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bot.catalog import NAME_PATTERN, Catalog, Service
 from bot.guides import markdown
 from bot.guides.commands import Subject, Verdict, classify, restore
+from bot.guides.loader import step_problem
 from bot.guides.mappings import BUILT_IN_STEPS, PROCEDURE_TEMPLATES, Outcome
 from bot.guides.model import Escalation, Guide, GuideStep, Phase, Section
 from bot.runbooks.model import Procedure
@@ -155,6 +158,9 @@ class _Services:
         """The service for a mapped step, or a `{placeholder}` for the on-call to fill in."""
         s = verdict.subject
         if s.kind == "deployment" and s.name:
+            if not re.match(NAME_PATTERN, s.name):
+                notes.append(f"`{s.name[:60]}` is not a deployment name: choose the service")
+                return "{service}"
             return self.deployment(s.name, s.namespace)
         if s.kind == "compose" and s.name:
             return self.compose_service(s)
@@ -303,14 +309,19 @@ def import_runbook(
     default_namespace, by_use = _namespaces(classified)
     services = _Services(catalog, default_namespace)
     for deployment_name in by_use:  # the most used deployment is the runbook's main service
-        subject = next(v.subject for _, _, vs in classified for v in vs if v.subject.name == deployment_name)
+        subject = next(
+            v.subject
+            for _, _, vs in classified
+            for v in vs
+            if v.subject.name == deployment_name and v.subject.kind in ("deployment", "compose")
+        )
         if subject.kind == "deployment":
             services.main = services.deployment(deployment_name, subject.namespace)
         else:
             services.main = services.compose_service(subject)
         break
     lines: list[LineReport] = []
-    steps_of: dict[int, list[GuideStep]] = collections.defaultdict(list)
+    made: list[tuple[markdown.RawSection, markdown.CommandLine, str, list[GuideStep]]] = []
     needed: dict[str, dict[str, Any]] = {}
     for section, command, verdicts in classified:
         source_text = restore(command.text)[:2000]
@@ -318,26 +329,36 @@ def import_runbook(
             refused = next(v for v in verdicts if v.outcome != "mapped")
             lines.append(LineReport(section.title, command.line, source_text, refused.outcome, refused.reason))
             continue
-        made: list[str] = []
+        steps: list[GuideStep] = []
         for verdict in verdicts:
             assert verdict.procedure is not None
             notes = list(verdict.notes)
             service = services.resolve(verdict, notes)
-            args = verdict.args.replace("{service}", service)
             if verdict.procedure in PROCEDURE_TEMPLATES and verdict.procedure not in procedures:
                 needed[verdict.procedure] = PROCEDURE_TEMPLATES[verdict.procedure]
-            destructive = _destructive(verdict.procedure, procedures)
-            step = GuideStep(
-                title=command.title or section.title,
-                phase=_phase(command.label, destructive),
-                procedure=verdict.procedure,
-                args=args[:500],
-                source=source_text,
-                note="; ".join(dict.fromkeys(notes))[:500],
+            steps.append(
+                GuideStep(
+                    title=command.title or section.title,
+                    phase=_phase(command.label, _destructive(verdict.procedure, procedures)),
+                    procedure=verdict.procedure,
+                    args=verdict.args.replace("{service}", service)[:500],
+                    source=source_text,
+                    note="; ".join(dict.fromkeys(notes))[:500],
+                )
             )
-            steps_of[id(section)].append(step)
-            made.append(step.command_text())
-        lines.append(LineReport(section.title, command.line, source_text, "mapped", "", tuple(made)))
+        made.append((section, command, source_text, steps))
+    fits = _catalog_check(catalog, services, procedures)
+    steps_of: dict[int, list[GuideStep]] = collections.defaultdict(list)
+    for section, command, source_text, steps in made:
+        problem = next((p for p in map(fits, steps) if p), None)
+        if problem:
+            lines.append(LineReport(section.title, command.line, source_text, "no_action", problem))
+            continue
+        steps_of[id(section)] += steps
+        lines.append(
+            LineReport(section.title, command.line, source_text, "mapped", "", tuple(s.command_text() for s in steps))
+        )
+    lines.sort(key=lambda line: line.line)
     guide = Guide(
         name=name or guide_name(document.title, Path(source).stem),
         title=document.title[:150],
@@ -346,6 +367,34 @@ def import_runbook(
         sections=_sections(document, steps_of),
     )
     return ImportResult(guide, services.proposed, services.compose, needed, lines, document.other_blocks)
+
+
+def _catalog_check(
+    catalog: Catalog | None, services: _Services, procedures: Mapping[str, Procedure]
+) -> Callable[[GuideStep], str | None]:
+    """With a catalog: why a step would not parse against it plus the proposed services (None = it fits).
+
+    Steps on compose services and on procedures that are not built in wait for the compose targets,
+    so they are not checked here.
+    """
+    if catalog is None:
+        return lambda step: None
+    merged: dict[str, Service] = dict(catalog.services)
+    for name, entry in services.proposed.items():
+        base = catalog.services[name].model_dump() if name in catalog.services else {}
+        try:
+            merged[name] = Service.model_validate({**base, **entry})
+        except ValidationError:
+            continue  # the proposal file reports it
+    with_proposals = catalog.model_copy(update={"services": merged})
+
+    def fits(step: GuideStep) -> str | None:
+        if step.procedure not in procedures or set(step.args.split()) & set(services.compose):
+            return None
+        problem = step_problem(step, procedures, with_proposals)
+        return f"does not fit the catalog: {problem}" if problem else None
+
+    return fits
 
 
 def _sections(document: markdown.Document, steps_of: Mapping[int, list[GuideStep]]) -> list[Section]:

@@ -21,7 +21,7 @@ from bot.runbooks import parser
 from bot.runbooks.model import Procedure
 
 
-def _step_problem(step: GuideStep, procedures: Mapping[str, Procedure], catalog: Catalog) -> str | None:
+def step_problem(step: GuideStep, procedures: Mapping[str, Procedure], catalog: Catalog) -> str | None:
     if step.procedure not in procedures and step.procedure not in BUILT_IN_STEPS:
         return f"procedure `{step.procedure}` does not exist; known: {', '.join(sorted(procedures))}"
     if step.placeholders:
@@ -42,7 +42,7 @@ def check_guide(guide: Guide, source: str, procedures: Mapping[str, Procedure], 
     problems: list[str] = []
     for s, section in enumerate(guide.sections):
         for i, step in enumerate(section.steps):
-            problem = _step_problem(step, procedures, catalog)
+            problem = step_problem(step, procedures, catalog)
             if problem:
                 problems.append(f"{source}: sections.{s}.steps.{i}: {problem}")
     return problems

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -207,12 +207,13 @@ class _Walker:
             self.sections.append(self.section)
         return self.section
 
-    def paragraph(self, content: str, children: list[Token], line: int, in_list_lead: bool) -> None:
+    def paragraph(self, content: str, children: list[Token], line: int, in_list_lead: bool) -> bool:
+        """Read one paragraph; whether it was a label."""
         label, rest = split_label(content)
         if self.contact_level is not None:
             if rest and (in_list_lead or self.row):
                 self.contacts.append(plain(rest)[:300])
-            return
+            return False
         if label is not None:
             self.label = label
             self.context = ""
@@ -220,7 +221,7 @@ class _Walker:
         if label == "escalation" or (self.label == "escalation" and label is None):
             if content:
                 self._current().escalation.append(plain(content)[:500])
-            return
+            return label is not None
         if self.label == "symptoms" and label is None and in_list_lead:
             self._current().symptoms.append(plain(content)[:300])
         elif label == "symptoms" and rest:
@@ -232,6 +233,7 @@ class _Walker:
             if child.type == "code_inline" and _looks_like_command(child.content):
                 title = _title(lead) or self.context or self._current().title
                 self._add(child.content.strip(), title, line)
+        return label is not None
 
     def cell(self, content: str, children: list[Token], line: int) -> None:
         if self.contact_level is not None:
@@ -271,20 +273,25 @@ def parse(markdown: str) -> Document:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": 40}).enable("table")
     tokens = md.parse(markdown)
     walker = _Walker()
-    list_stack: list[bool] = []  # per open list item: has its first paragraph been seen
+    # per open list item: [first paragraph seen, label before the item, the item's lead is a label]
+    list_stack: list[list[Any]] = []
     in_row_header = False
+    line = 0
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        line = (token.map[0] + 1) if token.map else 0
+        if token.map:
+            line = token.map[0] + 1
         if token.type == "heading_open":
             walker.heading(int(token.tag[1:]), tokens[i + 1].content)
             i += 3
             continue
         if token.type == "list_item_open":
-            list_stack.append(False)
+            list_stack.append([False, walker.label, False])
         elif token.type == "list_item_close":
-            list_stack.pop()
+            _, label_before, labelled = list_stack.pop()
+            if labelled:  # "- Symptoms" with a nested list: the label ends with its item
+                walker.label = label_before
         elif token.type == "thead_open":
             in_row_header = True
         elif token.type == "thead_close":
@@ -296,10 +303,12 @@ def parse(markdown: str) -> Document:
             walker.cell(inline.content, inline.children or [], line)
         elif token.type == "paragraph_open":
             inline = tokens[i + 1]
-            lead = bool(list_stack) and not list_stack[-1]
+            lead = bool(list_stack) and not list_stack[-1][0]
             if list_stack:
-                list_stack[-1] = True
-            walker.paragraph(inline.content, inline.children or [], line, lead)
+                list_stack[-1][0] = True
+            labelled = walker.paragraph(inline.content, inline.children or [], line, lead)
+            if lead and labelled:
+                list_stack[-1][2] = True
         elif token.type in ("fence", "code_block"):
             fenced = token.type == "fence"
             # A fence's code starts on the line after the ``` that opens it; indented code on its own line.
