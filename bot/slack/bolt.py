@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.runtime import Runtime
 from bot.slack import (
+    guides,
     health_report,
     incident_command,
     maintenance_command,
@@ -25,7 +26,15 @@ from bot.slack import (
 log = structlog.get_logger(__name__)
 
 # Each Slack surface module exposes register(app, runtime); features add theirs to this tuple.
-SURFACES = (runbook_command, runbook_actions, suggested, health_report, incident_command, maintenance_command)
+SURFACES = (
+    runbook_command,
+    runbook_actions,
+    suggested,
+    health_report,
+    incident_command,
+    maintenance_command,
+    guides,
+)
 
 
 def build_bolt_app(rt: Runtime) -> AsyncApp:

@@ -15,7 +15,7 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Invocation, PendingOutcome
 from bot.runbooks.loader import RESERVED_NAMES
 from bot.runtime import Runtime
-from bot.slack import health_report
+from bot.slack import guides, health_report
 from bot.slack import runbook_views as views
 from bot.slack.replies import answering, command_invocation
 from bot.text import quoted
@@ -63,6 +63,8 @@ async def answer_runbook_command(rt: Runtime, ack: AsyncAck, command: dict[str, 
         elif word == "list":
             allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+        elif word == "guide":
+            await guides.answer_guide(rt, who, tokens[1:])
         elif word == "health":
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
             await health_report.answer_health(rt, who, tokens[1] if len(tokens) > 1 else None)
@@ -93,17 +95,22 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
     )
 
 
-async def run_parsed(rt: Runtime, who: Invocation, parsed: parser.ParsedCommand) -> None:
-    """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive)."""
+async def run_parsed(
+    rt: Runtime, who: Invocation, parsed: parser.ParsedCommand, *, thread_ts: str | None = None
+) -> None:
+    """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive).
+
+    `thread_ts` answers in that thread (a guide's steps answer in the guide's thread).
+    """
     outcome = await rt.engine.request(parsed, who)
     if isinstance(outcome, PendingOutcome):
         text, blocks = views.preview(outcome)
-        ts = await rt.slack.post_message(who.channel_id, text, blocks)
+        ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
         await rt.executions.set_message(outcome.execution.id, who.channel_id, ts)
         return
     text, blocks = views.read_only_result(outcome, who.user_id)
     try:
-        await rt.slack.post_message(who.channel_id, text, blocks)
+        await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
     except errors.UserError:
         # The bot may not be a member of this channel; the response_url always works.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)

@@ -1,0 +1,274 @@
+"""`/runbook guide [runbook] [section]`: walk the on-call through an imported runbook, in a thread.
+
+Without arguments the guides are a menu; with a runbook, its sections (with their symptoms); with a
+section, a message in the channel with the symptoms, the steps as buttons and whom to escalate to.
+A step's button names only its place in the guide; the click looks the step up in the loaded
+guides and goes through exactly the path a typed `/runbook` command takes (parse, policy as the
+clicker, run now when read-only, preview and Confirm when it changes things), answering in the
+guide's thread. A section with a time limit gets a reminder in its thread when the limit is up
+(a scheduled job, claimed once across replicas).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.blocks import Block, ButtonElement, MarkdownTextObject, SectionBlock
+
+from bot import errors
+from bot.guides.model import Guide, GuideStep, Phase, Section
+from bot.health.report import render
+from bot.policy import VIEWER_ROLE
+from bot.runbooks import parser
+from bot.runbooks.engine import Invocation
+from bot.runtime import Runtime
+from bot.scheduler import Job
+from bot.slack import blocks as bk
+from bot.slack import health_report, runbook_command
+from bot.slack.ids import ActionId, numbered_action, numbered_action_id
+from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.replies import action_invocation, answering
+
+log = structlog.get_logger(__name__)
+
+USAGE = "/runbook guide [runbook] [section]"
+REMINDER_KIND = "guide-escalation"
+MAX_STEPS_SHOWN = 35  # with the header, symptoms and escalation, well inside Slack's 50 blocks
+PHASES: tuple[tuple[Phase, str], ...] = (
+    ("immediate", "Immediate actions"),
+    ("diagnosis", "Diagnosis"),
+    ("resolution", "Resolution"),
+)
+# Every word this surface shows, in one place.
+WORDS = {
+    "guides": "Runbook guides",
+    "no_guides": "No runbook guides are loaded. Import one with `runbook-bot import RUNBOOK.md` and review it.",
+    "pick_guide": "Pick a runbook:",
+    "pick_section": "Pick what you see:",
+    "open": "Open",
+    "run": "Run",
+    "preview": "Preview",
+    "symptoms": "Symptoms",
+    "escalation": "Escalation",
+    "escalate_to": "Escalate to",
+    "after": "if unresolved after {minutes} minutes",
+    "fill_in": "fill in {names} and type it",
+    "footer": "Steps answer in this thread; changes show a preview to confirm, as typed commands do.",
+    "started": "<@{user}> opened this guide. Results of its steps follow here.",
+    "reminder": "{minutes} minutes since this guide started: escalate to {whom}.",
+    "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
+    "more_steps": "… {n} more steps: see `{command}` in the runbook",
+}
+
+
+def _value(**fields: Any) -> str:
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _read_value(body: dict[str, Any]) -> dict[str, Any]:
+    raw = str((body.get("actions") or [{}])[0].get("value", ""))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise errors.UserError(WORDS["stale_button"])
+    return data
+
+
+def _guide(rt: Runtime, name: object) -> Guide:
+    guide = rt.guides.get(str(name))
+    if guide is None:
+        raise parser.unknown_name_error("runbook", str(name), list(rt.guides), usage=USAGE)
+    return guide
+
+
+def _section(guide: Guide, index: object) -> Section:
+    if not isinstance(index, int) or not 0 <= index < len(guide.sections):
+        raise errors.UserError(WORDS["stale_button"])
+    return guide.sections[index]
+
+
+def _step(guide: Guide, section_index: object, step_index: object) -> GuideStep:
+    section = _section(guide, section_index)
+    if not isinstance(step_index, int) or not 0 <= step_index < len(section.steps):
+        raise errors.UserError(WORDS["stale_button"])
+    return section.steps[step_index]
+
+
+# ── views ────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _with_button(text: str, button: ButtonElement) -> Block:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, bk.SECTION_TEXT)), accessory=button)
+
+
+def guides_menu(guides: Sequence[Guide]) -> bk.Blocks:
+    if not guides:
+        return bk.render([bk.section(WORDS["no_guides"])])
+    rows: list[Block] = [bk.header(WORDS["guides"]), bk.context(WORDS["pick_guide"])]
+    for n, guide in enumerate(guides[:45]):
+        rows.append(
+            _with_button(
+                f"*{escape(guide.title)}*  {code(guide.name)}",
+                bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name)),
+            )
+        )
+    return bk.render(rows)
+
+
+def sections_menu(guide: Guide) -> bk.Blocks:
+    rows: list[Block] = [bk.header(guide.title), bk.context(WORDS["pick_section"])]
+    for n, section in enumerate(guide.sections[:45]):
+        symptoms = "; ".join(section.symptoms[:4])
+        text = f"*{escape(section.title)}*" + (f"\n{escape(truncate(symptoms, 400))}" if symptoms else "")
+        rows.append(
+            _with_button(
+                text, bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name, s=n))
+            )
+        )
+    return bk.render(rows)
+
+
+def _step_block(guide: Guide, section_index: int, step_index: int, step: GuideStep, n: int, rt: Runtime) -> Block:
+    command = f"/runbook {step.command_text()}"
+    text = f"{escape(step.title)}\n{code(command)}"
+    if step.placeholders:
+        names = ", ".join(f"{{{name}}}" for name in step.placeholders)
+        return bk.section(f"{text}\n_{escape(WORDS['fill_in'].format(names=names))}_")
+    procedure = rt.procedures.get(step.procedure)
+    label = WORDS["preview"] if procedure is not None and procedure.destructive else WORDS["run"]
+    value = _value(g=guide.name, s=section_index, i=step_index)
+    return _with_button(text, bk.button(label, numbered_action_id(ActionId.GUIDE_STEP, n), value))
+
+
+def _escalation_whom(guide: Guide, section: Section) -> str:
+    parts = [section.escalation.text] if section.escalation and section.escalation.text else []
+    return "; ".join(parts + guide.contacts[:4]) or WORDS["escalation"]
+
+
+def section_message(rt: Runtime, guide: Guide, section_index: int) -> tuple[str, bk.Blocks]:
+    section = guide.sections[section_index]
+    rows: list[Block] = [bk.header(f"{guide.title}: {section.title}")]
+    if section.symptoms:
+        listed = "\n".join(f"• {escape(s)}" for s in section.symptoms[:15])
+        rows.append(bk.section(f"*{WORDS['symptoms']}*\n{listed}"))
+    n = 0
+    for phase, title in PHASES:
+        steps = [(i, s) for i, s in enumerate(section.steps) if s.phase == phase]
+        if not steps:
+            continue
+        rows.append(bk.section(f"*{title}*"))
+        for index, step in steps:
+            if n == MAX_STEPS_SHOWN:
+                more = len(section.steps) - MAX_STEPS_SHOWN
+                rows.append(bk.context(WORDS["more_steps"].format(n=more, command=guide.source)))
+                break
+            rows.append(_step_block(guide, section_index, index, step, n, rt))
+            n += 1
+    escalation = section.escalation
+    if escalation is not None or guide.contacts:
+        when = (
+            f" {WORDS['after'].format(minutes=escalation.after_minutes)}"
+            if escalation and escalation.after_minutes
+            else ""
+        )
+        rows.append(bk.section(f"*{WORDS['escalation']}*{escape(when)}: {escape(_escalation_whom(guide, section))}"))
+    rows.append(bk.context(WORDS["footer"]))
+    return f"{guide.title}: {section.title}", bk.render(rows)
+
+
+# ── listeners and the command ────────────────────────────────────────────────────────────────────────
+
+
+async def answer_guide(rt: Runtime, who: Invocation, words: list[str]) -> None:
+    """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+    if not words:
+        menu = guides_menu(sorted(rt.guides.values(), key=lambda g: g.name))
+        await rt.slack.respond(who.response_url or "", WORDS["guides"], menu)
+        return
+    guide = _guide(rt, words[0].lower())
+    if len(words) == 1:
+        await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+        return
+    wanted = " ".join(words[1:])
+    section = guide.find_section(wanted)
+    if section is None:
+        raise parser.unknown_name_error("section", wanted, [s.title for s in guide.sections], usage=USAGE)
+    await open_section(rt, who, guide, guide.sections.index(section))
+
+
+async def open_section(rt: Runtime, who: Invocation, guide: Guide, section_index: int) -> str:
+    """Post the section in the channel, start its thread and its escalation reminder; the message ts."""
+    text, blocks = section_message(rt, guide, section_index)
+    ts = await rt.slack.post_message(who.channel_id, text, blocks)
+    escalation = guide.sections[section_index].escalation
+    if escalation is not None and escalation.after_minutes:
+        await rt.scheduler.schedule(
+            REMINDER_KIND,
+            f"guide:{who.channel_id}:{ts}",
+            rt.clock() + timedelta(minutes=escalation.after_minutes),
+            {"channel": who.channel_id, "ts": ts, "guide": guide.name, "section": section_index},
+        )
+    await rt.slack.post_message(who.channel_id, WORDS["started"].format(user=who.user_id), thread_ts=ts)
+    log.info("guide opened", guide=guide.name, section=section_index, user=who.user_id, channel=who.channel_id)
+    return ts
+
+
+async def _run_step(rt: Runtime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+    if step.procedure == "health":
+        await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+        service = step.args or None
+        report = await health_report.build_report(rt, [service] if service else None)
+        title = f"Health of {service}" if service else "Health report"
+        rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
+        await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
+        return
+    parsed = parser.parse(step.command_text(), rt.procedures, rt.catalog)
+    await runbook_command.run_parsed(rt, who, parsed, thread_ts=thread_ts)
+
+
+def register(app: AsyncApp, rt: Runtime) -> None:
+    async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that guide"):
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+            value = _read_value(body)
+            guide = _guide(rt, value.get("g"))
+            if "s" not in value:
+                await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+                return
+            _section(guide, value["s"])
+            await open_section(rt, who, guide, value["s"])
+
+    async def handle_guide_step_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that guide step", changes=True):
+            value = _read_value(body)
+            step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
+            message = body.get("message") or {}
+            thread_ts = str(message.get("thread_ts") or message.get("ts") or body["container"]["message_ts"])
+            await _run_step(rt, who, step, thread_ts)
+
+    async def on_reminder(job: Job) -> None:
+        payload = job.payload
+        guide = rt.guides.get(str(payload.get("guide")))
+        index = payload.get("section")
+        if guide is None or not isinstance(index, int) or not 0 <= index < len(guide.sections):
+            return  # the guide changed since; nothing sensible to remind of
+        section = guide.sections[index]
+        minutes = section.escalation.after_minutes if section.escalation else None
+        text = WORDS["reminder"].format(minutes=minutes, whom=escape(_escalation_whom(guide, section)))
+        await rt.slack.post_message(str(payload["channel"]), text, thread_ts=str(payload["ts"]))
+
+    app.action(numbered_action(ActionId.GUIDE_OPEN))(handle_guide_open_action)
+    app.action(numbered_action(ActionId.GUIDE_STEP))(handle_guide_step_action)
+    rt.scheduler.on(REMINDER_KIND, on_reminder)
