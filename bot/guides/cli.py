@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from bot import errors
 from bot.catalog import Catalog, load_catalog
 from bot.guides import output
-from bot.guides.importer import ImportError_, import_runbook
+from bot.guides.importer import RunbookRefused, import_runbook
 from bot.runbooks.model import Procedure
 
 
@@ -42,7 +42,7 @@ def run(runbook: Path, out: Path, name: str | None, *, commands_dir: Path, catal
         result = import_runbook(
             text, source=str(runbook), procedures=known_procedures(commands_dir), catalog=catalog, name=name
         )
-    except ImportError_ as exc:
+    except RunbookRefused as exc:
         raise errors.ConfigError([str(exc)]) from exc
     written = output.write(result, out, catalog)
     print(output.summary(result, written))

@@ -20,7 +20,7 @@ from bot.catalog import NAME_PATTERN, Catalog, Service
 from bot.guides import markdown
 from bot.guides.commands import Subject, Verdict, classify, restore
 from bot.guides.loader import step_problem
-from bot.guides.mappings import BUILT_IN_STEPS, PROCEDURE_TEMPLATES, Outcome
+from bot.guides.mappings import PROCEDURE_TEMPLATES, Outcome
 from bot.guides.model import Escalation, Guide, GuideStep, Phase, Section
 from bot.runbooks.model import Procedure
 
@@ -32,7 +32,7 @@ _TITLE_NOISE = {"runbook", "runbooks", "support", "operations", "operational", "
 _TITLE_NOISE |= {"the", "service", "guide", "playbook", "manual"}
 
 
-class ImportError_(ValueError):
+class RunbookRefused(ValueError):
     """The runbook cannot be imported at all (too large, not text); the message says why."""
 
 
@@ -301,7 +301,7 @@ def import_runbook(
     name: str | None = None,
 ) -> ImportResult:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_RUNBOOK_BYTES:
-        raise ImportError_(f"{source}: larger than {MAX_RUNBOOK_BYTES // 1_000_000} MB; split the runbook")
+        raise RunbookRefused(f"{source}: larger than {MAX_RUNBOOK_BYTES // 1_000_000} MB; split the runbook")
     document = markdown.parse(text)
     classified = [
         (section, command, classify(command.text)) for section in document.sections for command in section.commands
@@ -416,7 +416,3 @@ def _sections(document: markdown.Document, steps_of: Mapping[int, list[GuideStep
     if not sections:
         sections.append(Section(title=document.title[:140] or "Runbook"))
     return sections
-
-
-def built_in(procedures: Mapping[str, Procedure], name: str) -> bool:
-    return name in procedures or name in BUILT_IN_STEPS

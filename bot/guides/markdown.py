@@ -175,8 +175,6 @@ class _Walker:
         self.label: Label | None = None
         self.context = ""  # the list item or bold lead-in the next commands belong to
         self.contact_level: int | None = None  # inside a contacts heading of this level
-        self.list_depth = 0
-        self.item_first_paragraph = False
         self.row: list[str] = []
 
     def heading(self, level: int, text: str) -> None:

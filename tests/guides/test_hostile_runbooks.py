@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.guides.commands import classify
-from bot.guides.importer import MAX_RUNBOOK_BYTES, ImportError_
+from bot.guides.importer import MAX_RUNBOOK_BYTES, RunbookRefused
 from bot.guides.mappings import RULES
 from tests.guides.helpers import PROCEDURES, all_steps, imported
 
@@ -70,7 +70,7 @@ def test_a_huge_runbook_imports() -> None:
 
 
 def test_a_runbook_over_the_size_limit_is_refused_with_the_reason() -> None:
-    with pytest.raises(ImportError_, match="split the runbook"):
+    with pytest.raises(RunbookRefused, match="split the runbook"):
         imported("x" * (MAX_RUNBOOK_BYTES + 1))
 
 
