@@ -33,10 +33,12 @@ from bot.slack import health_report, runbook_command
 from bot.slack.ids import ActionId, numbered_action, numbered_action_id
 from bot.slack.mrkdwn import code, escape, truncate
 from bot.slack.replies import action_invocation, answering
+from bot.store.guides import GuideSessionStore
+from bot.store.incidents import IncidentStore
 
 log = structlog.get_logger(__name__)
 
-USAGE = "/runbook guide [runbook] [section]"
+USAGE = "/runbook guide [runbook] [section] [--incident N]"
 REMINDER_KIND = "guide-escalation"
 MAX_STEPS_SHOWN = 35  # with the header, symptoms and escalation, well inside Slack's 50 blocks
 PHASES: tuple[tuple[Phase, str], ...] = (
@@ -63,6 +65,11 @@ WORDS = {
     "reminder": "{minutes} minutes since this guide started: escalate to {whom}.",
     "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
     "more_steps": "… {n} more steps: see `{command}` in the runbook",
+    "for_incident": "For incident #{id}: what is done from this guide goes on its timeline.",
+    "no_incident": "No open incident #{id}. `/incident list` shows the open ones.",
+    "bad_incident": "`--incident` takes an incident number, like `--incident 12`.",
+    "timeline_opened": "opened the runbook guide {guide}: {section}",
+    "timeline_step": "from the runbook guide: /runbook {command}",
 }
 
 
@@ -152,9 +159,13 @@ def _escalation_whom(guide: Guide, section: Section) -> str:
     return "; ".join(parts + guide.contacts[:4]) or WORDS["escalation"]
 
 
-def section_message(rt: Runtime, guide: Guide, section_index: int) -> tuple[str, bk.Blocks]:
+def section_message(
+    rt: Runtime, guide: Guide, section_index: int, incident_id: int | None = None
+) -> tuple[str, bk.Blocks]:
     section = guide.sections[section_index]
     rows: list[Block] = [bk.header(f"{guide.title}: {section.title}")]
+    if incident_id is not None:
+        rows.append(bk.context(WORDS["for_incident"].format(id=incident_id)))
     if section.symptoms:
         listed = "\n".join(f"• {escape(s)}" for s in section.symptoms[:15])
         rows.append(bk.section(f"*{WORDS['symptoms']}*\n{listed}"))
@@ -186,9 +197,37 @@ def section_message(rt: Runtime, guide: Guide, section_index: int) -> tuple[str,
 # ── listeners and the command ────────────────────────────────────────────────────────────────────────
 
 
+def _incident_option(words: list[str]) -> tuple[list[str], int | None]:
+    """`… --incident 12` (or `--incident=12`) → the other words and 12."""
+    rest: list[str] = []
+    incident: str | None = None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--incident":
+            incident = words[i + 1] if i + 1 < len(words) else ""
+            i += 2
+            continue
+        if word.startswith("--incident="):
+            incident = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+        i += 1
+    if incident is None:
+        return rest, None
+    if not incident.lstrip("#").isdigit() or len(incident) > 12:
+        raise errors.UserError(WORDS["bad_incident"], usage=USAGE)
+    return rest, int(incident.lstrip("#"))
+
+
 async def answer_guide(rt: Runtime, who: Invocation, words: list[str]) -> None:
     """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
     await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+    words, incident_id = _incident_option(words)
+    if incident_id is not None:
+        incident = await IncidentStore(rt.db).get(incident_id)
+        if incident is None or not incident.open:
+            raise errors.NotFoundError(WORDS["no_incident"].format(id=incident_id), usage=USAGE)
     if not words:
         menu = guides_menu(sorted(rt.guides.values(), key=lambda g: g.name))
         await rt.slack.respond(who.response_url or "", WORDS["guides"], menu)
@@ -201,13 +240,32 @@ async def answer_guide(rt: Runtime, who: Invocation, words: list[str]) -> None:
     section = guide.find_section(wanted)
     if section is None:
         raise parser.unknown_name_error("section", wanted, [s.title for s in guide.sections], usage=USAGE)
-    await open_section(rt, who, guide, guide.sections.index(section))
+    await open_section(rt, who, guide, guide.sections.index(section), incident_id=incident_id)
 
 
-async def open_section(rt: Runtime, who: Invocation, guide: Guide, section_index: int) -> str:
-    """Post the section in the channel, start its thread and its escalation reminder; the message ts."""
-    text, blocks = section_message(rt, guide, section_index)
+async def open_section(
+    rt: Runtime, who: Invocation, guide: Guide, section_index: int, *, incident_id: int | None = None
+) -> str:
+    """Post the section in the channel, start its thread and its escalation reminder; the message ts.
+
+    For an incident, the opening goes on its timeline and the session remembers the link.
+    """
+    section = guide.sections[section_index]
+    text, blocks = section_message(rt, guide, section_index, incident_id)
     ts = await rt.slack.post_message(who.channel_id, text, blocks)
+    now = rt.clock()
+    await GuideSessionStore(rt.db).opened(
+        channel_id=who.channel_id,
+        message_ts=ts,
+        guide=guide.name,
+        section=section.title,
+        user_id=who.user_id,
+        at=now,
+        incident_id=incident_id,
+    )
+    if incident_id is not None:
+        event = WORDS["timeline_opened"].format(guide=guide.title, section=section.title)
+        await IncidentStore(rt.db).add_event(incident_id, at=now, kind="guide", actor=who.user_id, text=event)
     escalation = guide.sections[section_index].escalation
     if escalation is not None and escalation.after_minutes:
         await rt.scheduler.schedule(
@@ -234,6 +292,14 @@ async def _run_step(rt: Runtime, who: Invocation, step: GuideStep, thread_ts: st
     await runbook_command.run_parsed(rt, who, parsed, thread_ts=thread_ts)
 
 
+async def _record_step(rt: Runtime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+    """A step asked for from a guide opened for an incident goes on that incident's timeline."""
+    incident_id = await GuideSessionStore(rt.db).incident_of(who.channel_id, thread_ts)
+    if incident_id is not None:
+        event = WORDS["timeline_step"].format(command=step.command_text())
+        await IncidentStore(rt.db).add_event(incident_id, at=rt.clock(), kind="guide", actor=who.user_id, text=event)
+
+
 def register(app: AsyncApp, rt: Runtime) -> None:
     async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -257,6 +323,7 @@ def register(app: AsyncApp, rt: Runtime) -> None:
             message = body.get("message") or {}
             thread_ts = str(message.get("thread_ts") or message.get("ts") or body["container"]["message_ts"])
             await _run_step(rt, who, step, thread_ts)
+            await _record_step(rt, who, step, thread_ts)
 
     async def on_reminder(job: Job) -> None:
         payload = job.payload

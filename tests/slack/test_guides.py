@@ -11,6 +11,7 @@ from bot.sandbox.cluster import SandboxCluster
 from bot.sandbox.slack_client import SlackUser, find_buttons
 from bot.sandbox.slack_fake import Message, SlackFake
 from bot.slack.ids import ActionId
+from bot.store.incidents import IncidentStore
 from tests.flows import ephemeral_text
 
 NS, DASHBOARD = "production", "email-dashboard"
@@ -160,3 +161,42 @@ async def test_a_forged_step_button_is_refused_and_nothing_runs(
     await alice.block_action(message, action, value="not json")
     await asyncio.sleep(0.2)
     assert _scale_patches(cluster) == []
+
+
+async def test_a_guide_opened_for_an_incident_shows_on_its_timeline(
+    alice: SlackUser, slack: SlackFake, bot: BotProcess
+) -> None:
+    rt = bot.runtime
+    assert rt is not None
+    incidents = IncidentStore(rt.db)
+    incident = await incidents.create(
+        title="Dashboard slow",
+        severity="P2",
+        impact="",
+        services=["email-dashboard"],
+        lead="U0ALICE",
+        declared_by="U0ALICE",
+        channel_id="C0INCIDENTS",
+        at=rt.clock(),
+    )
+    message = await _open(alice, slack, f"guide email-dashboard slow --incident {incident.id}")
+    assert f"For incident #{incident.id}" in str(message.blocks)
+    await alice.block_action(message, _button(message, "Run", "CPU and Memory usage"))
+    await _in_thread(slack, message, "cpu")
+
+    async def guide_events() -> list[str]:
+        return [e.text for e in await incidents.timeline(incident.id) if e.kind == "guide"]
+
+    async with asyncio.timeout(5):  # the timeline entry is written right after the step answers
+        while len(await guide_events()) < 2:  # noqa: ASYNC110 - polls PostgreSQL; no event to await
+            await asyncio.sleep(0.05)
+    assert await guide_events() == [
+        "opened the runbook guide Email Dashboard Support Runbook: Issue 2: Slow Performance / Timeouts",
+        "from the runbook guide: /runbook top email-dashboard",
+    ]
+
+
+async def test_a_guide_for_an_unknown_incident_is_refused(alice: SlackUser, slack: SlackFake) -> None:
+    await alice.slash_command("guide email-dashboard slow --incident 999")
+    await ephemeral_text(slack, "U0ALICE", "No open incident #999")
+    assert slack.last_message("C0OPS") is None
