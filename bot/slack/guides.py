@@ -12,7 +12,7 @@ guide's thread. A section with a time limit gets a reminder in its thread when t
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.health.report import render
 from bot.policy import VIEWER_ROLE
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
+from bot.runbooks.model import Procedure
 from bot.runtime import Runtime
 from bot.scheduler import Job
 from bot.slack import blocks as bk
@@ -142,13 +143,15 @@ def sections_menu(guide: Guide) -> bk.Blocks:
     return bk.render(rows)
 
 
-def _step_block(guide: Guide, section_index: int, step_index: int, step: GuideStep, n: int, rt: Runtime) -> Block:
+def _step_block(
+    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, step_index: int, step: GuideStep, n: int
+) -> Block:
     command = f"/runbook {step.command_text()}"
     text = f"{escape(step.title)}\n{code(command)}"
     if step.placeholders:
         names = ", ".join(f"{{{name}}}" for name in step.placeholders)
         return bk.section(f"{text}\n_{escape(WORDS['fill_in'].format(names=names))}_")
-    procedure = rt.procedures.get(step.procedure)
+    procedure = procedures.get(step.procedure)
     label = WORDS["preview"] if procedure is not None and procedure.destructive else WORDS["run"]
     value = _value(g=guide.name, s=section_index, i=step_index)
     return _with_button(text, bk.button(label, numbered_action_id(ActionId.GUIDE_STEP, n), value))
@@ -160,7 +163,7 @@ def _escalation_whom(guide: Guide, section: Section) -> str:
 
 
 def section_message(
-    rt: Runtime, guide: Guide, section_index: int, incident_id: int | None = None
+    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, incident_id: int | None = None
 ) -> tuple[str, bk.Blocks]:
     section = guide.sections[section_index]
     rows: list[Block] = [bk.header(f"{guide.title}: {section.title}")]
@@ -172,16 +175,15 @@ def section_message(
     n = 0
     for phase, title in PHASES:
         steps = [(i, s) for i, s in enumerate(section.steps) if s.phase == phase]
-        if not steps:
+        if not steps or n == MAX_STEPS_SHOWN:
             continue
         rows.append(bk.section(f"*{title}*"))
-        for index, step in steps:
-            if n == MAX_STEPS_SHOWN:
-                more = len(section.steps) - MAX_STEPS_SHOWN
-                rows.append(bk.context(WORDS["more_steps"].format(n=more, command=guide.source)))
-                break
-            rows.append(_step_block(guide, section_index, index, step, n, rt))
+        for index, step in steps[: MAX_STEPS_SHOWN - n]:
+            rows.append(_step_block(procedures, guide, section_index, index, step, n))
             n += 1
+    if n < len(section.steps):
+        more = WORDS["more_steps"].format(n=len(section.steps) - n, command=guide.source or guide.name)
+        rows.append(bk.context(escape(more)))
     escalation = section.escalation
     if escalation is not None or guide.contacts:
         when = (
@@ -251,7 +253,7 @@ async def open_section(
     For an incident, the opening goes on its timeline and the session remembers the link.
     """
     section = guide.sections[section_index]
-    text, blocks = section_message(rt, guide, section_index, incident_id)
+    text, blocks = section_message(rt.procedures, guide, section_index, incident_id)
     ts = await rt.slack.post_message(who.channel_id, text, blocks)
     now = rt.clock()
     await GuideSessionStore(rt.db).opened(
