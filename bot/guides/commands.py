@@ -211,9 +211,8 @@ def _read(words: list[str]) -> _Read:
     return _Read(program, rest)
 
 
-def _words(
-    args: list[str], valued: dict[str, str], booleans: frozenset[str] = frozenset()
-) -> tuple[list[str], dict[str, str]]:
+def _words(args: list[str], valued: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Positional words and options (`--x=v`, `-x v` for options that take a value, flags as "true")."""
     words: list[str] = []
     fields: dict[str, str] = {}
     i = 0
@@ -267,7 +266,7 @@ def _read_kubectl(args: list[str]) -> _Read:
     verb = words[0] if words else ""
     if verb == "exec":
         return _read_exec(words, fields, namespace)
-    if verb in ("scale", "rollout", "set", "patch", "describe", "get", "delete", "top", "logs", "undo"):
+    if verb in ("scale", "rollout", "set", "patch", "describe", "get", "delete", "top", "logs"):
         name_index = 3 if verb in ("rollout", "set") else 2
         if verb == "logs":
             name_index = 1
@@ -284,8 +283,6 @@ def _read_kubectl(args: list[str]) -> _Read:
             _env_fields(positional, fields)
         if verb == "patch" and "patch" in fields:
             _patch_fields(fields["patch"], fields)
-        if "replicas" not in fields and verb == "scale":
-            fields["replicas"] = ""
         return _Read("kubectl", words, fields, subject, notes)
     return _Read("kubectl", words, fields, Subject("none"), notes)
 
