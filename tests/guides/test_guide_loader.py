@@ -79,3 +79,15 @@ def test_imported_guide_loads_once_its_proposed_services_are_in_the_catalog(
     merged = Catalog.model_validate(data)
     guides = load_guides(tmp_path / "runbooks", PROCEDURES, merged)
     assert set(guides) == {SEEDS[file]}
+
+
+def test_the_pending_compose_guides_are_valid_and_name_only_known_or_templated_procedures() -> None:
+    from bot.guides.mappings import BUILT_IN_STEPS, PROCEDURE_TEMPLATES
+    from bot.guides.model import Guide
+
+    for path in sorted((PROJECT_ROOT / "runbooks" / "pending").glob("*.yml")):
+        guide = Guide.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        for section in guide.sections:
+            for step in section.steps:
+                assert step.procedure in {*PROCEDURES, *PROCEDURE_TEMPLATES, *BUILT_IN_STEPS}, (path, step)
+                assert not step.placeholders, (path, step)
