@@ -158,7 +158,9 @@ def _step_block(
 
 
 def _escalation_whom(guide: Guide, section: Section) -> str:
-    parts = [section.escalation.text] if section.escalation and section.escalation.text else []
+    """The section's escalation sentence and contacts, then the runbook's first contacts."""
+    escalation = section.escalation
+    parts = ([escalation.text] if escalation and escalation.text else []) + (escalation.contacts if escalation else [])
     return "; ".join(parts + guide.contacts[:4]) or WORDS["escalation"]
 
 
