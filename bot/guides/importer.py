@@ -409,9 +409,13 @@ def _sections(document: markdown.Document, steps_of: Mapping[int, list[GuideStep
         if seen[title.casefold()] > 1:
             title = f"{title} ({seen[title.casefold()]})"
         escalation = None
-        if raw.escalation:
+        if raw.escalation or raw.escalation_contacts:
             text = " ".join(raw.escalation)[:1000]
-            escalation = Escalation(text=text, after_minutes=time_limit_minutes(text))
+            escalation = Escalation(
+                text=text,
+                after_minutes=time_limit_minutes(" ".join([text, *raw.escalation_contacts])),
+                contacts=raw.escalation_contacts[:20],
+            )
         sections.append(Section(title=title, symptoms=raw.symptoms[:30], steps=steps, escalation=escalation))
     if not sections:
         sections.append(Section(title=document.title[:140] or "Runbook"))

@@ -69,7 +69,8 @@ class RawSection:
     level: int
     symptoms: list[str] = field(default_factory=list)
     commands: list[CommandLine] = field(default_factory=list)
-    escalation: list[str] = field(default_factory=list)
+    escalation: list[str] = field(default_factory=list)  # the escalation sentences
+    escalation_contacts: list[str] = field(default_factory=list)  # the items listed under an escalation label
 
 
 @dataclass
@@ -217,7 +218,9 @@ class _Walker:
             self.context = ""
             content = rest
         if label == "escalation" or (self.label == "escalation" and label is None):
-            if content:
+            if content and in_list_lead and label is None:
+                self._current().escalation_contacts.append(plain(content)[:300])
+            elif content:
                 self._current().escalation.append(plain(content)[:500])
             return label is not None
         if self.label == "symptoms" and label is None and in_list_lead:

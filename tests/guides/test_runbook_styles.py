@@ -13,7 +13,7 @@ def _only_section(guide: Guide) -> Section:
 
 def test_setext_headings_numbered_steps_and_inline_code() -> None:
     result = imported((STYLES / "numbered_setext.md").read_text(encoding="utf-8"))
-    section = _only_section(result.guide)
+    section, locked = result.guide.sections
     assert result.guide.title == "Checkout Service Playbook"
     assert section.title == "Checkout is slow"
     assert section.symptoms == ["p95 latency above 2 s", "carts time out"]
@@ -28,6 +28,10 @@ def test_setext_headings_numbered_steps_and_inline_code() -> None:
     assert section.escalation is not None and section.escalation.after_minutes == 30
     refused = [line for line in result.lines if line.outcome != "mapped"]
     assert [(r.text, r.outcome) for r in refused] == [("kubectl delete namespace shop", "unsafe")]
+    assert [s.command_text() for s in locked.steps] == ["kill-long-queries checkout 10"]
+    assert locked.escalation is not None
+    assert locked.escalation.contacts == ["DBA on call (+1-555-0100) after 15 minutes", "Payments lead"]
+    assert locked.escalation.after_minutes == 15
     assert result.services == {
         "checkout": {"namespace": "shop", "deployment": "checkout", "postgres_dsn_env": "CHECKOUT_DATABASE_URL"}
     }
