@@ -17,7 +17,8 @@ from typing import Any, Literal
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-Label = Literal["symptoms", "immediate", "diagnosis", "resolution", "escalation"]
+# "steps" (Actions, Steps, …) mixes checks and changes: each step's phase then follows its procedure.
+Label = Literal["symptoms", "immediate", "diagnosis", "resolution", "escalation", "steps"]
 
 # Normalised label text (lowercase, no markup, no "(0-5 minutes)", no trailing colon) → its meaning.
 LABELS: dict[Label, str] = {
@@ -31,8 +32,9 @@ LABELS: dict[Label, str] = {
     "|fehlersuche|prüfung|vérification|diagnóstico|diagnostico|investigación|diagnosi",
     "resolution": "resolution|resolution steps|resolution actions|resolve|fix|fixes|common fixes|quick fixes"
     "|mitigation|mitigation options|mitigation actions|mitigation steps|recovery|recovery actions|recovery steps"
-    "|remediation|actions|solution|solutions|workaround|targeted resolution|lösung|behebung|maßnahmen"
+    "|remediation|solution|solutions|workaround|targeted resolution|lösung|behebung"
     "|résolution|solución|resolución|risoluzione|soluzione",
+    "steps": "actions|steps|procedure|what to do|maßnahmen|schritte|étapes|actions à mener|pasos|acciones|passi",
     "escalation": "escalation|escalate|escalation path|escalation contacts|escalation policy|eskalation|escalade"
     "|escalamiento|escalación|escalada|escalation matrix",
 }
@@ -92,9 +94,14 @@ def label_of(text: str) -> Label | None:
     return _LABEL_OF.get(normalise_label(text))
 
 
+# A real HTML tag (`<b>`, `</i>`, `<img src=x>`), not a placeholder such as `<name/phone>`.
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(\s[^<>]{0,200})?/?>")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+
+
 def plain(text: str) -> str:
     """Inline markdown → plain text for titles and symptoms (markup and HTML tags dropped)."""
-    text = re.sub(r"<[^>]{0,200}>", "", text)
+    text = _HTML_TAG.sub("", text)
     text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
     text = re.sub(r"(\*\*|__|\*|`)", "", text)
     return re.sub(r"\s+", " ", text).strip()
@@ -206,8 +213,22 @@ class _Walker:
             self.sections.append(self.section)
         return self.section
 
-    def paragraph(self, content: str, children: list[Token], line: int, in_list_lead: bool) -> bool:
-        """Read one paragraph; whether it was a label."""
+    def paragraph(self, content: str, line: int, in_list_lead: bool) -> bool:
+        """Read one paragraph; whether it starts with a label.
+
+        A line that starts with a label starts a new part (`**Symptoms**: …` then `**Actions**:` on
+        the next line, with no blank line between, is one markdown paragraph but two parts).
+        """
+        parts: list[str] = []
+        for text in content.split("\n"):
+            if parts and split_label(text)[0] is None:
+                parts[-1] += "\n" + text
+            else:
+                parts.append(text)
+        labelled = [self._part(part, line, in_list_lead and n == 0) for n, part in enumerate(parts)]
+        return labelled[0]
+
+    def _part(self, content: str, line: int, in_list_lead: bool) -> bool:
         label, rest = split_label(content)
         if self.contact_level is not None:
             if rest and (in_list_lead or self.row):
@@ -227,13 +248,13 @@ class _Walker:
             self._current().symptoms.append(plain(content)[:300])
         elif label == "symptoms" and rest:
             self._current().symptoms.extend(s.strip() for s in rest.split(",") if s.strip())
-        lead = plain(re.split(r"`", content, maxsplit=1)[0]) if content else ""
+        lead = plain(content.split("`", 1)[0]) if content else ""
         if in_list_lead or (content.startswith(("**", "__")) and label is None):
             self.context = _title(lead)
-        for child in children:
-            if child.type == "code_inline" and _looks_like_command(child.content):
-                title = _title(lead) or self.context or self._current().title
-                self._add(child.content.strip(), title, line)
+        for match in _CODE_SPAN.finditer(content):
+            code = match.group(2).strip()
+            if _looks_like_command(code):
+                self._add(code, _title(lead) or self.context or self._current().title, line)
         return label is not None
 
     def cell(self, content: str, children: list[Token], line: int) -> None:
@@ -307,7 +328,7 @@ def parse(markdown: str) -> Document:
             lead = bool(list_stack) and not list_stack[-1][0]
             if list_stack:
                 list_stack[-1][0] = True
-            labelled = walker.paragraph(inline.content, inline.children or [], line, lead)
+            labelled = walker.paragraph(inline.content, line, lead)
             if lead and labelled:
                 list_stack[-1][2] = True
         elif token.type in ("fence", "code_block"):
