@@ -97,14 +97,14 @@ def _guide(rt: Runtime, name: object) -> Guide:
 
 
 def _section(guide: Guide, index: object) -> Section:
-    if not isinstance(index, int) or not 0 <= index < len(guide.sections):
+    if type(index) is not int or not 0 <= index < len(guide.sections):  # JSON true is no index
         raise errors.UserError(WORDS["stale_button"])
     return guide.sections[index]
 
 
 def _step(guide: Guide, section_index: object, step_index: object) -> GuideStep:
     section = _section(guide, section_index)
-    if not isinstance(step_index, int) or not 0 <= step_index < len(section.steps):
+    if type(step_index) is not int or not 0 <= step_index < len(section.steps):
         raise errors.UserError(WORDS["stale_button"])
     return section.steps[step_index]
 
