@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
 from bot.comms.templating import Templates, check_templates
 from bot.embedded import EmbeddedServers
+from bot.guides.loader import load_guides
+from bot.guides.model import Guide
 from bot.k8s import Kube
 from bot.locks import RedisLocks
 from bot.runbooks.engine import Engine
@@ -40,6 +43,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import bolt as bolt_app
 from bot.slack import (
+    guides,
     health_report,
     incident_command,
     maintenance_command,
@@ -49,15 +53,17 @@ from bot.slack import (
     suggested,
 )
 from bot.slack.alert_dispatch import AlertDispatcher, AlertRuntime
+from bot.slack.guide_runtime import GuideRuntime
 from bot.slack.health_report import HealthRuntime
 from bot.slack.incident_command import IncidentRuntime
 from bot.slack.maintenance_command import MaintenanceRuntime
 from bot.slack.replays import ReplayGuard
 from bot.slack.runbook_actions import ExecutionRuntime
-from bot.slack.runbook_command import RunbookRuntime
+from bot.slack.runbook_requests import RunbookRuntime
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
+from bot.store.guides import GuideSessionStore
 from bot.store.incidents import PostgresIncidentStore
 from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import PostgresMaintenanceStore
@@ -134,6 +140,7 @@ class BotProcess:
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         registry = build_registry(self._kube)
         procedures = load_procedures_and_templates(s, catalog, registry)
+        guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
@@ -182,7 +189,7 @@ class BotProcess:
         )
         self.runtime = rt
         self.bolt = bolt_app.build_bolt_app(slack.client)
-        self._register_surfaces(rt, self.bolt)
+        self._register_surfaces(rt, self.bolt, guides)
         alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
         self.web_app = build_web_app(
             WebRuntime(
@@ -200,7 +207,7 @@ class BotProcess:
             await rt.scheduler.start()
         return rt
 
-    def _register_surfaces(self, rt: Runtime, bolt: AsyncApp) -> None:
+    def _register_surfaces(self, rt: Runtime, bolt: AsyncApp, guide_files: Mapping[str, Guide]) -> None:
         """Every Slack surface (and the comms jobs) with the collaborators it uses, built here."""
         s, slack, catalog, procedures = rt.settings, rt.slack, rt.catalog, rt.procedures
         # The health report's own Kubernetes client, with as many workers as checks may run at once, so
@@ -208,6 +215,7 @@ class BotProcess:
         concurrency = min(catalog.health.concurrency, 32)
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
         self.health = HealthRuntime(slack, catalog, procedures, self._report_kube, s.prometheus_url)
+        incident_store = PostgresIncidentStore(rt.db)
         runbooks = RunbookRuntime(
             slack=slack,
             catalog=catalog,
@@ -216,14 +224,22 @@ class BotProcess:
             policy=rt.policy,
             history_timeout=s.kube_timeout * 2,
             health=self.health,
+            guide=GuideRuntime(
+                guides=guide_files,
+                sessions=GuideSessionStore(rt.db),
+                incidents=incident_store,
+                scheduler=rt.scheduler,
+                clock=rt.clock,
+            ),
         )
         runbook_command.register(bolt, runbooks)
+        guides.register(bolt, runbooks)
         runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks))
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
         templates = Templates(s.templates_dir)
         incidents = IncidentService(
-            store=PostgresIncidentStore(rt.db),
+            store=incident_store,
             scheduler=rt.scheduler,
             slack=slack,
             policy=rt.policy,

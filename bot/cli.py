@@ -1,4 +1,4 @@
-"""`runbook-bot`: serve | socket | shell | migrate | check-config | audit verify."""
+"""`runbook-bot`: serve | socket | shell | migrate | check-config | audit verify | import."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import contextlib
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
 from bot import errors, logs
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
+from bot.guides.loader import load_guides
 from bot.settings import Settings, load_settings
 from bot.store import audit
 from bot.store.db import Database
@@ -31,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the audit log's hash chain; non-zero when broken")
+    importer = sub.add_parser("import", help="turn a markdown runbook into a guide and proposals, for review")
+    importer.add_argument("runbook", type=Path, help="the runbook (markdown)")
+    importer.add_argument("--out", type=Path, default=Path("imported"), help="output directory (default ./imported)")
+    importer.add_argument("--name", default=None, help="the guide's name (default: from the runbook's title)")
     shell = sub.add_parser("shell", help="the whole bot against a local Slack fake and sandbox cluster")
     shell.add_argument("--as", dest="as_user", default="alice", help="alice | bob | carol | a Slack user id")
     shell.add_argument("--script", help="run the lines of FILE instead of a prompt")
@@ -106,7 +112,8 @@ async def _audit_verify(settings: Settings) -> int:
 
 def _check_config(settings: Settings) -> int:
     catalog, _, procedures = load_configuration(settings)
-    print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures")
+    guides = load_guides(settings.guides_dir, procedures, catalog)
+    print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures, {len(guides)} guides")
     return 0
 
 
@@ -134,6 +141,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
         if args.command == "check-config":
             return _check_config(settings)
+        if args.command == "import":
+            from bot.guides import cli as guides_cli
+
+            return guides_cli.run(
+                args.runbook,
+                args.out,
+                args.name,
+                commands_dir=settings.commands_dir,
+                catalog_path=settings.chatops_config,
+            )
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "audit":

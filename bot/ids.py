@@ -17,6 +17,8 @@ class ActionId(enum.StrEnum):
     RUN_SUGGESTED = "runbook_run_suggested"  # a procedure suggested by a health report or an alert
     INCIDENT_POST_UPDATE = "incident_post_update"
     INCIDENT_SNOOZE = "incident_snooze"
+    GUIDE_OPEN = "guide_open"  # a runbook or a section picked from a guide menu
+    GUIDE_STEP = "guide_step"  # a step of an open guide section
 
 
 class BlockId(enum.StrEnum):
@@ -37,6 +39,15 @@ SUGGESTION_ACTION = re.compile(rf"^{re.escape(ActionId.RUN_SUGGESTED.value)}(-\d
 
 def suggestion_action_id(n: int) -> str:
     return ActionId.RUN_SUGGESTED.value if n == 0 else f"{ActionId.RUN_SUGGESTED.value}-{n}"
+
+
+def numbered_action(action: ActionId) -> re.Pattern[str]:
+    """`guide_step`, `guide_step-1`, …: one listener for the numbered buttons of one message."""
+    return re.compile(rf"^{re.escape(action.value)}(-\d+)?$")
+
+
+def numbered_action_id(action: ActionId, n: int) -> str:
+    return action.value if n == 0 else f"{action.value}-{n}"
 
 
 def suggestion_value(procedure: str, args_text: str) -> str:

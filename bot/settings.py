@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     chatops_config: Path = Field(default_factory=_default_catalog, alias="CHATOPS_CONFIG")
     commands_dir: Path = Field(default=PROJECT_ROOT / "commands", alias="RUNBOOK_COMMANDS_DIR")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", alias="RUNBOOK_TEMPLATES_DIR")
+    guides_dir: Path = Field(default=PROJECT_ROOT / "runbooks", alias="RUNBOOK_GUIDES_DIR")  # reviewed imports
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="RUNBOOK_DATA_DIR")
     host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - a container must listen on all interfaces
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")

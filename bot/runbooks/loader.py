@@ -20,7 +20,7 @@ from bot.runbooks.model import (
 )
 
 # Names the `/runbook` command answers itself; a procedure file may not take them.
-RESERVED_NAMES = frozenset({"help", "list", "history", "health"})
+RESERVED_NAMES = frozenset({"help", "list", "history", "health", "guide"})
 
 
 def _sample_value(param: Param) -> Any:

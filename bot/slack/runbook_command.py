@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
-from bot.catalog import Catalog
 from bot.runbooks import parser
-from bot.runbooks.engine import Engine, Invocation, PendingOutcome
+from bot.runbooks.engine import Invocation
 from bot.runbooks.loader import RESERVED_NAMES
-from bot.runbooks.model import Procedure
-from bot.runbooks.policy import VIEWER_ROLE, Policy
-from bot.slack import health_report
+from bot.runbooks.policy import VIEWER_ROLE
+from bot.slack import guides, health_report
 from bot.slack import runbook_views as views
 from bot.slack.replies import answering, command_invocation
-from bot.slack.webapi import SlackWebApi
+from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
 
 log = structlog.get_logger(__name__)
@@ -28,19 +24,6 @@ log = structlog.get_logger(__name__)
 
 # Answered by the bot itself (after the ack, since they do I/O); procedure files may not use these names.
 BUILT_IN_AFTER_ACK = frozenset(RESERVED_NAMES - {"help"})
-
-
-@dataclass(frozen=True)
-class RunbookRuntime:
-    """What `/runbook` (and a click on a suggested procedure) uses; built by the composition root."""
-
-    slack: SlackWebApi
-    catalog: Catalog
-    procedures: Mapping[str, Procedure]
-    engine: Engine
-    policy: Policy  # who may see what: `list`, `health`, `history`
-    history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
-    health: health_report.HealthRuntime
 
 
 def register(app: AsyncApp, rt: RunbookRuntime) -> None:
@@ -78,6 +61,8 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
         elif word == "list":
             allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
             await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+        elif word == "guide":
+            await guides.answer_guide(rt, who, tokens[1:])
         elif word == "health":
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
             await health_report.answer_health(rt.health, who, tokens[1] if len(tokens) > 1 else None)
@@ -100,19 +85,3 @@ async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None
         views.history(found.executions, service, found.rollout),
         ephemeral=False,
     )
-
-
-async def run_parsed(rt: RunbookRuntime, who: Invocation, parsed: parser.ParsedCommand) -> None:
-    """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive)."""
-    outcome = await rt.engine.request(parsed, who)
-    if isinstance(outcome, PendingOutcome):
-        text, blocks = views.preview(outcome)
-        ts = await rt.slack.post_message(who.channel_id, text, blocks)
-        await rt.engine.attach_message(outcome.execution.id, who.channel_id, ts)
-        return
-    text, blocks = views.read_only_result(outcome, who.user_id)
-    try:
-        await rt.slack.post_message(who.channel_id, text, blocks)
-    except errors.UserError:
-        # The bot may not be a member of this channel; the response_url always works.
-        await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)

@@ -54,7 +54,8 @@ def help_overview(procedures: Iterable[Procedure]) -> bk.Blocks:
             *[bk.section("\n".join(lines[i : i + 15])) for i in range(0, len(lines), 15)],
             bk.section(
                 "`/runbook health [service]` · the health checks, now\n"
-                "`/runbook history [service]` · latest executions (and the service's rollout revisions)"
+                "`/runbook history [service]` · latest executions (and the service's rollout revisions)\n"
+                "`/runbook guide [runbook] [section]` · walk through an imported runbook, step by step"
             ),
             bk.context(
                 "`/runbook help <procedure>` for details · `/runbook list` for what you may run · "

@@ -16,7 +16,7 @@ from bot import errors
 from bot.ids import SUGGESTION_ACTION
 from bot.runbooks import parser
 from bot.slack.replies import action_invocation, answering
-from bot.slack.runbook_command import RunbookRuntime, run_parsed
+from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 
 
 def _command_text(value: str) -> str:

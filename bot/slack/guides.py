@@ -1,0 +1,350 @@
+"""`/runbook guide [runbook] [section]`: walk the on-call through an imported runbook, in a thread.
+
+Without arguments the guides are a menu; with a runbook, its sections (with their symptoms); with a
+section, a message in the channel with the symptoms, the steps as buttons and whom to escalate to.
+A step's button names only its place in the guide; the click looks the step up in the loaded
+guides and goes through exactly the path a typed `/runbook` command takes (parse, policy as the
+clicker, run now when read-only, preview and Confirm when it changes things), answering in the
+guide's thread. A section with a time limit gets a reminder in its thread when the limit is up
+(a scheduled job, claimed once across replicas).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.models.blocks import Block, ButtonElement, MarkdownTextObject, SectionBlock
+
+from bot import errors
+from bot.guides.model import Guide, GuideStep, Phase, Section
+from bot.ids import ActionId, numbered_action, numbered_action_id
+from bot.runbooks import parser
+from bot.runbooks.engine import Invocation
+from bot.runbooks.model import Procedure
+from bot.runbooks.policy import VIEWER_ROLE
+from bot.scheduler import Job
+from bot.slack import blocks as bk
+from bot.slack import health_report
+from bot.slack.health_views import render
+from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.replies import action_invocation, answering
+from bot.slack.runbook_requests import RunbookRuntime, run_parsed
+
+log = structlog.get_logger(__name__)
+
+USAGE = "/runbook guide [runbook] [section] [--incident N]"
+REMINDER_KIND = "guide-escalation"
+MAX_STEPS_SHOWN = 35  # with the header, symptoms and escalation, well inside Slack's 50 blocks
+PHASES: tuple[tuple[Phase, str], ...] = (
+    ("immediate", "Immediate actions"),
+    ("diagnosis", "Diagnosis"),
+    ("resolution", "Resolution"),
+)
+# Every word this surface shows, in one place.
+WORDS = {
+    "guides": "Runbook guides",
+    "no_guides": "No runbook guides are loaded. Import one with `runbook-bot import RUNBOOK.md` and review it.",
+    "pick_guide": "Pick a runbook:",
+    "pick_section": "Pick what you see:",
+    "open": "Open",
+    "run": "Run",
+    "preview": "Preview",
+    "symptoms": "Symptoms",
+    "escalation": "Escalation",
+    "escalate_to": "Escalate to",
+    "after": "if unresolved after {minutes} minutes",
+    "fill_in": "fill in {names} and type it",
+    "footer": "Steps answer in this thread; changes show a preview to confirm, as typed commands do.",
+    "started": "<@{user}> opened this guide. Results of its steps follow here.",
+    "reminder": "{minutes} minutes since this guide started: escalate to {whom}.",
+    "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
+    "more_steps": "… {n} more steps: see `{command}` in the runbook",
+    "for_incident": "For incident #{id}: what is done from this guide goes on its timeline.",
+    "no_incident": "No open incident #{id}. `/incident list` shows the open ones.",
+    "bad_incident": "`--incident` takes an incident number, like `--incident 12`.",
+    "timeline_opened": "opened the runbook guide {guide}: {section}",
+    "timeline_step": "from the runbook guide: /runbook {command}",
+}
+
+
+def _value(**fields: Any) -> str:
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _read_value(body: dict[str, Any]) -> dict[str, Any]:
+    raw = str((body.get("actions") or [{}])[0].get("value", ""))
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise errors.UserError(WORDS["stale_button"])
+    return data
+
+
+def _guide(rt: RunbookRuntime, name: object) -> Guide:
+    guide = rt.guide.guides.get(str(name))
+    if guide is None:
+        raise parser.unknown_name_error("runbook", str(name), list(rt.guide.guides), usage=USAGE)
+    return guide
+
+
+def _section(guide: Guide, index: object) -> Section:
+    if type(index) is not int or not 0 <= index < len(guide.sections):  # JSON true is no index
+        raise errors.UserError(WORDS["stale_button"])
+    return guide.sections[index]
+
+
+def _step(guide: Guide, section_index: object, step_index: object) -> GuideStep:
+    section = _section(guide, section_index)
+    if type(step_index) is not int or not 0 <= step_index < len(section.steps):
+        raise errors.UserError(WORDS["stale_button"])
+    return section.steps[step_index]
+
+
+# ── views ────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def _with_button(text: str, button: ButtonElement) -> Block:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, bk.SECTION_TEXT)), accessory=button)
+
+
+def guides_menu(guides: Sequence[Guide]) -> bk.Blocks:
+    if not guides:
+        return bk.render([bk.section(WORDS["no_guides"])])
+    rows: list[Block] = [bk.header(WORDS["guides"]), bk.context(WORDS["pick_guide"])]
+    for n, guide in enumerate(guides[:45]):
+        rows.append(
+            _with_button(
+                f"*{escape(guide.title)}*  {code(guide.name)}",
+                bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name)),
+            )
+        )
+    return bk.render(rows)
+
+
+def sections_menu(guide: Guide) -> bk.Blocks:
+    rows: list[Block] = [bk.header(guide.title), bk.context(WORDS["pick_section"])]
+    for n, section in enumerate(guide.sections[:45]):
+        symptoms = "; ".join(section.symptoms[:4])
+        text = f"*{escape(section.title)}*" + (f"\n{escape(truncate(symptoms, 400))}" if symptoms else "")
+        rows.append(
+            _with_button(
+                text, bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name, s=n))
+            )
+        )
+    return bk.render(rows)
+
+
+def _step_block(
+    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, step_index: int, step: GuideStep, n: int
+) -> Block:
+    command = f"/runbook {step.command_text()}"
+    text = f"{escape(step.title)}\n{code(command)}"
+    if step.placeholders:
+        names = ", ".join(f"{{{name}}}" for name in step.placeholders)
+        return bk.section(f"{text}\n_{escape(WORDS['fill_in'].format(names=names))}_")
+    procedure = procedures.get(step.procedure)
+    label = WORDS["preview"] if procedure is not None and procedure.destructive else WORDS["run"]
+    value = _value(g=guide.name, s=section_index, i=step_index)
+    return _with_button(text, bk.button(label, numbered_action_id(ActionId.GUIDE_STEP, n), value))
+
+
+def _escalation_whom(guide: Guide, section: Section) -> str:
+    """The section's escalation sentence and contacts, then the runbook's first contacts."""
+    escalation = section.escalation
+    parts = ([escalation.text] if escalation and escalation.text else []) + (escalation.contacts if escalation else [])
+    return "; ".join(parts + guide.contacts[:4]) or WORDS["escalation"]
+
+
+def section_message(
+    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, incident_id: int | None = None
+) -> tuple[str, bk.Blocks]:
+    section = guide.sections[section_index]
+    rows: list[Block] = [bk.header(f"{guide.title}: {section.title}")]
+    if incident_id is not None:
+        rows.append(bk.context(WORDS["for_incident"].format(id=incident_id)))
+    if section.symptoms:
+        listed = "\n".join(f"• {escape(s)}" for s in section.symptoms[:15])
+        rows.append(bk.section(f"*{WORDS['symptoms']}*\n{listed}"))
+    n = 0
+    for phase, title in PHASES:
+        steps = [(i, s) for i, s in enumerate(section.steps) if s.phase == phase]
+        if not steps or n == MAX_STEPS_SHOWN:
+            continue
+        rows.append(bk.section(f"*{title}*"))
+        for index, step in steps[: MAX_STEPS_SHOWN - n]:
+            rows.append(_step_block(procedures, guide, section_index, index, step, n))
+            n += 1
+    if n < len(section.steps):
+        more = WORDS["more_steps"].format(n=len(section.steps) - n, command=guide.source or guide.name)
+        rows.append(bk.context(escape(more)))
+    escalation = section.escalation
+    if escalation is not None or guide.contacts:
+        when = (
+            f" {WORDS['after'].format(minutes=escalation.after_minutes)}"
+            if escalation and escalation.after_minutes
+            else ""
+        )
+        rows.append(bk.section(f"*{WORDS['escalation']}*{escape(when)}: {escape(_escalation_whom(guide, section))}"))
+    rows.append(bk.context(WORDS["footer"]))
+    return f"{guide.title}: {section.title}", bk.render(rows)
+
+
+# ── listeners and the command ────────────────────────────────────────────────────────────────────────
+
+
+def _incident_option(words: list[str]) -> tuple[list[str], int | None]:
+    """`… --incident 12` (or `--incident=12`) → the other words and 12."""
+    rest: list[str] = []
+    incident: str | None = None
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--incident":
+            incident = words[i + 1] if i + 1 < len(words) else ""
+            i += 2
+            continue
+        if word.startswith("--incident="):
+            incident = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+        i += 1
+    if incident is None:
+        return rest, None
+    if not incident.lstrip("#").isdigit() or len(incident) > 12:
+        raise errors.UserError(WORDS["bad_incident"], usage=USAGE)
+    return rest, int(incident.lstrip("#"))
+
+
+async def answer_guide(rt: RunbookRuntime, who: Invocation, words: list[str]) -> None:
+    """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+    words, incident_id = _incident_option(words)
+    if incident_id is not None:
+        incident = await rt.guide.incidents.get(incident_id)
+        if incident is None or not incident.open:
+            raise errors.NotFoundError(WORDS["no_incident"].format(id=incident_id), usage=USAGE)
+    if not words:
+        menu = guides_menu(sorted(rt.guide.guides.values(), key=lambda g: g.name))
+        await rt.slack.respond(who.response_url or "", WORDS["guides"], menu)
+        return
+    guide = _guide(rt, words[0].lower())
+    if len(words) == 1:
+        await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+        return
+    wanted = " ".join(words[1:])
+    section = guide.find_section(wanted)
+    if section is None:
+        raise parser.unknown_name_error("section", wanted, [s.title for s in guide.sections], usage=USAGE)
+    await open_section(rt, who, guide, guide.sections.index(section), incident_id=incident_id)
+
+
+async def open_section(
+    rt: RunbookRuntime,
+    who: Invocation,
+    guide: Guide,
+    section_index: int,
+    *,
+    incident_id: int | None = None,
+) -> str:
+    """Post the section in the channel, start its thread and its escalation reminder; the message ts.
+
+    For an incident, the opening goes on its timeline and the session remembers the link.
+    """
+    section = guide.sections[section_index]
+    text, blocks = section_message(rt.procedures, guide, section_index, incident_id)
+    ts = await rt.slack.post_message(who.channel_id, text, blocks)
+    now = rt.guide.clock()
+    await rt.guide.sessions.opened(
+        channel_id=who.channel_id,
+        message_ts=ts,
+        guide=guide.name,
+        section=section.title,
+        user_id=who.user_id,
+        at=now,
+        incident_id=incident_id,
+    )
+    if incident_id is not None:
+        event = WORDS["timeline_opened"].format(guide=guide.title, section=section.title)
+        await rt.guide.incidents.add_event(incident_id, at=now, kind="guide", actor=who.user_id, text=event)
+    escalation = guide.sections[section_index].escalation
+    if escalation is not None and escalation.after_minutes:
+        await rt.guide.scheduler.schedule(
+            REMINDER_KIND,
+            f"guide:{who.channel_id}:{ts}",
+            rt.guide.clock() + timedelta(minutes=escalation.after_minutes),
+            {"channel": who.channel_id, "ts": ts, "guide": guide.name, "section": section_index},
+        )
+    await rt.slack.post_message(who.channel_id, WORDS["started"].format(user=who.user_id), thread_ts=ts)
+    log.info("guide opened", guide=guide.name, section=section_index, user=who.user_id, channel=who.channel_id)
+    return ts
+
+
+async def _run_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+    if step.procedure == "health":
+        await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+        service = step.args or None
+        report = await health_report.build_report(rt.health, [service] if service else None)
+        title = f"Health of {service}" if service else "Health report"
+        rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
+        await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
+        return
+    parsed = parser.parse(step.command_text(), rt.procedures, rt.catalog)
+    await run_parsed(rt, who, parsed, thread_ts=thread_ts)
+
+
+async def _record_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+    """A step asked for from a guide opened for an incident goes on that incident's timeline."""
+    incident_id = await rt.guide.sessions.incident_of(who.channel_id, thread_ts)
+    if incident_id is not None:
+        event = WORDS["timeline_step"].format(command=step.command_text())
+        await rt.guide.incidents.add_event(
+            incident_id, at=rt.guide.clock(), kind="guide", actor=who.user_id, text=event
+        )
+
+
+def register(app: AsyncApp, rt: RunbookRuntime) -> None:
+    async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that guide"):
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+            value = _read_value(body)
+            guide = _guide(rt, value.get("g"))
+            if "s" not in value:
+                await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+                return
+            _section(guide, value["s"])
+            await open_section(rt, who, guide, value["s"])
+
+    async def handle_guide_step_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        who = action_invocation(body)
+        async with answering(rt.slack, who, "that guide step", changes=True):
+            value = _read_value(body)
+            step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
+            message = body.get("message") or {}
+            thread_ts = str(message.get("thread_ts") or message.get("ts") or body["container"]["message_ts"])
+            await _run_step(rt, who, step, thread_ts)
+            await _record_step(rt, who, step, thread_ts)
+
+    async def on_reminder(job: Job) -> None:
+        payload = job.payload
+        guide = rt.guide.guides.get(str(payload.get("guide")))
+        index = payload.get("section")
+        if guide is None or not isinstance(index, int) or not 0 <= index < len(guide.sections):
+            return  # the guide changed since; nothing sensible to remind of
+        section = guide.sections[index]
+        minutes = section.escalation.after_minutes if section.escalation else None
+        text = WORDS["reminder"].format(minutes=minutes, whom=escape(_escalation_whom(guide, section)))
+        await rt.slack.post_message(str(payload["channel"]), text, thread_ts=str(payload["ts"]))
+
+    app.action(numbered_action(ActionId.GUIDE_OPEN))(handle_guide_open_action)
+    app.action(numbered_action(ActionId.GUIDE_STEP))(handle_guide_step_action)
+    rt.guide.scheduler.on(REMINDER_KIND, on_reminder)

@@ -1,0 +1,53 @@
+"""What `/runbook` and every button that asks for a procedure (suggested, guide steps) share: the
+collaborators they use and the one way a parsed procedure is requested."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot import errors
+from bot.catalog import Catalog
+from bot.runbooks import parser
+from bot.runbooks.engine import Engine, Invocation, PendingOutcome
+from bot.runbooks.model import Procedure
+from bot.runbooks.policy import Policy
+from bot.slack import health_report
+from bot.slack import runbook_views as views
+from bot.slack.guide_runtime import GuideRuntime
+from bot.slack.webapi import SlackWebApi
+
+
+@dataclass(frozen=True)
+class RunbookRuntime:
+    """What `/runbook` (and a click on a suggested procedure) uses; built by the composition root."""
+
+    slack: SlackWebApi
+    catalog: Catalog
+    procedures: Mapping[str, Procedure]
+    engine: Engine
+    policy: Policy  # who may see what: `list`, `health`, `history`
+    history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
+    health: health_report.HealthRuntime
+    guide: GuideRuntime  # `/runbook guide` and its buttons
+
+
+async def run_parsed(
+    rt: RunbookRuntime, who: Invocation, parsed: parser.ParsedCommand, *, thread_ts: str | None = None
+) -> None:
+    """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive).
+
+    `thread_ts` answers in that thread (a guide's steps answer in the guide's thread).
+    """
+    outcome = await rt.engine.request(parsed, who)
+    if isinstance(outcome, PendingOutcome):
+        text, blocks = views.preview(outcome)
+        ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
+        await rt.engine.attach_message(outcome.execution.id, who.channel_id, ts)
+        return
+    text, blocks = views.read_only_result(outcome, who.user_id)
+    try:
+        await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
+    except errors.UserError:
+        # The bot may not be a member of this channel; the response_url always works.
+        await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
