@@ -84,6 +84,7 @@ class Engine:
         self.catalog = catalog
         self.procedures = procedures
         self._steps = StepRunner(catalog, registry)
+        self._registry = registry
         self._policy = policy
         self._store = store
         self._locks = locks
@@ -117,7 +118,7 @@ class Engine:
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
         procedure, args = parsed.procedure, parsed.args
-        target = lock_name(self.catalog, parsed.service) if procedure.lock else None
+        target = lock_name(self.catalog, parsed.service, procedure, self._registry) if procedure.lock else None
         if target is not None:
             holder = await self._locks.holder(target)
             if holder is not None:

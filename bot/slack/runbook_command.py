@@ -79,10 +79,11 @@ async def _history(rt: Runtime, who: Invocation, rest: list[str]) -> None:
         )
     executions = await rt.executions.recent(service=service, limit=10)
     rollout = None
-    if service is not None:
+    svc = rt.catalog.services[service] if service is not None else None
+    if svc is not None and svc.kubernetes is not None and svc.kubernetes.deployment:  # compose has no rollouts
         async with asyncio.timeout(rt.settings.kube_timeout * 2):
             rollout = await rt.registry.get(ROLLOUT_HISTORY).run(
-                ActionContext(service_name=service, service=rt.catalog.services[service]),
+                ActionContext(service_name=service, service=svc),
                 rt.registry.validate_params(ROLLOUT_HISTORY, {}),
             )
     await rt.slack.respond(
