@@ -48,7 +48,6 @@ Maintenance = Annotated[EnvMaintenance | ConfigMapMaintenance, Field(discriminat
 class KubernetesTarget(Model):
     """A Deployment, or the pods a label selector picks, in one namespace of one kubeconfig context."""
 
-    kind: Literal["kubernetes"] = "kubernetes"
     context: str | None = None  # kubeconfig context; None = the current context or in-cluster
     namespace: str = Field(pattern=NAME_PATTERN)
     deployment: str | None = Field(default=None, pattern=NAME_PATTERN)
@@ -98,7 +97,6 @@ class ComponentSpec(Model):
 class ComposeTarget(Model):
     """One service of a docker-compose project on a Docker host (`docker-compose -p PROJECT ... SERVICE`)."""
 
-    kind: Literal["compose"] = "compose"
     host: str = "default"  # a name under the catalog's `docker_hosts`
     project: str = Field(pattern=COMPOSE_NAME)
     service: str = Field(pattern=COMPOSE_NAME)
@@ -110,7 +108,6 @@ class ComposeTarget(Model):
 
 
 class PostgresTarget(Model):
-    kind: Literal["postgres"] = "postgres"
     dsn_env: str
 
     @property
@@ -119,7 +116,6 @@ class PostgresTarget(Model):
 
 
 class RedisTarget(Model):
-    kind: Literal["redis"] = "redis"
     url_env: str
     queues: tuple[str, ...] = ()
 
@@ -129,7 +125,6 @@ class RedisTarget(Model):
 
 
 class HttpTarget(Model):
-    kind: Literal["http"] = "http"
     health_url: str
 
     @property
@@ -138,7 +133,6 @@ class HttpTarget(Model):
 
 
 class PrometheusTarget(Model):
-    kind: Literal["prometheus"] = "prometheus"
     queries: tuple[str, ...]  # the names of the service's Prometheus checks
 
     @property

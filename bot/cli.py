@@ -1,4 +1,4 @@
-"""`runbook-bot`: serve | socket | shell | migrate | check-config | audit verify."""
+"""`runbook-bot`: serve | socket | shell | migrate | check-config | actions | audit verify."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import structlog
 
 from bot import errors, logs
+from bot.actions import reference
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
 from bot.settings import Settings, load_settings
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("socket", help="Socket Mode with the same listeners (needs SLACK_APP_TOKEN)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate catalog, procedures and templates; list every problem")
+    actions = sub.add_parser("actions", help="list every action: its target kind, what it needs, its parameters")
+    actions.add_argument("--markdown", action="store_true", help="as the table docs/procedures.md embeds")
     audit_cmd = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the audit log's hash chain; non-zero when broken")
@@ -122,6 +125,12 @@ def _check_config(settings: Settings) -> int:
     return 0
 
 
+def _actions(settings: Settings, markdown: bool) -> int:
+    _, registry, _ = load_configuration(settings)
+    print(reference.markdown_table(registry).rstrip("\n") if markdown else "\n".join(reference.plain_lines(registry)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -129,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
         if args.command == "check-config":
             return _check_config(settings)
+        if args.command == "actions":
+            return _actions(settings, args.markdown)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "audit":
