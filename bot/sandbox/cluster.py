@@ -108,6 +108,16 @@ class SandboxCluster:
                 self.add_configmap(ns, target.maintenance.configmap, data)
             if target.hpa:
                 self.add_hpa(ns, target.hpa, target.deployment, service.replicas.min, service.replicas.max)
+        for name, service in catalog.services.items():
+            for component, spec in service.components.items():
+                workload = spec.resolve(service.kubernetes, namespace_hint="default")
+                # A label-selected component gets pods carrying its labels, from a Deployment of its own.
+                labels = dict(pair.split("=", 1) for pair in (workload.selector or "").split(",") if "=" in pair)
+                deployment = workload.deployment or f"{name}-{component}"
+                container = workload.container or component
+                self.store.put(
+                    "deployments", new_deployment(workload.namespace, deployment, container, 2, None, labels)
+                )
         self.controller.settle()
 
     def add_deployment(
