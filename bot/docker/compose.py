@@ -96,12 +96,16 @@ class Compose:
     def _engine(self, target: ComposeTarget) -> Engine:
         return self._engines.get(target.host)
 
+    async def _list(self, target: ComposeTarget, labels: list[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self._engine(target).call(
+            "GET", "/containers/json", params={"all": "1", "filters": json.dumps({"label": labels})}
+        )
+        return found
+
     async def containers(self, target: ComposeTarget) -> tuple[Container, ...]:
         """The service's containers (stopped ones too), lowest number first — `docker-compose ps SERVICE`."""
         labels = [f"{PROJECT}={target.project}", f"{SERVICE}={target.service}", f"{ONEOFF}=False"]
-        found = await self._engine(target).call(
-            "GET", "/containers/json", params={"all": "1", "filters": json.dumps({"label": labels})}
-        )
+        found = await self._list(target, labels)
         containers = [
             Container(
                 id=c["Id"],
@@ -116,9 +120,12 @@ class Compose:
     async def must_have_containers(self, target: ComposeTarget) -> tuple[Container, ...]:
         found = await self.containers(target)
         if not found:
+            project = await self._list(target, [f"{PROJECT}={target.project}"])
+            services = sorted({c.get("Labels", {}).get(SERVICE, "?") for c in project})
+            known = f"its services: {', '.join(services)}" if services else "it has no containers; is it up?"
             raise errors.NotFoundError(
                 f"no containers of compose service {target.service} in project {target.project} "
-                f"on Docker host {target.host}; is the project up?"
+                f"on Docker host {target.host}; {known}"
             )
         return found
 
