@@ -245,7 +245,8 @@ class Compose:
                 params={"t": str(target.stop_timeout)},
                 extra_seconds=target.stop_timeout,
             )
-            await engine.call("DELETE", f"/containers/{c.id}")
+            # The query docker-compose sends: keep volumes and links, never force (it was just stopped).
+            await engine.call("DELETE", f"/containers/{c.id}", params={"v": "False", "link": "False", "force": "False"})
 
 
 def _create_body(template: dict[str, Any], number: int) -> dict[str, Any]:
