@@ -1,4 +1,4 @@
-"""`runbook-bot`: serve | socket | shell | migrate | check-config | actions | audit verify."""
+"""`runbook-bot`: serve | socket | shell | migrate | check-config | actions | rbac | audit verify."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from bot import errors, logs
+from bot import errors, logs, rbac
 from bot.actions import reference
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate catalog, procedures and templates; list every problem")
     actions = sub.add_parser("actions", help="list every action: its target kind, what it needs, its parameters")
     actions.add_argument("--markdown", action="store_true", help="as the table docs/procedures.md embeds")
+    rbac = sub.add_parser("rbac", help="least-privilege Role + RoleBinding per namespace, from the catalog")
+    rbac.add_argument("--service-account", default="runbook-bot", help="the bot's ServiceAccount name")
+    rbac.add_argument("--namespace", default="runbook-bot", help="the namespace the bot runs in")
     audit_cmd = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the audit log's hash chain; non-zero when broken")
@@ -131,6 +134,12 @@ def _actions(settings: Settings, markdown: bool) -> int:
     return 0
 
 
+def _rbac(settings: Settings, account: str, namespace: str) -> int:
+    catalog, _, procedures = load_configuration(settings)
+    print(rbac.render(catalog, procedures, account=account, account_namespace=namespace), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -138,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.configure(level=settings.log_level, fmt=settings.log_format, secrets=_secrets(settings))
         if args.command == "check-config":
             return _check_config(settings)
+        if args.command == "rbac":
+            return _rbac(settings, args.service_account, args.namespace)
         if args.command == "actions":
             return _actions(settings, args.markdown)
         if args.command == "migrate":
