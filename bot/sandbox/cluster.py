@@ -108,10 +108,14 @@ class SandboxCluster:
                 self.add_configmap(ns, target.maintenance.configmap, data)
             if target.hpa:
                 self.add_hpa(ns, target.hpa, target.deployment, service.replicas.min, service.replicas.max)
+        self.controller.settle()
+
+    def seed_components(self, catalog: Catalog) -> None:
+        """Workloads of the services' components (runbook 000's ingestion, websocket, auth, export).
+        A label-selected component gets pods carrying its labels, from a Deployment of its own."""
         for name, service in catalog.services.items():
             for component, spec in service.components.items():
                 workload = spec.resolve(service.kubernetes, namespace_hint="default")
-                # A label-selected component gets pods carrying its labels, from a Deployment of its own.
                 labels = dict(pair.split("=", 1) for pair in (workload.selector or "").split(",") if "=" in pair)
                 deployment = workload.deployment or f"{name}-{component}"
                 container = workload.container or component

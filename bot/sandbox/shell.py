@@ -78,6 +78,7 @@ async def run(
             await fake.start()
             await cluster.start()
             cluster.seed_from_catalog(catalog)
+            cluster.seed_components(catalog)
             await docker.start()
             docker.seed_from_catalog(catalog)
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog))

@@ -17,6 +17,7 @@ def component(catalog: Catalog, name: str) -> KubernetesTarget:
 async def test_pods_and_logs_of_a_label_selected_component_are_its_pods(
     cluster: SandboxCluster, kube: Kube, catalog: Catalog
 ) -> None:
+    cluster.seed_components(catalog)
     auth = component(catalog, "auth")
     labelled = sorted(
         p["metadata"]["name"] for p in cluster.pods("production") if p["metadata"]["labels"].get("component") == "auth"
@@ -30,6 +31,7 @@ async def test_pods_and_logs_of_a_label_selected_component_are_its_pods(
 async def test_a_deployment_component_scales_its_own_deployment(
     cluster: SandboxCluster, kube: Kube, catalog: Catalog
 ) -> None:
+    cluster.seed_components(catalog)
     websocket = component(catalog, "websocket")
     result = await kube.scale(websocket, 4)
     assert result.after == 4

@@ -46,6 +46,7 @@ def sample_values(procedure: Procedure, catalog: Catalog, service: str) -> dict[
 async def test_every_call_of_every_allowed_procedure_is_inside_the_rendered_role(
     cluster: SandboxCluster, kube: Kube, catalog: Catalog
 ) -> None:
+    cluster.seed_components(catalog)
     engines = Engines({"default": DockerHost()}, default_url=None, timeout=1)
     registry: ActionRegistry = build_registry(kube, engines)
     procedures = load_procedures(PROJECT_ROOT / "commands", catalog, registry)
