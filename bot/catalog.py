@@ -108,7 +108,7 @@ class Service(Model):
             spec = self.components.get(component)
             if kind != "kubernetes" or spec is None:
                 return None
-            return spec.resolve(self.kubernetes, namespace_hint="default")
+            return spec.resolve(self.kubernetes)
         if kind == "kubernetes":
             return self.kubernetes
         if kind == "compose":

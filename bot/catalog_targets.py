@@ -84,10 +84,14 @@ class ComponentSpec(Model):
     selector: str | None = Field(default=None, pattern=LABEL_SELECTOR)
     container: str | None = None
 
-    def resolve(self, base: KubernetesTarget | None, namespace_hint: str) -> KubernetesTarget:
+    def resolve(self, base: KubernetesTarget | None) -> KubernetesTarget:
+        """The component as a full target; the catalog ensures it has a namespace, its own or the base's."""
+        namespace = self.namespace or (base.namespace if base else None)
+        if namespace is None:
+            raise ValueError("a component without a `kubernetes` target on its service needs a `namespace`")
         return KubernetesTarget(
             context=base.context if base else None,
-            namespace=self.namespace or (base.namespace if base else namespace_hint),
+            namespace=namespace,
             deployment=self.deployment,
             selector=self.selector,
             container=self.container,

@@ -115,7 +115,7 @@ class SandboxCluster:
         A label-selected component gets pods carrying its labels, from a Deployment of its own."""
         for name, service in catalog.services.items():
             for component, spec in service.components.items():
-                workload = spec.resolve(service.kubernetes, namespace_hint="default")
+                workload = spec.resolve(service.kubernetes)
                 labels = dict(pair.split("=", 1) for pair in (workload.selector or "").split(",") if "=" in pair)
                 deployment = workload.deployment or f"{name}-{component}"
                 container = workload.container or component
