@@ -21,6 +21,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot import coord, errors
+from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
@@ -29,6 +30,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
 from bot.comms.templating import Templates, check_templates
+from bot.docker import Compose, Engines
 from bot.embedded import EmbeddedServers
 from bot.guides.loader import load_guides
 from bot.guides.model import Guide
@@ -90,8 +92,13 @@ class CoordinatorLimiter:
         return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds)
 
 
-def build_registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube), *database_actions()])
+def build_registry(kube: Kube, engines: Engines) -> ActionRegistry:
+    return ActionRegistry([*kubernetes_actions(kube), *compose_actions(Compose(engines)), *database_actions()])
+
+
+def build_engines(settings: Settings, catalog: Catalog) -> Engines:
+    """The catalog's Docker hosts; sessions open on first use, so building them touches no host."""
+    return Engines(catalog.docker_hosts, default_url=settings.docker_host, timeout=settings.docker_timeout)
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -111,7 +118,7 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
-        registry = build_registry(kube)
+        registry = build_registry(kube, build_engines(settings, catalog))
         procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
@@ -129,6 +136,7 @@ class BotProcess:
     _embedded: EmbeddedServers | None = None
     _kube: Kube | None = None
     _report_kube: Kube | None = None
+    _engines: Engines | None = None
     _runner: web.AppRunner | None = None
     port: int | None = None
     run_scheduler: bool = True  # tests drive the scheduler with their own clock instead
@@ -138,7 +146,8 @@ class BotProcess:
         # Configuration first: a broken catalog, procedure or template stops us before any server starts.
         catalog = load_catalog(s.chatops_config)
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
-        registry = build_registry(self._kube)
+        self._engines = build_engines(s, catalog)
+        registry = build_registry(self._kube, self._engines)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)
@@ -315,6 +324,9 @@ class BotProcess:
             self._report_kube.close()
             self._report_kube = None
             self.health = None
+        if self._engines is not None:
+            await self._engines.close()
+            self._engines = None
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.close)
             self._embedded = None

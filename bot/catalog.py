@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -16,8 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot import errors
 from bot.catalog_alerts import AlertsConfig
 from bot.catalog_comms import CommsConfig
+from bot.catalog_targets import (
+    NAME_PATTERN,
+    TARGET_KINDS,
+    ComponentSpec,
+    ComposeTarget,
+    DockerHost,
+    HttpTarget,
+    KubernetesTarget,
+    PostgresTarget,
+    PrometheusTarget,
+    RedisTarget,
+    Target,
+    TargetKind,
+)
+from bot.catalog_targets import ConfigMapMaintenance as ConfigMapMaintenance  # re-exported for bot.k8s
+from bot.catalog_targets import EnvMaintenance as EnvMaintenance
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL_ID = r"^[CDG][A-Z0-9]{2,}$"
 
@@ -37,25 +52,6 @@ class ReplicaLimits(Model):
         return self
 
 
-class EnvMaintenance(Model):
-    """Maintenance mode as an environment variable on the deployment (Email Dashboard runbook)."""
-
-    kind: Literal["env"] = "env"
-    variable: str = "MAINTENANCE_MODE"
-    container: str | None = None
-
-
-class ConfigMapMaintenance(Model):
-    """Maintenance mode as a ConfigMap key (Mail Score runbook)."""
-
-    kind: Literal["configmap"] = "configmap"
-    configmap: str = Field(pattern=NAME_PATTERN)
-    key: str = "MAINTENANCE_MODE"
-
-
-Maintenance = Annotated[EnvMaintenance | ConfigMapMaintenance, Field(discriminator="kind")]
-
-
 class PrometheusCheck(Model):
     name: str
     query: str
@@ -64,23 +60,70 @@ class PrometheusCheck(Model):
     suggest: str | None = None
 
 
+# The keys a service used to carry for its one Deployment; still accepted and moved under `kubernetes:`.
+LEGACY_KUBERNETES_KEYS = ("context", "namespace", "deployment", "container", "hpa", "maintenance")
+
+
 class Service(Model):
-    """One deployment the bot may act on."""
+    """A system the bot may act on: a group of typed targets (catalog_targets), at most one of each kind."""
 
     description: str = ""
-    context: str | None = None  # kubeconfig context; None = the current context or in-cluster
-    namespace: str = Field(pattern=NAME_PATTERN)
-    deployment: str = Field(pattern=NAME_PATTERN)
-    container: str | None = None  # default container for set-env/logs; None = the first one
-    hpa: str | None = Field(default=None, pattern=NAME_PATTERN)
+    kubernetes: KubernetesTarget | None = None
+    components: dict[str, ComponentSpec] = {}  # further workloads, pinned by procedures (`service: component`)
+    compose: ComposeTarget | None = None
     health_url: str | None = None
-    replicas: ReplicaLimits = ReplicaLimits()
-    maintenance: Maintenance | None = None
+    replicas: ReplicaLimits = ReplicaLimits()  # bounds of kubernetes.scale and compose.scale
     prometheus: list[PrometheusCheck] = []
     postgres_dsn_env: str | None = None  # name of the env var holding the DSN; the secret stays in env
     redis_url_env: str | None = None
     queues: list[str] = []  # Redis list keys whose length is a health signal (bull:…:waiting)
     owners: list[str] = []  # escalation contacts shown in notices (free text, escaped)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lift_legacy_kubernetes_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not any(k in data for k in LEGACY_KUBERNETES_KEYS):
+            return data
+        if "kubernetes" in data:
+            raise ValueError("give the Deployment either under `kubernetes:` or as top-level keys, not both")
+        lifted = {k: v for k, v in data.items() if k not in LEGACY_KUBERNETES_KEYS}
+        lifted["kubernetes"] = {k: data[k] for k in LEGACY_KUBERNETES_KEYS if k in data}
+        return lifted
+
+    @model_validator(mode="after")
+    def _components_have_a_namespace(self) -> Service:
+        for name, spec in self.components.items():
+            if not re.match(NAME_PATTERN, name):
+                raise ValueError(f"components.{name}: component names are lowercase letters, digits and '-'")
+            if spec.namespace is None and self.kubernetes is None:
+                raise ValueError(f"components.{name}: set `namespace` (the service has no `kubernetes` target)")
+            if (spec.deployment is None) == (spec.selector is None):
+                raise ValueError(f"components.{name}: set exactly one of `deployment` or `selector`")
+        if self.queues and not self.redis_url_env:
+            raise ValueError("queues: set `redis_url_env` too; queue lengths are read from that Redis")
+        return self
+
+    def target(self, kind: TargetKind, component: str | None = None) -> Target | None:
+        """The service's target of that kind (a component's, when named), or None when it has none."""
+        if component is not None:
+            spec = self.components.get(component)
+            if kind != "kubernetes" or spec is None:
+                return None
+            return spec.resolve(self.kubernetes)
+        if kind == "kubernetes":
+            return self.kubernetes
+        if kind == "compose":
+            return self.compose
+        if kind == "postgres":
+            return PostgresTarget(dsn_env=self.postgres_dsn_env) if self.postgres_dsn_env else None
+        if kind == "redis":
+            return RedisTarget(url_env=self.redis_url_env, queues=tuple(self.queues)) if self.redis_url_env else None
+        if kind == "http":
+            return HttpTarget(health_url=self.health_url) if self.health_url else None
+        return PrometheusTarget(queries=tuple(c.name for c in self.prometheus)) if self.prometheus else None
+
+    def kinds(self) -> list[TargetKind]:
+        return [kind for kind in TARGET_KINDS if self.target(kind) is not None]
 
 
 class Role(Model):
@@ -148,6 +191,7 @@ class Catalog(Model):
     channels: Channels
     roles: dict[str, Role]
     services: dict[str, Service]
+    docker_hosts: dict[str, DockerHost] = {"default": DockerHost()}  # compose targets name one
     severities: dict[str, Severity] = {}
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
@@ -159,6 +203,12 @@ class Catalog(Model):
         for name in self.services:
             if not re.match(NAME_PATTERN, name):
                 problems.append(f"services.{name}: service names are lowercase letters, digits and '-'")
+        for name, svc in self.services.items():
+            if svc.compose is not None and svc.compose.host not in self.docker_hosts:
+                known = ", ".join(sorted(self.docker_hosts)) or "none"
+                problems.append(
+                    f"services.{name}.compose.host: `{svc.compose.host}` is not under `docker_hosts` ({known}); add it"
+                )
         for required in ("viewer", "operator", "approver"):
             if required not in self.roles:
                 problems.append(f"roles.{required}: missing; procedures refer to it, add it (may be empty)")

@@ -1,4 +1,4 @@
-"""`runbook-bot`: serve | socket | shell | migrate | check-config | audit verify | import."""
+"""`runbook-bot`: serve | socket | shell | migrate | check-config | actions | rbac | audit verify | import."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import structlog
 
-from bot import errors, logs
+from bot import errors, logs, rbac
+from bot.actions import reference
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
 from bot.guides.loader import load_guides
@@ -30,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("socket", help="Socket Mode with the same listeners (needs SLACK_APP_TOKEN)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate catalog, procedures and templates; list every problem")
+    actions = sub.add_parser("actions", help="list every action: its target kind, what it needs, its parameters")
+    actions.add_argument("--markdown", action="store_true", help="as the table docs/procedures.md embeds")
+    rbac = sub.add_parser("rbac", help="least-privilege Role + RoleBinding per namespace, from the catalog")
+    rbac.add_argument("--service-account", default="runbook-bot", help="the bot's ServiceAccount name")
+    rbac.add_argument("--namespace", default="runbook-bot", help="the namespace the bot runs in")
     audit_cmd = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser("verify", help="check the audit log's hash chain; non-zero when broken")
@@ -134,6 +140,18 @@ def _shell(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
 
 
+def _actions(settings: Settings, markdown: bool) -> int:
+    _, registry, _ = load_configuration(settings)
+    print(reference.markdown_table(registry).rstrip("\n") if markdown else "\n".join(reference.plain_lines(registry)))
+    return 0
+
+
+def _rbac(settings: Settings, account: str, namespace: str) -> int:
+    catalog, _, procedures = load_configuration(settings)
+    print(rbac.render(catalog, procedures, account=account, account_namespace=namespace), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -151,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 commands_dir=settings.commands_dir,
                 catalog_path=settings.chatops_config,
             )
+        if args.command == "rbac":
+            return _rbac(settings, args.service_account, args.namespace)
+        if args.command == "actions":
+            return _actions(settings, args.markdown)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         if args.command == "audit":

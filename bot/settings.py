@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
     redis_prefix: str = Field(default="runbook-bot:", alias="REDIS_PREFIX")  # several bots, one Redis
     kubeconfig: Path | None = Field(default=None, alias="KUBECONFIG")
+    docker_host: str | None = Field(default=None, alias="DOCKER_HOST")  # catalog hosts without a url use it
     chatops_config: Path = Field(default_factory=_default_catalog, alias="CHATOPS_CONFIG")
     commands_dir: Path = Field(default=PROJECT_ROOT / "commands", alias="RUNBOOK_COMMANDS_DIR")
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", alias="RUNBOOK_TEMPLATES_DIR")
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     # Timeouts (seconds) for every external call; one place so operators can tune them.
     slack_timeout: float = Field(default=10.0, gt=0, alias="SLACK_TIMEOUT")
     kube_timeout: float = Field(default=10.0, gt=0, alias="KUBE_TIMEOUT")
+    docker_timeout: float = Field(default=10.0, gt=0, alias="DOCKER_TIMEOUT")
     db_timeout: float = Field(default=5.0, gt=0, alias="DB_TIMEOUT")
     redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
     db_pool_size: int = Field(default=10, ge=2, le=200, alias="DB_POOL_SIZE")

@@ -92,19 +92,36 @@ class SandboxCluster:
     def seed_from_catalog(self, catalog: Catalog, replicas: int = 3) -> None:
         """A deployment (revision 1, settled pods) per service, plus its ConfigMap and HPA."""
         for service in catalog.services.values():
-            ns = service.namespace
+            target = service.kubernetes
+            if target is None or target.deployment is None:
+                continue
+            ns = target.namespace
             count = max(service.replicas.min, min(replicas, service.replicas.max))
             env = []
-            if isinstance(service.maintenance, EnvMaintenance):
-                env.append({"name": service.maintenance.variable, "value": "false"})
-            self.add_deployment(ns, service.deployment, service.container or "app", count, env)
-            if isinstance(service.maintenance, ConfigMapMaintenance):
-                cm = self.store.get("configmaps", ns, service.maintenance.configmap)
+            if isinstance(target.maintenance, EnvMaintenance):
+                env.append({"name": target.maintenance.variable, "value": "false"})
+            self.add_deployment(ns, target.deployment, target.container or "app", count, env)
+            if isinstance(target.maintenance, ConfigMapMaintenance):
+                cm = self.store.get("configmaps", ns, target.maintenance.configmap)
                 data = dict(cm["data"]) if cm else {}
-                data.setdefault(service.maintenance.key, "false")
-                self.add_configmap(ns, service.maintenance.configmap, data)
-            if service.hpa:
-                self.add_hpa(ns, service.hpa, service.deployment, service.replicas.min, service.replicas.max)
+                data.setdefault(target.maintenance.key, "false")
+                self.add_configmap(ns, target.maintenance.configmap, data)
+            if target.hpa:
+                self.add_hpa(ns, target.hpa, target.deployment, service.replicas.min, service.replicas.max)
+        self.controller.settle()
+
+    def seed_components(self, catalog: Catalog) -> None:
+        """Workloads of the services' components (runbook 000's ingestion, websocket, auth, export).
+        A label-selected component gets pods carrying its labels, from a Deployment of its own."""
+        for name, service in catalog.services.items():
+            for component, spec in service.components.items():
+                workload = spec.resolve(service.kubernetes)
+                labels = dict(pair.split("=", 1) for pair in (workload.selector or "").split(",") if "=" in pair)
+                deployment = workload.deployment or f"{name}-{component}"
+                container = workload.container or component
+                self.store.put(
+                    "deployments", new_deployment(workload.namespace, deployment, container, 2, None, labels)
+                )
         self.controller.settle()
 
     def add_deployment(
@@ -151,7 +168,7 @@ class SandboxCluster:
 
     @staticmethod
     def catalog_contexts(catalog: Catalog) -> list[str]:
-        return [s.context for s in catalog.services.values() if s.context]
+        return [s.kubernetes.context for s in catalog.services.values() if s.kubernetes and s.kubernetes.context]
 
     # -- inspectors and knobs for tests ------------------------------------------------------
     def deployment(self, ns: str, name: str) -> dict[str, Any]:

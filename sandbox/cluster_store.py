@@ -149,9 +149,14 @@ class ObjectStore:
 
 
 def new_deployment(
-    namespace: str, name: str, container: str, replicas: int, env: list[dict[str, str]] | None = None
+    namespace: str,
+    name: str,
+    container: str,
+    replicas: int,
+    env: list[dict[str, str]] | None = None,
+    extra_labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    labels = {"app": name}
+    labels = {"app": name, **(extra_labels or {})}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -1,6 +1,6 @@
-"""`runbook-bot shell`: the whole bot against a local Slack and a sandbox cluster, at a prompt.
+"""`runbook-bot shell`: the whole bot against a local Slack, a sandbox cluster and Docker, at a prompt.
 
-Starts the SlackFake, a SandboxCluster seeded from the catalog, and the real BotProcess
+Starts the SlackFake, a SandboxCluster and a Docker Engine fake seeded from the catalog, and the real BotProcess
 (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set) on a loopback port;
 then reads lines from the terminal or from `--script FILE` and hands them to a
 `Session`. Like Hubot's shell and Errbot's text backend, but every line takes the
@@ -31,6 +31,7 @@ from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
 from bot.settings import Settings
 from sandbox.cluster import SandboxCluster
+from sandbox.docker_engine import DockerEngineFake
 from sandbox.shell_render import looks_like_error
 from sandbox.shell_session import SLASH_COMMANDS, Session
 from sandbox.slack_client import SlackUser
@@ -70,12 +71,16 @@ async def run(
     signing_secret = secrets.token_hex(24)  # generated per run and never printed
     fake = SlackFake(FakeConfig(bot_token=f"xoxb-shell-{secrets.token_hex(12)}"))
     cluster = SandboxCluster()
+    docker = DockerEngineFake()
     process: BotProcess | None = None
     with tempfile.TemporaryDirectory(prefix="runbook-shell-") as tmp:
         try:
             await fake.start()
             await cluster.start()
             cluster.seed_from_catalog(catalog)
+            cluster.seed_components(catalog)
+            await docker.start()
+            docker.seed_from_catalog(catalog)
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog))
             process = BotProcess(
                 settings.model_copy(
@@ -84,6 +89,7 @@ async def run(
                         "slack_signing_secret": SecretStr(signing_secret),
                         "slack_api_url": fake.api_url,
                         "kubeconfig": kubeconfig,
+                        "docker_host": docker.url,  # every catalog Docker host without a url
                     }
                 )
             )
@@ -97,16 +103,17 @@ async def run(
                     _write,
                     user_id=_user_id(fake, as_user) or "U0ALICE",
                     channel=_channel_id(fake, catalog, channel) or catalog.channels.ops,
-                    activity=lambda: len(fake.calls) + len(cluster.requests),
+                    activity=lambda: len(fake.calls) + len(cluster.requests) + len(docker.requests),
                 )
                 session.mark_all_seen()
                 _write(_welcome(session, catalog, time.monotonic() - started))
                 return await _loop(session, catalog, scripted=lines is not None)
         finally:
-            _write_report(cluster)
+            _write_report(cluster, docker)
             if process is not None:
                 await process.stop()
             await cluster.stop()
+            await docker.stop()
             await fake.close()
 
 
@@ -226,7 +233,7 @@ def _welcome(session: Session, catalog: Catalog, seconds: float) -> str:
 
     others = [who(u) for u in session.fake.users if u != session.user_id]
     return (
-        f"runbook-bot shell: local Slack, sandbox cluster ({', '.join(catalog.services)}),"
+        f"runbook-bot shell: local Slack, sandbox cluster and Docker ({', '.join(catalog.services)}),"
         f" started in {seconds:.1f}s.\n"
         f"You are {who(session.user_id)} in #{session.fake.channel_name(session.channel)}."
         f" Also here: {', '.join(others)}; `as bob` switches.\n"
@@ -289,8 +296,9 @@ async def _terminal_read(prompt: str) -> str | None:
             print(file=sys.stderr)
 
 
-def _write_report(cluster: SandboxCluster) -> None:
-    """The cluster's deployments as JSON, for tests that run the shell as a subprocess."""
+def _write_report(cluster: SandboxCluster, docker: DockerEngineFake) -> None:
+    """The cluster's deployments and the Docker fake's containers as JSON, for tests that run the shell
+    as a subprocess."""
     target = os.environ.get(REPORT_ENV)
     if not target:
         return
@@ -302,4 +310,7 @@ def _write_report(cluster: SandboxCluster) -> None:
         }
         for d in cluster.store.list("deployments")
     }
-    Path(target).write_text(json.dumps({"deployments": report}, indent=2, sort_keys=True), encoding="utf-8")
+    containers = {c.name: c.state for c in docker.containers.values()}
+    Path(target).write_text(
+        json.dumps({"deployments": report, "containers": containers}, indent=2, sort_keys=True), encoding="utf-8"
+    )

@@ -18,10 +18,10 @@ GOOD = PROJECT_ROOT / "chatops.yml"
 
 def test_shipped_catalog_models_the_runbooks_services_and_demo_users() -> None:
     catalog = load_catalog(GOOD)
-    assert catalog.services["backend"].deployment == "mail-score-backend"
-    assert catalog.services["frontend"].namespace == "mail-score-production"
-    assert catalog.services["email-dashboard"].namespace == "production"
-    assert catalog.services["email-triage"].deployment == "email-triage-api"
+    assert catalog.services["backend"].kubernetes.deployment == "mail-score-backend"
+    assert catalog.services["frontend"].kubernetes.namespace == "mail-score-production"
+    assert catalog.services["email-dashboard"].kubernetes.namespace == "production"
+    assert catalog.services["email-triage"].kubernetes.deployment == "email-triage-api"
     assert "U0ALICE" in catalog.roles["operator"].users
     assert "U0BOB" in catalog.roles["approver"].users
     assert "U0CAROL" not in catalog.roles["operator"].users
@@ -40,7 +40,7 @@ def test_broken_catalog_lists_every_problem_with_file_and_key(tmp_path: Path) ->
     text = "\n".join(caught.value.problems)
     assert f"{bad}: channels.alerts" in text
     assert "roles.viewer.users.0" in text
-    assert "services.backend.namespace" in text
+    assert "services.backend.kubernetes.namespace" in text
     assert "services.backend.replicas" in text
     assert "swap them" in text
     assert "services.backend.colour: unknown key" in text

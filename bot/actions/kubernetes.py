@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
-from bot.catalog import Service
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube, PodInfo, ValueChange
 
 DETAILS_LIMIT = 2500
@@ -80,10 +80,12 @@ def cap(text: str, limit: int = DETAILS_LIMIT) -> str:
     return text[: limit - 12].rstrip() + "\n… truncated"
 
 
-def _service(ctx: ActionContext) -> Service:
-    if ctx.service is None:
-        raise errors.UserError("this action needs a service; name one, e.g. `backend`")
-    return ctx.service
+def _service(ctx: ActionContext) -> KubernetesTarget:
+    # The loader lets a procedure run only on services with this target; this guards direct calls.
+    target = ctx.target("kubernetes")
+    if not isinstance(target, KubernetesTarget):
+        raise errors.UserError(f"{ctx.service_name or 'this service'} has no Kubernetes target in the catalog")
+    return target
 
 
 def _did(ctx: ActionContext, verb: str, past: str) -> str:
@@ -188,9 +190,11 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
 
     async def scale(ctx: ActionContext, p: ScaleParams) -> ActionResult:
         service = _service(ctx)
-        if not service.replicas.min <= p.replicas <= service.replicas.max:
-            limits = f"{service.replicas.min}–{service.replicas.max}"
-            raise errors.UserError(f"{service.deployment} may run {limits} replicas; {p.replicas} is outside that")
+        limits = ctx.service.replicas if ctx.service else None
+        if limits and not limits.min <= p.replicas <= limits.max:
+            raise errors.UserError(
+                f"{service.deployment} may run {limits.min}–{limits.max} replicas; {p.replicas} is outside that"
+            )
         r = await kube.scale(service, p.replicas, dry_run=ctx.dry_run)
         data = {"replicas_before": r.before, "replicas_after": r.after}
         if r.before == r.after:
@@ -273,20 +277,26 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         change = await kube.maintenance(_service(ctx), p.enabled, dry_run=ctx.dry_run)
         return _value_result(ctx, change, "maintenance mode")
 
-    table: list[tuple[str, type[BaseModel], bool, Callable[[ActionContext, Any], Awaitable[ActionResult]]]] = [
-        ("status", NoParams, False, status),
-        ("pods", NoParams, False, pods),
-        ("logs", LogsParams, False, logs),
-        ("top", NoParams, False, top),
-        ("history", NoParams, False, history),
-        ("rollout_status", RolloutStatusParams, False, rollout_status),
-        ("scale", ScaleParams, True, scale),
-        ("rollout_restart", NoParams, True, restart),
-        ("rollout_undo", UndoParams, True, undo),
-        ("set_env", SetEnvParams, True, set_env),
-        ("hpa_set", HpaParams, True, hpa_set),
-        ("configmap_set", ConfigMapParams, True, configmap_set),
-        ("delete_pods", DeletePodsParams, True, delete_pods),
-        ("maintenance", MaintenanceParams, True, maintenance),
+    deployment, hpa, maintenance_mode = ("deployment",), ("deployment", "hpa"), ("deployment", "maintenance")
+    table: list[
+        tuple[str, type[BaseModel], bool, Callable[[ActionContext, Any], Awaitable[ActionResult]], tuple[str, ...]]
+    ] = [
+        ("status", NoParams, False, status, deployment),
+        ("pods", NoParams, False, pods, ()),  # a deployment's pods, or a label selector's
+        ("logs", LogsParams, False, logs, ()),
+        ("top", NoParams, False, top, deployment),
+        ("history", NoParams, False, history, deployment),
+        ("rollout_status", RolloutStatusParams, False, rollout_status, deployment),
+        ("scale", ScaleParams, True, scale, deployment),
+        ("rollout_restart", NoParams, True, restart, deployment),
+        ("rollout_undo", UndoParams, True, undo, deployment),
+        ("set_env", SetEnvParams, True, set_env, deployment),
+        ("hpa_set", HpaParams, True, hpa_set, hpa),
+        ("configmap_set", ConfigMapParams, True, configmap_set, ()),
+        ("delete_pods", DeletePodsParams, True, delete_pods, deployment),
+        ("maintenance", MaintenanceParams, True, maintenance, maintenance_mode),
     ]
-    return [FunctionAction(f"kubernetes.{name}", model, mutating, func) for name, model, mutating, func in table]
+    return [
+        FunctionAction(f"kubernetes.{name}", model, mutating, func, target="kubernetes", requires=requires)
+        for name, model, mutating, func, requires in table
+    ]

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import errors
 from bot.actions.redis import redis_actions
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
-from bot.catalog import Service
+from bot.catalog_targets import PostgresTarget
 from bot.targets import postgres
 from bot.targets.env import from_env
 
@@ -25,11 +25,11 @@ class LongQueryParams(BaseModel):
 
 
 def _dsn(ctx: ActionContext) -> str:
-    service: Service | None = ctx.service
-    if service is None or not service.postgres_dsn_env:
+    target = ctx.target("postgres")
+    if not isinstance(target, PostgresTarget):
         name = ctx.service_name or "this service"
         raise errors.UserError(f"{name} has no PostgreSQL in the catalog (postgres_dsn_env is not set).")
-    return from_env(service.postgres_dsn_env, postgres.DEPENDENCY)
+    return from_env(target.dsn_env, postgres.DEPENDENCY)
 
 
 def _table(found: list[postgres.LongQuery]) -> str:
@@ -68,8 +68,8 @@ async def cancel_long_queries(ctx: ActionContext, p: LongQueryParams) -> ActionR
 
 def postgres_actions() -> list[Action]:
     return [
-        FunctionAction("postgres.connections", NoParams, False, connections),
-        FunctionAction("postgres.cancel_long_queries", LongQueryParams, True, cancel_long_queries),
+        FunctionAction("postgres.connections", NoParams, False, connections, target="postgres"),
+        FunctionAction("postgres.cancel_long_queries", LongQueryParams, True, cancel_long_queries, target="postgres"),
     ]
 
 

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot import errors
 from bot.actions.registry import Action, ActionContext, ActionResult, FunctionAction
+from bot.catalog_targets import RedisTarget
 from bot.targets import redis
 from bot.targets.env import from_env
 
@@ -15,14 +16,14 @@ class NoParams(BaseModel):
 
 
 async def queue_depth(ctx: ActionContext, _: NoParams) -> ActionResult:
-    service = ctx.service
+    target = ctx.target("redis")
     name = ctx.service_name or "this service"
-    if service is None or not service.redis_url_env:
+    if not isinstance(target, RedisTarget):
         raise errors.UserError(f"{name} has no Redis in the catalog (redis_url_env is not set).")
-    if not service.queues:
+    if not target.queues:
         raise errors.UserError(f"{name} has no queues in the catalog (queues is empty).")
-    url = from_env(service.redis_url_env, redis.DEPENDENCY)
-    depths = await redis.queue_depths(url, service.queues, time_limit=ctx.timeout_seconds)
+    url = from_env(target.url_env, redis.DEPENDENCY)
+    depths = await redis.queue_depths(url, list(target.queues), time_limit=ctx.timeout_seconds)
     width = max(len(k) for k in depths)
     details = "\n".join(f"{key:<{width}}  {depth}" for key, depth in depths.items())
     return ActionResult(
@@ -33,4 +34,4 @@ async def queue_depth(ctx: ActionContext, _: NoParams) -> ActionResult:
 
 
 def redis_actions() -> list[Action]:
-    return [FunctionAction("redis.queue_depth", NoParams, False, queue_depth)]
+    return [FunctionAction("redis.queue_depth", NoParams, False, queue_depth, target="redis", requires=("queues",))]

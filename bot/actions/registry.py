@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ValidationError
 
 from bot.catalog import Service
+from bot.catalog_targets import Target, TargetKind
 
 ProgressReporter = Callable[[str], Awaitable[None]]
 
@@ -32,6 +33,11 @@ class ActionContext:
     dry_run: bool = False
     timeout_seconds: float = 60.0
     report_progress: ProgressReporter = _no_progress
+    component: str | None = None  # a procedure pinned to one of the service's components
+
+    def target(self, kind: TargetKind) -> Target | None:
+        """The service's target of that kind (the pinned component's), or None when it has none."""
+        return None if self.service is None else self.service.target(kind, self.component)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,14 @@ class Action(Protocol):
     @property
     def mutating(self) -> bool: ...
 
+    @property
+    def target(self) -> TargetKind: ...
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Fields the target must have set (`hpa`, `deployment`, `queues`), checked at load time."""
+        ...
+
     async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult: ...
 
 
@@ -77,6 +91,8 @@ class FunctionAction:
     params_model: type[BaseModel]
     mutating: bool
     func: Callable[[ActionContext, Any], Awaitable[ActionResult]]
+    target: TargetKind
+    requires: tuple[str, ...] = ()
 
     async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         return await self.func(ctx, params)
@@ -84,6 +100,13 @@ class FunctionAction:
 
 class UnknownActionError(KeyError):
     pass
+
+
+def missing_requirements(action: Action, target: Target | None) -> list[str]:
+    """Why the action cannot run on this target: no target of its kind, or fields it needs unset."""
+    if target is None:
+        return [action.target]
+    return [name for name in action.requires if not getattr(target, name, None)]
 
 
 class ActionRegistry:
@@ -121,4 +144,5 @@ __all__ = [
     "ProgressReporter",
     "UnknownActionError",
     "ValidationError",
+    "missing_requirements",
 ]

@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.catalog import NAME_PATTERN, Catalog, Service
+from bot.catalog import Catalog, Service
+from bot.catalog_targets import NAME_PATTERN
 from bot.guides import markdown
 from bot.guides.commands import Subject, Verdict, classify, restore
 from bot.guides.loader import step_problem
@@ -100,7 +101,11 @@ class _Services:
         """Every service name → (namespace, deployment), from the catalog and from the proposals."""
         out: dict[str, tuple[str | None, str | None]] = {}
         if self.catalog is not None:
-            out |= {n: (s.namespace, s.deployment) for n, s in self.catalog.services.items()}
+            out |= {
+                n: (s.kubernetes.namespace, s.kubernetes.deployment)
+                for n, s in self.catalog.services.items()
+                if s.kubernetes is not None
+            }
         out |= {n: (p["namespace"], p["deployment"]) for n, p in self.proposed.items() if "deployment" in p}
         return out
 
@@ -189,7 +194,10 @@ class _Services:
         candidates: list[str] = []
         if self.catalog is not None:
             for name, known in self.catalog.services.items():
-                if known.hpa == object_name or getattr(known.maintenance, "configmap", None) == object_name:
+                k8s = known.kubernetes
+                if k8s is not None and (
+                    k8s.hpa == object_name or getattr(k8s.maintenance, "configmap", None) == object_name
+                ):
                     candidates.append(name)
         candidates.sort(key=lambda n: -_overlap(n, object_name))
         service = candidates[0] if candidates else self.by_words(object_name) or self.main

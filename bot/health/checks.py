@@ -20,6 +20,7 @@ import structlog
 
 from bot import errors
 from bot.catalog import Catalog, PrometheusCheck, Service
+from bot.catalog_targets import KubernetesTarget
 from bot.health.limits import Limits
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion, worst
 from bot.k8s.models import DeploymentStatus
@@ -30,7 +31,7 @@ log = structlog.get_logger(__name__)
 
 
 class DeploymentReader(Protocol):
-    async def deployment_status(self, service: Service) -> DeploymentStatus: ...
+    async def deployment_status(self, service: KubernetesTarget) -> DeploymentStatus: ...
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ def _level(value: float, warn: float | None, fail: float | None) -> State:
     return State.OK
 
 
-async def check_kubernetes(name: str, service: Service, t: Targets) -> CheckResult:
-    s = await t.kube.deployment_status(service)
+async def check_kubernetes(name: str, target: KubernetesTarget, t: Targets) -> CheckResult:
+    s = await t.kube.deployment_status(target)
     restarts = sum(p.restarts for p in s.pods)
     stuck = any(c.type == "Progressing" and c.reason == "ProgressDeadlineExceeded" for c in s.conditions)
     unavailable = max(s.desired - s.available, 0)
@@ -145,7 +146,9 @@ async def check_redis(name: str, env: str, queues: list[str], t: Targets) -> Che
 
 def service_checks(name: str, service: Service, t: Targets) -> list[tuple[str, Check]]:
     """(label, check) for everything the catalog configures for this service."""
-    checks: list[tuple[str, Check]] = [("kubernetes", partial(check_kubernetes, name, service, t))]
+    checks: list[tuple[str, Check]] = []
+    if service.kubernetes is not None and service.kubernetes.deployment:
+        checks.append(("kubernetes", partial(check_kubernetes, name, service.kubernetes, t)))
     if service.health_url:
         checks.append(("http", partial(check_http, name, service.health_url, t)))
     if t.prometheus_url:

@@ -1,6 +1,6 @@
 """The Kubernetes adapter: every call the bot makes to a cluster, with kubectl's exact requests.
 
-Methods take a catalog Service (context, namespace, deployment) and return frozen
+Methods take a catalog KubernetesTarget (context, namespace, deployment) and return frozen
 dataclasses from `bot.k8s.models`. Mutations accept `dry_run`, sent as `dryRun=All`, so
 previews are the API server's own answer. Raw JSON (`_preload_content=False`) is used
 instead of the generated models: the logic below reads the same fields kubectl reads,
@@ -21,7 +21,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from bot import errors, metrics
-from bot.catalog import Service
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import rollouts
 from bot.k8s.clients import ClientPool
 from bot.k8s.coalesce import Coalescer
@@ -115,7 +115,7 @@ class KubeCore:
         """Shut the clients and the executor down (at application shutdown)."""
         self._pool.close()
 
-    async def call(self, service: Service, op: Op, fn: Callable[[Any], T]) -> T:
+    async def call(self, service: KubernetesTarget, op: Op, fn: Callable[[Any], T]) -> T:
         try:
             result = await self._pool.run(service.context, fn)
         except errors.BotError:
@@ -136,23 +136,23 @@ class KubeCore:
                 await asyncio.sleep(self._conflict_backoff * 2**i)
         return await attempt()
 
-    def op(self, service: Service, verb: str, resource: str = "deployments", kind: str = "deployment") -> Op:
-        return Op(verb, resource, service.namespace, kind, service.deployment)
+    def op(self, service: KubernetesTarget, verb: str, resource: str = "deployments", kind: str = "deployment") -> Op:
+        return Op(verb, resource, service.namespace, kind, service.deployment_name)
 
-    async def read_deployment(self, service: Service) -> dict[str, Any]:
+    async def read_deployment(self, service: KubernetesTarget) -> dict[str, Any]:
         t = self.timeout
         result: dict[str, Any] = await self.call(
             service,
             self.op(service, "get"),
             lambda api: decode(
                 client.AppsV1Api(api).read_namespaced_deployment(
-                    service.deployment, service.namespace, _preload_content=False, _request_timeout=t
+                    service.deployment_name, service.namespace, _preload_content=False, _request_timeout=t
                 )
             ),
         )
         return result
 
-    async def list_pods(self, service: Service, selector: str) -> list[dict[str, Any]]:
+    async def list_pods(self, service: KubernetesTarget, selector: str) -> list[dict[str, Any]]:
         t = self.timeout
         body = await self.call(
             service,
@@ -166,7 +166,7 @@ class KubeCore:
         return list(body.get("items") or [])
 
     async def patch_deployment(
-        self, service: Service, body: Any, content_type: str, dry_run: bool, field_manager: str | None
+        self, service: KubernetesTarget, body: Any, content_type: str, dry_run: bool, field_manager: str | None
     ) -> dict[str, Any]:
         t = self.timeout
         result: dict[str, Any] = await self.call(
@@ -174,7 +174,7 @@ class KubeCore:
             self.op(service, "patch"),
             lambda api: decode(
                 client.AppsV1Api(api).patch_namespaced_deployment(
-                    service.deployment,
+                    service.deployment_name,
                     service.namespace,
                     body,
                     dry_run=dry(dry_run),
@@ -191,14 +191,14 @@ class KubeCore:
 class KubeDeployments(KubeCore):
     """Status, scale and the rollout family: the deployment-level verbs of kubectl."""
 
-    async def deployment_status(self, service: Service, *, max_age: float = 0.0) -> DeploymentStatus:
+    async def deployment_status(self, service: KubernetesTarget, *, max_age: float = 0.0) -> DeploymentStatus:
         """The deployment and its pods; with max_age, identical concurrent reads share one API call."""
         if max_age <= 0:
             return await self._read_status(service)
-        key = (service.context, service.namespace, service.deployment)
+        key = (service.context, service.namespace, service.deployment_name)
         return await self._status_reads.get(key, max_age, lambda: self._read_status(service))
 
-    async def _read_status(self, service: Service) -> DeploymentStatus:
+    async def _read_status(self, service: KubernetesTarget) -> DeploymentStatus:
         dep = await self.read_deployment(service)
         pods = await self.list_pods(service, rollouts.selector_of(dep))
         spec, status = dep.get("spec", {}), dep.get("status", {})
@@ -208,7 +208,7 @@ class KubeDeployments(KubeCore):
         )
         return DeploymentStatus(
             namespace=service.namespace,
-            name=service.deployment,
+            name=service.deployment_name,
             desired=int(spec.get("replicas", 1)),
             updated=int(status.get("updatedReplicas", 0)),
             ready=int(status.get("readyReplicas", 0)),
@@ -222,7 +222,7 @@ class KubeDeployments(KubeCore):
             pods=tuple(pod_info(p) for p in pods),
         )
 
-    async def scale(self, service: Service, replicas: int, *, dry_run: bool = False) -> ScaleResult:
+    async def scale(self, service: KubernetesTarget, replicas: int, *, dry_run: bool = False) -> ScaleResult:
         """`kubectl scale`: GET the deployment, then a merge patch of the scale subresource."""
         if replicas < 0:
             raise errors.UserError("replicas cannot be negative")
@@ -235,7 +235,7 @@ class KubeDeployments(KubeCore):
                 self.op(service, "patch", "deployments/scale"),
                 lambda api: decode(
                     client.AppsV1Api(api).patch_namespaced_deployment_scale(
-                        service.deployment,
+                        service.deployment_name,
                         service.namespace,
                         {"spec": {"replicas": replicas}},
                         dry_run=dry(dry_run),
@@ -250,13 +250,13 @@ class KubeDeployments(KubeCore):
         return await self.retrying(attempt)
 
     async def rollout_restart(
-        self, service: Service, *, dry_run: bool = False, now: datetime | None = None
+        self, service: KubernetesTarget, *, dry_run: bool = False, now: datetime | None = None
     ) -> RestartResult:
         """`kubectl rollout restart`: a strategic-merge patch of the restartedAt template annotation."""
         dep = await self.read_deployment(service)
         if dep["spec"].get("paused"):
             raise errors.TargetError(
-                f"deployment {service.deployment} is paused; resume it first (kubectl rollout resume), "
+                f"deployment {service.deployment_name} is paused; resume it first (kubectl rollout resume), "
                 "a restart of a paused deployment would not roll out"
             )
         stamp = rfc3339(now or datetime.now(UTC))
@@ -265,7 +265,7 @@ class KubeDeployments(KubeCore):
         return RestartResult(restarted_at=stamp, revision=rollouts.revision_of(dep), dry_run=dry_run)
 
     async def rollout_status(
-        self, service: Service, *, deadline: float, on_progress: Progress | None = None
+        self, service: KubernetesTarget, *, deadline: float, on_progress: Progress | None = None
     ) -> RolloutStatus:
         """`kubectl rollout status`: poll until done, reporting each new message; TargetError at deadline."""
         loop = asyncio.get_running_loop()
@@ -283,11 +283,13 @@ class KubeDeployments(KubeCore):
             if done:
                 return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
             if loop.time() + interval > give_up:
-                raise errors.TargetError(f"rollout of {service.deployment} not finished after {deadline:g}s: {message}")
+                raise errors.TargetError(
+                    f"rollout of {service.deployment_name} not finished after {deadline:g}s: {message}"
+                )
             await asyncio.sleep(interval)
             interval = min(interval * 2, self.poll_interval)
 
-    async def _owned_replicasets(self, service: Service, dep: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _owned_replicasets(self, service: KubernetesTarget, dep: dict[str, Any]) -> list[dict[str, Any]]:
         t = self.timeout
         selector = rollouts.selector_of(dep)
         body = await self.call(
@@ -301,7 +303,7 @@ class KubeDeployments(KubeCore):
         )
         return rollouts.owned_replicasets(dep, list(body.get("items") or []))
 
-    async def rollout_history(self, service: Service) -> tuple[Revision, ...]:
+    async def rollout_history(self, service: KubernetesTarget) -> tuple[Revision, ...]:
         dep = await self.read_deployment(service)
         current = rollouts.revision_of(dep)
         return tuple(
@@ -315,7 +317,7 @@ class KubeDeployments(KubeCore):
         )
 
     async def rollout_undo(
-        self, service: Service, *, to_revision: int | None = None, dry_run: bool = False
+        self, service: KubernetesTarget, *, to_revision: int | None = None, dry_run: bool = False
     ) -> UndoResult:
         """`kubectl rollout undo`: the chosen ReplicaSet's template, as kubectl's JSON patch."""
 
@@ -323,7 +325,7 @@ class KubeDeployments(KubeCore):
             dep = await self.read_deployment(service)
             if dep["spec"].get("paused"):
                 raise errors.TargetError(
-                    f"deployment {service.deployment} is paused; you cannot roll back a paused deployment, "
+                    f"deployment {service.deployment_name} is paused; you cannot roll back a paused deployment, "
                     "resume it first (kubectl rollout resume)"
                 )
             target = rollouts.choose_revision(dep, await self._owned_replicasets(service, dep), to_revision)

@@ -11,7 +11,7 @@ from typing import Any
 from kubernetes import client
 
 from bot import errors
-from bot.catalog import ConfigMapMaintenance, EnvMaintenance, Service
+from bot.catalog_targets import ConfigMapMaintenance, EnvMaintenance, KubernetesTarget
 from bot.k8s import rollouts
 from bot.k8s.errors import Op
 from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, decode, dry, pod_info
@@ -45,13 +45,13 @@ def _memory_mib(quantity: str) -> int:
 class Kube(KubeDeployments):
     """Every Kubernetes operation of the bot. Build one at the composition root; `close()` at shutdown."""
 
-    async def pods(self, service: Service) -> tuple[PodInfo, ...]:
-        dep = await self.read_deployment(service)
-        return tuple(pod_info(p) for p in await self.list_pods(service, rollouts.selector_of(dep)))
+    async def pods(self, service: KubernetesTarget) -> tuple[PodInfo, ...]:
+        selector = service.selector or rollouts.selector_of(await self.read_deployment(service))
+        return tuple(pod_info(p) for p in await self.list_pods(service, selector))
 
     async def logs(
         self,
-        service: Service,
+        service: KubernetesTarget,
         *,
         tail_lines: int | None = 100,
         since_seconds: int | None = None,
@@ -60,9 +60,13 @@ class Kube(KubeDeployments):
         max_bytes: int = 64_000,
     ) -> LogsResult:
         """`kubectl logs -l <selector>`: up to 5 pods, each capped, prefixed when more than one."""
-        dep = await self.read_deployment(service)
-        name = rollouts.pick_container(dep, container or service.container)["name"]
-        pods = [p["metadata"]["name"] for p in await self.list_pods(service, rollouts.selector_of(dep))]
+        if service.selector:  # label-selected pods: the named container, else the pod's only/default one
+            name, selector = container or service.container, service.selector
+        else:
+            dep = await self.read_deployment(service)
+            name = rollouts.pick_container(dep, container or service.container)["name"]
+            selector = rollouts.selector_of(dep)
+        pods = [p["metadata"]["name"] for p in await self.list_pods(service, selector)]
         chosen = sorted(pods)[:MAX_LOG_PODS]
         per_pod = max(1, max_bytes // max(1, len(chosen)))
         t = self.timeout
@@ -92,7 +96,7 @@ class Kube(KubeDeployments):
             text=text.encode()[:max_bytes].decode(errors="ignore"), pods=tuple(chosen), truncated=truncated
         )
 
-    async def top(self, service: Service) -> tuple[PodUsage, ...]:
+    async def top(self, service: KubernetesTarget) -> tuple[PodUsage, ...]:
         """`kubectl top pods -l …` from metrics.k8s.io; a clear error when metrics-server is absent."""
         dep = await self.read_deployment(service)
         selector, t = rollouts.selector_of(dep), self.timeout
@@ -124,7 +128,7 @@ class Kube(KubeDeployments):
 
     async def set_env(
         self,
-        service: Service,
+        service: KubernetesTarget,
         variable: str,
         value: str | None,
         *,
@@ -137,7 +141,7 @@ class Kube(KubeDeployments):
             dep = await self.read_deployment(service)
             chosen = rollouts.pick_container(dep, container or service.container)
             before = rollouts.env_value(chosen, variable)
-            target = f"deployment/{service.deployment} container {chosen['name']} env {variable}"
+            target = f"deployment/{service.deployment_name} container {chosen['name']} env {variable}"
             if before == value:
                 return ValueChange(target, before, value, no_op=True, dry_run=dry_run)
             patch = rollouts.env_patch(dep, chosen["name"], variable, value)
@@ -148,11 +152,11 @@ class Kube(KubeDeployments):
         return await self.retrying(attempt)
 
     async def hpa_set(
-        self, service: Service, *, min_replicas: int, max_replicas: int, dry_run: bool = False
+        self, service: KubernetesTarget, *, min_replicas: int, max_replicas: int, dry_run: bool = False
     ) -> HpaChange:
         """`kubectl patch hpa <name> -p '{"spec":{"minReplicas":…,"maxReplicas":…}}'` on autoscaling/v2."""
         if service.hpa is None:
-            raise errors.UserError(f"service {service.deployment} has no HPA in the catalog (set `hpa:`)")
+            raise errors.UserError(f"service {service.deployment_name} has no HPA in the catalog (set `hpa:`)")
         if not 1 <= min_replicas <= max_replicas:
             raise errors.UserError(f"need 1 ≤ min ≤ max; got min {min_replicas}, max {max_replicas}")
         name, ns, t = service.hpa, service.namespace, self.timeout
@@ -194,7 +198,7 @@ class Kube(KubeDeployments):
         )
 
     async def configmap_set(
-        self, service: Service, name: str, key: str, value: str, *, dry_run: bool = False
+        self, service: KubernetesTarget, name: str, key: str, value: str, *, dry_run: bool = False
     ) -> ValueChange:
         """`kubectl patch configmap <name> --type merge -p '{"data":{key: value}}'`."""
         ns, t = service.namespace, self.timeout
@@ -228,7 +232,9 @@ class Kube(KubeDeployments):
         )
         return ValueChange(target, before, (result.get("data") or {}).get(key), no_op=False, dry_run=dry_run)
 
-    async def delete_pods(self, service: Service, selector: str | None = None, *, dry_run: bool = False) -> DeletedPods:
+    async def delete_pods(
+        self, service: KubernetesTarget, selector: str | None = None, *, dry_run: bool = False
+    ) -> DeletedPods:
         """`kubectl delete pods -l …`: one DELETE per pod (background), only pods of this deployment."""
         dep = await self.read_deployment(service)
         own = rollouts.selector_of(dep)
@@ -247,7 +253,7 @@ class Kube(KubeDeployments):
             names.append(name)
         return DeletedPods(names=tuple(names), dry_run=dry_run)
 
-    async def maintenance(self, service: Service, on: bool, *, dry_run: bool = False) -> ValueChange:
+    async def maintenance(self, service: KubernetesTarget, on: bool, *, dry_run: bool = False) -> ValueChange:
         """Maintenance mode as the catalog models it: an env var on the deployment, or a ConfigMap key."""
         value = "true" if on else "false"
         mode = service.maintenance
@@ -255,4 +261,4 @@ class Kube(KubeDeployments):
             return await self.set_env(service, mode.variable, value, container=mode.container, dry_run=dry_run)
         if isinstance(mode, ConfigMapMaintenance):
             return await self.configmap_set(service, mode.configmap, mode.key, value, dry_run=dry_run)
-        raise errors.UserError(f"service {service.deployment} has no maintenance mode in the catalog")
+        raise errors.UserError(f"service {service.deployment_name} has no maintenance mode in the catalog")

@@ -92,6 +92,7 @@ class Engine:
         self.procedures = procedures
         self._registry = registry
         self._steps = StepRunner(catalog, registry)
+        self._registry = registry
         self._policy = policy
         self._store = store
         self._locks = locks
@@ -125,7 +126,7 @@ class Engine:
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
         procedure, args = parsed.procedure, parsed.args
-        target = lock_name(self.catalog, parsed.service) if procedure.lock else None
+        target = lock_name(self.catalog, parsed.service, procedure, self._registry) if procedure.lock else None
         if target is not None:
             holder = await self._locks.holder(target)
             if holder is not None:
@@ -344,10 +345,11 @@ class Engine:
     async def history(self, service: str | None, *, limit: int) -> History:
         """The latest executions (of one service, or all) and, for one service, its rollout history."""
         executions = await self._store.recent(service=service, limit=limit)
-        if service is None:
+        svc = self.catalog.services[service] if service is not None else None
+        if svc is None or svc.kubernetes is None or not svc.kubernetes.deployment:  # compose has no rollouts
             return History(executions, None)
         rollout = await self._registry.get(ROLLOUT_HISTORY).run(
-            ActionContext(service_name=service, service=self.catalog.services[service]),
+            ActionContext(service_name=service, service=svc),
             self._registry.validate_params(ROLLOUT_HISTORY, {}),
         )
         return History(executions, rollout)

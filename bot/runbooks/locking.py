@@ -1,4 +1,4 @@
-"""The lock port: one change per target (deployment) at a time, across every replica."""
+"""The lock port: one change per target (a deployment, a compose service, a database) at a time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot import errors
+from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog
+from bot.runbooks.model import Procedure
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,15 @@ class BusyError(errors.UserError):
         super().__init__(f"{service} is being changed right now ({holder.describe()}). {then}")
 
 
-def lock_name(catalog: Catalog, service: str | None) -> str | None:
-    """The lock of a service's deployment: the same deployment named by two services shares one."""
+def lock_name(catalog: Catalog, service: str | None, procedure: Procedure, registry: ActionRegistry) -> str | None:
+    """The lock of the target the procedure's first changing step acts on (kind + address): two services
+    naming the same deployment or compose service share one lock."""
     if service is None:
         return None
-    svc = catalog.services[service]
-    return f"{svc.context or 'default'}/{svc.namespace}/deployment/{svc.deployment}"
+    component = procedure.target.component if procedure.target else None
+    for step in procedure.steps:
+        action = registry.get(step.action)
+        if action.mutating:
+            target = catalog.services[service].target(action.target, component)
+            return None if target is None else target.address
+    return None

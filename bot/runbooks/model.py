@@ -24,6 +24,9 @@ class _ParamBase(_Model):
 
 class ServiceParam(_ParamBase):
     type: Literal["service"]
+    # The services this parameter accepts. Left out: every catalog service whose targets fit every
+    # step (the loader fills the list in, so `/runbook help` and the parser show the real choice).
+    services: list[str] | None = None
 
 
 class IntParam(_ParamBase):
@@ -80,6 +83,13 @@ class Step(_Model):
         return self.title or self.action
 
 
+class PinnedTarget(_Model):
+    """A procedure fixed to one service (and optionally one of its components): pure-YAML runbook steps."""
+
+    service: str
+    component: str | None = None
+
+
 class Procedure(_Model):
     name: str = Field(pattern=PROCEDURE_NAME)
     summary: str
@@ -90,7 +100,8 @@ class Procedure(_Model):
     destructive: bool = False
     approval: Literal["none", "two_person"] = "none"
     confirm_timeout_minutes: int = Field(default=5, ge=1, le=60)
-    lock: bool = True  # destructive runs take a lock on the service's deployment
+    lock: bool = True  # destructive runs lock the target their first changing step acts on
+    target: PinnedTarget | None = None  # a fixed service instead of a `service` parameter
     examples: list[str] = []
     steps: list[Step] = Field(min_length=1)
 
@@ -100,6 +111,8 @@ class Procedure(_Model):
         duplicates = {n for n in names if names.count(n) > 1}
         if duplicates:
             raise ValueError(f"parameter names repeat: {sorted(duplicates)}")
+        if self.target is not None and self.service_param is not None:
+            raise ValueError("a procedure with a pinned `target` takes no `service` parameter; remove one of them")
         if self.approval == "two_person" and not self.destructive:
             raise ValueError("approval: two_person only makes sense with destructive: true")
         for step in self.steps:

@@ -38,6 +38,8 @@ class ParsedCommand:
 
     @property
     def service(self) -> str | None:
+        if self.procedure.target is not None:
+            return self.procedure.target.service
         param = self.procedure.service_param
         return None if param is None else self.args.get(param.name)
 
@@ -78,7 +80,10 @@ def parse_duration(raw: str) -> int:
 def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) -> Any:
     if isinstance(param, ServiceParam):
         if raw not in catalog.services:
-            raise unknown_name_error("service", raw, list(catalog.services))
+            raise unknown_name_error("service", raw, param.services or list(catalog.services))
+        if param.services is not None and raw not in param.services:
+            choice = ", ".join(f"`{s}`" for s in param.services) or "no service in the catalog"
+            raise errors.UserError(f"{quoted(raw)} has no target this procedure acts on. It works on: {choice}.")
         return raw
     if isinstance(param, IntParam):
         # ASCII digits only: int() would also take "1_000", " 5" and other scripts' digits.

@@ -46,6 +46,7 @@ class StepRunner:
         ctx = ActionContext(
             service_name=service,
             service=None if service is None else self._catalog.services[service],
+            component=procedure.target.component if procedure.target else None,
             dry_run=dry_run,
             timeout_seconds=step.timeout_seconds,
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.catalog import Catalog, Service, load_catalog
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
 from bot.settings import PROJECT_ROOT
 from sandbox.cluster import SandboxCluster
@@ -50,15 +51,20 @@ async def kube(kubeconfig: Path) -> AsyncIterator[Kube]:
 
 
 @pytest.fixture
-def dashboard(catalog: Catalog) -> Service:
-    """The env-maintenance service (runbook 000)."""
-    return catalog.service("email-dashboard")
+def dashboard(catalog: Catalog) -> KubernetesTarget:
+    """The env-maintenance deployment (runbook 000)."""
+    return kubernetes_target(catalog.service("email-dashboard"))
 
 
 @pytest.fixture
-def backend(catalog: Catalog) -> Service:
-    """The ConfigMap-maintenance service with an HPA (runbook 001)."""
-    return catalog.service("backend")
+def backend(catalog: Catalog) -> KubernetesTarget:
+    """The ConfigMap-maintenance deployment with an HPA (runbook 001)."""
+    return kubernetes_target(catalog.service("backend"))
+
+
+def kubernetes_target(service: Service) -> KubernetesTarget:
+    assert service.kubernetes is not None
+    return service.kubernetes
 
 
 @pytest.fixture

@@ -8,13 +8,24 @@ from pydantic import ValidationError
 from bot import errors
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.registry import ActionContext, ActionRegistry
-from bot.catalog import Service
+from bot.catalog import Catalog, Service
 from bot.k8s import Kube
 from sandbox.cluster import SandboxCluster
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
 MUTATING |= {"maintenance"}
 READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
+
+
+@pytest.fixture
+def dashboard(catalog: Catalog) -> Service:
+    """Actions take the catalog service and pick its Kubernetes target themselves."""
+    return catalog.service("email-dashboard")
+
+
+@pytest.fixture
+def backend(catalog: Catalog) -> Service:
+    return catalog.service("backend")
 
 
 def registry(kube: Kube) -> ActionRegistry:
@@ -41,7 +52,7 @@ async def test_unknown_or_bad_arguments_fail_validation(kube: Kube) -> None:
 
 async def test_an_action_without_a_service_is_a_user_error(kube: Kube) -> None:
     action = registry(kube).get("kubernetes.status")
-    with pytest.raises(errors.UserError, match="needs a service"):
+    with pytest.raises(errors.UserError, match="has no Kubernetes target"):
         await action.run(ctx(None), action.params_model())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import errors
-from bot.catalog import Service
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
 from sandbox.cluster import SandboxCluster
 
@@ -16,7 +16,9 @@ def running(cluster: SandboxCluster, ns: str = NS) -> int:
     return sum(1 for p in cluster.pods(ns) if p["status"]["phase"] == "Running")
 
 
-async def test_scale_moves_pods_to_the_new_count(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
+async def test_scale_moves_pods_to_the_new_count(
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
+) -> None:
     result = await kube.scale(dashboard, 5)
     assert (result.before, result.after) == (3, 5)
     await kube.rollout_status(dashboard, deadline=5)
@@ -24,7 +26,7 @@ async def test_scale_moves_pods_to_the_new_count(cluster: SandboxCluster, kube: 
 
 
 async def test_dry_run_scale_previews_from_the_server_and_changes_nothing(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     before = cluster.deployment(NS, "email-dashboard")
     result = await kube.scale(dashboard, 7, dry_run=True)
@@ -34,7 +36,7 @@ async def test_dry_run_scale_previews_from_the_server_and_changes_nothing(
 
 
 async def test_every_dry_run_mutation_leaves_the_cluster_unchanged(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, backend: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, backend: KubernetesTarget
 ) -> None:
     snapshot = (cluster.deployment(NS, "email-dashboard"), len(cluster.pods(NS)))
     await kube.rollout_restart(dashboard, dry_run=True)
@@ -50,7 +52,7 @@ async def test_every_dry_run_mutation_leaves_the_cluster_unchanged(
 
 
 async def test_restart_makes_a_new_revision_and_rollout_status_reports_progress_then_success(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     messages: list[str] = []
 
@@ -67,7 +69,7 @@ async def test_restart_makes_a_new_revision_and_rollout_status_reports_progress_
 
 
 async def test_undo_returns_to_the_previous_template_without_the_hash_label(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     original = cluster.deployment(NS, "email-dashboard")["spec"]["template"]
     await kube.set_env(dashboard, "FOO", "1")
@@ -82,7 +84,7 @@ async def test_undo_returns_to_the_previous_template_without_the_hash_label(
 
 
 async def test_undo_to_the_current_revision_is_a_clear_no_op(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     await kube.rollout_restart(dashboard)
     await kube.rollout_status(dashboard, deadline=10)
@@ -92,13 +94,13 @@ async def test_undo_to_the_current_revision_is_a_clear_no_op(
     assert not cluster.requests_to("/deployments/", "PATCH")
 
 
-async def test_undo_without_history_says_there_is_no_previous_revision(kube: Kube, dashboard: Service) -> None:
+async def test_undo_without_history_says_there_is_no_previous_revision(kube: Kube, dashboard: KubernetesTarget) -> None:
     with pytest.raises(errors.UserError, match="no rollout history"):
         await kube.rollout_undo(dashboard)
 
 
 async def test_paused_deployment_is_refused_for_restart_and_undo(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     cluster.set_paused(NS, "email-dashboard", True)
     with pytest.raises(errors.TargetError, match="paused"):
@@ -108,7 +110,7 @@ async def test_paused_deployment_is_refused_for_restart_and_undo(
 
 
 async def test_progress_deadline_exceeded_fails_rollout_status(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     cluster.stall_rollouts(NS, "email-dashboard")
     await kube.rollout_restart(dashboard)
@@ -117,7 +119,7 @@ async def test_progress_deadline_exceeded_fails_rollout_status(
 
 
 async def test_maintenance_follows_the_catalog_model(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, backend: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, backend: KubernetesTarget
 ) -> None:
     env = await kube.maintenance(dashboard, True)
     cm = await kube.maintenance(backend, True)
@@ -128,7 +130,7 @@ async def test_maintenance_follows_the_catalog_model(
     assert (await kube.maintenance(backend, True)).no_op
 
 
-async def test_logs_top_and_pods_read_the_deployments_pods(kube: Kube, dashboard: Service) -> None:
+async def test_logs_top_and_pods_read_the_deployments_pods(kube: Kube, dashboard: KubernetesTarget) -> None:
     logs = await kube.logs(dashboard, tail_lines=3)
     assert len(logs.pods) == 3
     assert logs.text.count("\n") == 9
@@ -136,7 +138,9 @@ async def test_logs_top_and_pods_read_the_deployments_pods(kube: Kube, dashboard
     assert all(p.ready == p.total == 1 for p in await kube.pods(dashboard))
 
 
-async def test_top_without_metrics_server_says_so(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
+async def test_top_without_metrics_server_says_so(
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
+) -> None:
     cluster.set_metrics_enabled(False)
     with pytest.raises(errors.TargetError, match="metrics-server is not installed in this cluster"):
         await kube.top(dashboard)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot import errors
-from bot.catalog import Service
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
 from sandbox.cluster import SandboxCluster
 
 
 async def test_forbidden_names_the_verb_resource_and_namespace(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     cluster.inject_fault("/email-dashboard/scale", status=403)
     with pytest.raises(errors.TargetError) as caught:
@@ -19,20 +19,22 @@ async def test_forbidden_names_the_verb_resource_and_namespace(
     assert str(caught.value) == "the bot's service account may not patch deployments/scale in production"
 
 
-async def test_missing_deployment_says_which_one_and_where(kube: Kube, dashboard: Service) -> None:
+async def test_missing_deployment_says_which_one_and_where(kube: Kube, dashboard: KubernetesTarget) -> None:
     ghost = dashboard.model_copy(update={"deployment": "ghost"})
     with pytest.raises(errors.NotFoundError, match=r"^no deployment ghost in production$"):
         await kube.deployment_status(ghost)
 
 
-async def test_conflict_is_retried_and_then_succeeds(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
+async def test_conflict_is_retried_and_then_succeeds(
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
+) -> None:
     cluster.inject_fault("/email-dashboard/scale", status=409, times=2)
     assert (await kube.scale(dashboard, 4)).after == 4
     assert len(cluster.requests_to("/email-dashboard/scale", "PATCH")) == 3
 
 
 async def test_persistent_conflict_is_reported_after_the_retries(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     cluster.inject_fault("/email-dashboard/scale", status=409, times=10)
     with pytest.raises(errors.TargetError, match="kept changing"):
@@ -40,7 +42,7 @@ async def test_persistent_conflict_is_reported_after_the_retries(
 
 
 async def test_a_slow_api_server_is_unavailable_after_the_timeout(
-    cluster: SandboxCluster, kubeconfig: object, dashboard: Service
+    cluster: SandboxCluster, kubeconfig: object, dashboard: KubernetesTarget
 ) -> None:
     from pathlib import Path
 
@@ -54,7 +56,7 @@ async def test_a_slow_api_server_is_unavailable_after_the_timeout(
 
 
 async def test_server_errors_are_reported_as_unavailable(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     cluster.inject_fault("/deployments/email-dashboard", status=503)
     with pytest.raises(errors.UnavailableError, match="answered 503 to get deployments in production"):

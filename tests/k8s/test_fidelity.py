@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import Service
+from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
 from sandbox.cluster import RecordedRequest, SandboxCluster
 
@@ -88,26 +88,26 @@ async def kubectl_trace(cluster: SandboxCluster, kubectl: Any, *args: str) -> tu
 
 
 async def test_scale_sends_the_golden_merge_patch_on_the_scale_subresource(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     assert await bot_trace(cluster, kube.scale(dashboard, 5)) == GOLDEN["scale"]
 
 
 async def test_restart_sends_the_golden_strategic_merge_patch(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     assert await bot_trace(cluster, kube.rollout_restart(dashboard)) == GOLDEN["restart"]
 
 
 async def test_set_env_sends_the_golden_two_way_merge_patch(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget
 ) -> None:
     assert await bot_trace(cluster, kube.set_env(dashboard, "MAINTENANCE_MODE", "true")) == GOLDEN["set_env"]
 
 
 @pytest.mark.kubectl
 async def test_scale_request_equals_kubectl_scale(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     theirs = await kubectl_trace(
         cluster, kubectl, "scale", "deployment", "email-dashboard", "--replicas=5", "-n", "production"
@@ -119,7 +119,7 @@ async def test_scale_request_equals_kubectl_scale(
 
 @pytest.mark.kubectl
 async def test_restart_request_equals_kubectl_rollout_restart(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     theirs = await kubectl_trace(
         cluster, kubectl, "rollout", "restart", "deployment/email-dashboard", "-n", "production"
@@ -129,7 +129,7 @@ async def test_restart_request_equals_kubectl_rollout_restart(
 
 @pytest.mark.kubectl
 async def test_set_env_and_unset_requests_equal_kubectl_set_env(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     env = ["set", "env", "deployment/email-dashboard", "-n", "production"]
     theirs_set = await kubectl_trace(cluster, kubectl, *env, "FOO=1")
@@ -140,7 +140,7 @@ async def test_set_env_and_unset_requests_equal_kubectl_set_env(
 
 @pytest.mark.kubectl
 async def test_undo_request_equals_kubectl_rollout_undo(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     await kube.set_env(dashboard, "FOO", "1")
     await cluster.wait_until(lambda: len(cluster.replicasets("production")) == 2)
@@ -164,7 +164,7 @@ async def test_undo_request_equals_kubectl_rollout_undo(
 
 @pytest.mark.kubectl
 async def test_bot_results_agree_with_kubectl_get_and_rollout_status(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     await kube.scale(dashboard, 4)
     status = await asyncio.to_thread(
@@ -180,7 +180,7 @@ async def test_bot_results_agree_with_kubectl_get_and_rollout_status(
 
 @pytest.mark.kubectl
 async def test_hpa_patch_equals_kubectl_patch_hpa(
-    cluster: SandboxCluster, kube: Kube, backend: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, backend: KubernetesTarget, kubectl: Any
 ) -> None:
     # Runbook 001: kubectl patch hpa backend-hpa -n mail-score-production -p '{"spec":{"maxReplicas":15}}'
     patch = '{"spec":{"minReplicas":2,"maxReplicas":15}}'
@@ -191,7 +191,7 @@ async def test_hpa_patch_equals_kubectl_patch_hpa(
 
 @pytest.mark.kubectl
 async def test_configmap_patch_equals_kubectl_merge_patch(
-    cluster: SandboxCluster, kube: Kube, backend: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, backend: KubernetesTarget, kubectl: Any
 ) -> None:
     # Runbook 001: kubectl patch configmap frontend-config -p '{"data":{"MAINTENANCE_MODE":"true"}}'
     theirs = await kubectl_trace(
@@ -215,7 +215,7 @@ async def test_configmap_patch_equals_kubectl_merge_patch(
 
 @pytest.mark.kubectl
 async def test_delete_pods_sends_what_kubectl_delete_pods_sends(
-    cluster: SandboxCluster, kube: Kube, dashboard: Service, kubectl: Any
+    cluster: SandboxCluster, kube: Kube, dashboard: KubernetesTarget, kubectl: Any
 ) -> None:
     # Runbook 000: kubectl delete pods -n production -l app=email-dashboard (dry run: nothing changes)
     pods = sorted(p["metadata"]["name"] for p in cluster.pods("production"))

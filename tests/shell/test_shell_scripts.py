@@ -133,3 +133,14 @@ def test_terminal_session_ends_cleanly_at_exit(tmp_path: Path, servers: dict[str
     assert code == 0, out
     assert "as bob" in out  # the help text
     assert "scale" in out  # the bot's own help, rendered from the ack
+
+
+def test_newsletter_compose_tutorial_restarts_and_scales_on_the_docker_fake(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "newsletter-compose.txt", servers=servers)
+    assert code == 0, out
+    assert "alice@#ops> /runbook compose-scale worker 5" in out
+    workers = sorted(name for name in report["containers"] if name.startswith("newsletter_worker_"))
+    assert workers == ["newsletter_worker_1"]
+    assert report["containers"]["newsletter_newsletter-app_1"] == "running"
