@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.app import BotProcess
 from bot.ids import ActionId
-from bot.store.incidents import IncidentStore
+from bot.store.incidents import PostgresIncidentStore
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake
@@ -168,7 +168,7 @@ async def test_a_guide_opened_for_an_incident_shows_on_its_timeline(
 ) -> None:
     rt = bot.runtime
     assert rt is not None
-    incidents = IncidentStore(rt.db)
+    incidents = PostgresIncidentStore(rt.db)
     incident = await incidents.create(
         title="Dashboard slow",
         severity="P2",
