@@ -165,7 +165,15 @@ class BotProcess:
     async def serve_http(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (port 0 picks a free one)."""
         assert self.web_app is not None
-        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(
+            self.web_app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            # aiohttp closes a connection that has not sent a whole request line and headers within
+            # this time (and an idle keep-alive one): a slow client cannot hold a connection open.
+            keepalive_timeout=self.settings.http_read_timeout,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     kube_timeout: float = Field(default=10.0, gt=0, alias="KUBE_TIMEOUT")
     db_timeout: float = Field(default=5.0, gt=0, alias="DB_TIMEOUT")
     redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
+    # A client gets this long to send a request's headers, and again its body; a slow one is cut off.
+    http_read_timeout: float = Field(default=10.0, gt=0, alias="HTTP_READ_TIMEOUT")
     db_pool_size: int = Field(default=10, ge=2, le=200, alias="DB_POOL_SIZE")
     # Change requests (destructive procedures) one user may make per minute.
     destructive_per_minute: int = Field(default=10, ge=1, alias="DESTRUCTIVE_REQUESTS_PER_MINUTE")

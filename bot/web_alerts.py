@@ -9,6 +9,7 @@ channel and answers 200 at once; Slack is called by the channel's worker
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -71,7 +72,11 @@ def alertmanager_handler(rt: Runtime) -> Route:
         if not _authorized(token, request.headers.get("Authorization")):
             log.warning("refused unauthenticated alert webhook", remote=request.remote)
             return "unauthorized", _refuse(401, "missing or wrong bearer token")
-        body = await _read_bounded(request)
+        try:
+            async with asyncio.timeout(rt.settings.http_read_timeout):
+                body = await _read_bounded(request)
+        except TimeoutError:
+            return "slow_client", _refuse(408, "body not received in time")
         if body is None:
             return "too_large", _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
