@@ -35,7 +35,7 @@ def _redis_errors() -> Iterator[None]:
         yield
     except (RedisError, OSError) as exc:
         metrics.REDIS_ERRORS.labels(error=type(exc).__name__).inc()
-        raise errors.UnavailableError("Redis", str(exc) or type(exc).__name__) from exc
+        raise errors.UnavailableError("Redis", errors.network_reason(exc)) from exc
 
 
 @dataclass(frozen=True)
