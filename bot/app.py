@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot import coord, errors
+from bot import coord, errors, logs
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
@@ -38,6 +38,7 @@ from bot.slack import recovery
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
+from bot.targets import env
 from bot.tasks import TaskOwner
 from bot.web import build_web_app
 
@@ -104,6 +105,8 @@ class BotProcess:
         s = self.settings
         # Configuration first: a broken catalog, procedure or template stops us before any server starts.
         catalog = load_catalog(s.chatops_config)
+        # The monitored services' DSNs and Redis URLs, and PROMETHEUS_URL (it may carry credentials).
+        logs.redact_too([*env.named_values(catalog), *([s.prometheus_url] if s.prometheus_url else [])])
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         registry = build_registry(self._kube)
         procedures = load_procedures_and_templates(s, catalog, registry)
