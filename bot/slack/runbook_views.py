@@ -248,3 +248,8 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
     if rollout is not None:
         parts.extend(_result_blocks(rollout))
     return bk.render(parts)
+
+
+def usage_help(title: str, usage: str) -> bk.Blocks:
+    """What `/incident help` and `/maintenance help` show: the usage, not dressed as a warning."""
+    return bk.render([bk.section(f"*{escape(title)}*"), bk.context(f"Usage: {code(usage)}")])
