@@ -56,8 +56,8 @@ class CoordinatorLimiter:
     def __init__(self, coordinator: coord.Coordinator) -> None:
         self._coord = coordinator
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None:
-        return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds)
+    async def hit(self, key: str, *, limit: int, window_seconds: int, member: str) -> int | None:
+        return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds, member=member)
 
 
 def build_registry(kube: Kube) -> ActionRegistry:

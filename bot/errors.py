@@ -26,6 +26,10 @@ class UserError(BotError):
         self.usage = usage
 
 
+class NothingToChange(UserError):
+    """A change request whose dry run changes nothing: said so, with no buttons, and nothing is created."""
+
+
 class NotFoundError(UserError):
     """A named thing (procedure, service, execution, incident) does not exist."""
 

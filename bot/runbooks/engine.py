@@ -179,6 +179,7 @@ class Engine:
             role = await self._policy.check_confirm(
                 procedure, requester=execution.requester, clicker=clicker, channel_id=channel_id
             )
+            await self._policy.check_change_rate(execution.requester, str(execution.id))
         except errors.DeniedError as exc:
             await self._store.audit(_entry("denied", clicker, execution, reason=exc.reason, at="confirm"))
             raise

@@ -253,3 +253,13 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
 def usage_help(title: str, usage: str) -> bk.Blocks:
     """What `/incident help` and `/maintenance help` show: the usage, not dressed as a warning."""
     return bk.render([bk.section(f"*{escape(title)}*"), bk.context(f"Usage: {code(usage)}")])
+
+
+def nothing_to_change(message: str) -> bk.Blocks:
+    """A change request whose dry run changes nothing: no buttons, and no request was created."""
+    return bk.render(
+        [
+            bk.section(f":information_source: {escape(message)}"),
+            bk.context("Nothing to change, so nothing to confirm: no request was created."),
+        ]
+    )
