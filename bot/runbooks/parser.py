@@ -37,6 +37,9 @@ MAX_INPUT_CHARS = 2000
 class ParsedCommand:
     procedure: Procedure
     args: Mapping[str, Any]
+    # What the user asked for, canonically: declared order, flag names, their units ("logs x --since 1h").
+    # Shown in progress, history and audit, so that pasting it back runs the same thing.
+    text: str = ""
 
     @property
     def service(self) -> str | None:
@@ -156,11 +159,14 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
         index += 1
 
     args: dict[str, Any] = {}
+    given: dict[str, str] = {}
     remaining = list(positional)
     for param in procedure.params:
         raw = named.pop(param.name, None)
         if raw is None and not param.flag and remaining:
             raw = remaining.pop(0)
+        if raw is not None:
+            given[param.name] = raw
         if raw is None:
             if param.required and _default(param) is None:
                 raise errors.UserError(f"Missing `{param.name}`.", usage=usage)
@@ -175,7 +181,26 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
             raise errors.UserError(message if message.endswith((".", "?")) else f"{message}.", usage=usage) from exc
     if remaining:
         raise errors.UserError(f"Too many arguments: {quoted(' '.join(remaining[:5]))}.", usage=usage)
-    return ParsedCommand(procedure=procedure, args=args)
+    return ParsedCommand(procedure=procedure, args=args, text=canonical_text(procedure, given, args))
+
+
+def canonical_text(procedure: Procedure, given: Mapping[str, str], args: Mapping[str, Any]) -> str:
+    """The command as typed, tidied: params in declared order, positional while nothing was skipped,
+    flags by name, each value as the user wrote it (so `--since 1h` stays `1h`, not 3600)."""
+    words = [procedure.name]
+    positional = True
+    for param in procedure.params:
+        raw = given.get(param.name)
+        if raw is None:
+            positional = positional and param.flag  # after a skipped positional, later ones need their name
+            continue
+        if isinstance(param, SwitchParam):
+            words += [f"--{param.name}"] if args[param.name] else []
+        elif param.flag or not positional:
+            words += [f"--{param.name}", shlex.quote(raw)]
+        else:
+            words.append(shlex.quote(raw))
+    return " ".join(words)
 
 
 def parse(text: str, procedures: Mapping[str, Procedure], catalog: Catalog) -> ParsedCommand:
