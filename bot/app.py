@@ -20,7 +20,7 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot import coord, errors
+from bot import coord, errors, logs
 from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
@@ -70,6 +70,7 @@ from bot.store.incidents import PostgresIncidentStore
 from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import PostgresMaintenanceStore
 from bot.store.signatures import SeenSignatures
+from bot.targets import env
 from bot.tasks import TaskOwner
 from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
@@ -88,8 +89,8 @@ class CoordinatorLimiter:
     def __init__(self, coordinator: coord.Coordinator) -> None:
         self._coord = coordinator
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None:
-        return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds)
+    async def hit(self, key: str, *, limit: int, window_seconds: int, member: str) -> int | None:
+        return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds, member=member)
 
 
 def build_registry(kube: Kube, engines: Engines) -> ActionRegistry:
@@ -145,6 +146,8 @@ class BotProcess:
         s = self.settings
         # Configuration first: a broken catalog, procedure or template stops us before any server starts.
         catalog = load_catalog(s.chatops_config)
+        # The monitored services' DSNs and Redis URLs, and PROMETHEUS_URL (it may carry credentials).
+        logs.redact_too([*env.named_values(catalog), *([s.prometheus_url] if s.prometheus_url else [])])
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         self._engines = build_engines(s, catalog)
         registry = build_registry(self._kube, self._engines)
@@ -206,9 +209,12 @@ class BotProcess:
                 db=db,
                 coord=coordinator,
                 replays=ReplayGuard(coordinator, SeenSignatures(db), window_seconds=REPLAY_WINDOW_SECONDS),
+                read_timeout=s.http_read_timeout,
             ),
             self.bolt,
-            alertmanager_handler(s.alertmanager_token.get_secret_value(), catalog, alerts),
+            alertmanager_handler(
+                s.alertmanager_token.get_secret_value(), catalog, alerts, read_timeout=s.http_read_timeout
+            ),
         )
         await self.recover_executions()
         rt.tasks.every("sweep-executions", s.sweep_seconds, self.sweep_executions)
@@ -294,7 +300,15 @@ class BotProcess:
     async def serve_http(self, host: str, port: int) -> int:
         """Start listening; returns the bound port (port 0 picks a free one)."""
         assert self.web_app is not None
-        self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
+        self._runner = web.AppRunner(
+            self.web_app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=5.0,
+            # aiohttp closes a connection that has not sent a whole request line and headers within
+            # this time (and an idle keep-alive one): a slow client cannot hold a connection open.
+            keepalive_timeout=self.settings.http_read_timeout,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

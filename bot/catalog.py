@@ -129,6 +129,8 @@ class Service(Model):
 class Role(Model):
     users: list[Annotated[str, Field(pattern=SLACK_USER_ID)]] = []
     groups: list[str] = []  # Slack user-group handles or ids (S…)
+    # Confirmed changes per requester per minute; unset: DESTRUCTIVE_REQUESTS_PER_MINUTE. Highest role wins.
+    changes_per_minute: int | None = Field(default=None, ge=1)
 
 
 class Severity(Model):

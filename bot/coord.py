@@ -35,7 +35,7 @@ def _redis_errors() -> Iterator[None]:
         yield
     except (RedisError, OSError) as exc:
         metrics.REDIS_ERRORS.labels(error=type(exc).__name__).inc()
-        raise errors.UnavailableError("Redis", str(exc) or type(exc).__name__) from exc
+        raise errors.UnavailableError("Redis", errors.network_reason(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -108,18 +108,30 @@ class Coordinator:
         with _redis_errors():
             await self._release(keys=[lock.key], args=[lock.token])
 
-    async def hit_rate_limit(self, name: str, *, limit: int, window_seconds: int) -> int | None:
-        """Count one hit in a fixed window; returns seconds to wait when over the limit, else None."""
+    async def hit_rate_limit(
+        self, name: str, *, limit: int, window_seconds: int, member: str | None = None
+    ) -> int | None:
+        """Count one hit in a fixed window; returns seconds to wait when over the limit, else None.
+
+        With `member`, hits are distinct members (a change counted once however often its Confirm is
+        clicked), and a member refused for being over the limit is not counted.
+        """
         window = int(time.time() // window_seconds)
         key = self._key("rate", name, str(window))
         with _redis_errors():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(key)
+                if member is None:
+                    pipe.incr(key)
+                else:
+                    pipe.sadd(key, member)
+                    pipe.scard(key)
                 pipe.expire(key, window_seconds)
-                count, _ = await pipe.execute()
-        if int(count) > limit:
-            return window_seconds - int(time.time() % window_seconds)
-        return None
+                count = (await pipe.execute())[-2]
+            if int(count) <= limit:
+                return None
+            if member is not None:
+                await self._redis.srem(key, member)
+        return window_seconds - int(time.time() % window_seconds)
 
     async def first_time(self, name: str, *, ttl_seconds: int) -> bool:
         """True exactly once per name within the TTL (idempotency of deliveries and retries)."""

@@ -8,7 +8,9 @@ redis or kubernetes type leaks into the domain.
 
 from __future__ import annotations
 
+import errno
 import secrets
+import socket
 
 
 class BotError(Exception):
@@ -22,6 +24,10 @@ class UserError(BotError):
         super().__init__(message)
         self.message = message
         self.usage = usage
+
+
+class NothingToChange(UserError):
+    """A change request whose dry run changes nothing: said so, with no buttons, and nothing is created."""
 
 
 class NotFoundError(UserError):
@@ -63,3 +69,25 @@ class ConfigError(BotError):
 def new_error_id() -> str:
     """A short id shown to the user and written beside the traceback in the log."""
     return "E-" + secrets.token_hex(4)
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a dependency could not be reached, without its address.
+
+    OSError texts name the host and port ("Connect call failed ('10.0.3.7', 5432)"), and client
+    libraries copy them into their own messages; users are told which dependency is down, not where it is.
+    """
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return "its host name does not resolve"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionError):
+        return "connection lost"
+    if isinstance(exc, OSError):
+        return f"network error ({errno.errorcode.get(exc.errno or 0, 'unknown')})"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, OSError):
+        return network_reason(cause)
+    return type(exc).__name__

@@ -33,7 +33,8 @@ SLACK_REQUESTS = Counter(
 )
 ALERT_DELIVERIES = Counter(
     "runbook_bot_alert_deliveries",
-    "Alertmanager webhook deliveries, by our answer (accepted, unauthorized, too_large, malformed, queue_full).",
+    "Alertmanager webhook deliveries, by our answer "
+    "(accepted, unauthorized, too_large, slow_client, malformed, queue_full).",
     ["outcome"],
     registry=REGISTRY,
 )

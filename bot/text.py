@@ -7,6 +7,8 @@ Slack mrkdwn, where `<!channel>` pings and `<http://x|y>` links. Escaping `&`,
 
 from __future__ import annotations
 
+from bot import errors
+
 
 def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -18,3 +20,24 @@ def quoted(text: object, *, limit: int = 80) -> str:
     if len(shown) > limit:
         shown = shown[: limit - 1] + "…"
     return f"`{shown}`"
+
+
+def _unstorable(text: str) -> bool:
+    # PostgreSQL text cannot hold NUL, and UTF-8 cannot encode a lone surrogate (JSON "\ud800" decodes to one).
+    return "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def checked(field: str, text: str, *, max_chars: int) -> str:
+    """User text about to be stored, stripped; a UserError naming `field` when it cannot or must not be.
+
+    Slack enforces a modal's max_length only in its own client, so the server checks it again.
+    """
+    stripped = text.strip()
+    if _unstorable(stripped):
+        raise errors.UserError(
+            f"The {field} contains a character that cannot be stored (a NUL byte or an unpaired surrogate); "
+            "remove it and try again."
+        )
+    if len(stripped) > max_chars:
+        raise errors.UserError(f"The {field} is {len(stripped):,} characters long; the limit is {max_chars:,}.")
+    return stripped

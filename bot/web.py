@@ -72,17 +72,23 @@ class WebRuntime:
     db: Database  # readiness and pool metrics
     coord: Coordinator  # readiness
     replays: ReplayGuard  # a signed request is taken once, also while Redis is down
+    read_timeout: float  # a slow client's body read is cut off after this
 
 
 def slack_events_handler(rt: WebRuntime, bolt: AsyncApp) -> Route:
     secret = rt.signing_secret.get_secret_value()
+    read_timeout = rt.read_timeout
 
     async def handle_slack_events(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _refuse(413, "body too large")
         if request.content_type not in SLACK_CONTENT_TYPES:
             return _refuse(415, "unsupported content type")
-        body = await request.read()
+        try:
+            async with asyncio.timeout(read_timeout):
+                body = await request.read()
+        except TimeoutError:
+            return _refuse(408, "body not received in time")
         problem = signing.verify(secret, request.headers, body, now=time.time())
         if problem is not None:
             log.warning("refused unsigned or badly signed request", reason=problem, remote=request.remote)
@@ -96,8 +102,9 @@ def slack_events_handler(rt: WebRuntime, bolt: AsyncApp) -> Route:
                 query=request.query_string,
                 headers={k.lower(): [v] for k, v in request.headers.items()},
             )
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Signed, but not the JSON or form Slack sends (Bolt's parser fails in these ways).
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+            # Signed, but not the JSON or form Slack sends (Bolt's parser fails in these ways;
+            # RecursionError: JSON nested deeper than the parser's stack).
             return _refuse(400, "malformed body")
         # Bolt has parsed the body once; the log context and metrics read the same dict.
         structlog.contextvars.bind_contextvars(**payloads.request_fields(bolt_request.body))

@@ -9,6 +9,7 @@ channel and answers 200 at once; Slack is called by the channel's worker
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 
@@ -56,7 +57,7 @@ async def _read_bounded(request: web.Request) -> bytes | None:
     return None if len(body) > MAX_BODY_BYTES else body
 
 
-def alertmanager_handler(token: str, catalog: Catalog, dispatcher: AlertDispatcher) -> Route:
+def alertmanager_handler(token: str, catalog: Catalog, dispatcher: AlertDispatcher, *, read_timeout: float) -> Route:
     if not token:
         log.warning("ALERTMANAGER_TOKEN is not set: /alerts/alertmanager refuses every request")
 
@@ -69,7 +70,11 @@ def alertmanager_handler(token: str, catalog: Catalog, dispatcher: AlertDispatch
         if not _authorized(token, request.headers.get("Authorization")):
             log.warning("refused unauthenticated alert webhook", remote=request.remote)
             return "unauthorized", _refuse(401, "missing or wrong bearer token")
-        body = await _read_bounded(request)
+        try:
+            async with asyncio.timeout(read_timeout):
+                body = await _read_bounded(request)
+        except TimeoutError:
+            return "slow_client", _refuse(408, "body not received in time")
         if body is None:
             return "too_large", _refuse(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:

@@ -10,7 +10,9 @@ import yaml
 from bot.settings import PROJECT_ROOT
 from sandbox.slack_client import SlackUser
 
-SCHEMA = PROJECT_ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+# Slack's published manifest schema (slackapi/manifest-schema, MIT: LICENSE-manifest-schema beside it),
+# vendored so the test runs on a clone with nothing beside it.
+SCHEMA = PROJECT_ROOT / "tests" / "fixtures" / "slack" / "manifest.schema.1.0.0.json"
 
 
 def _manifest() -> dict[str, object]:

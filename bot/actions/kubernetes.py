@@ -199,8 +199,15 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         data = {"replicas_before": r.before, "replicas_after": r.after}
         if r.before == r.after:
             return ActionResult(f"{service.deployment} already has {r.after} replicas", data=data, no_op=True)
+        # kubectl scale would not warn either, but the HPA undoes the change within a minute or so.
+        overridden = (
+            f". Warning: HPA {service.hpa} manages these replicas and will move them back within its bounds; "
+            "change the bounds with `hpa-max` instead"
+            if service.hpa
+            else ""
+        )
         return ActionResult(
-            f"{_did(ctx, 'scale', 'Scaled')} {service.deployment} from {r.before} to {r.after}",
+            f"{_did(ctx, 'scale', 'Scaled')} {service.deployment} from {r.before} to {r.after}{overridden}",
             changes=(Change("replicas", str(r.before), str(r.after)),),
             data=data,
         )
@@ -274,7 +281,15 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
         )
 
     async def maintenance(ctx: ActionContext, p: MaintenanceParams) -> ActionResult:
-        change = await kube.maintenance(_service(ctx), p.enabled, dry_run=ctx.dry_run)
+        service = _service(ctx)
+        if service.maintenance is None:
+            name = ctx.service_name or service.deployment
+            raise errors.UserError(
+                f"{name} has no maintenance mode in the catalog. Add one under `services.{name}`: "
+                "`maintenance: {kind: env}` (an environment variable on the deployment) or "
+                "`maintenance: {kind: configmap, configmap: NAME}` (a ConfigMap key)."
+            )
+        change = await kube.maintenance(service, p.enabled, dry_run=ctx.dry_run)
         return _value_result(ctx, change, "maintenance mode")
 
     deployment, hpa, maintenance_mode = ("deployment",), ("deployment", "hpa"), ("deployment", "maintenance")

@@ -8,6 +8,7 @@ whose `truncatedAlerts` says how many alerts were left out.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Literal
 
@@ -16,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 MAX_ALERTS_KEPT = 20
 MAX_VALUE_CHARS = 2000
 MAX_ITEMS = 40  # labels/annotations per mapping
+# groupKey is an identity, so a long one is replaced by its hash (same group, same key) rather than cut;
+# it is stored with every message's groups in Redis for a week, so it must not be a megabyte.
+MAX_GROUP_KEY_CHARS = 512
+MAX_RECEIVER_CHARS = 200
 
 
 class PayloadError(ValueError):
@@ -24,6 +29,12 @@ class PayloadError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+def _bounded_group_key(group_key: str) -> str:
+    if len(group_key) <= MAX_GROUP_KEY_CHARS:
+        return group_key
+    return "sha256:" + hashlib.sha256(group_key.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 def _bounded(mapping: dict[str, str]) -> dict[str, str]:
@@ -81,6 +92,8 @@ class Notification(_Model):
             update={
                 "alerts": [a.trimmed() for a in kept],
                 "truncated_alerts": self.truncated_alerts + len(self.alerts) - len(kept),
+                "group_key": _bounded_group_key(self.group_key),
+                "receiver": self.receiver[:MAX_RECEIVER_CHARS],
                 "group_labels": _bounded(self.group_labels),
                 "common_labels": _bounded(self.common_labels),
                 "common_annotations": _bounded(self.common_annotations),
@@ -98,6 +111,8 @@ def parse(body: bytes) -> Notification:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body is not an Alertmanager webhook: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object")
     if str(data.get("version")) != "4":

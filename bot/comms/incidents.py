@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import structlog
 
 from bot import errors
+from bot import text as usertext  # `text` is a parameter name here
 from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.records import Incident, IncidentEvent, IncidentStore
@@ -26,6 +27,10 @@ from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
 
 log = structlog.get_logger(__name__)
+
+# The longest text each field keeps; the modals ask Slack for the same max_length.
+TITLE_MAX_CHARS = 150
+NOTE_MAX_CHARS = 2000  # impact, updates, root cause, resolution
 REMINDER_KIND = "incident.reminder"
 
 # Block Kit as bot.slack.webapi takes it; comms is below the Slack layer and does not import it.
@@ -83,15 +88,17 @@ class IncidentService:
     async def declare(
         self, *, title: str, severity: str, impact: str, services: Sequence[str], lead: str, declared_by: str
     ) -> Incident:
-        if not title.strip():
+        title = usertext.checked("title", title, max_chars=TITLE_MAX_CHARS)
+        if not title:
             raise errors.UserError("An incident needs a title.")
         await self.policy.check_comms(declared_by, Comms.DECLARE_INCIDENT)
         await self.policy.check_lead(lead)
+        impact = usertext.checked("impact", impact, max_chars=NOTE_MAX_CHARS)
         now = self.clock()
         incident = await self.store.create(
-            title=title.strip(),
+            title=title,
             severity=self.check_severity(severity),
-            impact=impact.strip(),
+            impact=impact,
             services=self.check_services(services),
             lead=lead,
             declared_by=declared_by,
@@ -133,27 +140,30 @@ class IncidentService:
         return incident
 
     async def post_update(self, incident_id: int, *, text: str, author: str) -> Incident:
-        if not text.strip():
+        update = usertext.checked("update", text, max_chars=NOTE_MAX_CHARS)
+        if not update:
             raise errors.UserError("An update needs some text: what changed, what is next.")
         incident = await self.load_for_change(incident_id, author, Comms.UPDATE_INCIDENT)
         now = self.clock()
-        await self.store.add_event(incident.id, at=now, kind="update", actor=author, text=text.strip())
+        await self.store.add_event(incident.id, at=now, kind="update", actor=author, text=update)
         await self.scheduler.cancel(reminder_prefix(incident.id))
         due = await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
-        context = contexts.incident_update(incident, self.catalog, text=text.strip(), author=author)
+        context = contexts.incident_update(incident, self.catalog, text=update, author=author)
         context["next_update"] = contexts.when(due, self.catalog.timezone) if due else ""
         rendered = self.templates.render("incident_update", context)
         await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
         return incident
 
     async def resolve(self, incident_id: int, *, actor: str, root_cause: str, resolution: str) -> Incident:
+        root_cause = usertext.checked("root cause", root_cause, max_chars=NOTE_MAX_CHARS)
+        resolution = usertext.checked("resolution", resolution, max_chars=NOTE_MAX_CHARS)
         await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
         resolved = await self.store.resolve(
             incident_id,
             at=self.clock(),
             actor=actor,
-            root_cause=root_cause.strip(),
-            resolution=resolution.strip(),
+            root_cause=root_cause,
+            resolution=resolution,
         )
         if resolved is None:  # someone else resolved it between our read and our write
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot import errors
+from bot import errors, text
 from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.incidents import Poster
@@ -26,6 +26,7 @@ from bot.scheduler import Job, Scheduler
 log = structlog.get_logger(__name__)
 NOTICE_KIND = "maintenance.notice"
 ANNOUNCE_AHEAD = timedelta(hours=24)  # runbook 001: "Schedule announced 24h in advance"
+PURPOSE_MAX_CHARS = 500
 # notice → (states it may leave, state it moves to); a notice whose move fails is stale and skipped.
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reminder": (("scheduled",), "scheduled"),
@@ -76,7 +77,8 @@ class MaintenanceService:
         created_by: str,
     ) -> MaintenanceWindow:
         await self.policy.check_comms(created_by, Comms.SCHEDULE_MAINTENANCE)
-        if not purpose.strip():
+        purpose = text.checked("purpose", purpose, max_chars=PURPOSE_MAX_CHARS)
+        if not purpose:
             raise errors.UserError("Say what the maintenance is for (the purpose).")
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
@@ -85,7 +87,7 @@ class MaintenanceService:
             )
         now = self.clock()
         window = await self.store.create(
-            purpose=purpose.strip(),
+            purpose=purpose,
             services=list(dict.fromkeys(services)),
             starts_at=starts_at,
             ends_at=starts_at + length,

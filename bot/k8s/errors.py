@@ -49,7 +49,10 @@ def translate(exc: BaseException, op: Op, timeout: float) -> errors.BotError:
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, urllib3.exceptions.TimeoutError):
         return errors.UnavailableError("Kubernetes", f"{op.what} timed out after {timeout:g}s")
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-        return errors.UnavailableError("Kubernetes", f"cannot reach the API server to {op.what}: {exc}")
+        cause = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason else exc
+        return errors.UnavailableError(
+            "Kubernetes", f"cannot reach the API server to {op.what}: {errors.network_reason(cause)}"
+        )
     if isinstance(exc, ConfigException):
         return errors.UnavailableError("Kubernetes", f"cannot load the kubeconfig: {exc}")
     return errors.UnavailableError("Kubernetes", f"{op.what} failed: {type(exc).__name__}: {exc}")

@@ -18,6 +18,7 @@ from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, decode, dry, pod_inf
 from bot.k8s.models import DeletedPods, HpaChange, LogsResult, PodInfo, PodUsage, ValueChange
 
 MAX_LOG_PODS = 5  # kubectl logs -l … --max-log-requests default
+NO_PREVIOUS_CONTAINER = "(no previous container: this pod has not restarted)\n"
 
 
 def _cpu_millicores(quantity: str) -> int:
@@ -87,7 +88,13 @@ class Kube(KubeDeployments):
                 )
                 return bytes(resp.data)
 
-            raw = await self.call(service, Op("get", "pods/log", service.namespace, "pod", pod), fetch)
+            try:
+                raw = await self.call(service, Op("get", "pods/log", service.namespace, "pod", pod), fetch)
+            except errors.TargetError as exc:
+                # kubectl fails outright here; one pod that never restarted should not hide the others' logs.
+                if not previous or "previous terminated container" not in str(exc):
+                    raise
+                raw = NO_PREVIOUS_CONTAINER.encode()
             text = raw.decode("utf-8", errors="replace")
             parts.append("".join(f"[{pod}] {line}\n" for line in text.splitlines()) if len(chosen) > 1 else text)
         text = "".join(parts)

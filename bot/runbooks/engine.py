@@ -47,6 +47,7 @@ class ReadOnlyOutcome:
     procedure: Procedure
     args: Mapping[str, Any]
     results: tuple[ActionResult, ...]
+    command: str = ""  # canonical command text
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ class Engine:
             raise
         if not procedure.destructive:
             results = await self._steps.read_only(procedure, args, parsed.service)
-            return ReadOnlyOutcome(procedure=procedure, args=args, results=results)
+            return ReadOnlyOutcome(procedure=procedure, args=args, results=results, command=parsed.text)
         return await self._prepare(parsed, who)
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
@@ -148,11 +149,12 @@ class Engine:
             created_at=now,
             expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
             preview={"changes": [c.__dict__ for c in changes], "notes": list(notes)},
+            command=parsed.text,
         )
         await self._store.create(
             execution,
             [
-                _entry("request", who.user_id, execution, args=dict(args), policy="allowed"),
+                _entry("request", who.user_id, execution, args=dict(args), command=parsed.text, policy="allowed"),
                 _entry("preview", BOT_ACTOR, execution, changes=[c.__dict__ for c in changes]),
             ],
         )
@@ -188,6 +190,7 @@ class Engine:
             role = await self._policy.check_confirm(
                 procedure, requester=execution.requester, clicker=clicker, channel_id=channel_id
             )
+            await self._policy.check_change_rate(execution.requester, str(execution.id))
         except errors.DeniedError as exc:
             await self._store.audit(_entry("denied", clicker, execution, reason=exc.reason, at="confirm"))
             raise

@@ -56,6 +56,7 @@ class Execution:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    command: str | None = None  # canonical command text (parser.ParsedCommand.text)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.runbooks.model import (
     Param,
     Procedure,
     ServiceParam,
+    SwitchParam,
 )
 
 # Names the `/runbook` command answers itself; a procedure file may not take them.
@@ -31,6 +32,8 @@ def _sample_value(param: Param) -> Any:
         return param.choices[0]
     if isinstance(param, DurationParam):
         return param.min_seconds
+    if isinstance(param, SwitchParam):
+        return True
     return "sample"
 
 

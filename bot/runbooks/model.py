@@ -67,7 +67,18 @@ class StringParam(_ParamBase):
         return self
 
 
-Param = Annotated[ServiceParam | IntParam | EnumParam | DurationParam | StringParam, Field(discriminator="type")]
+class SwitchParam(_ParamBase):
+    """`--name` alone turns it on, like kubectl's `--previous`; left out, it is off."""
+
+    type: Literal["switch"]
+    flag: Literal[True] = True
+    required: Literal[False] = False
+    default: Literal[False] = False
+
+
+Param = Annotated[
+    ServiceParam | IntParam | EnumParam | DurationParam | StringParam | SwitchParam, Field(discriminator="type")
+]
 
 
 class Step(_Model):
@@ -131,6 +142,8 @@ class Procedure(_Model):
         parts = [self.name]
         for p in self.params:
             shown = f"--{p.name} <{p.name}>" if p.flag else f"<{p.name}>"
+            if isinstance(p, SwitchParam):
+                shown = f"--{p.name}"
             if isinstance(p, EnumParam) and not p.flag:
                 shown = "|".join(p.choices)
             parts.append(shown if p.required else f"[{shown}]")

@@ -23,10 +23,12 @@ from bot.runbooks.model import (
     Procedure,
     ServiceParam,
     StringParam,
+    SwitchParam,
 )
 from bot.text import quoted
 
 _DURATION = re.compile(r"^(\d{1,7})([smhd]?)$")
+SWITCH_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 _UNIT_SECONDS = {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}  # a bare number means minutes
 MAX_INPUT_CHARS = 2000
 
@@ -35,6 +37,9 @@ MAX_INPUT_CHARS = 2000
 class ParsedCommand:
     procedure: Procedure
     args: Mapping[str, Any]
+    # What the user asked for, canonically: declared order, flag names, their units ("logs x --since 1h").
+    # Shown in progress, history and audit, so that pasting it back runs the same thing.
+    text: str = ""
 
     @property
     def service(self) -> str | None:
@@ -103,8 +108,8 @@ def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) 
     if isinstance(param, EnumParam):
         if raw not in param.choices:
             hint = closest(raw, param.choices)
-            suggestion = f" Did you mean `{hint}`?" if hint else ""
-            raise ValueError(f"`{param.name}` must be one of {', '.join(param.choices)}.{suggestion}")
+            reason = f"`{param.name}` must be one of {', '.join(param.choices)}"
+            raise ValueError(f"{reason}. Did you mean `{hint}`?" if hint else reason)
         return raw
     if isinstance(param, DurationParam):
         seconds = parse_duration(raw)
@@ -113,6 +118,10 @@ def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) 
                 f"`{param.name}` must be between {param.min_seconds}s and {param.max_seconds}s; got {quoted(raw)}"
             )
         return seconds
+    if isinstance(param, SwitchParam):
+        if raw.lower() not in SWITCH_WORDS:
+            raise ValueError(f"`--{param.name}` is a switch: give it alone, or as `--{param.name}=false`")
+        return SWITCH_WORDS[raw.lower()]
     assert isinstance(param, StringParam)
     if len(raw) > param.max_length or not re.fullmatch(param.pattern, raw):
         raise ValueError(f"`{param.name}` has characters or a length this procedure does not accept")
@@ -132,6 +141,7 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
     named: dict[str, str] = {}
     positional: list[str] = []
     flags = {p.name for p in procedure.params}
+    switches = {p.name for p in procedure.params if isinstance(p, SwitchParam)}
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -142,6 +152,8 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
                 raise unknown_name_error("option", f"--{name}", [f"--{f}" for f in flags], usage=usage)
             if inline:
                 named[name] = inline
+            elif name in switches:
+                named[name] = "true"  # a switch takes no value: the next token is the next argument
             elif index + 1 < len(tokens):
                 index += 1
                 named[name] = tokens[index]
@@ -152,11 +164,14 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
         index += 1
 
     args: dict[str, Any] = {}
+    given: dict[str, str] = {}
     remaining = list(positional)
     for param in procedure.params:
         raw = named.pop(param.name, None)
         if raw is None and not param.flag and remaining:
             raw = remaining.pop(0)
+        if raw is not None:
+            given[param.name] = raw
         if raw is None:
             if param.required and _default(param) is None:
                 raise errors.UserError(f"Missing `{param.name}`.", usage=usage)
@@ -167,10 +182,30 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
         except errors.UserError as exc:
             raise errors.UserError(exc.message, usage=usage) from exc
         except ValueError as exc:
-            raise errors.UserError(f"{exc}.", usage=usage) from exc
+            message = str(exc)  # some reasons end in a sentence of their own ("Did you mean …?")
+            raise errors.UserError(message if message.endswith((".", "?")) else f"{message}.", usage=usage) from exc
     if remaining:
         raise errors.UserError(f"Too many arguments: {quoted(' '.join(remaining[:5]))}.", usage=usage)
-    return ParsedCommand(procedure=procedure, args=args)
+    return ParsedCommand(procedure=procedure, args=args, text=canonical_text(procedure, given, args))
+
+
+def canonical_text(procedure: Procedure, given: Mapping[str, str], args: Mapping[str, Any]) -> str:
+    """The command as typed, tidied: params in declared order, positional while nothing was skipped,
+    flags by name, each value as the user wrote it (so `--since 1h` stays `1h`, not 3600)."""
+    words = [procedure.name]
+    positional = True
+    for param in procedure.params:
+        raw = given.get(param.name)
+        if raw is None:
+            positional = positional and param.flag  # after a skipped positional, later ones need their name
+            continue
+        if isinstance(param, SwitchParam):
+            words += [f"--{param.name}"] if args[param.name] else []
+        elif param.flag or not positional:
+            words += [f"--{param.name}", shlex.quote(raw)]
+        else:
+            words.append(shlex.quote(raw))
+    return " ".join(words)
 
 
 def parse(text: str, procedures: Mapping[str, Procedure], catalog: Catalog) -> ParsedCommand:

@@ -26,9 +26,9 @@ class GroupDirectory(Protocol):
 
 
 class RateLimiter(Protocol):
-    """Counts a hit; returns seconds to wait when over the limit, else None."""
+    """Counts a distinct member (a change) under `key`; returns seconds to wait when over the limit, else None."""
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None: ...
+    async def hit(self, key: str, *, limit: int, window_seconds: int, member: str) -> int | None: ...
 
 
 class Comms(enum.Enum):
@@ -163,18 +163,25 @@ class Policy:
         if not self.channel_allowed(procedure, channel_id):
             allowed = ", ".join(f"<#{self._catalog.channels.resolve(c)}>" for c in procedure.channels)
             raise errors.DeniedError(f"`{procedure.name}` may only be run in {allowed}.", reason="channel")
-        if procedure.destructive:
-            wait = await self._limiter.hit(
-                f"destructive:{user_id}",
-                limit=self._rate_limit.destructive_per_window,
-                window_seconds=self._rate_limit.window_seconds,
+
+    async def check_change_rate(self, requester: str, change: str) -> None:
+        """Count a confirmed change against its requester's limit (previews, cancelled and no-op requests
+        never count); the catalog may set the limit per role, the highest of the requester's roles wins."""
+        limits = [
+            role.changes_per_minute
+            for name in await self.roles_of(requester)
+            if (role := self._catalog.roles.get(name)) is not None and role.changes_per_minute is not None
+        ]
+        limit = max(limits, default=self._rate_limit.destructive_per_window)
+        wait = await self._limiter.hit(
+            f"changes:{requester}", limit=limit, window_seconds=self._rate_limit.window_seconds, member=change
+        )
+        if wait is not None:
+            raise errors.DeniedError(
+                f"<@{requester}> has had {limit} changes confirmed in the last "
+                f"{self._rate_limit.window_seconds}s; confirm this one in {wait}s.",
+                reason="rate_limit",
             )
-            if wait is not None:
-                raise errors.DeniedError(
-                    f"You have made {self._rate_limit.destructive_per_window} change requests in "
-                    f"{self._rate_limit.window_seconds}s; try again in {wait}s.",
-                    reason="rate_limit",
-                )
 
     async def check_confirm(self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str) -> str:
         """Raise DeniedError unless `clicker` may confirm; returns 'requester' or 'approver'."""

@@ -69,11 +69,15 @@ class StepRunner:
         """What the mutating steps would change, from the target's own dry run, and notes on the rest."""
         changes: list[Change] = []
         notes: list[str] = []
+        dry_runs: list[ActionResult] = []
         for _, step in self.chosen(procedure, args):
             if not self._registry.get(step.action).mutating:
                 notes.append(f"then {step.label()}")
                 continue
             result = await self.run(procedure, step, args, service, dry_run=True)
+            dry_runs.append(result)
             changes.extend(result.changes)
             notes.append(result.summary)
+        if dry_runs and all(r.no_op for r in dry_runs):
+            raise errors.NothingToChange("; ".join(r.summary for r in dry_runs) + ".")
         return tuple(changes), tuple(notes)

@@ -8,7 +8,7 @@ worker task (owned by the bot's TaskOwner) that, once per tick (≥ INTERVAL apa
 - posts at most one new message: a single new group in full, or up to DIGEST_MAX
   new groups summarised in one digest message.
 A failed Slack call is retried with exponential backoff, a bounded number of times.
-Memory is bounded: at most MAX_PENDING groups wait per channel; beyond that the
+Memory is bounded: at most MAX_PENDING groups, and MAX_PENDING_BYTES of them, wait per channel; beyond that the
 webhook answers 503 and Alertmanager retries the delivery later (nothing is dropped
 silently). The worker ends when its queue is empty.
 """
@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 INTERVAL_SECONDS = 1.1  # a little over Slack's 1 msg/s per channel, so jitter never makes it 2
 DIGEST_MAX = 20  # groups per digest: 20 × (section + actions) stays under Slack's 50 blocks
 MAX_PENDING = 500
+# A trimmed group is still up to about a megabyte (the webhook's body limit): count bytes, not only groups.
+MAX_PENDING_BYTES = 16 * 1024 * 1024
 MAX_ATTEMPTS = 6  # 2 + 4 + 8 + 16 + 32 s of backoff, on top of slack_sdk's own retries
 MAX_BACKOFF_SECONDS = 60.0
 REFUSED_CONTENT = ("invalid_blocks", "invalid_arguments", "msg_too_long", "invalid_attachments")
@@ -52,6 +54,7 @@ def _refused_blocks(exc: errors.UnavailableError) -> bool:
 class Pending:
     group: Notification
     attempts: int = 0
+    size: int = 0  # bytes of the group as JSON, for the queue's byte budget
 
 
 @dataclass
@@ -88,9 +91,14 @@ class AlertDispatcher:
         queue = self._queues.setdefault(channel, OrderedDict())
         if group.group_key not in queue and len(queue) >= MAX_PENDING:
             return False
+        size = len(group.to_json())
+        replaced = queue.get(group.group_key)
+        queued_bytes = sum(p.size for p in queue.values()) - (replaced.size if replaced else 0)
+        if queued_bytes + size > MAX_PENDING_BYTES:
+            return False
         previous = queue.pop(group.group_key, None)
         # The newest delivery replaces a queued one (it is the group's current state), keeping retry counts.
-        queue[group.group_key] = Pending(group, previous.attempts if previous else 0)
+        queue[group.group_key] = Pending(group, previous.attempts if previous else 0, size)
         if channel not in self._workers:
             self._workers[channel] = self._rt.tasks.spawn(f"alerts-{channel}", self._work(channel))
         return True

@@ -77,7 +77,9 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
             await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(text=USAGE, blocks=runbook_views.error("Incident commands:", USAGE), response_type="ephemeral")
+            await ack(
+                text=USAGE, blocks=runbook_views.usage_help("Incident commands", USAGE), response_type="ephemeral"
+            )
             return
         await ack()
         async with answering(rt.slack, who, f"/incident {parsed.word}"):

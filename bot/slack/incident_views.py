@@ -10,6 +10,7 @@ from slack_sdk.models.views import View
 
 from bot.catalog import Catalog
 from bot.comms.contexts import mention, safe, when
+from bot.comms.incidents import NOTE_MAX_CHARS, TITLE_MAX_CHARS
 from bot.comms.records import Incident, IncidentEvent
 from bot.ids import CallbackId
 from bot.slack import blocks as bk
@@ -30,7 +31,7 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     }
 
 
-def _plain(multiline: bool = False, max_length: int = 2000) -> dict[str, Any]:
+def _plain(multiline: bool = False, max_length: int = NOTE_MAX_CHARS) -> dict[str, Any]:
     return {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
 
 
@@ -54,7 +55,7 @@ def declare_modal(catalog: Catalog, *, user_id: str, channel_id: str) -> Any:
     ]
     services = [{"text": _text(name), "value": name} for name in sorted(catalog.services)][:100]
     blocks = [
-        _input("title", "Title", _plain(max_length=150)),
+        _input("title", "Title", _plain(max_length=TITLE_MAX_CHARS)),
         _input("severity", "Severity", {"type": "static_select", "options": severities}),
         _input("impact", "Impact", _plain(multiline=True), optional=True),
         _input("lead", "Incident lead", {"type": "users_select", "initial_user": user_id}),

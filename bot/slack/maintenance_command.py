@@ -99,7 +99,7 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
         if parsed.word == "help":
             await ack(
                 text=USAGE,
-                blocks=runbook_views.error("Maintenance commands:", USAGE),
+                blocks=runbook_views.usage_help("Maintenance commands", USAGE),
                 response_type="ephemeral",
             )
             return
@@ -148,8 +148,18 @@ async def _command(
             services=parsed.services,
             created_by=who.user_id,
         )
-        await rt.slack.respond(
-            answer,
-            f"Maintenance #{window.id} announced in <#{window.channel_id}>; "
-            "reminder, start and completion notices are scheduled.",
-        )
+        notice = window.starts_at - window.created_at
+        if notice < maintenance.ANNOUNCE_AHEAD:
+            hours = maintenance.ANNOUNCE_AHEAD.total_seconds() / 3600
+            scheduled = (
+                f":warning: it starts in {_span(notice)}, so the {hours:g} h notice cannot be given and there "
+                "will be no reminder; tell the affected teams directly. Start and completion notices are scheduled."
+            )
+        else:
+            scheduled = "reminder, start and completion notices are scheduled."
+        await rt.slack.respond(answer, f"Maintenance #{window.id} announced in <#{window.channel_id}>; {scheduled}")
+
+
+def _span(length: timedelta) -> str:
+    minutes = max(0, round(length.total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 120 else f"{minutes // 60} hours"

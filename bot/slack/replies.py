@@ -10,6 +10,7 @@ import structlog
 
 from bot import errors, metrics
 from bot.runbooks.engine import Invocation
+from bot.slack import blocks as bk
 from bot.slack import runbook_views as views
 from bot.slack.webapi import SlackWebApi
 
@@ -18,7 +19,10 @@ log = structlog.get_logger(__name__)
 
 async def reply_error(slack: SlackWebApi, who: Invocation, message: str, usage: str | None = None) -> None:
     """One ephemeral line (plus usage) to the user; never raises, since it is the last resort."""
-    blocks = views.error(message, usage)
+    await _reply(slack, who, message, views.error(message, usage))
+
+
+async def _reply(slack: SlackWebApi, who: Invocation, message: str, blocks: bk.Blocks) -> None:
     try:
         if who.response_url:
             await slack.respond(who.response_url, message, blocks, ephemeral=True)
@@ -80,6 +84,8 @@ async def answering(slack: SlackWebApi, who: Invocation, doing: str, *, changes:
     """
     try:
         yield
+    except errors.NothingToChange as exc:
+        await _reply(slack, who, exc.message, views.nothing_to_change(exc.message))
     except errors.UserError as exc:
         if isinstance(exc, errors.DeniedError):
             metrics.count_denial(exc.reason)

@@ -32,7 +32,10 @@ def _args_text(args: Mapping[str, Any]) -> str:
     return " ".join(escape(v) for v in args.values() if v is not None)
 
 
-def command_line(procedure: str, args: Mapping[str, Any]) -> str:
+def command_line(procedure: str, args: Mapping[str, Any], command: str | None = None) -> str:
+    """The command as the user asked for it (stored at request time); rebuilt from args for old rows."""
+    if command:
+        return code(f"/runbook {command}")
     return f"`/runbook {escape(procedure)} {_args_text(args)}`".replace(" `", "`")
 
 
@@ -108,11 +111,11 @@ def _result_blocks(result: ActionResult) -> list[Any]:
 
 
 def read_only_result(outcome: ReadOnlyOutcome, user_id: str) -> tuple[str, bk.Blocks]:
-    title = f"{outcome.procedure.name} {_args_text(outcome.args)}".strip()
+    title = outcome.command or f"{outcome.procedure.name} {_args_text(outcome.args)}".strip()
     parts: list[Any] = []
     for result in outcome.results:
         parts.extend(_result_blocks(result))
-    parts.append(bk.context(f"{command_line(outcome.procedure.name, outcome.args)} by <@{user_id}>"))
+    parts.append(bk.context(f"{command_line(outcome.procedure.name, outcome.args, outcome.command)} by <@{user_id}>"))
     text = f"{title}: " + "; ".join(r.summary for r in outcome.results)
     return text[:3000], bk.render(parts)
 
@@ -124,7 +127,8 @@ def _changes_text(changes: Sequence[Change]) -> str:
 def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     execution, procedure = pending.execution, pending.procedure
     who = f"<@{execution.requester}>"
-    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"]
+    command = command_line(procedure.name, execution.args, execution.command)
+    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command}"]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
     if procedure.approval == "two_person":
@@ -180,7 +184,7 @@ def progress(
     total = len(procedure.steps)
     state = execution.state
     header = (
-        f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args)} · *{state.value}*"
+        f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args, execution.command)} · *{state.value}*"
         f" · requested by <@{execution.requester}>"
     )
     if execution.approver:
@@ -227,7 +231,7 @@ def _outcome_footer(execution: Execution) -> str:
 def closed(execution: Execution, procedure: Procedure, by: str | None = None) -> tuple[str, bk.Blocks]:
     """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
     who = f" by <@{by}>" if by else ""
-    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, execution.args)
+    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, execution.args, execution.command)
     text = f"{icon} {command} · *{execution.state.value}*{who}"
     return f"{procedure.name}: {execution.state.value}", bk.render(
         [bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")]
@@ -238,7 +242,7 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
     title = f"Latest runbook executions{' for ' + escape(service) if service else ''}"
     if executions:
         lines = [
-            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {command_line(e.procedure, e.args)} "
+            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {command_line(e.procedure, e.args, e.command)} "
             f"by <@{e.requester}>" + (f", confirmed by <@{e.approver}>" if e.approver else "")
             for e in executions
         ]
@@ -249,3 +253,18 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
     if rollout is not None:
         parts.extend(_result_blocks(rollout))
     return bk.render(parts)
+
+
+def usage_help(title: str, usage: str) -> bk.Blocks:
+    """What `/incident help` and `/maintenance help` show: the usage, not dressed as a warning."""
+    return bk.render([bk.section(f"*{escape(title)}*"), bk.context(f"Usage: {code(usage)}")])
+
+
+def nothing_to_change(message: str) -> bk.Blocks:
+    """A change request whose dry run changes nothing: no buttons, and no request was created."""
+    return bk.render(
+        [
+            bk.section(f":information_source: {escape(message)}"),
+            bk.context("Nothing to change, so nothing to confirm: no request was created."),
+        ]
+    )

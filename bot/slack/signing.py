@@ -11,6 +11,9 @@ import hmac
 from collections.abc import Mapping
 
 MAX_SKEW_SECONDS = 300
+# Unix seconds have 10 digits until the year 2286; a longer "number" is not a timestamp, and int() of a
+# few thousand digits raises (Python's int/str conversion limit) instead of answering.
+MAX_TIMESTAMP_DIGITS = 12
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -26,6 +29,8 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float) 
         return "missing signature headers"
     if not timestamp.isascii() or not timestamp.isdigit():
         return "non-numeric timestamp"
+    if len(timestamp) > MAX_TIMESTAMP_DIGITS:
+        return "timestamp outside the 300 s window"
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         return "timestamp outside the 300 s window"
     if not hmac.compare_digest(signature(secret, timestamp, body), given):

@@ -27,9 +27,8 @@ MIGRATION_LOCK_ID = 0x72756E62
 
 
 def _unavailable(exc: BaseException) -> errors.UnavailableError:
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, TimeoutError):
-        detail = "timed out"
+    # The server's own words are safe to show; a network error's text names the address.
+    detail = str(exc) if isinstance(exc, asyncpg.PostgresError) and str(exc) else errors.network_reason(exc)
     return errors.UnavailableError("PostgreSQL", detail)
 
 

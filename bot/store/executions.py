@@ -15,7 +15,7 @@ from bot.store.db import Database
 
 _COLUMNS = (
     "id, procedure, args, service, lock_key, requester, team_id, channel_id, message_ts, response_url,"
-    " approval, state, approver, preview, steps, error, created_at, expires_at, started_at, finished_at"
+    " approval, state, approver, preview, steps, error, created_at, expires_at, started_at, finished_at, command"
 )
 
 
@@ -42,6 +42,7 @@ def _from_row(row: asyncpg.Record) -> Execution:
         expires_at=row["expires_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        command=row["command"],
     )
 
 
@@ -53,8 +54,8 @@ class PostgresExecutionStore:
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO executions (id, procedure, args, service, lock_key, requester, team_id,"
-                " channel_id, message_ts, response_url, approval, state, preview, created_at, expires_at)"
-                " VALUES ($1,$2,$3::jsonb,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15)",
+                " channel_id, message_ts, response_url, approval, state, preview, created_at, expires_at, command)"
+                " VALUES ($1,$2,$3::jsonb,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13::jsonb,$14,$15,$16)",
                 execution.id,
                 execution.procedure,
                 json.dumps(dict(execution.args)),
@@ -70,6 +71,7 @@ class PostgresExecutionStore:
                 None if execution.preview is None else json.dumps(dict(execution.preview)),
                 execution.created_at,
                 execution.expires_at,
+                execution.command,
             )
             for entry in audit_entries:
                 await audit.append(conn, entry)

@@ -26,4 +26,4 @@ async def probe(session: aiohttp.ClientSession, url: str, *, time_limit: float) 
     except TimeoutError as exc:
         raise errors.UnavailableError("HTTP", f"no answer within {time_limit:g} s") from exc
     except aiohttp.ClientError as exc:
-        raise errors.UnavailableError("HTTP", f"{type(exc).__name__}: {exc}"[:200]) from exc
+        raise errors.UnavailableError("HTTP", errors.network_reason(exc)) from exc

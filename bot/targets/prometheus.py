@@ -31,8 +31,10 @@ async def instant_query(
             body = await resp.json(content_type=None)
     except TimeoutError as exc:
         raise errors.UnavailableError("Prometheus", f"no answer within {time_limit:g} s") from exc
-    except (aiohttp.ClientError, ValueError) as exc:
-        raise errors.UnavailableError("Prometheus", f"{type(exc).__name__}: {exc}"[:200]) from exc
+    except aiohttp.ClientError as exc:
+        raise errors.UnavailableError("Prometheus", errors.network_reason(exc)) from exc
+    except ValueError as exc:
+        raise errors.UnavailableError("Prometheus", "its answer is not JSON") from exc
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
         raise errors.TargetError(f"Prometheus refused the query: {error or 'unexpected answer'}")

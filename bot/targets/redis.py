@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot import errors
 
@@ -26,10 +28,16 @@ class Memory:
 
 @asynccontextmanager
 async def connect(url: str, *, time_limit: float) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(url, socket_timeout=time_limit, socket_connect_timeout=time_limit)
+    try:
+        client = aioredis.from_url(url, socket_timeout=time_limit, socket_connect_timeout=time_limit)
+    except ValueError as exc:
+        raise errors.UnavailableError(DEPENDENCY, "its URL in the environment is malformed") from exc
     try:
         yield client
-    except (RedisError, OSError, TimeoutError) as exc:
+    except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
+        # redis-py's connection errors quote host and port; say what happened, not where.
+        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {errors.network_reason(exc)}") from exc
+    except RedisError as exc:  # the server's answer (WRONGTYPE, NOAUTH, OOM)
         raise errors.UnavailableError(DEPENDENCY, f"{type(exc).__name__}: {exc}"[:200]) from exc
     finally:
         await client.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -82,11 +83,12 @@ def json_logs(bot: BotProcess) -> Iterator[CapturedLogs]:
     assert bot.runtime is not None
     settings = bot.runtime.settings
     secrets = settings.secret_values()
-    saved = structlog.get_config()
+    saved, root = structlog.get_config(), logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
     stream = io.StringIO()
-    logs.configure(level="INFO", fmt="json", secrets=secrets)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=stream))
+    logs.configure(level="INFO", fmt="json", secrets=secrets, stream=stream)
     try:
         yield CapturedLogs(secrets, stream)
     finally:
         structlog.configure(**saved)
+        root.handlers, root.level = saved_handlers, saved_level

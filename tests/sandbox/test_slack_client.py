@@ -19,7 +19,7 @@ from sandbox.slack_fake import SlackFake
 
 SECRET = "sandbox-signing-secret"
 
-# Slack's worked example from /work/shared/slack/README.md, byte for byte.
+# Slack's worked example from its "Verifying requests from Slack" documentation, byte for byte.
 EXAMPLE_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 EXAMPLE_TIMESTAMP = "1531420618"
 EXAMPLE_BODY = (
