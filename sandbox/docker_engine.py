@@ -8,6 +8,7 @@ assertions against this fake and a real dockerd. Seeded from the catalog's compo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -89,6 +90,9 @@ class DockerEngineFake:
         self.containers: dict[str, FakeContainer] = {}
         self.requests: list[EngineRequest] = []
         self.refuse_restart: dict[str, str] = {}  # container name → the Engine's error message
+        self._freeze_after: str | None = None  # after a request to a path ending so, answer nothing more
+        self._thawed = asyncio.Event()
+        self._thawed.set()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -109,6 +113,7 @@ class DockerEngineFake:
         self.url = f"tcp://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        self.thaw()  # hanging requests finish, so the server can close
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -140,6 +145,15 @@ class DockerEngineFake:
             container.start()
             container.logs.extend(LOG_LINES[2:])
 
+    def freeze_after(self, verb: str) -> None:
+        """A daemon that hangs mid-run: once a `POST …/{verb}` has been answered, every later request
+        waits (the client's timeout is what ends it) until `thaw()`."""
+        self._freeze_after = verb
+
+    def thaw(self) -> None:
+        self._freeze_after = None
+        self._thawed.set()
+
     def named(self, name: str) -> FakeContainer:
         return next(c for c in self.containers.values() if c.name == name)
 
@@ -150,7 +164,10 @@ class DockerEngineFake:
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append(EngineRequest(request.method, request.path.removeprefix(API), dict(request.query)))
+        await self._thawed.wait()
         response: web.StreamResponse = await handler(request)
+        if self._freeze_after is not None and request.path.endswith(f"/{self._freeze_after}"):
+            self._thawed.clear()
         return response
 
     def _new(self, name: str, config: dict[str, Any], host_config: dict[str, Any]) -> FakeContainer:

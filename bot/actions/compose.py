@@ -46,6 +46,10 @@ def _target(ctx: ActionContext) -> ComposeTarget:
     return target
 
 
+def containers_text(count: int) -> str:
+    return f"{count} container{'' if count == 1 else 's'}"
+
+
 def _names(containers: tuple[Container, ...]) -> str:
     return ", ".join(c.name for c in containers)
 
@@ -75,7 +79,7 @@ def compose_actions(compose: Compose) -> list[Action]:
         shown = "\n".join(lines[-60:])  # a Slack section holds about this much; the newest lines win
         more = found.truncated or len(lines) > 60
         return ActionResult(
-            f"Last log lines of {target.service} from {len(found.containers)} containers",
+            f"Last log lines of {target.service} from {containers_text(len(found.containers))}",
             details=cap(("… earlier lines left out\n" if more else "") + shown),
             data={"containers": list(found.containers), "lines": len(lines)},
         )
@@ -88,7 +92,7 @@ def compose_actions(compose: Compose) -> list[Action]:
             await compose.restart(target, containers)
         verb = "Dry run: would restart" if ctx.dry_run else "Restarted"
         return ActionResult(
-            f"{verb} {len(containers)} containers of {target.service} (stop timeout {target.stop_timeout}s)",
+            f"{verb} {containers_text(len(containers))} of {target.service} (stop timeout {target.stop_timeout}s)",
             changes=changes,
             data={"containers": [c.name for c in containers]},
         )
@@ -120,14 +124,14 @@ def compose_actions(compose: Compose) -> list[Action]:
         data = {"before": len(plan.current), "after": p.replicas, "create": list(plan.create)}
         data["remove"] = [c.name for c in plan.remove]
         if not plan.create and not plan.remove:
-            return ActionResult(f"{target.service} already has {p.replicas} containers", data=data, no_op=True)
+            return ActionResult(f"{target.service} already has {containers_text(p.replicas)}", data=data, no_op=True)
         if not ctx.dry_run:
             await compose.scale(target, plan)
         changes = tuple(Change(f"container {n}", "absent", "created") for n in plan.create)
         changes += tuple(Change(f"container {c.name}", c.state, "removed") for c in plan.remove)
         verb = "Dry run: would scale" if ctx.dry_run else "Scaled"
         return ActionResult(
-            f"{verb} {target.service} from {len(plan.current)} to {p.replicas} containers",
+            f"{verb} {target.service} from {len(plan.current)} to {containers_text(p.replicas)}",
             changes=changes,
             data=data,
         )

@@ -118,3 +118,25 @@ async def test_a_container_that_fails_to_restart_fails_the_run_with_its_reason_a
             await alice.slash_command("compose-restart newsletter-app")
             again = await preview_message(slack)
             assert again.ts != message.ts, "the target is free again: a new request gets a preview, not 'busy'"
+
+
+async def test_docker_hanging_between_steps_fails_the_run_naming_the_host_and_frees_the_target(
+    make_bot: MakeBot, slack: SlackFake
+) -> None:
+    async with DockerEngineFake() as fake:
+        fake.add_service("newsletter", "newsletter-app")
+        bot = await make_bot(DOCKER_HOST=fake.url, DOCKER_TIMEOUT="1")
+        async with user_of(bot, slack, "U0ALICE") as alice:
+            await alice.slash_command("compose-restart newsletter-app")
+            message = await preview_message(slack)
+            fake.freeze_after("restart")  # step 1 restarts; the daemon hangs before step 2 reads status
+            await alice.block_action(message, ActionId.CONFIRM.value)
+            failed = await final_state(slack, message, "failed")
+            text = str(failed.blocks)
+            assert "Restarted 1 container of newsletter-app" in text
+            assert f"Docker host default ({fake.url}) is unavailable" in text
+            assert len(fake.requests_to("/restart", "POST")) == 1
+            fake.thaw()
+            await alice.slash_command("compose-restart newsletter-app")
+            again = await preview_message(slack)
+            assert again.ts != message.ts, "the target is free again: a new request gets a preview, not 'busy'"
