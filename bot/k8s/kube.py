@@ -2,7 +2,7 @@
 
 Methods take a catalog Service (context, namespace, deployment) and return frozen
 dataclasses from `bot.k8s.models`. Mutations accept `dry_run`, sent as `dryRun=All`, so
-previews are the API server's own answer. Raw JSON (`_preload_content=False`) is used
+previews are the API server's own answer. Raw JSON (bot/k8s/rest.py) is used
 instead of the generated models: the logic below reads the same fields kubectl reads,
 and unknown fields survive a read-modify-write.
 """
@@ -10,19 +10,17 @@ and unknown fields survive a read-modify-write.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3.exceptions
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from bot import errors, metrics
 from bot.catalog import Service
-from bot.k8s import rollouts
+from bot.k8s import rest, rollouts
 from bot.k8s.clients import ClientPool
 from bot.k8s.coalesce import Coalescer
 from bot.k8s.errors import ConflictError, Op, translate
@@ -44,8 +42,8 @@ JSON_PATCH = "application/json-patch+json"
 Progress = Callable[[str], Awaitable[None]]
 
 
-def decode(resp: Any) -> Any:
-    return json.loads(resp.data or b"null")
+def deployment_path(service: Service) -> str:
+    return rest.path("/apis/apps/v1/namespaces/{ns}/deployments/{name}", ns=service.namespace, name=service.deployment)
 
 
 def dry(dry_run: bool) -> str | None:
@@ -144,11 +142,7 @@ class KubeCore:
         result: dict[str, Any] = await self.call(
             service,
             self.op(service, "get"),
-            lambda api: decode(
-                client.AppsV1Api(api).read_namespaced_deployment(
-                    service.deployment, service.namespace, _preload_content=False, _request_timeout=t
-                )
-            ),
+            lambda api: rest.request_json(api, "GET", deployment_path(service), timeout=t),
         )
         return result
 
@@ -157,10 +151,12 @@ class KubeCore:
         body = await self.call(
             service,
             Op("list", "pods", service.namespace, "pods", ""),
-            lambda api: decode(
-                client.CoreV1Api(api).list_namespaced_pod(
-                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
-                )
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/api/v1/namespaces/{ns}/pods", ns=service.namespace),
+                query={"labelSelector": selector},
+                timeout=t,
             ),
         )
         return list(body.get("items") or [])
@@ -172,17 +168,14 @@ class KubeCore:
         result: dict[str, Any] = await self.call(
             service,
             self.op(service, "patch"),
-            lambda api: decode(
-                client.AppsV1Api(api).patch_namespaced_deployment(
-                    service.deployment,
-                    service.namespace,
-                    body,
-                    dry_run=dry(dry_run),
-                    field_manager=field_manager,
-                    _content_type=content_type,
-                    _preload_content=False,
-                    _request_timeout=t,
-                )
+            lambda api: rest.request_json(
+                api,
+                "PATCH",
+                deployment_path(service),
+                query={"dryRun": dry(dry_run), "fieldManager": field_manager},
+                body=body,
+                content_type=content_type,
+                timeout=t,
             ),
         )
         return result
@@ -233,16 +226,14 @@ class KubeDeployments(KubeCore):
             scale = await self.call(
                 service,
                 self.op(service, "patch", "deployments/scale"),
-                lambda api: decode(
-                    client.AppsV1Api(api).patch_namespaced_deployment_scale(
-                        service.deployment,
-                        service.namespace,
-                        {"spec": {"replicas": replicas}},
-                        dry_run=dry(dry_run),
-                        _content_type=MERGE,
-                        _preload_content=False,
-                        _request_timeout=t,
-                    )
+                lambda api: rest.request_json(
+                    api,
+                    "PATCH",
+                    deployment_path(service) + "/scale",
+                    query={"dryRun": dry(dry_run)},
+                    body={"spec": {"replicas": replicas}},
+                    content_type=MERGE,
+                    timeout=t,
                 ),
             )
             return ScaleResult(before=before, after=int(scale["spec"]["replicas"]), dry_run=dry_run)
@@ -293,10 +284,12 @@ class KubeDeployments(KubeCore):
         body = await self.call(
             service,
             Op("list", "replicasets", service.namespace, "replicasets", ""),
-            lambda api: decode(
-                client.AppsV1Api(api).list_namespaced_replica_set(
-                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
-                )
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/apis/apps/v1/namespaces/{ns}/replicasets", ns=service.namespace),
+                query={"labelSelector": selector},
+                timeout=t,
             ),
         )
         return rollouts.owned_replicasets(dep, list(body.get("items") or []))
