@@ -10,7 +10,9 @@ and unknown fields survive a read-modify-write.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import math
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from bot import errors, metrics
 from bot.catalog import Service
-from bot.k8s import rest, rollouts
+from bot.k8s import rest, rollouts, watch
 from bot.k8s.clients import ClientPool
 from bot.k8s.coalesce import Coalescer
 from bot.k8s.errors import ConflictError, Op, translate
@@ -98,13 +100,11 @@ class KubeCore:
         kubeconfig: Path | None,
         timeout: float,
         max_workers: int = 8,
-        poll_interval: float = 1.0,
         conflict_retries: int = 3,
         conflict_backoff: float = 0.1,
     ) -> None:
         self._pool = ClientPool(kubeconfig, max_workers=max_workers)
         self.timeout = timeout
-        self.poll_interval = poll_interval
         self._status_reads: Coalescer[DeploymentStatus] = Coalescer()
         self._conflict_retries = conflict_retries
         self._conflict_backoff = conflict_backoff
@@ -160,6 +160,51 @@ class KubeCore:
             ),
         )
         return list(body.get("items") or [])
+
+    async def list_deployment(self, service: Service) -> dict[str, Any]:
+        """The deployment as a one-item list (kubectl's `fieldSelector=metadata.name=…`), with the list's
+        resourceVersion to watch from."""
+        t = self.timeout
+        result: dict[str, Any] = await self.call(
+            service,
+            self.op(service, "list"),
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/apis/apps/v1/namespaces/{ns}/deployments", ns=service.namespace),
+                query={"fieldSelector": f"metadata.name={service.deployment}"},
+                timeout=t,
+            ),
+        )
+        return result
+
+    async def watch_deployment(
+        self, service: Service, resource_version: str, seconds: int
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Watch events of the deployment after `resource_version`, for up to `seconds` (the server ends it)."""
+        op = self.op(service, "watch")
+        query: rest.Query = {
+            "allowWatchBookmarks": True,
+            "fieldSelector": f"metadata.name={service.deployment}",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": seconds,
+            "watch": True,
+        }
+        resource = rest.path("/apis/apps/v1/namespaces/{ns}/deployments", ns=service.namespace)
+        # The read timeout covers the quiet stretches of a watch: the server closes it after `seconds`.
+        timeout = (self.timeout, seconds + self.timeout)
+        status = "ok"
+        try:
+            async for event in watch.events(
+                lambda read: self._pool.run_watch(service.context, read),
+                lambda api: rest.send(api, "GET", resource, query=query, timeout=timeout),
+            ):
+                yield event
+        except Exception as exc:  # every library error becomes one of ours, with the operation named
+            status = call_status(exc)
+            raise translate(exc, op, self.timeout) from exc
+        finally:
+            metrics.KUBE_API_CALLS.labels(verb=op.verb, status=status).inc()
 
     async def patch_deployment(
         self, service: Service, body: Any, content_type: str, dry_run: bool, field_manager: str | None
@@ -258,25 +303,52 @@ class KubeDeployments(KubeCore):
     async def rollout_status(
         self, service: Service, *, deadline: float, on_progress: Progress | None = None
     ) -> RolloutStatus:
-        """`kubectl rollout status`: poll until done, reporting each new message; TargetError at deadline."""
+        """`kubectl rollout status`: list the deployment, then watch it until the rollout is done.
+
+        Each new status message is reported; TargetError at the deadline, when the progress deadline
+        is exceeded or when the deployment is deleted. A watch the server ends is resumed by listing
+        again (a 410 Gone included), so no change is missed between two watches.
+        """
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline
         last = ""
-        # Start polling fast (a small scale settles in well under a second) and back off to poll_interval,
-        # so short rollouts are reported done promptly without hammering the API server on long ones.
-        interval = min(0.1, self.poll_interval)
-        while True:
-            dep = await self.read_deployment(service)
+
+        async def seen(dep: dict[str, Any]) -> RolloutStatus | None:
+            nonlocal last
             message, done = rollouts.status_message(dep)
             if message != last and on_progress is not None:
                 await on_progress(message)
             last = message
-            if done:
-                return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
-            if loop.time() + interval > give_up:
-                raise errors.TargetError(f"rollout of {service.deployment} not finished after {deadline:g}s: {message}")
-            await asyncio.sleep(interval)
-            interval = min(interval * 2, self.poll_interval)
+            return RolloutStatus(message=message, revision=rollouts.revision_of(dep)) if done else None
+
+        try:
+            async with asyncio.timeout_at(give_up):
+                while True:
+                    listed = await self.list_deployment(service)
+                    items = listed.get("items") or []
+                    if not items:
+                        raise errors.NotFoundError(f"no deployment {service.deployment} in {service.namespace}")
+                    if (finished := await seen(items[0])) is not None:
+                        return finished
+                    since = str(listed.get("metadata", {}).get("resourceVersion", ""))
+                    seconds = max(1, math.ceil(give_up - loop.time()))
+                    async with contextlib.aclosing(self.watch_deployment(service, since, seconds)) as stream:
+                        async for event in stream:
+                            kind = event.get("type")
+                            if kind == "DELETED":
+                                raise errors.TargetError(
+                                    f'deployment "{service.deployment}" was deleted while waiting for its rollout'
+                                )
+                            if kind == "ERROR":  # e.g. 410 Gone: the resourceVersion is too old, list again
+                                break
+                            if kind in ("ADDED", "MODIFIED") and (finished := await seen(event["object"])) is not None:
+                                return finished
+        except TimeoutError:
+            if loop.time() < give_up:
+                raise
+            raise errors.TargetError(
+                f"rollout of {service.deployment} not finished after {deadline:g}s: {last}"
+            ) from None
 
     async def _owned_replicasets(self, service: Service, dep: dict[str, Any]) -> list[dict[str, Any]]:
         t = self.timeout
