@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog
 from bot.coord import Coordinator
+from bot.followups import FollowUps
 from bot.policy import Policy
 from bot.runbooks.engine import Clock, Engine
 from bot.runbooks.model import Procedure
@@ -32,6 +33,7 @@ class Runtime:
     executions: PostgresExecutionStore
     engine: Engine
     tasks: TaskOwner
+    followups: FollowUps
     scheduler: Scheduler
     clock: Clock
     replica_id: str

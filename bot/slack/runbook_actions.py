@@ -16,6 +16,7 @@ from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.runtime import Runtime
 from bot.slack import runbook_views as views
+from bot.slack.followup import ack_click_then
 from bot.slack.ids import ActionId
 from bot.slack.replies import action_invocation, answering
 from bot.slack.webapi import SlackWebApi
@@ -30,12 +31,10 @@ FINAL_UPDATE_BACKOFF_MAX = 30.0
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     async def handle_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _on_click(rt, body, confirm=True)
+        await ack_click_then(rt, ack, body, "confirm", lambda: _on_click(rt, body, confirm=True))
 
     async def handle_cancel_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _on_click(rt, body, confirm=False)
+        await ack_click_then(rt, ack, body, "cancel", lambda: _on_click(rt, body, confirm=False))
 
     app.action(ActionId.CONFIRM.value)(handle_confirm_action)
     app.action(ActionId.CANCEL.value)(handle_cancel_action)
