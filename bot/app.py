@@ -25,6 +25,7 @@ from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog, load_catalog
 from bot.comms.templating import check_templates
 from bot.embedded import EmbeddedServers
+from bot.followups import FollowUps
 from bot.k8s import Kube
 from bot.locks import RedisLocks
 from bot.policy import Policy, RateLimit
@@ -149,11 +150,13 @@ class BotProcess:
             executions=store,
             engine=engine,
             tasks=TaskOwner(),
+            followups=FollowUps(workers=s.followup_workers, capacity=s.followup_queue),
             clock=utc_now,
             replica_id=self.replica_id,
             scheduler=Scheduler(db, clock=utc_now, replica_id=self.replica_id),
         )
         self.runtime = rt
+        rt.followups.start()
         self.bolt = bolt_app.build_bolt_app(rt)
         self.web_app = build_web_app(rt, self.bolt)
         await recovery.recover_interrupted(rt)
@@ -162,12 +165,14 @@ class BotProcess:
             await rt.scheduler.start()
         return rt
 
-    async def serve_http(self, host: str, port: int) -> int:
-        """Start listening; returns the bound port (port 0 picks a free one)."""
+    async def serve_http(self, host: str, port: int, *, reuse_port: bool = False) -> int:
+        """Start listening; returns the bound port (port 0 picks a free one).
+
+        reuse_port: several worker processes listen on the same port (SO_REUSEPORT), see bot/workers.py."""
         assert self.web_app is not None
         self._runner = web.AppRunner(self.web_app, access_log=None, handle_signals=False, shutdown_timeout=5.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, reuse_port=reuse_port or None)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
@@ -182,6 +187,7 @@ class BotProcess:
         rt = self.runtime
         if rt is not None:
             rt.scheduler.stop()
+            await rt.followups.close(SHUTDOWN_GRACE_SECONDS)  # queued answers may still spawn executions
             await rt.tasks.drain(SHUTDOWN_GRACE_SECONDS)
             await rt.slack.close()
             with contextlib.suppress(errors.UnavailableError, OSError):
