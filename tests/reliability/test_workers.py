@@ -51,7 +51,12 @@ async def test_two_workers_share_the_port_answer_requests_and_stop_together(
     await served.start()
     workers = children(served)
     assert len(workers) == 2
-    assert listening(served) == 2, "both workers listen on the same port (SO_REUSEPORT)"
+    # /readyz answered from one worker; the other may still be starting.
+    async with asyncio.timeout(60):
+        while True:
+            if listening(served) == 2:  # both workers listen on the same port (SO_REUSEPORT)
+                break
+            await asyncio.sleep(0.2)
 
     for n in range(6):  # a new connection each time: the kernel spreads connections over the workers
         async with SlackUser(served.url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
