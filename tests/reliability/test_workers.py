@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.sandbox.slack_client import SlackUser
@@ -79,3 +81,13 @@ async def test_a_worker_that_dies_takes_the_others_down_so_the_supervisor_restar
     os.kill(first, signal.SIGKILL)
     assert await exited(served) == 1
     assert not alive(second)
+
+
+def test_workers_need_a_positive_count_and_a_fixed_port(tmp_path: Path) -> None:
+    env = {**os.environ, "PORT": "0", "RUNBOOK_DATA_DIR": str(tmp_path)}
+    for args, expected in ((["--workers", "0"], "--workers: need at least 1"), (["--workers", "2"], "fixed port")):
+        done = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "bot.cli", "serve", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 2, done.stderr
+        assert expected in done.stderr
