@@ -12,6 +12,10 @@ serialises them anyway). Measured from just before the Confirm click is sent:
   scaled         the sandbox deployment has spec.replicas = n and n available replicas
   final          the message shows *succeeded* (the bot's last chat.update)
 
+It also counts the Kubernetes API requests of each execution (the preview's dry run, the scale
+and the wait for the rollout) and, when kubectl is on PATH, those of the same steps done with
+kubectl against the same sandbox (`scale --dry-run=server`, `scale`, `rollout status`).
+
 The sandbox rollout advances every --step-seconds (default 0.05 s, as in the tests), so
 "scaled" and "final" include the fake's pacing; "first update" is the bot's own latency.
 The destructive-request rate limit (10 per minute per user) is lifted for this bench only,
@@ -25,6 +29,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +49,8 @@ SERVICES = (
     ("frontend", "mail-score-production", "mail-score-frontend", (4, 5)),
 )
 WAIT_SECONDS = 15.0
+TARGET_FIRST_P50_MS = 150.0
+TARGET_FIRST_P99_MS = 400.0
 
 
 async def wait_until(predicate: Any, within: float = WAIT_SECONDS, interval: float = 0.002) -> float:
@@ -63,6 +72,7 @@ async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[s
 
     times: dict[str, list[float]] = {"ack": [], "first update": [], "scaled": [], "final": []}
     failures: list[int] = []
+    kube_requests: list[int] = []  # per execution: preview, change and rollout wait
     with tempfile.TemporaryDirectory(prefix="bench-confirm-") as tmp:
         workdir = Path(tmp)
         async with Fakes(workdir, step_seconds=step_seconds) as fakes:
@@ -87,6 +97,7 @@ async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[s
                         service, ns, deployment, targets = SERVICES[i % len(SERVICES)]
                         target = targets[(i // len(SERVICES)) % 2]
                         posted = len(slack.calls_to("chat.postMessage"))
+                        kube_before = len(cluster.requests)
                         reply = await bob.slash_command(f"scale {service} {target}")
                         assert reply.status == 200, reply.body
 
@@ -145,6 +156,7 @@ async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[s
                         await wait_until(lambda: first_update() is not None)
                         first = first_update()
                         assert first is not None
+                        kube_requests.append(len(cluster.requests) - kube_before)
                         for name, at in (
                             ("ack", acked),
                             ("first update", first),
@@ -157,10 +169,42 @@ async def bench(executions: int, step_seconds: float, think_ms: float) -> dict[s
 
                     for i in range(executions):
                         await execute(i)
+                times["kubectl requests"] = [
+                    float(n) for n in await kubectl_requests(cluster, fakes.kubeconfig, workdir)
+                ]
             finally:
                 await bot.stop()
     times["failed executions"] = [float(n) for n in failures]
+    times["kube requests"] = [float(n) for n in kube_requests]
     return times
+
+
+def kubectl_scale_commands(target: int) -> list[list[str]]:
+    """What a person runs for `/runbook scale backend <target>`: the preview, the change, the wait."""
+    _, ns, deployment, _ = SERVICES[0]
+    scale = ["scale", f"deployment/{deployment}", f"--replicas={target}", "-n", ns]
+    return [[*scale, "--dry-run=server"], scale, ["rollout", "status", f"deployment/{deployment}", "-n", ns]]
+
+
+async def kubectl_requests(cluster: Any, kubeconfig: Path, workdir: Path) -> list[int]:
+    """Kubernetes API requests of the same procedure done with kubectl: [object requests, discovery requests].
+
+    kubectl caches discovery in --cache-dir; the first command fills the cache, so discovery is counted once.
+    Empty when kubectl is not on PATH.
+    """
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("  kubectl is not on PATH: no comparison of Kubernetes requests", file=sys.stderr)
+        return []
+    env = {**os.environ, "HOME": str(workdir), "KUBECONFIG": str(kubeconfig)}
+    cluster.clear()
+    for args in kubectl_scale_commands(3):
+        argv = [kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(workdir / "kubectl-cache"), *args]
+        done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=60, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr}")
+    objects = sum(1 for r in cluster.requests if "/namespaces/" in r.path)
+    return [objects, len(cluster.requests) - objects]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     failures = times.pop("failed executions")
+    ours = sorted(times.pop("kube requests")) or [float("nan")]
+    theirs = times.pop("kubectl requests", [])
     for name, values in times.items():
         ms = sorted(values) or [float("nan")]
         print(f"{name:<24} {percentile(ms, 0.5):>9.1f} {percentile(ms, 0.99):>9.1f} {ms[-1]:>9.1f}")
@@ -192,7 +238,29 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{len(failures)} of {args.executions} executions did not finish within {WAIT_SECONDS:.0f}s"
         + (f": {[int(n) for n in failures]}" if failures else "")
     )
-    return 1 if failures else 0
+    print("\nKubernetes API requests for one `scale` (preview dry run, scale, wait for the rollout)\n")
+    print(f"  bot, per execution: median {percentile(ours, 0.5):.0f}, max {ours[-1]:.0f}")
+    if theirs:
+        commands = " ; ".join("kubectl " + " ".join(c) for c in kubectl_scale_commands(3))
+        print(f"  kubectl: {theirs[0]:.0f} (+ {theirs[1]:.0f} discovery, cached afterwards) for: {commands}")
+    print("\nTargets (issue 20)\n")
+    first = sorted(times["first update"]) or [float("inf")]
+    checks = [
+        (
+            f"Confirm → first progress update p50 < {TARGET_FIRST_P50_MS:.0f} ms",
+            percentile(first, 0.5) < TARGET_FIRST_P50_MS,
+        ),
+        (
+            f"Confirm → first progress update p99 < {TARGET_FIRST_P99_MS:.0f} ms",
+            percentile(first, 0.99) < TARGET_FIRST_P99_MS,
+        ),
+        ("no execution left unfinished", not failures),
+    ]
+    if theirs:
+        checks.append(("Kubernetes requests per scale ≤ kubectl's (max over executions)", ours[-1] <= theirs[0]))
+    for name, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {name}")
+    return 0 if all(ok for _, ok in checks) else 1
 
 
 if __name__ == "__main__":

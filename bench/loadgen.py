@@ -14,7 +14,8 @@ the full answer read (the "ack" time Slack's 3-second limit is about).
 ``--spec`` is a JSON file with the Slack context to put in bodies: ``response_urls`` (a list,
 used round-robin; the Slack fake must allow that many uses), ``team_id``, ``user_id``,
 ``user_name``, ``channel_id``, ``channel_name``, ``app_id``. Prints one JSON object: count, rps,
-p50/p90/p99/max in milliseconds, errors (non-200 or transport failures) and status counts.
+p50/p90/p99/max in milliseconds, errors (non-200 or transport failures), busy (acks saying
+the bot is busy: nothing will follow) and status counts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 KINDS = ("status", "help", "cancel")
+BUSY_MARK = b"busy with other requests"  # the bot's ack when its follow-up queue is full (bot/slack/followup.py)
 DEFAULT_SPEC: dict[str, Any] = {
     "response_urls": ["http://127.0.0.1:9/response/none"],
     "team_id": "T0SANDBOX",
@@ -150,7 +152,7 @@ async def run(
     kinds = itertools.cycle(mix)
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    sent = 0
+    sent = busy = 0
     deadline = time.monotonic() + duration
 
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
@@ -159,7 +161,7 @@ async def run(
     ) as session:
 
         async def worker() -> None:
-            nonlocal sent
+            nonlocal sent, busy
             while time.monotonic() < deadline and (max_requests is None or sent < max_requests):
                 sent += 1
                 body = bodies.make(next(kinds))
@@ -172,8 +174,10 @@ async def run(
                 started = time.perf_counter()
                 try:
                     async with session.post(url, data=body, headers=headers) as resp:
-                        await resp.read()
+                        answer = await resp.read()
                         status = str(resp.status)
+                    if status == "200" and BUSY_MARK in answer:
+                        busy += 1
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     status = type(exc).__name__
                 latencies.append(time.perf_counter() - started)
@@ -195,6 +199,7 @@ async def run(
         "p99": round(percentile(ms, 0.99), 2),
         "max": round(ms[-1], 2) if ms else 0.0,
         "errors": errors,
+        "busy": busy,
         "statuses": dict(statuses),
     }
 

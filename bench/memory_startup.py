@@ -10,7 +10,7 @@ sandbox cluster and one embedded PostgreSQL + Redis. RSS is VmRSS (and the peak,
   start-up, external   launch → /readyz 200 with DATABASE_URL/REDIS_URL pointing at the
                        already-running embedded servers (a fresh database, so migrations run)
   RSS                  of the "external" bot after start, then after --requests mixed
-                       requests (status, help, Cancel clicks; bench/loadgen.py in its own
+                       requests and after --requests more (status, help, Cancel clicks; bench/loadgen.py in its own
                        process, --concurrency connections) and its follow-up work finished
 
     .venv/bin/python -m bench.memory_startup [--requests 20000] [--concurrency 20] [--startups 1]
@@ -28,6 +28,8 @@ from pathlib import Path
 from bench.ack_path import Fakes, Server, run_loadgen, start_bot
 
 TARGET_RSS_MB = 150.0
+# Allocator noise: a few MB either way is not growth; a leak of a few hundred bytes per request is 4+ MB.
+TARGET_GROWTH_MB = 3.0
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -63,12 +65,18 @@ async def bench(requests: int, concurrency: int, startups: int) -> dict[str, obj
             try:
                 await asyncio.sleep(1.0)  # let start-up tasks settle
                 out["rss_start_mb"], _ = rss_mb(server.proc.pid)
-                load = await run_loadgen(
-                    server.url, spec, concurrency=concurrency, duration=0, mix="status,help,cancel", requests=requests
-                )
-                out["drain_s"] = await fakes.drain(quiet=1.0)
-                out["rss_after_mb"], out["hwm_mb"] = rss_mb(server.proc.pid)
-                out["load"] = load
+                # Two equal rounds: the first shows the working set, the second whether it keeps growing.
+                for round_ in ("", "2"):
+                    out["load" + round_] = await run_loadgen(
+                        server.url,
+                        spec,
+                        concurrency=concurrency,
+                        duration=0,
+                        mix="status,help,cancel",
+                        requests=requests,
+                    )
+                    out["drain_s" + round_] = await fakes.drain(quiet=1.0)
+                    out["rss_after_mb" + round_], out["hwm_mb" + round_] = rss_mb(server.proc.pid)
             finally:
                 await server.stop()
             out["startup_embedded_s"] = embedded_times
@@ -83,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startups", type=int, default=1, help="start-ups timed per mode (median shown)")
     args = parser.parse_args(argv)
     r = asyncio.run(bench(args.requests, args.concurrency, args.startups))
-    load = r["load"]
-    assert isinstance(load, dict)
+    load, load2 = r["load"], r["load2"]
+    assert isinstance(load, dict) and isinstance(load2, dict)
     emb, ext = r["startup_embedded_s"], r["startup_external_s"]
     assert isinstance(emb, list) and isinstance(ext, list)
     print("\nMemory and start-up (`runbook-bot serve` in a subprocess)\n")
@@ -95,22 +103,35 @@ def main(argv: list[str] | None = None) -> int:
         ("RSS after start (external DBs)", f"{r['rss_start_mb']:.1f} MB"),
         ("RSS after start (embedded mode, bot process only)", f"{r['rss_embedded_mode_mb']:.1f} MB"),
         (f"RSS after {load['count']} mixed requests", f"{r['rss_after_mb']:.1f} MB"),
-        ("peak RSS (VmHWM)", f"{r['hwm_mb']:.1f} MB"),
-        ("RSS growth", f"{r['rss_after_mb'] - r['rss_start_mb']:+.1f} MB"),  # type: ignore[operator]
+        (f"RSS after {load['count'] + load2['count']} mixed requests", f"{r['rss_after_mb2']:.1f} MB"),
+        ("peak RSS (VmHWM)", f"{r['hwm_mb2']:.1f} MB"),
+        ("RSS growth over the first round", f"{r['rss_after_mb'] - r['rss_start_mb']:+.1f} MB"),  # type: ignore[operator]
+        ("RSS growth over the second round", f"{r['rss_after_mb2'] - r['rss_after_mb']:+.1f} MB"),  # type: ignore[operator]
         (
             f"load: {load['count']} req at c={load['concurrency']}",
             f"{load['rps']} req/s, p50 {load['p50']} ms, p99 {load['p99']} ms, max {load['max']} ms, "
             f"{load['errors']} errors",
         ),
-        ("follow-up drain after the load", f"{r['drain_s']:.2f} s"),
+        (
+            f"second round: {load2['count']} req",
+            f"{load2['rps']} req/s, p50 {load2['p50']} ms, p99 {load2['p99']} ms, max {load2['max']} ms, "
+            f"{load2['errors']} errors",
+        ),
+        ("follow-up drain after each round", f"{r['drain_s']:.2f} s, {r['drain_s2']:.2f} s"),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
-    hwm = float(r["hwm_mb"])  # type: ignore[arg-type]
-    ok = hwm < TARGET_RSS_MB
-    print(f"\n  [{'PASS' if ok else 'FAIL'}] RSS < {TARGET_RSS_MB:.0f} MB (peak {hwm:.1f} MB)")
-    return 0 if ok else 1
+    hwm = float(r["hwm_mb2"])  # type: ignore[arg-type]
+    growth = float(r["rss_after_mb2"]) - float(r["rss_after_mb"])  # type: ignore[arg-type]
+    ok_rss = hwm < TARGET_RSS_MB
+    ok_growth = growth <= TARGET_GROWTH_MB
+    print(f"\n  [{'PASS' if ok_rss else 'FAIL'}] RSS < {TARGET_RSS_MB:.0f} MB (peak {hwm:.1f} MB)")
+    print(
+        f"  [{'PASS' if ok_growth else 'FAIL'}] no growth over the second round "
+        f"(≤ {TARGET_GROWTH_MB:.0f} MB: {growth:+.1f} MB)"
+    )
+    return 0 if ok_rss and ok_growth else 1
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from bot.comms.maintenance import MaintenanceService
 from bot.comms.templating import Templates, check_templates
 from bot.docker import Compose, Engines
 from bot.embedded import EmbeddedServers
+from bot.followups import FollowUps
 from bot.guides.loader import load_guides
 from bot.guides.model import Guide
 from bot.k8s import Kube
@@ -195,11 +196,13 @@ class BotProcess:
             executions=store,
             engine=engine,
             tasks=TaskOwner(),
+            followups=FollowUps(workers=s.followup_workers, capacity=s.followup_queue),
             clock=utc_now,
             replica_id=self.replica_id,
             scheduler=Scheduler(PostgresJobStore(db), clock=utc_now, replica_id=self.replica_id),
         )
         self.runtime = rt
+        rt.followups.start()
         self.bolt = bolt_app.build_bolt_app(slack.client)
         self._register_surfaces(rt, self.bolt, guides)
         alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
@@ -239,6 +242,7 @@ class BotProcess:
             policy=rt.policy,
             history_timeout=s.kube_timeout * 2,
             health=self.health,
+            followups=rt.followups,
             guide=GuideRuntime(
                 guides=guide_files,
                 sessions=GuideSessionStore(rt.db),
@@ -249,7 +253,7 @@ class BotProcess:
         )
         runbook_command.register(bolt, runbooks)
         guides.register(bolt, runbooks)
-        runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks))
+        runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups))
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
         templates = Templates(s.templates_dir)
@@ -297,8 +301,10 @@ class BotProcess:
             log.warning("executions interrupted by a restart", count=interrupted)
         await recovery.show_closed(self.runtime.slack, self.runtime.procedures, closed)
 
-    async def serve_http(self, host: str, port: int) -> int:
-        """Start listening; returns the bound port (port 0 picks a free one)."""
+    async def serve_http(self, host: str, port: int, *, reuse_port: bool = False) -> int:
+        """Start listening; returns the bound port (port 0 picks a free one).
+
+        reuse_port: several worker processes listen on the same port (SO_REUSEPORT), see bot/workers.py."""
         assert self.web_app is not None
         self._runner = web.AppRunner(
             self.web_app,
@@ -310,7 +316,7 @@ class BotProcess:
             keepalive_timeout=self.settings.http_read_timeout,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        site = web.TCPSite(self._runner, host, port, reuse_port=reuse_port or None)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
@@ -325,6 +331,7 @@ class BotProcess:
         rt = self.runtime
         if rt is not None:
             rt.scheduler.stop()
+            await rt.followups.close(SHUTDOWN_GRACE_SECONDS)  # queued answers may still spawn executions
             await rt.tasks.drain(SHUTDOWN_GRACE_SECONDS)
             await rt.slack.close()
             with contextlib.suppress(errors.UnavailableError, OSError):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import structlog
 
-from bot import errors, logs, rbac
+from bot import errors, logs, rbac, workers
 from bot.actions import reference
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
@@ -27,7 +27,11 @@ log = structlog.get_logger(__name__)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="runbook-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="HTTP mode: POST /slack/events, /healthz, /readyz on $PORT")
+    serve = sub.add_parser("serve", help="HTTP mode: POST /slack/events, /healthz, /readyz on $PORT")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="serving processes sharing $PORT (SO_REUSEPORT); one per core"
+    )
+    serve.add_argument(workers.WORKER_FLAG, dest="reuse_port", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("socket", help="Socket Mode with the same listeners (needs SLACK_APP_TOKEN)")
     sub.add_parser("migrate", help="apply database migrations and exit")
     sub.add_parser("check-config", help="validate catalog, procedures and templates; list every problem")
@@ -50,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(settings: Settings) -> int:
+async def _serve(settings: Settings, *, reuse_port: bool = False) -> int:
     process = BotProcess(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -58,7 +62,7 @@ async def _serve(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await process.start()
-        await process.serve_http(settings.host, settings.port)
+        await process.serve_http(settings.host, settings.port, reuse_port=reuse_port)
         await stop.wait()
     finally:
         await process.stop()
@@ -181,7 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_socket(settings))
         if args.command == "shell":
             return _shell(settings, args)
-        return asyncio.run(_serve(settings))
+        if args.workers < 1:
+            raise errors.ConfigError([f"--workers: need at least 1, got {args.workers}"])
+        if args.workers > 1:
+            return asyncio.run(workers.serve_workers(settings, args.workers))
+        return asyncio.run(_serve(settings, reuse_port=args.reuse_port))
     except errors.ConfigError as exc:
         print(f"runbook-bot: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.actions.registry import ActionRegistry
 from bot.catalog import Catalog
 from bot.coord import Coordinator
+from bot.followups import FollowUps
 from bot.runbooks.engine import Clock, Engine
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
@@ -35,6 +36,7 @@ class Runtime:
     executions: PostgresExecutionStore
     engine: Engine
     tasks: TaskOwner
+    followups: FollowUps
     scheduler: Scheduler
     clock: Clock
     replica_id: str

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="EXECUTION_HEARTBEAT_SECONDS")
     execution_stale_seconds: float = Field(default=15.0, gt=0, alias="EXECUTION_STALE_SECONDS")
     sweep_seconds: float = Field(default=15.0, gt=0, alias="SWEEP_SECONDS")
+    # Work after an ack (answers, clicks) runs on this many workers; when this many requests are already
+    # waiting, a new one is answered "busy, try again in a moment" instead of making every ack slower.
+    followup_workers: int = Field(default=8, ge=1, le=256, alias="FOLLOWUP_WORKERS")
+    followup_queue: int = Field(default=500, ge=1, alias="FOLLOWUP_QUEUE")
 
     def secret_values(self) -> list[str]:
         """Every secret setting that is set: what the log redactor must hide. A new SecretStr field is

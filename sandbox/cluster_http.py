@@ -134,16 +134,21 @@ class ApiServer:
         since = int(request.query.get("resourceVersion") or 0)
         deadline = time.monotonic() + float(request.query.get("timeoutSeconds") or 1800)
         sent: dict[str, str] = {}
+        present: dict[str, dict[str, Any]] = {}  # what the watcher may know of, to tell it of deletions
         while not self.closing.is_set() and time.monotonic() < deadline:
-            for obj in self._select(request, self.store.list(rtype.plural, ns)):
+            current = {o["metadata"]["name"]: o for o in self._select(request, self.store.list(rtype.plural, ns))}
+            events = [{"type": "DELETED", "object": present[name]} for name in present.keys() - current.keys()]
+            for name, obj in current.items():
                 rv = obj["metadata"]["resourceVersion"]
-                if int(rv) > since and sent.get(obj["metadata"]["name"]) != rv:
-                    sent[obj["metadata"]["name"]] = rv
-                    event = {"type": "MODIFIED", "object": obj}
-                    try:
-                        await response.write(json.dumps(event).encode() + b"\n")
-                    except ConnectionResetError:  # the client stopped watching; that is normal
-                        return response
+                if int(rv) > since and sent.get(name) != rv:
+                    sent[name] = rv
+                    events.append({"type": "MODIFIED", "object": obj})
+            present = current
+            try:
+                for event in events:
+                    await response.write(json.dumps(event).encode() + b"\n")
+            except ConnectionResetError:  # the client stopped watching; that is normal
+                return response
             await self.store.wait_for_change(0.2)
         return response
 

@@ -21,9 +21,11 @@ T = TypeVar("T")
 
 
 class ClientPool:
-    def __init__(self, kubeconfig: Path | None, *, max_workers: int = 8) -> None:
+    def __init__(self, kubeconfig: Path | None, *, max_workers: int = 8, max_watches: int = 16) -> None:
         self._kubeconfig = kubeconfig
         self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="kube")
+        # A watch holds its thread for as long as it runs (a rollout: minutes): never one the reads need.
+        self._watch_executor = ThreadPoolExecutor(max_workers=max_watches, thread_name_prefix="kube-watch")
         self._clients: dict[str | None, Any] = {}
         self._lock = threading.Lock()
 
@@ -55,8 +57,14 @@ class ClientPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self.api_client(context)))
 
+    def run_watch(self, context: str | None, fn: Callable[[Any], None]) -> asyncio.Future[None]:
+        """Run a watch's blocking reader on the watch executor."""
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._watch_executor, lambda: fn(self.api_client(context)))
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._watch_executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             for api in self._clients.values():
                 api.close()

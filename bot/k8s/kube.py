@@ -2,7 +2,7 @@
 
 Methods take a catalog KubernetesTarget (context, namespace, deployment) and return frozen
 dataclasses from `bot.k8s.models`. Mutations accept `dry_run`, sent as `dryRun=All`, so
-previews are the API server's own answer. Raw JSON (`_preload_content=False`) is used
+previews are the API server's own answer. Raw JSON (bot/k8s/rest.py) is used
 instead of the generated models: the logic below reads the same fields kubectl reads,
 and unknown fields survive a read-modify-write.
 """
@@ -10,19 +10,19 @@ and unknown fields survive a read-modify-write.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
+import contextlib
+import math
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import urllib3.exceptions
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from bot import errors, metrics
 from bot.catalog_targets import KubernetesTarget
-from bot.k8s import rollouts
+from bot.k8s import rest, rollouts, watch
 from bot.k8s.clients import ClientPool
 from bot.k8s.coalesce import Coalescer
 from bot.k8s.errors import ConflictError, Op, translate
@@ -44,8 +44,10 @@ JSON_PATCH = "application/json-patch+json"
 Progress = Callable[[str], Awaitable[None]]
 
 
-def decode(resp: Any) -> Any:
-    return json.loads(resp.data or b"null")
+def deployment_path(service: KubernetesTarget) -> str:
+    return rest.path(
+        "/apis/apps/v1/namespaces/{ns}/deployments/{name}", ns=service.namespace, name=service.deployment_name
+    )
 
 
 def dry(dry_run: bool) -> str | None:
@@ -100,13 +102,11 @@ class KubeCore:
         kubeconfig: Path | None,
         timeout: float,
         max_workers: int = 8,
-        poll_interval: float = 1.0,
         conflict_retries: int = 3,
         conflict_backoff: float = 0.1,
     ) -> None:
         self._pool = ClientPool(kubeconfig, max_workers=max_workers)
         self.timeout = timeout
-        self.poll_interval = poll_interval
         self._status_reads: Coalescer[DeploymentStatus] = Coalescer()
         self._conflict_retries = conflict_retries
         self._conflict_backoff = conflict_backoff
@@ -144,11 +144,7 @@ class KubeCore:
         result: dict[str, Any] = await self.call(
             service,
             self.op(service, "get"),
-            lambda api: decode(
-                client.AppsV1Api(api).read_namespaced_deployment(
-                    service.deployment_name, service.namespace, _preload_content=False, _request_timeout=t
-                )
-            ),
+            lambda api: rest.request_json(api, "GET", deployment_path(service), timeout=t),
         )
         return result
 
@@ -157,13 +153,60 @@ class KubeCore:
         body = await self.call(
             service,
             Op("list", "pods", service.namespace, "pods", ""),
-            lambda api: decode(
-                client.CoreV1Api(api).list_namespaced_pod(
-                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
-                )
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/api/v1/namespaces/{ns}/pods", ns=service.namespace),
+                query={"labelSelector": selector},
+                timeout=t,
             ),
         )
         return list(body.get("items") or [])
+
+    async def list_deployment(self, service: KubernetesTarget) -> dict[str, Any]:
+        """The deployment as a one-item list (kubectl's `fieldSelector=metadata.name=…`), with the list's
+        resourceVersion to watch from."""
+        t = self.timeout
+        result: dict[str, Any] = await self.call(
+            service,
+            self.op(service, "list"),
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/apis/apps/v1/namespaces/{ns}/deployments", ns=service.namespace),
+                query={"fieldSelector": f"metadata.name={service.deployment_name}"},
+                timeout=t,
+            ),
+        )
+        return result
+
+    async def watch_deployment(
+        self, service: KubernetesTarget, resource_version: str, seconds: int
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Watch events of the deployment after `resource_version`, for up to `seconds` (the server ends it)."""
+        op = self.op(service, "watch")
+        query: rest.Query = {
+            "allowWatchBookmarks": True,
+            "fieldSelector": f"metadata.name={service.deployment_name}",
+            "resourceVersion": resource_version,
+            "timeoutSeconds": seconds,
+            "watch": True,
+        }
+        resource = rest.path("/apis/apps/v1/namespaces/{ns}/deployments", ns=service.namespace)
+        # The read timeout covers the quiet stretches of a watch: the server closes it after `seconds`.
+        timeout = (self.timeout, seconds + self.timeout)
+        status = "ok"
+        try:
+            async for event in watch.events(
+                lambda read: self._pool.run_watch(service.context, read),
+                lambda api: rest.send(api, "GET", resource, query=query, timeout=timeout),
+            ):
+                yield event
+        except Exception as exc:  # every library error becomes one of ours, with the operation named
+            status = call_status(exc)
+            raise translate(exc, op, self.timeout) from exc
+        finally:
+            metrics.KUBE_API_CALLS.labels(verb=op.verb, status=status).inc()
 
     async def patch_deployment(
         self, service: KubernetesTarget, body: Any, content_type: str, dry_run: bool, field_manager: str | None
@@ -172,17 +215,14 @@ class KubeCore:
         result: dict[str, Any] = await self.call(
             service,
             self.op(service, "patch"),
-            lambda api: decode(
-                client.AppsV1Api(api).patch_namespaced_deployment(
-                    service.deployment_name,
-                    service.namespace,
-                    body,
-                    dry_run=dry(dry_run),
-                    field_manager=field_manager,
-                    _content_type=content_type,
-                    _preload_content=False,
-                    _request_timeout=t,
-                )
+            lambda api: rest.request_json(
+                api,
+                "PATCH",
+                deployment_path(service),
+                query={"dryRun": dry(dry_run), "fieldManager": field_manager},
+                body=body,
+                content_type=content_type,
+                timeout=t,
             ),
         )
         return result
@@ -233,16 +273,14 @@ class KubeDeployments(KubeCore):
             scale = await self.call(
                 service,
                 self.op(service, "patch", "deployments/scale"),
-                lambda api: decode(
-                    client.AppsV1Api(api).patch_namespaced_deployment_scale(
-                        service.deployment_name,
-                        service.namespace,
-                        {"spec": {"replicas": replicas}},
-                        dry_run=dry(dry_run),
-                        _content_type=MERGE,
-                        _preload_content=False,
-                        _request_timeout=t,
-                    )
+                lambda api: rest.request_json(
+                    api,
+                    "PATCH",
+                    deployment_path(service) + "/scale",
+                    query={"dryRun": dry(dry_run)},
+                    body={"spec": {"replicas": replicas}},
+                    content_type=MERGE,
+                    timeout=t,
                 ),
             )
             return ScaleResult(before=before, after=int(scale["spec"]["replicas"]), dry_run=dry_run)
@@ -267,27 +305,52 @@ class KubeDeployments(KubeCore):
     async def rollout_status(
         self, service: KubernetesTarget, *, deadline: float, on_progress: Progress | None = None
     ) -> RolloutStatus:
-        """`kubectl rollout status`: poll until done, reporting each new message; TargetError at deadline."""
+        """`kubectl rollout status`: list the deployment, then watch it until the rollout is done.
+
+        Each new status message is reported; TargetError at the deadline, when the progress deadline
+        is exceeded or when the deployment is deleted. A watch the server ends is resumed by listing
+        again (a 410 Gone included), so no change is missed between two watches.
+        """
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline
         last = ""
-        # Start polling fast (a small scale settles in well under a second) and back off to poll_interval,
-        # so short rollouts are reported done promptly without hammering the API server on long ones.
-        interval = min(0.1, self.poll_interval)
-        while True:
-            dep = await self.read_deployment(service)
+
+        async def seen(dep: dict[str, Any]) -> RolloutStatus | None:
+            nonlocal last
             message, done = rollouts.status_message(dep)
             if message != last and on_progress is not None:
                 await on_progress(message)
             last = message
-            if done:
-                return RolloutStatus(message=message, revision=rollouts.revision_of(dep))
-            if loop.time() + interval > give_up:
-                raise errors.TargetError(
-                    f"rollout of {service.deployment_name} not finished after {deadline:g}s: {message}"
-                )
-            await asyncio.sleep(interval)
-            interval = min(interval * 2, self.poll_interval)
+            return RolloutStatus(message=message, revision=rollouts.revision_of(dep)) if done else None
+
+        try:
+            async with asyncio.timeout_at(give_up):
+                while True:
+                    listed = await self.list_deployment(service)
+                    items = listed.get("items") or []
+                    if not items:
+                        raise errors.NotFoundError(f"no deployment {service.deployment_name} in {service.namespace}")
+                    if (finished := await seen(items[0])) is not None:
+                        return finished
+                    since = str(listed.get("metadata", {}).get("resourceVersion", ""))
+                    seconds = max(1, math.ceil(give_up - loop.time()))
+                    async with contextlib.aclosing(self.watch_deployment(service, since, seconds)) as stream:
+                        async for event in stream:
+                            kind = event.get("type")
+                            if kind == "DELETED":
+                                raise errors.TargetError(
+                                    f'deployment "{service.deployment_name}" was deleted while waiting for its rollout'
+                                )
+                            if kind == "ERROR":  # e.g. 410 Gone: the resourceVersion is too old, list again
+                                break
+                            if kind in ("ADDED", "MODIFIED") and (finished := await seen(event["object"])) is not None:
+                                return finished
+        except TimeoutError:
+            if loop.time() < give_up:
+                raise
+            raise errors.TargetError(
+                f"rollout of {service.deployment_name} not finished after {deadline:g}s: {last}"
+            ) from None
 
     async def _owned_replicasets(self, service: KubernetesTarget, dep: dict[str, Any]) -> list[dict[str, Any]]:
         t = self.timeout
@@ -295,10 +358,12 @@ class KubeDeployments(KubeCore):
         body = await self.call(
             service,
             Op("list", "replicasets", service.namespace, "replicasets", ""),
-            lambda api: decode(
-                client.AppsV1Api(api).list_namespaced_replica_set(
-                    service.namespace, label_selector=selector, _preload_content=False, _request_timeout=t
-                )
+            lambda api: rest.request_json(
+                api,
+                "GET",
+                rest.path("/apis/apps/v1/namespaces/{ns}/replicasets", ns=service.namespace),
+                query={"labelSelector": selector},
+                timeout=t,
             ),
         )
         return rollouts.owned_replicasets(dep, list(body.get("items") or []))

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubernetes import client
-
 from bot import errors
 from bot.catalog_targets import ConfigMapMaintenance, EnvMaintenance, KubernetesTarget
-from bot.k8s import rollouts
+from bot.k8s import rest, rollouts
 from bot.k8s.errors import Op
-from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, decode, dry, pod_info
+from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, dry, pod_info
 from bot.k8s.models import DeletedPods, HpaChange, LogsResult, PodInfo, PodUsage, ValueChange
 
 MAX_LOG_PODS = 5  # kubectl logs -l … --max-log-requests default
@@ -75,18 +73,18 @@ class Kube(KubeDeployments):
         for pod in chosen:
 
             def fetch(api: Any, pod: str = pod) -> bytes:
-                resp: Any = client.CoreV1Api(api).read_namespaced_pod_log(
-                    pod,
-                    service.namespace,
-                    container=name,
-                    tail_lines=tail_lines,
-                    since_seconds=since_seconds,
-                    previous=previous or None,
-                    limit_bytes=per_pod,
-                    _preload_content=False,
-                    _request_timeout=t,
+                return rest.request_bytes(
+                    api,
+                    rest.path("/api/v1/namespaces/{ns}/pods/{pod}/log", ns=service.namespace, pod=pod),
+                    query={
+                        "container": name,
+                        "limitBytes": per_pod,
+                        "previous": previous or None,
+                        "sinceSeconds": since_seconds,
+                        "tailLines": tail_lines,
+                    },
+                    timeout=t,
                 )
-                return bytes(resp.data)
 
             try:
                 raw = await self.call(service, Op("get", "pods/log", service.namespace, "pod", pod), fetch)
@@ -111,16 +109,12 @@ class Kube(KubeDeployments):
             body = await self.call(
                 service,
                 Op("list", "pods.metrics.k8s.io", service.namespace, "metrics API", ""),
-                lambda api: decode(
-                    client.CustomObjectsApi(api).list_namespaced_custom_object(
-                        "metrics.k8s.io",
-                        "v1beta1",
-                        service.namespace,
-                        "pods",
-                        label_selector=selector,
-                        _preload_content=False,
-                        _request_timeout=t,
-                    )
+                lambda api: rest.request_json(
+                    api,
+                    "GET",
+                    rest.path("/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", ns=service.namespace),
+                    query={"labelSelector": selector},
+                    timeout=t,
                 ),
             )
         except errors.NotFoundError as exc:
@@ -167,31 +161,24 @@ class Kube(KubeDeployments):
         if not 1 <= min_replicas <= max_replicas:
             raise errors.UserError(f"need 1 ≤ min ≤ max; got min {min_replicas}, max {max_replicas}")
         name, ns, t = service.hpa, service.namespace, self.timeout
-        hpas = client.AutoscalingV2Api
+        hpa = rest.path("/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{name}", ns=ns, name=name)
         before = await self.call(
             service,
             Op("get", "horizontalpodautoscalers", ns, "hpa", name),
-            lambda api: decode(
-                hpas(api).read_namespaced_horizontal_pod_autoscaler(
-                    name, ns, _preload_content=False, _request_timeout=t
-                )
-            ),
+            lambda api: rest.request_json(api, "GET", hpa, timeout=t),
         )
         patch = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
         after = await self.call(
             service,
             Op("patch", "horizontalpodautoscalers", ns, "hpa", name),
-            lambda api: decode(
-                hpas(api).patch_namespaced_horizontal_pod_autoscaler(
-                    name,
-                    ns,
-                    patch,
-                    dry_run=dry(dry_run),
-                    field_manager="kubectl-patch",
-                    _content_type=STRATEGIC,
-                    _preload_content=False,
-                    _request_timeout=t,
-                )
+            lambda api: rest.request_json(
+                api,
+                "PATCH",
+                hpa,
+                query={"dryRun": dry(dry_run), "fieldManager": "kubectl-patch"},
+                body=patch,
+                content_type=STRATEGIC,
+                timeout=t,
             ),
         )
         b, a = before["spec"], after["spec"]
@@ -209,13 +196,11 @@ class Kube(KubeDeployments):
     ) -> ValueChange:
         """`kubectl patch configmap <name> --type merge -p '{"data":{key: value}}'`."""
         ns, t = service.namespace, self.timeout
-        core = client.CoreV1Api
+        configmap = rest.path("/api/v1/namespaces/{ns}/configmaps/{name}", ns=ns, name=name)
         current: dict[str, Any] = await self.call(
             service,
             Op("get", "configmaps", ns, "configmap", name),
-            lambda api: decode(
-                core(api).read_namespaced_config_map(name, ns, _preload_content=False, _request_timeout=t)
-            ),
+            lambda api: rest.request_json(api, "GET", configmap, timeout=t),
         )
         before = (current.get("data") or {}).get(key)
         target = f"configmap/{name} key {key}"
@@ -224,17 +209,14 @@ class Kube(KubeDeployments):
         result = await self.call(
             service,
             Op("patch", "configmaps", ns, "configmap", name),
-            lambda api: decode(
-                core(api).patch_namespaced_config_map(
-                    name,
-                    ns,
-                    {"data": {key: value}},
-                    dry_run=dry(dry_run),
-                    field_manager="kubectl-patch",
-                    _content_type=MERGE,
-                    _preload_content=False,
-                    _request_timeout=t,
-                )
+            lambda api: rest.request_json(
+                api,
+                "PATCH",
+                configmap,
+                query={"dryRun": dry(dry_run), "fieldManager": "kubectl-patch"},
+                body={"data": {key: value}},
+                content_type=MERGE,
+                timeout=t,
             ),
         )
         return ValueChange(target, before, (result.get("data") or {}).get(key), no_op=False, dry_run=dry_run)
@@ -246,15 +228,16 @@ class Kube(KubeDeployments):
         dep = await self.read_deployment(service)
         own = rollouts.selector_of(dep)
         pods = await self.list_pods(service, f"{own},{selector}" if selector else own)
-        body = client.V1DeleteOptions(propagation_policy="Background", dry_run=["All"] if dry_run else None)
+        body: dict[str, Any] = {"propagationPolicy": "Background"}  # kubectl delete's DeleteOptions
+        if dry_run:
+            body["dryRun"] = ["All"]
         t, names = self.timeout, []
         for pod in pods:
             name = pod["metadata"]["name"]
 
             def delete(api: Any, name: str = name) -> None:
-                client.CoreV1Api(api).delete_namespaced_pod(
-                    name, service.namespace, body=body, _preload_content=False, _request_timeout=t
-                )
+                pod = rest.path("/api/v1/namespaces/{ns}/pods/{name}", ns=service.namespace, name=name)
+                rest.send(api, "DELETE", pod, body=body, content_type="application/json", timeout=t).read()
 
             await self.call(service, Op("delete", "pods", service.namespace, "pod", name), delete)
             names.append(name)

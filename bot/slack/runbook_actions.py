@@ -13,11 +13,13 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors, metrics
+from bot.followups import FollowUps
 from bot.ids import ActionId
 from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.slack import runbook_views as views
+from bot.slack.followup import ack_click_then
 from bot.slack.replies import action_invocation, answering
 from bot.slack.webapi import SlackWebApi
 from bot.tasks import TaskOwner
@@ -38,16 +40,15 @@ class ExecutionRuntime:
     engine: Engine
     procedures: Mapping[str, Procedure]
     tasks: TaskOwner  # a confirmed run outlives the click's request
+    followups: FollowUps  # the work after the ack, on a bounded queue
 
 
 def register(app: AsyncApp, rt: ExecutionRuntime) -> None:
     async def handle_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _on_click(rt, body, confirm=True)
+        await ack_click_then(rt.followups, rt.slack, ack, body, "confirm", lambda: _on_click(rt, body, confirm=True))
 
     async def handle_cancel_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        await _on_click(rt, body, confirm=False)
+        await ack_click_then(rt.followups, rt.slack, ack, body, "cancel", lambda: _on_click(rt, body, confirm=False))
 
     app.action(ActionId.CONFIRM.value)(handle_confirm_action)
     app.action(ActionId.CANCEL.value)(handle_cancel_action)

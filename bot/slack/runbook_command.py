@@ -15,6 +15,7 @@ from bot.runbooks.loader import RESERVED_NAMES
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack import guides, health_report
 from bot.slack import runbook_views as views
+from bot.slack.followup import ack_command_then
 from bot.slack.replies import answering, command_invocation
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
@@ -52,23 +53,26 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
     except errors.UserError as exc:
         await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
         return
-    await ack()
-    log.info("runbook command", user=who.user_id, channel=who.channel_id, command=word)
     changes = parsed is not None and parsed.procedure.destructive
-    async with answering(rt.slack, who, quoted(f"/runbook {word}"), changes=changes):
-        if parsed is not None:
-            await run_parsed(rt, who, parsed)
-        elif word == "list":
-            allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
-            await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
-        elif word == "guide":
-            await guides.answer_guide(rt, who, tokens[1:])
-        elif word == "health":
-            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
-            await health_report.answer_health(rt.health, who, tokens[1] if len(tokens) > 1 else None)
-        else:
-            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
-            await _history(rt, who, tokens[1:])
+
+    async def answer() -> None:
+        log.info("runbook command", user=who.user_id, channel=who.channel_id, command=word)
+        async with answering(rt.slack, who, quoted(f"/runbook {word}"), changes=changes):
+            if parsed is not None:
+                await run_parsed(rt, who, parsed)
+            elif word == "list":
+                allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
+                await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+            elif word == "guide":
+                await guides.answer_guide(rt, who, tokens[1:])
+            elif word == "health":
+                await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+                await health_report.answer_health(rt.health, who, tokens[1] if len(tokens) > 1 else None)
+            else:
+                await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
+                await _history(rt, who, tokens[1:])
+
+    await ack_command_then(rt.followups, ack, f"runbook-{word}", answer)
 
 
 async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot import errors
 from bot.catalog import Catalog
+from bot.followups import FollowUps
 from bot.runbooks import parser
 from bot.runbooks.engine import Engine, Invocation, PendingOutcome
 from bot.runbooks.model import Procedure
@@ -30,6 +31,7 @@ class RunbookRuntime:
     history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
     health: health_report.HealthRuntime
     guide: GuideRuntime  # `/runbook guide` and its buttons
+    followups: FollowUps  # the work after the ack, on a bounded queue
 
 
 async def run_parsed(

@@ -43,7 +43,7 @@ def kubeconfig(cluster: SandboxCluster, catalog: Catalog, tmp_path: Path) -> Pat
 
 @pytest.fixture
 async def kube(kubeconfig: Path) -> AsyncIterator[Kube]:
-    adapter = Kube(kubeconfig=kubeconfig, timeout=2.0, poll_interval=0.02, conflict_backoff=0.01)
+    adapter = Kube(kubeconfig=kubeconfig, timeout=2.0, conflict_backoff=0.01)
     try:
         yield adapter
     finally:

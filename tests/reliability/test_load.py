@@ -66,7 +66,8 @@ async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
 
     await asyncio.gather(*(user(i) for i in range(USERS)))
     assert loaded_bot.runtime is not None
-    # Let executions already confirmed finish before shutting down and counting.
+    # Let clicks already acknowledged (queued follow-ups) and the executions they start finish before counting.
+    await loaded_bot.runtime.followups.close(grace_seconds=30)
     await loaded_bot.runtime.tasks.drain(grace_seconds=30)
     assert statuses, "the load generator sent nothing"
     assert set(statuses) == {200}
