@@ -42,7 +42,6 @@ from bot.tasks import TaskOwner
 from bot.web import build_web_app
 
 log = structlog.get_logger(__name__)
-SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 def utc_now() -> datetime:
@@ -182,7 +181,7 @@ class BotProcess:
         rt = self.runtime
         if rt is not None:
             rt.scheduler.stop()
-            await rt.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await rt.tasks.drain(self.settings.shutdown_grace_seconds)
             await rt.slack.close()
             with contextlib.suppress(errors.UnavailableError, OSError):
                 await rt.coord.close()

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="EXECUTION_HEARTBEAT_SECONDS")
     execution_stale_seconds: float = Field(default=15.0, gt=0, alias="EXECUTION_STALE_SECONDS")
     sweep_seconds: float = Field(default=15.0, gt=0, alias="SWEEP_SECONDS")
+    # On SIGTERM running executions get this long to finish; the rest are marked interrupted, their
+    # messages updated and their targets freed before the process exits (keep it below the pod's
+    # terminationGracePeriodSeconds).
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
 
     @property
     def slack_api_base(self) -> str:

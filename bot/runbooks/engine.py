@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+import structlog
 
 from bot import errors
 from bot.actions.registry import ActionRegistry, ActionResult, Change
@@ -25,7 +27,10 @@ from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
 from bot.runbooks.steps import StepRunner
 
+log = structlog.get_logger(__name__)
 BOT_ACTOR = "runbook-bot"
+# How long an interrupted run may take to say so in Slack while the process shuts down.
+SHUTDOWN_NOTICE_SECONDS = 10.0
 Clock = Callable[[], datetime]
 # (execution, steps done so far, label of the step now running or None, latest progress line)
 ProgressCallback = Callable[[Execution, tuple[StepRecord, ...], str | None, str | None], Awaitable[None]]
@@ -54,6 +59,7 @@ class PendingOutcome:
     execution: Execution
     changes: tuple[Change, ...]
     notes: tuple[str, ...]
+    last_interrupted: Execution | None = None  # the target's last run was cut off: look before confirming
 
 
 def _entry(kind: str, actor: str, execution: Execution, **detail: Any) -> AuditEntry:
@@ -118,10 +124,14 @@ class Engine:
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
         procedure, args = parsed.procedure, parsed.args
         target = lock_name(self.catalog, parsed.service) if procedure.lock else None
+        last_interrupted = None
         if target is not None:
             holder = await self._locks.holder(target)
-            if holder is not None:
+            if holder is not None and not await self._free_if_ended(target, holder):
                 raise BusyError(parsed.service, holder, "Try again when it finishes.")
+            last = await self._store.last_started(target)
+            if last is not None and last.state == State.INTERRUPTED:
+                last_interrupted = last
         changes, notes = await self._steps.preview(procedure, args, parsed.service)
         now = self._clock()
         execution = Execution(
@@ -147,7 +157,33 @@ class Engine:
                 _entry("preview", BOT_ACTOR, execution, changes=[c.__dict__ for c in changes]),
             ],
         )
-        return PendingOutcome(procedure=procedure, execution=execution, changes=changes, notes=notes)
+        return PendingOutcome(
+            procedure=procedure, execution=execution, changes=changes, notes=notes, last_interrupted=last_interrupted
+        )
+
+    async def _free_if_ended(self, target: str, holder: Holder) -> bool:
+        """A lock whose execution already ended (its release was lost, e.g. Redis was down) is freed here."""
+        if holder.execution is None:
+            return False
+        try:
+            execution = await self._store.get(uuid.UUID(holder.execution))
+        except ValueError:
+            return False
+        if execution is None or not execution.state.final:
+            return False
+        await self._locks.release_of(target, holder.execution)
+        return True
+
+    async def free_locks(self, ended: Sequence[Execution]) -> None:
+        """Free the targets of executions found ended (interrupted by a crash): compare-and-delete by owner."""
+        for execution in ended:
+            if execution.lock_key is None:
+                continue
+            try:
+                await self._locks.release_of(execution.lock_key, str(execution.id))
+            except errors.UnavailableError as exc:
+                # The next request on the target finds the lock's execution ended and frees it then.
+                log.warning("could not free an interrupted run's lock", execution_id=str(execution.id), error=str(exc))
 
     # ---- confirmation ---------------------------------------------------------------------------
 
@@ -195,14 +231,25 @@ class Engine:
         lock = await self._take_lock(claimed, procedure, clicker)
         try:
             final, done = await self._run(claimed, procedure, on_progress)
-        finally:
-            if lock is not None:
-                # If Redis is gone the lock's TTL frees it; the outcome is already recorded.
-                with contextlib.suppress(errors.UnavailableError):
-                    await self._locks.release(lock)
+        except asyncio.CancelledError:
+            # Shut down past the grace period: _run recorded "interrupted"; before the process exits the
+            # target is freed and the message says so. Nothing is re-run.
+            await self._release(lock)
+            interrupted = await self._store.get(claimed.id)
+            if interrupted is not None:
+                async with asyncio.timeout(SHUTDOWN_NOTICE_SECONDS):
+                    await on_progress(interrupted, tuple(interrupted.steps), None, None)
+            raise
+        await self._release(lock)
         # The outcome is shown only once the target is free again, so "done" means "you may go on".
         await on_progress(final, done, None, None)
         return final
+
+    async def _release(self, lock: object | None) -> None:
+        if lock is not None:
+            # If Redis is gone the lock's TTL frees it; the outcome is already recorded.
+            with contextlib.suppress(errors.UnavailableError):
+                await self._locks.release(lock)
 
     async def _take_lock(self, claimed: Execution, procedure: Procedure, clicker: str) -> object | None:
         """The target's lock, or nothing ran: Redis down fails the execution, a busy target un-claims it."""
@@ -214,6 +261,7 @@ class Engine:
                 owner=clicker,
                 detail=f"`{procedure.name}` on {claimed.service}",
                 ttl_seconds=int(sum(s.timeout_seconds for s in procedure.steps)) + 60,
+                execution=str(claimed.id),
             )
         except errors.UnavailableError as exc:
             await self._store.finish(

@@ -33,6 +33,8 @@ async def recover_interrupted(rt: Runtime) -> list[Execution]:
     interrupted = await rt.executions.interrupt_orphans(stale_after_seconds=rt.settings.execution_stale_seconds)
     if interrupted:
         log.warning("executions interrupted by a restart", count=len(interrupted))
+    # A lock follows its execution: the target of a run found interrupted is free again at once.
+    await rt.engine.free_locks(interrupted)
     await _show_closed(rt, interrupted)
     return interrupted
 

@@ -126,6 +126,8 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
+    if pending.last_interrupted is not None:
+        notes = "\n".join(filter(None, [_interrupted_warning(pending.last_interrupted), notes]))
     if procedure.approval == "two_person":
         ask = "Needs approval by an `approver` other than the requester."
         confirm_label = "Approve and run"
@@ -156,6 +158,14 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
             bk.actions(BlockId.EXECUTION_ACTIONS, buttons),
             bk.context(f"{ask} Expires at {expires} UTC. Request `{execution.id}`"),
         ]
+    )
+
+
+def _interrupted_warning(last: Execution) -> str:
+    return (
+        f":warning: The last run on {escape(last.service or 'this target')} was interrupted: "
+        f"{command_line(last.procedure, last.args)} in <#{last.channel_id}>, request `{last.id}`. "
+        "It was not re-run; check `/runbook status` before you confirm."
     )
 
 
