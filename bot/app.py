@@ -39,6 +39,7 @@ from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
 from bot.tasks import TaskOwner
+from bot.values import ValueMask, derive_key
 from bot.web import build_web_app
 
 log = structlog.get_logger(__name__)
@@ -58,8 +59,17 @@ class CoordinatorLimiter:
         return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds)
 
 
-def build_registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube), *database_actions()])
+def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
+    key = derive_key(
+        settings.value_fingerprint_key.get_secret_value(),
+        settings.slack_signing_secret.get_secret_value(),
+        settings.slack_bot_token.get_secret_value(),
+    )
+    return ValueMask.of(catalog.shown_values, key)
+
+
+def build_registry(kube: Kube, mask: ValueMask) -> ActionRegistry:
+    return ActionRegistry([*kubernetes_actions(kube, mask), *database_actions()])
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -79,7 +89,7 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
-        registry = build_registry(kube)
+        registry = build_registry(kube, value_mask(settings, catalog))
         procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
@@ -104,7 +114,8 @@ class BotProcess:
         # Configuration first: a broken catalog, procedure or template stops us before any server starts.
         catalog = load_catalog(s.chatops_config)
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
-        registry = build_registry(self._kube)
+        mask = value_mask(s, catalog)
+        registry = build_registry(self._kube, mask)
         procedures = load_procedures_and_templates(s, catalog, registry)
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
@@ -135,6 +146,7 @@ class BotProcess:
             clock=utc_now,
             replica_id=self.replica_id,
             heartbeat_seconds=s.heartbeat_seconds,
+            mask=mask,
         )
         rt = Runtime(
             settings=s,

@@ -150,6 +150,9 @@ class Catalog(Model):
     severities: dict[str, Severity] = {}
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
+    # Env variables and ConfigMap keys whose values may be shown; every other value is masked
+    # (a keyed fingerprint) in previews, progress, history, the audit log and the logs.
+    shown_values: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> Catalog:

@@ -44,6 +44,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_app_token,
         settings.alertmanager_token,
+        settings.value_fingerprint_key,
         settings.database_url,
         settings.redis_url,
     ]

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
     prometheus_url: str | None = Field(default=None, alias="PROMETHEUS_URL")  # health checks' PromQL
     alertmanager_token: SecretStr = Field(default=SecretStr(""), alias="ALERTMANAGER_TOKEN")
+    # Key of the fingerprints shown for masked env/ConfigMap values; empty = derived from the signing secret.
+    value_fingerprint_key: SecretStr = Field(default=SecretStr(""), alias="VALUE_FINGERPRINT_KEY")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     # Timeouts (seconds) for every external call; one place so operators can tune them.

@@ -23,9 +23,10 @@ from bot.catalog import Catalog
 from bot.policy import Policy
 from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
-from bot.runbooks.model import Procedure
+from bot.runbooks.model import Procedure, StringParam
 from bot.runbooks.parser import ParsedCommand
 from bot.runbooks.steps import StepRunner
+from bot.values import ValueMask
 
 log = structlog.get_logger(__name__)
 BOT_ACTOR = "runbook-bot"
@@ -86,6 +87,7 @@ class Engine:
         clock: Clock,
         replica_id: str,
         heartbeat_seconds: float = 5.0,
+        mask: ValueMask,
     ) -> None:
         self.catalog = catalog
         self.procedures = procedures
@@ -96,6 +98,7 @@ class Engine:
         self._clock = clock
         self._replica_id = replica_id
         self._heartbeat_seconds = heartbeat_seconds
+        self._mask = mask
 
     # ---- request -------------------------------------------------------------------------------
 
@@ -112,7 +115,7 @@ class Engine:
                         actor=who.user_id,
                         channel_id=who.channel_id,
                         procedure=procedure.name,
-                        detail={"reason": exc.reason, "args": dict(args)},
+                        detail={"reason": exc.reason, "args": self.shown_args(procedure, args)},
                     )
                 )
             raise
@@ -148,18 +151,30 @@ class Engine:
             state=State.PENDING,
             created_at=now,
             expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
-            preview={"changes": [c.__dict__ for c in changes], "notes": list(notes)},
+            preview={
+                "changes": [c.__dict__ for c in changes],
+                "notes": list(notes),
+                "args": self.shown_args(procedure, args),  # what messages and history show of the args
+            },
         )
         await self._store.create(
             execution,
             [
-                _entry("request", who.user_id, execution, args=dict(args), policy="allowed"),
+                _entry("request", who.user_id, execution, args=self.shown_args(procedure, args), policy="allowed"),
                 _entry("preview", BOT_ACTOR, execution, changes=[c.__dict__ for c in changes]),
             ],
         )
         return PendingOutcome(
             procedure=procedure, execution=execution, changes=changes, notes=notes, last_interrupted=last_interrupted
         )
+
+    def shown_args(self, procedure: Procedure, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments as they may be written anywhere: values of secret variables masked."""
+        shown = dict(args)
+        for param in procedure.params:
+            if isinstance(param, StringParam) and param.value_of is not None and shown.get(param.name) is not None:
+                shown[param.name] = self._mask.show(str(args.get(param.value_of)), str(shown[param.name]))
+        return shown
 
     async def _free_if_ended(self, target: str, holder: Holder) -> bool:
         """A lock whose execution already ended (its release was lost, e.g. Redis was down) is freed here."""

@@ -32,6 +32,12 @@ def _args_text(args: Mapping[str, Any]) -> str:
     return " ".join(escape(v) for v in args.values() if v is not None)
 
 
+def shown_args(execution: Execution) -> Mapping[str, Any]:
+    """The arguments as the preview recorded them for showing (secret values masked)."""
+    shown = (execution.preview or {}).get("args")
+    return shown if isinstance(shown, Mapping) else execution.args
+
+
 def command_line(procedure: str, args: Mapping[str, Any]) -> str:
     return f"`/runbook {escape(procedure)} {_args_text(args)}`".replace(" `", "`")
 
@@ -123,7 +129,7 @@ def _changes_text(changes: Sequence[Change]) -> str:
 def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     execution, procedure = pending.execution, pending.procedure
     who = f"<@{execution.requester}>"
-    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, execution.args)}"]
+    lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command_line(procedure.name, shown_args(execution))}"]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
     if pending.last_interrupted is not None:
@@ -164,7 +170,7 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
 def _interrupted_warning(last: Execution) -> str:
     return (
         f":warning: The last run on {escape(last.service or 'this target')} was interrupted: "
-        f"{command_line(last.procedure, last.args)} in <#{last.channel_id}>, request `{last.id}`. "
+        f"{command_line(last.procedure, shown_args(last))} in <#{last.channel_id}>, request `{last.id}`. "
         "It was not re-run; check `/runbook status` before you confirm."
     )
 
@@ -189,7 +195,7 @@ def progress(
     total = len(procedure.steps)
     state = execution.state
     header = (
-        f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args)} · *{state.value}*"
+        f"{STATE_ICONS[state]} {command_line(procedure.name, shown_args(execution))} · *{state.value}*"
         f" · requested by <@{execution.requester}>"
     )
     if execution.approver:
@@ -236,7 +242,7 @@ def _outcome_footer(execution: Execution) -> str:
 def closed(execution: Execution, procedure: Procedure, by: str | None = None) -> tuple[str, bk.Blocks]:
     """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
     who = f" by <@{by}>" if by else ""
-    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, execution.args)
+    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, shown_args(execution))
     text = f"{icon} {command} · *{execution.state.value}*{who}"
     return f"{procedure.name}: {execution.state.value}", bk.render(
         [bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")]
@@ -247,7 +253,7 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
     title = f"Latest runbook executions{' for ' + escape(service) if service else ''}"
     if executions:
         lines = [
-            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {command_line(e.procedure, e.args)} "
+            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {command_line(e.procedure, shown_args(e))} "
             f"by <@{e.requester}>" + (f", confirmed by <@{e.approver}>" if e.approver else "")
             for e in executions
         ]

@@ -11,6 +11,7 @@ from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Service
 from bot.k8s import Kube
 from bot.sandbox.cluster import SandboxCluster
+from bot.values import ValueMask
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
 MUTATING |= {"maintenance"}
@@ -18,7 +19,7 @@ READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
 
 
 def registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry(kubernetes_actions(kube))
+    return ActionRegistry(kubernetes_actions(kube, ValueMask.of([], b"test key")))
 
 
 def ctx(service: Service | None, dry_run: bool = False) -> ActionContext:
