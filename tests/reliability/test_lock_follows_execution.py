@@ -116,11 +116,8 @@ async def test_sigterm_mid_rollout_marks_the_run_interrupted_and_frees_the_targe
     assert _real_restarts(cluster) == 1
 
 
-async def test_socket_mode_sigterm_mid_rollout_exits_cleanly_and_frees_the_target(
-    serve_processes: ServeFactory, slack: SlackFake, cluster: SandboxCluster, database_url: str
-) -> None:
-    process = serve_processes("socket")
-    await process.start()
+async def _start_restart_over_socket(slack: SlackFake, cluster: SandboxCluster) -> Message:
+    """The same as _start_restart, with the envelopes Slack sends over Socket Mode."""
     await slack.socket_mode.wait_connected(timeout=30)
     cluster.hold_rollouts(NS, BACKEND)
     command = {
@@ -146,6 +143,15 @@ async def test_socket_mode_sigterm_mid_rollout_exits_cleanly_and_frees_the_targe
     }
     await slack.socket_mode.deliver("interactive", click)
     await _wait_rollout_step(slack, message)
+    return message
+
+
+async def test_socket_mode_sigterm_mid_rollout_exits_cleanly_and_frees_the_target(
+    serve_processes: ServeFactory, slack: SlackFake, cluster: SandboxCluster, database_url: str
+) -> None:
+    process = serve_processes("socket")
+    await process.start()
+    message = await _start_restart_over_socket(slack, cluster)
 
     await asyncio.to_thread(process.terminate)
     assert process.process is not None and process.process.returncode == 0, process.log()[-2000:]
@@ -153,6 +159,22 @@ async def test_socket_mode_sigterm_mid_rollout_exits_cleanly_and_frees_the_targe
     assert await _lock_keys(process) == []
     state, _ = await _execution_state(database_url)
     assert state == "interrupted"
+    assert _real_restarts(cluster) == 1
+
+
+async def test_socket_mode_sigkill_mid_rollout_frees_the_target_once_another_replica_sweeps(
+    serve_processes: ServeFactory, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    process = serve_processes("socket")
+    await process.start()
+    message = await _start_restart_over_socket(slack, cluster)
+    process.kill()
+    assert await _lock_keys(process), "SIGKILL skips every cleanup: the lock is still in Redis"
+
+    survivor = serve_processes()
+    await survivor.start()
+    await slack.wait_for(lambda: _interrupted(slack, message), timeout=FREED_WITHIN)
+    assert await _lock_keys(survivor) == []
     assert _real_restarts(cluster) == 1
 
 
