@@ -252,10 +252,13 @@ class Engine:
             # Shut down past the grace period: _run recorded "interrupted"; before the process exits the
             # target is freed and the message says so. Nothing is re-run.
             await self._release(lock)
-            interrupted = await self._store.get(claimed.id)
-            if interrupted is not None:
+            # Best effort and bounded: the process is exiting; if PostgreSQL is gone too, the next
+            # process's recovery updates the message.
+            with contextlib.suppress(errors.BotError, TimeoutError):
                 async with asyncio.timeout(SHUTDOWN_NOTICE_SECONDS):
-                    await on_progress(interrupted, tuple(interrupted.steps), None, None)
+                    interrupted = await self._store.get(claimed.id)
+                    if interrupted is not None:
+                        await on_progress(interrupted, tuple(interrupted.steps), None, None)
             raise
         await self._release(lock)
         # The outcome is shown only once the target is free again, so "done" means "you may go on".
