@@ -73,11 +73,11 @@ from bot.store.maintenance import PostgresMaintenanceStore
 from bot.store.signatures import SeenSignatures
 from bot.targets import env
 from bot.tasks import TaskOwner
+from bot.values import ValueMask, derive_key
 from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
 
 log = structlog.get_logger(__name__)
-SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 def utc_now() -> datetime:
@@ -94,13 +94,22 @@ class CoordinatorLimiter:
         return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds, member=member)
 
 
-def build_registry(kube: Kube, engines: Engines) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube), *compose_actions(Compose(engines)), *database_actions()])
+def build_registry(kube: Kube, engines: Engines, mask: ValueMask) -> ActionRegistry:
+    return ActionRegistry([*kubernetes_actions(kube, mask), *compose_actions(Compose(engines)), *database_actions()])
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:
     """The catalog's Docker hosts; sessions open on first use, so building them touches no host."""
     return Engines(catalog.docker_hosts, default_url=settings.docker_host, timeout=settings.docker_timeout)
+
+
+def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
+    key = derive_key(
+        settings.value_fingerprint_key.get_secret_value(),
+        settings.slack_signing_secret.get_secret_value(),
+        settings.slack_bot_token.get_secret_value(),
+    )
+    return ValueMask.of(catalog.shown_values, key)
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
-        registry = build_registry(kube, build_engines(settings, catalog))
+        registry = build_registry(kube, build_engines(settings, catalog), value_mask(settings, catalog))
         procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
@@ -151,7 +160,8 @@ class BotProcess:
         logs.redact_too([*env.named_values(catalog), *([s.prometheus_url] if s.prometheus_url else [])])
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         self._engines = build_engines(s, catalog)
-        registry = build_registry(self._kube, self._engines)
+        mask = value_mask(s, catalog)
+        registry = build_registry(self._kube, self._engines, mask)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)
@@ -183,6 +193,7 @@ class BotProcess:
             clock=utc_now,
             replica_id=self.replica_id,
             heartbeat_seconds=s.heartbeat_seconds,
+            mask=mask,
         )
         rt = Runtime(
             settings=s,
@@ -331,8 +342,8 @@ class BotProcess:
         rt = self.runtime
         if rt is not None:
             rt.scheduler.stop()
-            await rt.followups.close(SHUTDOWN_GRACE_SECONDS)  # queued answers may still spawn executions
-            await rt.tasks.drain(SHUTDOWN_GRACE_SECONDS)
+            await rt.followups.close(self.settings.shutdown_grace_seconds)  # queued answers may still spawn executions
+            await rt.tasks.drain(self.settings.shutdown_grace_seconds)
             await rt.slack.close()
             with contextlib.suppress(errors.UnavailableError, OSError):
                 await rt.coord.close()

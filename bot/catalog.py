@@ -198,6 +198,9 @@ class Catalog(Model):
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
     comms: CommsConfig = CommsConfig()  # who may read, declare, update, resolve, schedule, cancel
+    # Env variables and ConfigMap keys whose values may be shown; every other value is masked
+    # (a keyed fingerprint) in previews, progress, history, the audit log and the logs.
+    shown_values: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = []
 
     @model_validator(mode="after")
     def _cross_references(self) -> Catalog:

@@ -54,12 +54,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(settings: Settings, *, reuse_port: bool = False) -> int:
-    process = BotProcess(settings)
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM (a rolling update of the bot) or SIGINT sets the event; the process then shuts down in
+    order: running executions get the grace period, the rest are marked interrupted and freed."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _serve(settings: Settings, *, reuse_port: bool = False) -> int:
+    process = BotProcess(settings)
+    stop = _stop_on_signals()
     try:
         await process.start()
         await process.serve_http(settings.host, settings.port, reuse_port=reuse_port)
@@ -70,19 +77,24 @@ async def _serve(settings: Settings, *, reuse_port: bool = False) -> int:
 
 
 async def _socket(settings: Settings) -> int:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from bot.slack.socket_mode import AcknowledgingSocketModeHandler
 
     if not settings.slack_app_token.get_secret_value():
         raise errors.ConfigError(["environment variable SLACK_APP_TOKEN: required for Socket Mode (xapp-…)"])
     process = BotProcess(settings)
+    stop = _stop_on_signals()
+    handler: AcknowledgingSocketModeHandler | None = None
     try:
         await process.start()
         # /healthz, /readyz (and /metrics) still answer over HTTP in Socket Mode.
         await process.serve_http(settings.host, settings.port)
         assert process.bolt is not None
-        handler = AsyncSocketModeHandler(process.bolt, settings.slack_app_token.get_secret_value())
-        await handler.start_async()  # type: ignore[no-untyped-call]
+        handler = AcknowledgingSocketModeHandler(process.bolt, settings.slack_app_token.get_secret_value())
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await stop.wait()
     finally:
+        if handler is not None:
+            await handler.close_async()  # type: ignore[no-untyped-call]  # stop accepting first
         await process.stop()
     return 0
 

@@ -28,6 +28,16 @@ end
 return 0
 """
 
+# Release a lock only while it belongs to that execution: a sweep or a shutdown frees the target of a run
+# it ended, and never a lock someone else has taken since.
+_RELEASE_OF_EXECUTION_SCRIPT = """
+local current = redis.call('get', KEYS[1])
+if current and cjson.decode(current)['execution'] == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
 
 @contextlib.contextmanager
 def _redis_errors() -> Iterator[None]:
@@ -51,6 +61,7 @@ class LockHolder:
     owner: str
     since: float
     detail: str
+    execution: str | None = None
 
 
 class Coordinator:
@@ -64,6 +75,7 @@ class Coordinator:
         )
         self._prefix = prefix
         self._release = self._redis.register_script(_RELEASE_SCRIPT)
+        self._release_of_execution = self._redis.register_script(_RELEASE_OF_EXECUTION_SCRIPT)
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -75,20 +87,27 @@ class Coordinator:
         with _redis_errors():
             await self._redis.ping()
 
-    async def acquire_lock(self, name: str, *, owner: str, detail: str, ttl_seconds: int) -> Lock | LockHolder:
+    async def acquire_lock(
+        self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str | None = None
+    ) -> Lock | LockHolder:
         """Take the lock, or say who holds it. Raises UnavailableError when Redis is down."""
         key = self._key("lock", name)
         token = secrets.token_hex(16)
-        value = json.dumps({"token": token, "owner": owner, "since": time.time(), "detail": detail})
+        record = {"token": token, "owner": owner, "since": time.time(), "detail": detail, "execution": execution}
+        value = json.dumps(record)
         with _redis_errors():
             taken = await self._redis.set(key, value, nx=True, ex=ttl_seconds)
             if taken:
                 return Lock(key=key, token=value)
             current = await self._redis.get(key)
         if current is None:  # expired between SET and GET: one more try is enough
-            return await self.acquire_lock(name, owner=owner, detail=detail, ttl_seconds=ttl_seconds)
+            return await self.acquire_lock(
+                name, owner=owner, detail=detail, ttl_seconds=ttl_seconds, execution=execution
+            )
         holder = json.loads(current)
-        return LockHolder(owner=holder["owner"], since=holder["since"], detail=holder["detail"])
+        return LockHolder(
+            owner=holder["owner"], since=holder["since"], detail=holder["detail"], execution=holder.get("execution")
+        )
 
     async def lock_holder(self, name: str) -> str | None:
         """The raw holder record of a lock (JSON), or None when free."""
@@ -107,6 +126,11 @@ class Coordinator:
         # If Redis is gone the TTL frees the lock anyway; the caller decides whether to say so.
         with _redis_errors():
             await self._release(keys=[lock.key], args=[lock.token])
+
+    async def release_lock_of(self, name: str, execution: str) -> bool:
+        """Delete the lock `name` if the execution `execution` holds it; True when it did."""
+        with _redis_errors():
+            return bool(await self._release_of_execution(keys=[self._key("lock", name)], args=[execution]))
 
     async def hit_rate_limit(
         self, name: str, *, limit: int, window_seconds: int, member: str | None = None

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
     prometheus_url: str | None = Field(default=None, alias="PROMETHEUS_URL")  # health checks' PromQL
     alertmanager_token: SecretStr = Field(default=SecretStr(""), alias="ALERTMANAGER_TOKEN")
+    # Key of the fingerprints shown for masked env/ConfigMap values; empty = derived from the signing secret.
+    value_fingerprint_key: SecretStr = Field(default=SecretStr(""), alias="VALUE_FINGERPRINT_KEY")
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$", alias="LOG_FORMAT")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     # Timeouts (seconds) for every external call; one place so operators can tune them.
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=5.0, gt=0, alias="EXECUTION_HEARTBEAT_SECONDS")
     execution_stale_seconds: float = Field(default=15.0, gt=0, alias="EXECUTION_STALE_SECONDS")
     sweep_seconds: float = Field(default=15.0, gt=0, alias="SWEEP_SECONDS")
+    # On SIGTERM running executions get this long to finish; the rest are marked interrupted, their
+    # messages updated and their targets freed before the process exits (keep it below the pod's
+    # terminationGracePeriodSeconds).
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, alias="SHUTDOWN_GRACE_SECONDS")
     # Work after an ack (answers, clicks) runs on this many workers; when this many requests are already
     # waiting, a new one is answered "busy, try again in a moment" instead of making every ack slower.
     followup_workers: int = Field(default=8, ge=1, le=256, alias="FOLLOWUP_WORKERS")

@@ -202,6 +202,10 @@ class SandboxCluster:
         """Make this deployment's rollouts stop and report ProgressDeadlineExceeded."""
         (self.controller.stalled.add if stalled else self.controller.stalled.discard)((ns, name))
 
+    def hold_rollouts(self, ns: str, name: str, held: bool = True) -> None:
+        """Make this deployment's rollouts wait (a slow rollout: no progress, no deadline exceeded yet)."""
+        (self.controller.held.add if held else self.controller.held.discard)((ns, name))
+
     def set_metrics_enabled(self, enabled: bool) -> None:
         self._server.metrics_enabled = enabled
 

@@ -35,6 +35,7 @@ class Controller:
         self._store = store
         self.step_seconds = step_seconds
         self.stalled: set[tuple[str, str]] = set()  # (namespace, name): rollouts that exceed their deadline
+        self.held: set[tuple[str, str]] = set()  # (namespace, name): rollouts that progress no further, yet
         self._nodes = itertools.cycle(["sandbox-node-1", "sandbox-node-2", "sandbox-node-3"])
         self._task: asyncio.Task[None] | None = None
         self._seen_pending: set[str] = set()
@@ -101,7 +102,7 @@ class Controller:
                     self._store.put("pods", pod)
                 elif pod["status"]["phase"] == "Pending":
                     self._seen_pending.add(uid)
-        if target is not None and not stalled:
+        if target is not None and not stalled and (ns, meta["name"]) not in self.held:
             self._step(target, owned, pods, desired, paused)
         pods = {rs["metadata"]["uid"]: self._pods(rs) for rs in owned}
         for rs in owned:

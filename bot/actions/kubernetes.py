@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
-from bot.catalog_targets import KubernetesTarget
+from bot.catalog_targets import EnvMaintenance, KubernetesTarget
 from bot.k8s import Kube, PodInfo, ValueChange
+from bot.values import ValueMask
 
 DETAILS_LIMIT = 2500
 
@@ -92,17 +93,19 @@ def _did(ctx: ActionContext, verb: str, past: str) -> str:
     return f"Dry run: would {verb}" if ctx.dry_run else past
 
 
-def _shown(value: str | None) -> str:
-    return "(unset)" if value is None else value
+def _value_result(ctx: ActionContext, change: ValueChange, what: str, name: str, mask: ValueMask) -> ActionResult:
+    """The result of setting one env var / ConfigMap key `name`: its values only as the mask shows them."""
+    before, after = mask.show(name, change.before), mask.show(name, change.after)
 
+    def shown(value: str | None) -> str:
+        return "(unset)" if value is None else value
 
-def _value_result(ctx: ActionContext, change: ValueChange, what: str) -> ActionResult:
     if change.no_op:
-        return ActionResult(f"{what} is already {_shown(change.before)}; nothing to change", no_op=True)
+        return ActionResult(f"{what} is already {shown(before)}; nothing to change", no_op=True)
     return ActionResult(
-        f"{_did(ctx, 'set', 'Set')} {change.target} to {_shown(change.after)}",
-        changes=(Change(change.target, _shown(change.before), _shown(change.after)),),
-        data={"before": change.before, "after": change.after},
+        f"{_did(ctx, 'set', 'Set')} {change.target} to {shown(after)}",
+        changes=(Change(change.target, shown(before), shown(after)),),
+        data={"before": before, "after": after},
     )
 
 
@@ -126,8 +129,8 @@ def pod_table(pods: Sequence[PodInfo]) -> list[str]:
     return rows
 
 
-def kubernetes_actions(kube: Kube) -> list[Action]:
-    """The Kubernetes actions, bound to one adapter (built at the composition root)."""
+def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
+    """The Kubernetes actions, bound to one adapter and the catalog's value mask (built at the composition root)."""
 
     async def status(ctx: ActionContext, _: NoParams) -> ActionResult:
         # A human reading status during an incident is served a reading at most a second old.
@@ -245,7 +248,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
 
     async def set_env(ctx: ActionContext, p: SetEnvParams) -> ActionResult:
         change = await kube.set_env(_service(ctx), p.name, p.value, container=p.container, dry_run=ctx.dry_run)
-        return _value_result(ctx, change, p.name)
+        return _value_result(ctx, change, p.name, p.name, mask)
 
     async def hpa_set(ctx: ActionContext, p: HpaParams) -> ActionResult:
         h = await kube.hpa_set(
@@ -268,7 +271,7 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
 
     async def configmap_set(ctx: ActionContext, p: ConfigMapParams) -> ActionResult:
         change = await kube.configmap_set(_service(ctx), p.name, p.key, p.value, dry_run=ctx.dry_run)
-        return _value_result(ctx, change, f"{p.name}/{p.key}")
+        return _value_result(ctx, change, f"{p.name}/{p.key}", p.key, mask)
 
     async def delete_pods(ctx: ActionContext, p: DeletePodsParams) -> ActionResult:
         d = await kube.delete_pods(_service(ctx), p.selector, dry_run=ctx.dry_run)
@@ -290,7 +293,9 @@ def kubernetes_actions(kube: Kube) -> list[Action]:
                 "`maintenance: {kind: configmap, configmap: NAME}` (a ConfigMap key)."
             )
         change = await kube.maintenance(service, p.enabled, dry_run=ctx.dry_run)
-        return _value_result(ctx, change, "maintenance mode")
+        mode = service.maintenance
+        name = mode.variable if isinstance(mode, EnvMaintenance) else mode.key
+        return _value_result(ctx, change, "maintenance mode", name, mask)
 
     deployment, hpa, maintenance_mode = ("deployment",), ("deployment", "hpa"), ("deployment", "maintenance")
     table: list[

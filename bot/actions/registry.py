@@ -8,7 +8,7 @@ are built at the composition root with their client and handed to the registry.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,6 +33,9 @@ class ActionContext:
     dry_run: bool = False
     timeout_seconds: float = 60.0
     report_progress: ProgressReporter = _no_progress
+    # In a confirmed run: the `data` this step's dry run returned for the preview. An action whose
+    # targets can come and go (queries, pods) acts only on what is in it: the preview is what runs.
+    expected: Mapping[str, Any] | None = None
     component: str | None = None  # a procedure pinned to one of the service's components
 
     def target(self, kind: TargetKind) -> Target | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot import errors
+from bot import errors, values
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -147,7 +147,8 @@ def pick_container(dep: dict[str, Any], wanted: str | None) -> dict[str, Any]:
 def env_value(container: dict[str, Any], variable: str) -> str | None:
     for item in container.get("env") or []:
         if item.get("name") == variable:
-            return "(from a reference)" if "valueFrom" in item else str(item.get("value", ""))
+            # A valueFrom (Secret / ConfigMap reference) is never resolved: the bot does not read it.
+            return values.REFERENCE if "valueFrom" in item else str(item.get("value", ""))
     return None
 
 

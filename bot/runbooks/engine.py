@@ -10,23 +10,30 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+
 from bot import errors
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change
 from bot.catalog import Catalog
+from bot.runbooks import drift
 from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
-from bot.runbooks.model import Procedure
-from bot.runbooks.parser import ParsedCommand
+from bot.runbooks.model import Procedure, StringParam
+from bot.runbooks.parser import ParsedCommand, canonical_text
 from bot.runbooks.policy import Policy
 from bot.runbooks.steps import StepRunner
+from bot.values import ValueMask
 
+log = structlog.get_logger(__name__)
 BOT_ACTOR = "runbook-bot"
 ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
+# How long an interrupted run may take to say so in Slack while the process shuts down.
+SHUTDOWN_NOTICE_SECONDS = 10.0
 Clock = Callable[[], datetime]
 # (execution, steps done so far, label of the step now running or None, latest progress line)
 ProgressCallback = Callable[[Execution, tuple[StepRecord, ...], str | None, str | None], Awaitable[None]]
@@ -56,6 +63,7 @@ class PendingOutcome:
     execution: Execution
     changes: tuple[Change, ...]
     notes: tuple[str, ...]
+    last_interrupted: Execution | None = None  # the target's last run was cut off: look before confirming
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class Engine:
         clock: Clock,
         replica_id: str,
         heartbeat_seconds: float = 5.0,
+        mask: ValueMask,
     ) -> None:
         self.catalog = catalog
         self.procedures = procedures
@@ -100,6 +109,7 @@ class Engine:
         self._clock = clock
         self._replica_id = replica_id
         self._heartbeat_seconds = heartbeat_seconds
+        self._mask = mask
 
     # ---- request -------------------------------------------------------------------------------
 
@@ -116,23 +126,27 @@ class Engine:
                         actor=who.user_id,
                         channel_id=who.channel_id,
                         procedure=procedure.name,
-                        detail={"reason": exc.reason, "args": dict(args)},
+                        detail={"reason": exc.reason, "args": self.shown_args(procedure, args)},
                     )
                 )
             raise
         if not procedure.destructive:
             results = await self._steps.read_only(procedure, args, parsed.service)
-            return ReadOnlyOutcome(procedure=procedure, args=args, results=results, command=parsed.text)
+            return ReadOnlyOutcome(procedure=procedure, args=args, results=results, command=self.shown_command(parsed))
         return await self._prepare(parsed, who)
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
         procedure, args = parsed.procedure, parsed.args
         target = lock_name(self.catalog, parsed.service, procedure, self._registry) if procedure.lock else None
+        last_interrupted = None
         if target is not None:
             holder = await self._locks.holder(target)
-            if holder is not None:
+            if holder is not None and not await self._free_if_ended(target, holder):
                 raise BusyError(parsed.service, holder, "Try again when it finishes.")
-        changes, notes = await self._steps.preview(procedure, args, parsed.service)
+            last = await self._store.last_started(target)
+            if last is not None and last.state == State.INTERRUPTED:
+                last_interrupted = last
+        changes, notes, seen = await self._steps.preview(procedure, args, parsed.service)
         now = self._clock()
         execution = Execution(
             id=uuid.uuid4(),
@@ -148,17 +162,72 @@ class Engine:
             state=State.PENDING,
             created_at=now,
             expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
-            preview={"changes": [c.__dict__ for c in changes], "notes": list(notes)},
-            command=parsed.text,
+            preview={
+                "changes": [c.__dict__ for c in changes],
+                "notes": list(notes),
+                "args": self.shown_args(procedure, args),  # what messages and history show of the args
+                "seen": seen,  # what the dry run saw: a confirmation runs only while it still holds
+            },
+            command=self.shown_command(parsed),
         )
         await self._store.create(
             execution,
             [
-                _entry("request", who.user_id, execution, args=dict(args), command=parsed.text, policy="allowed"),
+                _entry(
+                    "request",
+                    who.user_id,
+                    execution,
+                    args=self.shown_args(procedure, args),
+                    command=self.shown_command(parsed),
+                    policy="allowed",
+                ),
                 _entry("preview", BOT_ACTOR, execution, changes=[c.__dict__ for c in changes]),
             ],
         )
-        return PendingOutcome(procedure=procedure, execution=execution, changes=changes, notes=notes)
+        return PendingOutcome(
+            procedure=procedure, execution=execution, changes=changes, notes=notes, last_interrupted=last_interrupted
+        )
+
+    def shown_command(self, parsed: ParsedCommand) -> str:
+        """The canonical command text as it may be written anywhere: secret values masked as in `shown_args`."""
+        shown = self.shown_args(parsed.procedure, parsed.args)
+        given = {
+            name: str(shown[name]) if shown.get(name) != parsed.args.get(name) else raw
+            for name, raw in parsed.given.items()
+        }
+        return canonical_text(parsed.procedure, given, parsed.args)
+
+    def shown_args(self, procedure: Procedure, args: Mapping[str, Any]) -> dict[str, Any]:
+        """The arguments as they may be written anywhere: values of secret variables masked."""
+        shown = dict(args)
+        for param in procedure.params:
+            if isinstance(param, StringParam) and param.value_of is not None and shown.get(param.name) is not None:
+                shown[param.name] = self._mask.show(str(args.get(param.value_of)), str(shown[param.name]))
+        return shown
+
+    async def _free_if_ended(self, target: str, holder: Holder) -> bool:
+        """A lock whose execution already ended (its release was lost, e.g. Redis was down) is freed here."""
+        if holder.execution is None:
+            return False
+        try:
+            execution = await self._store.get(uuid.UUID(holder.execution))
+        except ValueError:
+            return False
+        if execution is None or not execution.state.final:
+            return False
+        await self._locks.release_of(target, holder.execution)
+        return True
+
+    async def free_locks(self, ended: Sequence[Execution]) -> None:
+        """Free the targets of executions found ended (interrupted by a crash): compare-and-delete by owner."""
+        for execution in ended:
+            if execution.lock_key is None:
+                continue
+            try:
+                await self._locks.release_of(execution.lock_key, str(execution.id))
+            except errors.UnavailableError as exc:
+                # The next request on the target finds the lock's execution ended and frees it then.
+                log.warning("could not free an interrupted run's lock", execution_id=str(execution.id), error=str(exc))
 
     # ---- confirmation ---------------------------------------------------------------------------
 
@@ -207,14 +276,28 @@ class Engine:
         lock = await self._take_lock(claimed, procedure, clicker)
         try:
             final, done = await self._run(claimed, procedure, on_progress)
-        finally:
-            if lock is not None:
-                # If Redis is gone the lock's TTL frees it; the outcome is already recorded.
-                with contextlib.suppress(errors.UnavailableError):
-                    await self._locks.release(lock)
+        except asyncio.CancelledError:
+            # Shut down past the grace period: _run recorded "interrupted"; before the process exits the
+            # target is freed and the message says so. Nothing is re-run.
+            await self._release(lock)
+            # Best effort and bounded: the process is exiting; if PostgreSQL is gone too, the next
+            # process's recovery updates the message.
+            with contextlib.suppress(errors.BotError, TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_NOTICE_SECONDS):
+                    interrupted = await self._store.get(claimed.id)
+                    if interrupted is not None:
+                        await on_progress(interrupted, tuple(interrupted.steps), None, None)
+            raise
+        await self._release(lock)
         # The outcome is shown only once the target is free again, so "done" means "you may go on".
         await on_progress(final, done, None, None)
         return final
+
+    async def _release(self, lock: object | None) -> None:
+        if lock is not None:
+            # If Redis is gone the lock's TTL frees it; the outcome is already recorded.
+            with contextlib.suppress(errors.UnavailableError):
+                await self._locks.release(lock)
 
     async def _take_lock(self, claimed: Execution, procedure: Procedure, clicker: str) -> object | None:
         """The target's lock, or nothing ran: Redis down fails the execution, a busy target un-claims it."""
@@ -226,6 +309,7 @@ class Engine:
                 owner=clicker,
                 detail=f"`{procedure.name}` on {claimed.service}",
                 ttl_seconds=int(sum(s.timeout_seconds for s in procedure.steps)) + 60,
+                execution=str(claimed.id),
             )
         except errors.UnavailableError as exc:
             await self._store.finish(
@@ -247,8 +331,13 @@ class Engine:
         started = time.monotonic()
         heartbeat = asyncio.create_task(self._heartbeat(execution.id), name=f"heartbeat-{execution.id}")
         state, error = State.SUCCEEDED, None
+        recorded = drift.recorded(execution.preview)
         try:
-            for index, step in self._steps.chosen(procedure, execution.args):
+            changed = await self._changed_since_preview(execution, procedure, recorded)
+            if changed is not None:
+                state, error = State.FAILED, changed
+            steps = self._steps.chosen(procedure, execution.args) if changed is None else []
+            for index, step in steps:
                 label = step.label()
                 await on_progress(execution, tuple(done), label, None)
 
@@ -257,7 +346,14 @@ class Engine:
 
                 step_started = time.monotonic()
                 try:
-                    result = await self._steps.run(procedure, step, execution.args, execution.service, progress=report)
+                    result = await self._steps.run(
+                        procedure,
+                        step,
+                        execution.args,
+                        execution.service,
+                        progress=report,
+                        expected=recorded.get(index, {}).get("data"),
+                    )
                     ok, summary, details = True, result.summary, result.details
                 except errors.BotError as exc:
                     ok, summary, details = False, str(exc), None
@@ -298,6 +394,19 @@ class Engine:
             final = await self._finish(execution, state, error, round(time.monotonic() - started, 3))
         return final, tuple(done)
 
+    async def _changed_since_preview(
+        self, execution: Execution, procedure: Procedure, recorded: Mapping[int, Mapping[str, Any]]
+    ) -> str | None:
+        """The preview is what runs: the dry run again, compared with what the preview saw; a
+        description of what changed (the run stops), or None."""
+        if execution.preview is None or "seen" not in execution.preview:
+            return None  # requested before previews recorded what they saw
+        try:
+            _, _, now = await self._steps.preview(procedure, execution.args, execution.service)
+        except errors.BotError as exc:
+            return f"could not check that the preview still holds ({exc}); nothing was changed"
+        return drift.describe(recorded, drift.by_index(now))
+
     async def _finish(self, execution: Execution, state: State, error: str | None, elapsed: float) -> Execution:
         try:
             final = await self._store.finish(
@@ -335,8 +444,11 @@ class Engine:
 
     async def recover_interrupted(self, *, stale_after_seconds: float) -> list[Execution]:
         """Executions cut off by a crash (heartbeat stale): marked interrupted, never re-run.
-        Returned so the Slack layer can redraw their messages."""
-        return await self._store.interrupt_orphans(stale_after_seconds=stale_after_seconds)
+        Returned so the Slack layer can redraw their messages. A lock follows its execution: the
+        target of a run found interrupted is free again at once."""
+        interrupted = await self._store.interrupt_orphans(stale_after_seconds=stale_after_seconds)
+        await self.free_locks(interrupted)
+        return interrupted
 
     async def sweep(self, *, stale_after_seconds: float) -> list[Execution]:
         """Close expired requests and interrupted executions; returns them all, for redrawing."""

@@ -19,6 +19,7 @@ class Holder:
     owner: str
     since: float
     detail: str
+    execution: str | None = None  # the execution holding it (None for locks taken before this was recorded)
 
     def describe(self) -> str:
         minutes = max(0, int((time.time() - self.since) // 60))
@@ -26,11 +27,18 @@ class Holder:
 
 
 class Locks(Protocol):
-    """A lock per target with a TTL. `acquire` returns an opaque token for `release`, or the Holder when busy."""
+    """A lock per target with a TTL. `acquire` returns an opaque token for `release`, or the Holder when busy.
 
-    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int) -> object: ...
+    The lock records the execution that holds it, so whoever finds that execution ended (the sweep,
+    crash recovery, a shutdown) frees the target with `release_of` without knowing the token."""
+
+    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str) -> object: ...
 
     async def release(self, token: object) -> None: ...
+
+    async def release_of(self, name: str, execution: str) -> bool:
+        """Compare-and-delete: free `name` only while `execution` holds it; True when it did."""
+        ...
 
     async def holder(self, name: str) -> Holder | None: ...
 

@@ -57,6 +57,9 @@ class StringParam(_ParamBase):
     pattern: str = r"^[A-Za-z0-9_.:/=-]{1,253}$"
     max_length: int = Field(default=253, le=4000)
     default: str | None = None
+    # This parameter is the value of the env variable / ConfigMap key named by parameter `value_of`:
+    # it is masked wherever the bot writes it, unless the catalog's `shown_values` lists that name.
+    value_of: str | None = None
 
     @model_validator(mode="after")
     def _pattern_compiles(self) -> StringParam:
@@ -126,6 +129,9 @@ class Procedure(_Model):
             raise ValueError("a procedure with a pinned `target` takes no `service` parameter; remove one of them")
         if self.approval == "two_person" and not self.destructive:
             raise ValueError("approval: two_person only makes sense with destructive: true")
+        for param in self.params:
+            if isinstance(param, StringParam) and param.value_of is not None and param.value_of not in names:
+                raise ValueError(f"parameter {param.name}: value_of: {param.value_of} names no parameter")
         for step in self.steps:
             for value in step.args.values():
                 if isinstance(value, str) and value.startswith("$") and value[1:] not in names:

@@ -10,7 +10,7 @@ import difflib
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot import errors
@@ -40,6 +40,7 @@ class ParsedCommand:
     # What the user asked for, canonically: declared order, flag names, their units ("logs x --since 1h").
     # Shown in progress, history and audit, so that pasting it back runs the same thing.
     text: str = ""
+    given: Mapping[str, str] = field(default_factory=dict)  # each param's value as typed, for `text`
 
     @property
     def service(self) -> str | None:
@@ -186,7 +187,7 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
             raise errors.UserError(message if message.endswith((".", "?")) else f"{message}.", usage=usage) from exc
     if remaining:
         raise errors.UserError(f"Too many arguments: {quoted(' '.join(remaining[:5]))}.", usage=usage)
-    return ParsedCommand(procedure=procedure, args=args, text=canonical_text(procedure, given, args))
+    return ParsedCommand(procedure=procedure, args=args, text=canonical_text(procedure, given, args), given=dict(given))
 
 
 def canonical_text(procedure: Procedure, given: Mapping[str, str], args: Mapping[str, Any]) -> str:

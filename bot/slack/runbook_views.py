@@ -32,6 +32,17 @@ def _args_text(args: Mapping[str, Any]) -> str:
     return " ".join(escape(v) for v in args.values() if v is not None)
 
 
+def shown_args(execution: Execution) -> Mapping[str, Any]:
+    """The arguments as the preview recorded them for showing (secret values masked)."""
+    shown = (execution.preview or {}).get("args")
+    return shown if isinstance(shown, Mapping) else execution.args
+
+
+def execution_command(execution: Execution) -> str:
+    """The command an execution was asked for, secret values masked."""
+    return command_line(execution.procedure, shown_args(execution), execution.command)
+
+
 def command_line(procedure: str, args: Mapping[str, Any], command: str | None = None) -> str:
     """The command as the user asked for it (stored at request time); rebuilt from args for old rows."""
     if command:
@@ -127,10 +138,12 @@ def _changes_text(changes: Sequence[Change]) -> str:
 def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     execution, procedure = pending.execution, pending.procedure
     who = f"<@{execution.requester}>"
-    command = command_line(procedure.name, execution.args, execution.command)
+    command = execution_command(execution)
     lines = [f"{STATE_ICONS[State.PENDING]} {who} wants to run {command}"]
     body = _changes_text(pending.changes) if pending.changes else "No field changes reported by the dry run."
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
+    if pending.last_interrupted is not None:
+        notes = "\n".join(filter(None, [_interrupted_warning(pending.last_interrupted), notes]))
     if procedure.approval == "two_person":
         ask = "Needs approval by an `approver` other than the requester."
         confirm_label = "Approve and run"
@@ -164,6 +177,14 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     )
 
 
+def _interrupted_warning(last: Execution) -> str:
+    return (
+        f":warning: The last run on {escape(last.service or 'this target')} was interrupted: "
+        f"{command_line(last.procedure, shown_args(last))} in <#{last.channel_id}>, request `{last.id}`. "
+        "It was not re-run; check `/runbook status` before you confirm."
+    )
+
+
 def _clock_time(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
@@ -184,8 +205,7 @@ def progress(
     total = len(procedure.steps)
     state = execution.state
     header = (
-        f"{STATE_ICONS[state]} {command_line(procedure.name, execution.args, execution.command)} · *{state.value}*"
-        f" · requested by <@{execution.requester}>"
+        f"{STATE_ICONS[state]} {execution_command(execution)} · *{state.value}* · requested by <@{execution.requester}>"
     )
     if execution.approver:
         header += f", confirmed by <@{execution.approver}>"
@@ -231,7 +251,7 @@ def _outcome_footer(execution: Execution) -> str:
 def closed(execution: Execution, procedure: Procedure, by: str | None = None) -> tuple[str, bk.Blocks]:
     """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
     who = f" by <@{by}>" if by else ""
-    icon, command = STATE_ICONS[execution.state], command_line(procedure.name, execution.args, execution.command)
+    icon, command = STATE_ICONS[execution.state], execution_command(execution)
     text = f"{icon} {command} · *{execution.state.value}*{who}"
     return f"{procedure.name}: {execution.state.value}", bk.render(
         [bk.section(text), bk.context(_outcome_footer(execution) + f" · request `{execution.id}`")]
@@ -242,7 +262,7 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
     title = f"Latest runbook executions{' for ' + escape(service) if service else ''}"
     if executions:
         lines = [
-            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {command_line(e.procedure, e.args, e.command)} "
+            f"{STATE_ICONS[e.state]} {e.created_at:%Y-%m-%d %H:%M} {execution_command(e)} "
             f"by <@{e.requester}>" + (f", confirmed by <@{e.approver}>" if e.approver else "")
             for e in executions
         ]

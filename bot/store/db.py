@@ -99,7 +99,10 @@ class Database:
         except CONNECTION_ERRORS as exc:
             raise _unavailable(exc) from exc
         finally:
-            await self.pool.release(conn)
+            # Releasing a connection the server cut (AdminShutdownError on its reset) must not replace
+            # the error the caller is handling with an untranslated one; the pool drops it either way.
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                await self.pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

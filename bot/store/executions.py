@@ -195,6 +195,15 @@ class PostgresExecutionStore:
             )
         return [_from_row(r) for r in rows]
 
+    async def last_started(self, lock_key: str) -> Execution | None:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM executions WHERE lock_key = $1 AND started_at IS NOT NULL"
+                " ORDER BY started_at DESC LIMIT 1",
+                lock_key,
+            )
+        return None if row is None else _from_row(row)
+
     async def audit(self, entry: AuditEntry) -> None:
         async with self._db.transaction() as conn:
             await audit.append(conn, entry)

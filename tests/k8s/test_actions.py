@@ -10,6 +10,7 @@ from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Catalog, Service
 from bot.k8s import Kube
+from bot.values import ValueMask
 from sandbox.cluster import SandboxCluster
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
@@ -29,7 +30,7 @@ def backend(catalog: Catalog) -> Service:
 
 
 def registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry(kubernetes_actions(kube))
+    return ActionRegistry(kubernetes_actions(kube, ValueMask.of([], b"test key")))
 
 
 def ctx(service: Service | None, dry_run: bool = False) -> ActionContext:

@@ -26,11 +26,12 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
-        self.args = args  # after `serve`, e.g. ("--workers", "2")
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "serve", args: tuple[str, ...] = ()) -> None:
+        self.args = args  # after the command, e.g. ("--workers", "2")
         self.port = free_port()
-        self._env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_FORMAT": "json"}
+        self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1", "LOG_FORMAT": "json"}
         self._log_path = log_path
+        self._command = command  # serve | socket
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,8 +41,8 @@ class ServeProcess:
     async def start(self, *, within: float = 60.0) -> None:
         log = self._log_path.open("ab")
         # Popen returns at once (it does not wait for the child), so it does not block the loop.
-        self.process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own argv
-            [sys.executable, "-m", "bot.cli", "serve", *self.args], env=self._env, stdout=log, stderr=log
+        self.process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own CLI, `serve` or `socket`
+            [sys.executable, "-m", "bot.cli", self._command, *self.args], env=self.env, stdout=log, stderr=log
         )
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             deadline = asyncio.get_running_loop().time() + within
@@ -85,11 +86,13 @@ async def serve_processes(
         "EXECUTION_HEARTBEAT_SECONDS": "0.5",
         "EXECUTION_STALE_SECONDS": "2",
         "SWEEP_SECONDS": "1",
+        "SHUTDOWN_GRACE_SECONDS": "1",
+        "SLACK_APP_TOKEN": slack.config.app_token,  # used by `socket` only
     }
     started: list[ServeProcess] = []
 
-    def factory(*args: str) -> ServeProcess:
-        process = ServeProcess(env, tmp_path / f"serve-{len(started)}.log", args)
+    def factory(command: str = "serve", *args: str) -> ServeProcess:
+        process = ServeProcess(env, tmp_path / f"{command}-{len(started)}.log", command, args)
         started.append(process)
         return process
 

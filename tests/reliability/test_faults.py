@@ -105,7 +105,7 @@ async def test_postgres_lost_mid_execution_stops_the_run_and_it_is_reported_not_
     quick_recovery_bot: BotProcess, slack: SlackFake, cluster: SandboxCluster, database_url: str, postgres_url: str
 ) -> None:
     name = urllib.parse.urlsplit(database_url).path.lstrip("/")
-    cluster.stall_rollouts("mail-score-production", BACKEND)
+    cluster.hold_rollouts("mail-score-production", BACKEND)  # waits, without exceeding its deadline
     async with user_of(quick_recovery_bot, slack, "U0ALICE") as alice:
         await alice.slash_command("restart backend")
         message = await preview_message(slack)
@@ -115,7 +115,7 @@ async def test_postgres_lost_mid_execution_stops_the_run_and_it_is_reported_not_
         try:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
             await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-            cluster.stall_rollouts("mail-score-production", BACKEND, stalled=False)
+            cluster.hold_rollouts("mail-score-production", BACKEND, held=False)
             # The rollout finishes, but its audit row cannot be written: the run stops, and says so.
             await final_state(slack, message, "failed")
             assert "PostgreSQL" in str(slack.message("C0OPS", message.ts).blocks)

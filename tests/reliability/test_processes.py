@@ -30,7 +30,7 @@ async def test_sigkill_mid_rollout_is_reported_interrupted_and_not_rerun(
 ) -> None:
     first = serve_processes()
     await first.start()
-    cluster.stall_rollouts(NS, BACKEND)  # the rollout never completes: rollout_status keeps waiting
+    cluster.hold_rollouts(NS, BACKEND)  # the rollout makes no progress: rollout_status keeps waiting
     async with SlackUser(first.url, slack, SIGNING_SECRET, user_id="U0ALICE", channel_id="C0OPS") as alice:
         await alice.slash_command("restart backend")
         message = await _preview(slack, 0)

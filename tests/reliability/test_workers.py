@@ -49,7 +49,7 @@ async def exited(process: ServeProcess, within: float = 30.0) -> int:
 async def test_two_workers_share_the_port_answer_requests_and_stop_together(
     serve_processes: ServeFactory, slack: SlackFake
 ) -> None:
-    served = serve_processes("--workers", "2")
+    served = serve_processes("serve", "--workers", "2")
     await served.start()
     workers = children(served)
     assert len(workers) == 2
@@ -75,7 +75,7 @@ async def test_two_workers_share_the_port_answer_requests_and_stop_together(
 async def test_a_worker_that_dies_takes_the_others_down_so_the_supervisor_restarts_the_set(
     serve_processes: ServeFactory,
 ) -> None:
-    served = serve_processes("--workers", "2")
+    served = serve_processes("serve", "--workers", "2")
     await served.start()
     first, second = children(served)
     os.kill(first, signal.SIGKILL)

@@ -80,3 +80,45 @@ def _button_value(blocks: list[dict[str, object]]) -> str:
             if isinstance(element, dict) and element.get("action_id") == ActionId.CONFIRM.value:
                 return str(element["value"])
     raise AssertionError("no Confirm button")
+
+
+async def test_socket_mode_acknowledges_envelopes_no_listener_handles(
+    slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        **bot_env(slack=slack, cluster=cluster, database_url=database_url, redis_url=redis_url, tmp_path=tmp_path),
+        "SLACK_APP_TOKEN": slack.config.app_token,
+        "PORT": str(free_port()),
+        "HOST": "127.0.0.1",
+    }
+    log = (tmp_path / "socket.log").open("wb")
+    process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once; the loop keeps serving the fakes
+        [sys.executable, "-m", "bot.cli", "socket"], env=env, stdout=log, stderr=log
+    )
+    try:
+        await slack.socket_mode.wait_connected(timeout=60)
+        # An event the app subscribes to by accident (or a new one Slack starts sending): unanswered,
+        # Slack would redeliver it and, after enough failures, turn the app's events off.
+        event = {
+            "type": "event_callback",
+            "team_id": "T0SANDBOX",
+            "api_app_id": slack.config.app_id,
+            "event": {"type": "reaction_added", "user": "U0ALICE", "reaction": "eyes", "event_ts": "1.000001"},
+            "event_id": "Ev0UNHANDLED",
+            "event_time": 1,
+        }
+        ack = await slack.socket_mode.deliver("events_api", event)
+        assert ack.get("envelope_id")
+        unknown_action = {
+            "type": "block_actions",
+            "user": {"id": "U0ALICE"},
+            "team": {"id": "T0SANDBOX"},
+            "channel": {"id": "C0OPS"},
+            "actions": [{"action_id": "no_such_button", "value": "x"}],
+        }
+        assert (await slack.socket_mode.deliver("interactive", unknown_action)).get("envelope_id")
+    finally:
+        process.terminate()
+        assert await asyncio.to_thread(process.wait, 30) == 0, (tmp_path / "socket.log").read_text()[-2000:]
+        log.close()
