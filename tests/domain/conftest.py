@@ -80,6 +80,7 @@ PROCEDURES = {
     "scale": procedure("scale"),
     "rollback": procedure("rollback", approval="two_person"),
     "anywhere": procedure("anywhere", channels=[]),
+    "unlocked": procedure("unlocked", lock=False, confirm_timeout_minutes=1),
     "status": procedure(
         "status",
         roles=["viewer"],

@@ -6,12 +6,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
+from bot.runbooks.engine import Invocation, PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, lock_name
 from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, make_domain, no_progress
@@ -604,3 +605,70 @@ def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
     assert "2 min" in holder.describe()
     assert BOB in holder.describe()
     assert "0 min" in Holder(owner=BOB, since=time.time() + 60, detail="x").describe()  # a clock ahead: never < 0
+
+
+async def test_a_procedure_without_a_lock_ignores_a_busy_target(domain: Domain) -> None:
+    domain.locks.take(BACKEND_LOCK, owner=BOB)
+    execution = await pending(domain, "unlocked")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert execution.lock_key is None
+    assert (execution.expires_at - execution.created_at).total_seconds() == 60
+    assert final.state == State.SUCCEEDED
+    assert domain.locks.acquired == []
+
+
+async def test_the_request_remembers_where_to_answer(domain: Domain) -> None:
+    who = Invocation(user_id=ALICE, channel_id=OPS, team_id="T1", response_url="https://hooks.example/r")
+    outcome = await domain.engine.request(domain.command("scale", replicas=5), who)
+
+    assert isinstance(outcome, PendingOutcome)
+    stored = await domain.store.get(outcome.execution.id)
+    assert stored is not None
+    assert (stored.team_id, stored.response_url, stored.channel_id, stored.args) == (
+        "T1",
+        "https://hooks.example/r",
+        OPS,
+        {"service": "backend", "replicas": 5},
+    )
+    request = domain.store.audit_log[0]
+    assert (request.kind, request.actor, request.detail["args"]) == (
+        "request",
+        ALICE,
+        {"service": "backend", "replicas": 5},
+    )
+
+
+async def test_a_refused_read_is_not_audited_but_a_refused_change_is_with_its_arguments(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.request(domain.command("status"), domain.who(DAVE))
+    assert domain.store.audit_log == []
+
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.request(domain.command("scale", replicas=9), domain.who(DAVE))
+    [entry] = domain.store.audit_log
+    assert (entry.kind, entry.actor, entry.channel_id, entry.procedure) == ("denied", DAVE, OPS, "scale")
+    assert entry.detail == {"reason": "role", "args": {"service": "backend", "replicas": 9}}
+
+
+async def test_a_refused_click_is_audited_with_who_and_why(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
+
+    entry = domain.store.audit_log[-1]
+    assert (entry.kind, entry.actor, entry.execution_id) == ("denied", CAROL, execution.id)
+    assert entry.detail == {"reason": "role", "at": "confirm"}
+
+
+async def test_a_request_for_a_procedure_no_longer_configured_is_not_found(domain: Domain) -> None:
+    execution = await pending(domain)
+    await domain.store.create(replace(execution, id=uuid.uuid4(), procedure="retired"), [])
+    retired = next(e for e in domain.store.executions.values() if e.procedure == "retired")
+
+    with pytest.raises(errors.NotFoundError):
+        await domain.engine.confirm(retired.id, ALICE, OPS, no_progress)
+    with pytest.raises(errors.NotFoundError):
+        await domain.engine.cancel(retired.id, ALICE)

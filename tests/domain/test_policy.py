@@ -149,3 +149,14 @@ async def test_the_default_limit_is_ten_changes_a_minute(domain: Domain) -> None
     with pytest.raises(errors.DeniedError) as denied:
         await domain.policy.check_request(SCALE, ALICE, OPS)
     assert denied.value.reason == "rate_limit"
+
+
+async def test_the_default_window_is_a_minute(domain: Domain) -> None:
+    for _ in range(10):
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+    domain.clock.advance(seconds=59)
+    with pytest.raises(errors.DeniedError):
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+
+    domain.clock.advance(seconds=1)
+    await domain.policy.check_request(SCALE, ALICE, OPS)
