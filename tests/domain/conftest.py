@@ -48,6 +48,7 @@ class Target:
             return ActionResult(f"would set {after}", changes=(Change("replicas", self.before, after),))
         self.runs.append(record)
         self.started.set()
+        await ctx.report_progress(f"{ctx.service_name}: setting {after}")
         if self.gate is not None:
             await self.gate.wait()
         if self.fail_with is not None:
@@ -81,6 +82,13 @@ PROCEDURES = {
     "rollback": procedure("rollback", approval="two_person"),
     "anywhere": procedure("anywhere", channels=[]),
     "unlocked": procedure("unlocked", lock=False, confirm_timeout_minutes=1),
+    "two-steps": procedure(
+        "two-steps",
+        steps=[
+            {"action": "test.change", "args": {"replicas": "$replicas"}, "timeout_seconds": 30},
+            {"action": "test.read", "title": "check", "timeout_seconds": 30},
+        ],
+    ),
     "status": procedure(
         "status",
         roles=["viewer"],

@@ -45,7 +45,9 @@ async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domai
     assert domain.target.runs == []
     assert domain.target.dry_runs == [{"service": "backend", "replicas": 5}]
     assert execution.state == State.PENDING
-    assert execution.requester == ALICE
+    assert (execution.requester, execution.service, execution.approval) == (ALICE, "backend", "none")
+    assert execution.created_at == domain.clock.now
+    assert execution.id in domain.store.executions
     assert execution.lock_key == BACKEND_LOCK
     assert (execution.expires_at - domain.clock.now).total_seconds() == 5 * 60
     assert execution.preview == {
@@ -195,6 +197,7 @@ async def test_two_person_a_different_approver_runs_it(domain: Domain) -> None:
 
     final = await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
 
+    assert execution.approval == "two_person"
     assert final.state == State.SUCCEEDED
     assert final.approver == BOB
     assert len(domain.target.runs) == 1
@@ -580,23 +583,32 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
     assert (step.index, step.label, step.ok, step.summary) == (0, "test.change", True, "set 5")
     assert 0 <= step.seconds < 3600
     entry = next(e for e in domain.store.audit_log if e.kind == "step")
-    assert entry.detail["index"] == 0
-    assert entry.detail["ok"] is True
+    assert {k: v for k, v in entry.detail.items() if k != "seconds"} == {
+        "index": 0,
+        "label": "test.change",
+        "ok": True,
+        "summary": "set 5",
+    }
+    assert entry.detail["seconds"] == step.seconds
     outcome = domain.store.audit_log[-1]
     assert (outcome.kind, outcome.actor, outcome.detail["state"]) == ("outcome", "runbook-bot", "succeeded")
     assert 0 <= outcome.detail["seconds"] < 3600
 
 
-async def test_progress_is_reported_before_each_step_and_once_at_the_end(domain: Domain) -> None:
+async def test_progress_is_reported_before_each_step_as_it_goes_and_once_at_the_end(domain: Domain) -> None:
     execution = await pending(domain)
-    seen: list[tuple[str | None, int, State]] = []
+    seen: list[tuple[str | None, int, State, str | None]] = []
 
-    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, _: str | None) -> None:
-        seen.append((label, len(done), current.state))
+    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, line: str | None) -> None:
+        seen.append((label, len(done), current.state, line))
 
     await domain.engine.confirm(execution.id, ALICE, OPS, progress)
 
-    assert seen == [("test.change", 0, State.RUNNING), (None, 1, State.SUCCEEDED)]
+    assert seen == [
+        ("test.change", 0, State.RUNNING, None),
+        ("test.change", 0, State.RUNNING, "backend: setting 5"),
+        (None, 1, State.SUCCEEDED, None),
+    ]
 
 
 def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
@@ -672,3 +684,20 @@ async def test_a_request_for_a_procedure_no_longer_configured_is_not_found(domai
         await domain.engine.confirm(retired.id, ALICE, OPS, no_progress)
     with pytest.raises(errors.NotFoundError):
         await domain.engine.cancel(retired.id, ALICE)
+
+
+async def test_the_steps_run_in_order_and_a_failed_step_stops_the_rest(domain: Domain) -> None:
+    first = await pending(domain, "two-steps")
+    final = await domain.engine.confirm(first.id, ALICE, OPS, no_progress)
+    assert [(s.index, s.label, s.ok) for s in final.steps] == [(0, "test.change", True), (1, "check", True)]
+    assert domain.target.reads == 1
+
+    domain.target.fail_with = errors.TargetError("conflict")
+    second = await pending(domain, "two-steps", service="frontend")
+    failed = await domain.engine.confirm(second.id, ALICE, OPS, no_progress)
+
+    assert [(s.label, s.ok, s.summary) for s in failed.steps] == [("test.change", False, "conflict")]
+    assert domain.target.reads == 1  # the check after the failed step never ran
+    assert domain.store.kinds(second.id).count("step") == 1
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.detail["state"], outcome.detail["error"]) == ("failed", "conflict")
