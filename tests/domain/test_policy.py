@@ -160,3 +160,31 @@ async def test_the_default_window_is_a_minute(domain: Domain) -> None:
 
     domain.clock.advance(seconds=1)
     await domain.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_a_refusal_names_the_roles_needed_and_everyone_who_holds_them(domain: Domain) -> None:
+    """Who to ask is data the refused user needs: every member (ids and groups) of every role that would do."""
+    two_roles = procedure("two-roles", roles=["approver", "incident"], channels=[])
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(two_roles, CAROL, OPS)
+
+    for who in ("`approver`", "`incident`", "<@U0BOB>", "<@U0ALICE>", "@sre-leads", "@incident-commanders"):
+        assert who in denied.value.message
+    assert denied.value.message.count("<@U0BOB>") == 1  # named once, though in both roles
+
+
+async def test_a_refusal_naming_an_unknown_or_empty_role_still_answers(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_role(DAVE, "auditor", "read the audit log")
+
+    assert "`auditor`" in denied.value.message
+    assert "<@" not in denied.value.message
+
+
+async def test_check_role_names_the_role_needed(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_role(DAVE, "viewer", "read the status")
+
+    assert "`viewer`" in denied.value.message
+    assert "<@U0CAROL>" in denied.value.message

@@ -264,3 +264,17 @@ async def test_start_catches_up_before_it_begins_polling_and_stop_ends_it(
     finally:
         replica.scheduler.stop()
     replica.scheduler.stop()  # stopping twice is harmless
+
+
+def test_the_last_fire_is_the_latest_of_several_within_the_grace_period(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a")
+    scheduler.cron("often", "*/10 * * * *", "UTC", Replica(store, clock, "b")._fire)
+
+    assert scheduler.last_fire_before("often", NINE_BERLIN + timedelta(minutes=25)) == NINE_BERLIN + timedelta(
+        minutes=20
+    )
+    assert scheduler.last_fire_before("often", NINE_BERLIN + timedelta(minutes=20)) == NINE_BERLIN + timedelta(
+        minutes=20
+    )
