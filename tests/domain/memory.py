@@ -47,7 +47,7 @@ class MemoryExecutionStore:
         self.audit_log: list[AuditEntry] = []
         self.available = True  # False: every call raises UnavailableError, as PostgreSQL down does
         self.down_for: set[str] = set()  # names of calls that raise UnavailableError (a partial outage)
-        self.beats = 0
+        self.beats: list[uuid.UUID] = []  # the execution each heartbeat was for
 
     def _check(self, call: str = "") -> None:
         if not self.available or call in self.down_for:
@@ -103,7 +103,7 @@ class MemoryExecutionStore:
         self.audit_log.append(audit)
 
     async def heartbeat(self, execution_id: uuid.UUID) -> None:
-        self.beats += 1
+        self.beats.append(execution_id)
         self._check("heartbeat")
 
     async def finish(

@@ -334,9 +334,12 @@ async def test_another_operator_may_cancel_but_a_viewer_may_not(domain: Domain) 
     with pytest.raises(errors.DeniedError) as denied:
         await domain.engine.cancel(first.id, CAROL)
     assert denied.value.reason == "cancel"
+    assert f"<@{ALICE}>" in denied.value.message  # who may cancel it instead
     assert await state_of(domain, first) == State.PENDING
 
     assert (await domain.engine.cancel(second.id, BOB)).state == State.CANCELLED
+    cancelled = domain.store.audit_log[-1]
+    assert (cancelled.kind, cancelled.actor, cancelled.execution_id) == ("cancelled", BOB, second.id)
 
 
 async def test_cancel_after_the_run_changes_nothing(domain: Domain) -> None:
@@ -370,9 +373,10 @@ async def test_cancel_and_confirm_racing_leave_exactly_one_outcome(domain: Domai
 async def test_a_request_on_a_busy_target_is_refused_before_anything_is_created(domain: Domain) -> None:
     domain.locks.take(BACKEND_LOCK, owner=BOB)
 
-    with pytest.raises(BusyError):
+    with pytest.raises(BusyError) as busy:
         await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
 
+    assert f"<@{BOB}>" in busy.value.message  # who holds the target
     assert domain.store.executions == {}
     assert domain.target.dry_runs == []
 
@@ -526,7 +530,8 @@ async def test_a_running_change_sends_heartbeats_until_it_ends(catalog: Catalog)
     domain.store.down_for.add("heartbeat")  # a missed beat or two must not stop the run
     running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
 
-    await wait_until(lambda: domain.store.beats >= 3)
+    await wait_until(lambda: len(domain.store.beats) >= 3)
+    assert set(domain.store.beats) == {execution.id}
     domain.target.gate.set()
     final = await running
 
@@ -615,6 +620,7 @@ def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
     holder = Holder(owner=BOB, since=time.time() - 150, detail="`scale` on backend")
 
     assert "2 min" in holder.describe()
+    assert "120 min" in Holder(owner=BOB, since=time.time() - 7230, detail="x").describe()
     assert BOB in holder.describe()
     assert "0 min" in Holder(owner=BOB, since=time.time() + 60, detail="x").describe()  # a clock ahead: never < 0
 

@@ -44,3 +44,8 @@ def test_quoted_user_text_is_escaped_shortened_and_cannot_close_its_span() -> No
 def test_quoted_text_is_cut_at_eighty_characters_by_default() -> None:
     assert text.quoted("a" * 80) == "`" + "a" * 80 + "`"
     assert text.quoted("a" * 81) == "`" + "a" * 79 + "…`"
+
+
+def test_preformatted_blocks_are_cut_at_2900_characters_by_default() -> None:
+    assert mrkdwn.preformatted("a" * 2900) == "```" + "a" * 2900 + "```"
+    assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)```")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -20,6 +21,21 @@ def entry(kind: str, actor: str = "U0ALICE") -> AuditEntry:
 async def audit_kinds(db: Database) -> list[str]:
     async with db.acquire() as conn:
         return [r["kind"] for r in await conn.fetch("SELECT kind FROM audit_log ORDER BY seq")]
+
+
+async def last_audit_detail(db: Database) -> object:
+    async with db.acquire() as conn:
+        return json.loads(await conn.fetchval("SELECT detail FROM audit_log ORDER BY seq DESC LIMIT 1"))
+
+
+async def test_a_lone_audit_row_is_appended_to_the_chain(db: Database) -> None:
+    store = PostgresExecutionStore(db)
+
+    await store.audit(AuditEntry(kind="denied", actor="U0CAROL", channel_id="C0OPS", detail={"reason": "role"}))
+
+    assert await audit_kinds(db) == ["denied"]
+    assert await last_audit_detail(db) == {"reason": "role"}
+    assert (await audit.verify(db)).ok
 
 
 async def test_twenty_concurrent_claims_on_separate_connections_have_one_winner(db: Database) -> None:
@@ -62,6 +78,8 @@ async def test_an_expired_request_cannot_be_claimed_and_is_swept(db: Database) -
 
     assert await store.claim(execution.id, approver="U0ALICE", owner="r", audit=entry("confirmed")) is None
     assert [e.id for e in await store.expire_due()] == [execution.id]
+    assert await audit_kinds(db) == ["expired"]
+    assert await last_audit_detail(db) == {"reason": "not confirmed in time"}
     stored = await store.get(execution.id)
     assert stored is not None
     assert stored.state == State.EXPIRED
@@ -123,8 +141,8 @@ async def test_a_running_execution_without_recent_heartbeats_is_interrupted_once
         await store.create(execution, [])
         await store.claim(execution.id, approver="U0ALICE", owner="r", audit=entry("confirmed"))
     async with db.acquire() as conn:
-        await conn.execute("UPDATE executions SET heartbeat_at = now() - interval '1 minute' WHERE id = $1", stale.id)
-    await store.heartbeat(fresh.id)
+        await conn.execute("UPDATE executions SET heartbeat_at = now() - interval '1 minute'")
+    await store.heartbeat(fresh.id)  # only this one is still beating
 
     interrupted = await store.interrupt_orphans(stale_after_seconds=30)
 
@@ -133,6 +151,7 @@ async def test_a_running_execution_without_recent_heartbeats_is_interrupted_once
     assert interrupted[0].error
     assert await store.interrupt_orphans(stale_after_seconds=30) == []
     assert (await audit_kinds(db))[-1] == "interrupted"
+    assert await last_audit_detail(db) == {"reason": "bot restarted while running"}
 
 
 async def test_steps_accumulate_and_the_message_is_remembered(db: Database) -> None:
@@ -155,10 +174,11 @@ async def test_recent_lists_newest_first_filtered_by_service_and_limited(db: Dat
     store = PostgresExecutionStore(db)
     made = []
     for n in range(4):
-        execution = replace(new_execution(), service="frontend" if n == 1 else "backend")
+        execution = replace(new_execution(), service="frontend" if n in (1, 3) else "backend")
         execution = replace(execution, created_at=execution.created_at + timedelta(seconds=n))
         await store.create(execution, [])
         made.append(execution)
 
-    assert [e.id for e in await store.recent(service="backend", limit=2)] == [made[3].id, made[2].id]
+    assert [e.id for e in await store.recent(service="backend", limit=2)] == [made[2].id, made[0].id]
+    assert [e.id for e in await store.recent(service="frontend", limit=1)] == [made[3].id]
     assert [e.id for e in await store.recent(service=None, limit=10)] == [e.id for e in reversed(made)]
