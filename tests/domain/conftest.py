@@ -53,7 +53,9 @@ class Target:
             await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
-        return ActionResult(f"set {after}", changes=(Change("replicas", self.before, after),))
+        return ActionResult(
+            f"set {after}", changes=(Change("replicas", self.before, after),), details=f"{ctx.service_name}={after}"
+        )
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.reads += 1
@@ -82,6 +84,14 @@ PROCEDURES = {
     "rollback": procedure("rollback", approval="two_person"),
     "anywhere": procedure("anywhere", channels=[]),
     "unlocked": procedure("unlocked", lock=False, confirm_timeout_minutes=1),
+    "switch": procedure(
+        "switch",
+        params=[{"name": "mode", "type": "enum", "choices": ["on", "off"]}, {"name": "service", "type": "service"}],
+        steps=[
+            {"action": "test.change", "title": "on", "when": "mode=on", "args": {"replicas": 1}},
+            {"action": "test.change", "title": "off", "when": "mode=off", "args": {"replicas": 0}},
+        ],
+    ),
     "two-steps": procedure(
         "two-steps",
         steps=[

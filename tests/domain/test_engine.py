@@ -438,6 +438,9 @@ async def test_locks_unavailable_at_confirm_fail_the_run_before_anything_changes
 
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.FAILED
+    stored = await domain.store.get(execution.id)
+    assert stored is not None
+    assert stored.error
     assert domain.store.kinds(execution.id)[-1] == "outcome"
 
 
@@ -504,6 +507,11 @@ async def test_the_lock_is_held_at_least_as_long_as_the_steps_may_take(domain: D
     running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
     await asyncio.wait_for(domain.target.started.wait(), timeout=10)
 
+    holder = await domain.locks.holder(BACKEND_LOCK)
+    assert holder is not None
+    assert holder.owner == ALICE
+    assert "scale" in holder.detail
+    assert "backend" in holder.detail
     domain.clock.advance(seconds=30 + 59)  # the step's timeout (30 s) plus most of the 60 s margin
     held_late = domain.locks.held(BACKEND_LOCK)
     domain.target.gate.set()
@@ -571,10 +579,11 @@ async def test_a_step_whose_audit_row_cannot_be_written_stops_the_run(domain: Do
 async def test_an_outcome_that_cannot_be_recorded_is_still_returned(domain: Domain) -> None:
     execution = await pending(domain)
     domain.store.down_for.add("finish")
+    domain.target.fail_with = errors.TargetError("quota exceeded")
 
     final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
-    assert final.state == State.SUCCEEDED
+    assert (final.state, final.error) == (State.FAILED, "quota exceeded")
     assert (await state_of(domain, execution)) == State.RUNNING  # crash recovery closes it later
     assert not domain.locks.held(BACKEND_LOCK)
 
@@ -585,7 +594,14 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
     final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     [step] = final.steps
-    assert (step.index, step.label, step.ok, step.summary) == (0, "test.change", True, "set 5")
+    assert (step.index, step.label, step.ok, step.summary, step.details) == (
+        0,
+        "test.change",
+        True,
+        "set 5",
+        "backend=5",
+    )
+    assert isinstance(step.seconds, float)
     assert 0 <= step.seconds < 3600
     entry = next(e for e in domain.store.audit_log if e.kind == "step")
     assert {k: v for k, v in entry.detail.items() if k != "seconds"} == {
@@ -595,8 +611,10 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
         "summary": "set 5",
     }
     assert entry.detail["seconds"] == step.seconds
+    assert entry.actor == "runbook-bot"
     outcome = domain.store.audit_log[-1]
     assert (outcome.kind, outcome.actor, outcome.detail["state"]) == ("outcome", "runbook-bot", "succeeded")
+    assert isinstance(outcome.detail["seconds"], float)
     assert 0 <= outcome.detail["seconds"] < 3600
 
 
@@ -606,6 +624,7 @@ async def test_progress_is_reported_before_each_step_as_it_goes_and_once_at_the_
 
     async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, line: str | None) -> None:
         seen.append((label, len(done), current.state, line))
+        assert all(isinstance(step, StepRecord) for step in done)
 
     await domain.engine.confirm(execution.id, ALICE, OPS, progress)
 
@@ -707,3 +726,14 @@ async def test_the_steps_run_in_order_and_a_failed_step_stops_the_rest(domain: D
     assert domain.store.kinds(second.id).count("step") == 1
     outcome = domain.store.audit_log[-1]
     assert (outcome.detail["state"], outcome.detail["error"]) == ("failed", "conflict")
+
+
+@pytest.mark.parametrize(("mode", "replicas"), [("on", 1), ("off", 0)])
+async def test_only_the_steps_for_the_given_arguments_run(domain: Domain, mode: str, replicas: int) -> None:
+    outcome = await domain.engine.request(domain.command("switch", mode=mode), domain.who(ALICE))
+    assert isinstance(outcome, PendingOutcome)
+
+    final = await domain.engine.confirm(outcome.execution.id, ALICE, OPS, no_progress)
+
+    assert [s.label for s in final.steps] == [mode]
+    assert domain.target.runs == [{"service": "backend", "replicas": replicas}]

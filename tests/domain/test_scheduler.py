@@ -224,10 +224,13 @@ async def test_each_outcome_is_counted_in_the_fires_metric(store: MemoryJobStore
     after = {r: fires("reminder", r) for r in ("claimed", "late", "missed")} | {"failed": fires("broken", "failed")}
     assert {r: after[r] - before[r] for r in after} == {"claimed": 1, "late": 1, "missed": 1, "failed": 1}
 
-    skipped = fires("daily", "skipped")
+    skipped, claimed, late = fires("daily", "skipped"), fires("daily", "claimed"), fires("daily", "late")
     assert await replica.scheduler.run_cron_fire("daily", NINE_BERLIN)
     assert not await Replica(store, clock, "b").scheduler.run_cron_fire("daily", NINE_BERLIN)
+    assert await replica.scheduler.run_cron_fire("daily", NINE_BERLIN + timedelta(days=1), late=True)
     assert fires("daily", "skipped") == skipped + 1
+    assert fires("daily", "claimed") == claimed + 1
+    assert fires("daily", "late") == late + 1
 
 
 async def test_one_poll_claims_at_most_a_hundred_jobs(store: MemoryJobStore, clock: ManualClock) -> None:

@@ -79,6 +79,14 @@ async def test_an_expired_request_cannot_be_claimed_and_is_swept(db: Database) -
     assert await store.claim(execution.id, approver="U0ALICE", owner="r", audit=entry("confirmed")) is None
     assert [e.id for e in await store.expire_due()] == [execution.id]
     assert await audit_kinds(db) == ["expired"]
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT actor, channel_id, execution_id, procedure FROM audit_log")
+    assert dict(row) == {
+        "actor": "runbook-bot",
+        "channel_id": "C0OPS",
+        "execution_id": execution.id,
+        "procedure": "scale",
+    }
     assert await last_audit_detail(db) == {"reason": "not confirmed in time"}
     stored = await store.get(execution.id)
     assert stored is not None
