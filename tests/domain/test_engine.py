@@ -154,6 +154,7 @@ async def test_two_person_requester_cannot_confirm_their_own_request(domain: Dom
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     assert denied.value.reason == "same_approver"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
     assert domain.store.kinds(execution.id)[-1] == "denied"
@@ -177,6 +178,7 @@ async def test_two_person_a_second_operator_without_the_approver_role_is_refused
         await domain.engine.confirm(execution.id, DAVE, OPS, no_progress)
 
     assert denied.value.reason == "approver_role"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
 
@@ -228,6 +230,7 @@ async def test_another_operator_without_the_approver_role_cannot_confirm(domain:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     assert denied.value.reason == "not_requester"
+    assert f"<@{BOB}>" in denied.value.message  # the requester, who may confirm
     assert domain.target.runs == []
 
 
@@ -247,6 +250,7 @@ async def test_a_viewer_clicking_confirm_is_refused(domain: Domain) -> None:
         await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
 
     assert denied.value.reason == "role"
+    assert "`operator`" in denied.value.message
     assert domain.target.runs == []
 
 
@@ -306,6 +310,7 @@ async def test_a_click_from_another_channel_is_refused(domain: Domain) -> None:
         await domain.engine.confirm(execution.id, ALICE, INCIDENTS, no_progress)
 
     assert denied.value.reason == "channel"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
 
@@ -385,12 +390,15 @@ async def test_a_confirm_on_a_busy_target_runs_nothing_and_stays_confirmable(dom
     execution = await pending(domain)
     other = domain.locks.take(BACKEND_LOCK, owner=BOB)
 
-    with pytest.raises(BusyError):
+    with pytest.raises(BusyError) as busy:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
+    assert "backend" in busy.value.message
+    assert "None" not in busy.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
-    assert domain.store.kinds(execution.id)[-1] == "lock_busy"
+    lock_busy = domain.store.audit_log[-1]
+    assert (lock_busy.kind, lock_busy.actor, lock_busy.detail) == ("lock_busy", "runbook-bot", {"holder": BOB})
     assert domain.locks.held(BACKEND_LOCK)  # the other change keeps its lock
 
     await domain.locks.release(other)
@@ -433,8 +441,13 @@ async def test_locks_unavailable_at_confirm_fail_the_run_before_anything_changes
     execution = await pending(domain)
     domain.locks.available = False
 
-    with pytest.raises(errors.UnavailableError):
+    with pytest.raises(errors.UnavailableError) as unavailable:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert unavailable.value.dependency == "Redis"
+    assert "None" not in str(unavailable.value)
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.actor, outcome.detail) == ("runbook-bot", {"state": "failed", "reason": "lock unavailable"})
 
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.FAILED
@@ -737,3 +750,16 @@ async def test_only_the_steps_for_the_given_arguments_run(domain: Domain, mode: 
 
     assert [s.label for s in final.steps] == [mode]
     assert domain.target.runs == [{"service": "backend", "replicas": replicas}]
+
+
+async def test_an_expired_or_finished_request_says_so_even_to_someone_who_may_not_confirm(domain: Domain) -> None:
+    """The request's state is checked before the clicker's roles: nothing is audited as a denial."""
+    expired, finished = await pending(domain), await pending(domain, service="frontend")
+    await domain.engine.confirm(finished.id, ALICE, OPS, no_progress)
+    domain.clock.now = expired.expires_at  # exactly at expiry: too late
+
+    for execution in (expired, finished):
+        with pytest.raises(errors.UserError) as refused:
+            await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
+        assert not isinstance(refused.value, errors.DeniedError)
+    assert "denied" not in domain.store.kinds()

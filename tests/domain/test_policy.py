@@ -73,6 +73,7 @@ async def test_confirm_outside_the_procedures_channels_is_refused(domain: Domain
         await domain.policy.check_confirm(SCALE, requester=ALICE, clicker=ALICE, channel_id=RANDOM)
 
     assert denied.value.reason == "channel"
+    assert "`scale`" in denied.value.message
 
 
 async def test_check_confirm_names_the_role_the_click_counts_as(domain: Domain) -> None:
