@@ -68,6 +68,7 @@ async def test_confirm_runs_the_change_once_and_records_every_step(domain: Domai
     assert domain.target.runs == [{"service": "backend", "replicas": 5}]
     assert [s.ok for s in final.steps] == [True]
     assert domain.store.kinds(execution.id) == ["request", "preview", "confirmed", "step", "outcome"]
+    assert {(e.channel_id, e.procedure) for e in domain.store.audit_log} == {(OPS, "scale")}
     confirmed = domain.store.audit_log[2]
     assert confirmed.actor == ALICE
     assert confirmed.detail == {"as": "requester"}
@@ -140,8 +141,9 @@ async def test_the_store_refuses_a_claim_the_engine_let_through_after_expiry(dom
 
 
 async def test_an_unknown_request_is_not_found(domain: Domain) -> None:
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(errors.NotFoundError) as missing:
         await domain.engine.confirm(uuid.uuid4(), ALICE, OPS, no_progress)
+    assert missing.value.message
 
 
 # ---- two-person approval --------------------------------------------------------------------------
@@ -382,6 +384,8 @@ async def test_a_request_on_a_busy_target_is_refused_before_anything_is_created(
         await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
 
     assert f"<@{BOB}>" in busy.value.message  # who holds the target
+    assert "backend" in busy.value.message
+    assert "None" not in busy.value.message
     assert domain.store.executions == {}
     assert domain.target.dry_runs == []
 
@@ -718,8 +722,9 @@ async def test_a_request_for_a_procedure_no_longer_configured_is_not_found(domai
     await domain.store.create(replace(execution, id=uuid.uuid4(), procedure="retired"), [])
     retired = next(e for e in domain.store.executions.values() if e.procedure == "retired")
 
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(errors.NotFoundError) as missing:
         await domain.engine.confirm(retired.id, ALICE, OPS, no_progress)
+    assert "`retired`" in missing.value.message
     with pytest.raises(errors.NotFoundError):
         await domain.engine.cancel(retired.id, ALICE)
 
