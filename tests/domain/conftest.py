@@ -35,6 +35,7 @@ class Target:
     runs: list[dict[str, Any]] = field(default_factory=list)
     dry_runs: list[dict[str, Any]] = field(default_factory=list)
     reads: int = 0
+    read_services: list[str | None] = field(default_factory=list)
     gate: asyncio.Event | None = None  # when set, a real run waits for it (a change in progress)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     fail_with: Exception | None = None
@@ -59,6 +60,7 @@ class Target:
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.reads += 1
+        self.read_services.append(ctx.service_name)
         return ActionResult("read", details="line")
 
 

@@ -15,7 +15,19 @@ from bot.catalog import Catalog
 from bot.runbooks.engine import Invocation, PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, lock_name
-from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, make_domain, no_progress
+from tests.domain.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    INCIDENTS,
+    OPS,
+    PROCEDURES,
+    RANDOM,
+    Domain,
+    make_domain,
+    no_progress,
+)
 
 BACKEND_LOCK = "default/mail-score-production/deployment/mail-score-backend"
 
@@ -40,7 +52,15 @@ def test_the_lock_of_a_service_is_its_deployment(domain: Domain) -> None:
 
 
 async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domain) -> None:
-    execution = await pending(domain)
+    outcome = await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
+    assert isinstance(outcome, PendingOutcome)
+    execution = outcome.execution
+    assert outcome.procedure is PROCEDURES["scale"]
+    assert [(c.what, c.before, c.after) for c in outcome.changes] == [("replicas", "3", "5")]
+    assert outcome.notes == ("would set 5",)
+    preview = domain.store.audit_log[1]
+    assert (preview.kind, preview.actor) == ("preview", "runbook-bot")
+    assert preview.detail == {"changes": [{"what": "replicas", "before": "3", "after": "5"}]}
 
     assert domain.target.runs == []
     assert domain.target.dry_runs == [{"service": "backend", "replicas": 5}]
@@ -65,6 +85,7 @@ async def test_confirm_runs_the_change_once_and_records_every_step(domain: Domai
 
     assert final.state == State.SUCCEEDED
     assert final.approver == ALICE
+    assert domain.store.owners[execution.id] == "replica-1"
     assert domain.target.runs == [{"service": "backend", "replicas": 5}]
     assert [s.ok for s in final.steps] == [True]
     assert domain.store.kinds(execution.id) == ["request", "preview", "confirmed", "step", "outcome"]
@@ -271,7 +292,10 @@ async def test_a_read_only_procedure_runs_at_once_and_creates_no_execution(domai
     outcome = await domain.engine.request(domain.command("status"), domain.who(CAROL, RANDOM))
 
     assert isinstance(outcome, ReadOnlyOutcome)
+    assert outcome.procedure is PROCEDURES["status"]
+    assert outcome.args == {"service": "backend"}
     assert [r.summary for r in outcome.results] == ["read"]
+    assert domain.target.read_services == ["backend"]
     assert domain.target.reads == 1
     assert domain.store.executions == {}
     assert domain.store.audit_log == []
@@ -687,6 +711,7 @@ async def test_the_request_remembers_where_to_answer(domain: Domain) -> None:
         {"service": "backend", "replicas": 5},
     )
     request = domain.store.audit_log[0]
+    assert request.detail["policy"] == "allowed"
     assert (request.kind, request.actor, request.detail["args"]) == (
         "request",
         ALICE,

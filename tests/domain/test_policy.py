@@ -37,6 +37,9 @@ async def test_roles_come_from_user_ids_and_from_groups(domain: Domain) -> None:
     assert await domain.policy.roles_of(DAVE) == {"operator", "viewer"}
     assert await domain.policy.roles_of("U0NOBODY") == frozenset()
     assert await domain.policy.may_run(SCALE, DAVE)
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(SCALE, CAROL, OPS)
+    assert "`operator`" in denied.value.message
     assert not await domain.policy.may_run(SCALE, CAROL)
 
 
@@ -88,6 +91,8 @@ async def test_check_request_refuses_the_wrong_channel_even_for_an_approver(doma
         await domain.policy.check_request(SCALE, BOB, RANDOM)
 
     assert denied.value.reason == "channel"
+    assert "<#C0OPS>" in denied.value.message  # where it may run instead
+    assert "<#C0INCIDENTS>" in denied.value.message
 
 
 # ---- the per-user rate limit on change requests ---------------------------------------------------
@@ -98,10 +103,12 @@ async def test_change_requests_over_the_limit_are_refused_and_create_nothing(lim
         outcome = await limited.engine.request(limited.command("scale", service, replicas=3), limited.who(ALICE))
         assert isinstance(outcome, PendingOutcome)
 
+    limited.clock.advance(seconds=20)
     with pytest.raises(errors.DeniedError) as denied:
         await limited.engine.request(limited.command("scale", "email-triage", replicas=3), limited.who(ALICE))
 
     assert denied.value.reason == "rate_limit"
+    assert "40s" in denied.value.message  # how long to wait: what is left of the window
     assert len(limited.store.executions) == 3
     assert len(limited.target.dry_runs) == 3
 
