@@ -69,7 +69,11 @@ def redact_too(secrets: Iterable[str]) -> None:
         _active.add(secrets)
 
 
-def configure(*, level: str, fmt: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
+# Left out of mutation testing: renderers and library log levels are presentation; the redactor's place
+# in the chain is tested (tests/observability/test_logs.py) and the redactor itself is mutated.
+def configure(
+    *, level: str, fmt: str, secrets: Iterable[str], stream: TextIO | None = None
+) -> None:  # pragma: no mutate block
     global _active, _handler
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())

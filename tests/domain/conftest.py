@@ -35,6 +35,7 @@ class Target:
     runs: list[dict[str, Any]] = field(default_factory=list)
     dry_runs: list[dict[str, Any]] = field(default_factory=list)
     reads: int = 0
+    read_services: list[str | None] = field(default_factory=list)
     gate: asyncio.Event | None = None  # when set, a real run waits for it (a change in progress)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     fail_with: Exception | None = None
@@ -48,14 +49,18 @@ class Target:
             return ActionResult(f"would set {after}", changes=(Change("replicas", self.before, after),))
         self.runs.append(record)
         self.started.set()
+        await ctx.report_progress(f"{ctx.service_name}: setting {after}")
         if self.gate is not None:
             await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
-        return ActionResult(f"set {after}", changes=(Change("replicas", self.before, after),))
+        return ActionResult(
+            f"set {after}", changes=(Change("replicas", self.before, after),), details=f"{ctx.service_name}={after}"
+        )
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.reads += 1
+        self.read_services.append(ctx.service_name)
         return ActionResult("read", details="line")
 
 
@@ -80,6 +85,22 @@ PROCEDURES = {
     "scale": procedure("scale"),
     "rollback": procedure("rollback", approval="two_person"),
     "anywhere": procedure("anywhere", channels=[]),
+    "unlocked": procedure("unlocked", lock=False, confirm_timeout_minutes=1),
+    "switch": procedure(
+        "switch",
+        params=[{"name": "mode", "type": "enum", "choices": ["on", "off"]}, {"name": "service", "type": "service"}],
+        steps=[
+            {"action": "test.change", "title": "on", "when": "mode=on", "args": {"replicas": 1}},
+            {"action": "test.change", "title": "off", "when": "mode=off", "args": {"replicas": 0}},
+        ],
+    ),
+    "two-steps": procedure(
+        "two-steps",
+        steps=[
+            {"action": "test.change", "args": {"replicas": "$replicas"}, "timeout_seconds": 30},
+            {"action": "test.read", "title": "check", "timeout_seconds": 30},
+        ],
+    ),
     "status": procedure(
         "status",
         roles=["viewer"],

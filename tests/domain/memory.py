@@ -47,7 +47,8 @@ class MemoryExecutionStore:
         self.audit_log: list[AuditEntry] = []
         self.available = True  # False: every call raises UnavailableError, as PostgreSQL down does
         self.down_for: set[str] = set()  # names of calls that raise UnavailableError (a partial outage)
-        self.beats = 0
+        self.beats: list[uuid.UUID] = []  # the execution each heartbeat was for
+        self.owners: dict[uuid.UUID, str] = {}  # the replica that claimed each execution
 
     def _check(self, call: str = "") -> None:
         if not self.available or call in self.down_for:
@@ -88,6 +89,8 @@ class MemoryExecutionStore:
         current = self.executions.get(execution_id)
         if current is None or current.expires_at <= self._clock():
             return None
+        if current.state == State.PENDING:
+            self.owners[execution_id] = owner
         return self._transition(
             execution_id, State.PENDING, audit, state=State.RUNNING, approver=approver, started_at=self._clock()
         )
@@ -103,7 +106,7 @@ class MemoryExecutionStore:
         self.audit_log.append(audit)
 
     async def heartbeat(self, execution_id: uuid.UUID) -> None:
-        self.beats += 1
+        self.beats.append(execution_id)
         self._check("heartbeat")
 
     async def finish(

@@ -6,15 +6,28 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
+from bot.runbooks.engine import Invocation, PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, lock_name
-from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, INCIDENTS, OPS, RANDOM, Domain, make_domain, no_progress
+from tests.domain.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    INCIDENTS,
+    OPS,
+    PROCEDURES,
+    RANDOM,
+    Domain,
+    make_domain,
+    no_progress,
+)
 
 BACKEND_LOCK = "default/mail-score-production/deployment/mail-score-backend"
 
@@ -39,12 +52,22 @@ def test_the_lock_of_a_service_is_its_deployment(domain: Domain) -> None:
 
 
 async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domain) -> None:
-    execution = await pending(domain)
+    outcome = await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
+    assert isinstance(outcome, PendingOutcome)
+    execution = outcome.execution
+    assert outcome.procedure is PROCEDURES["scale"]
+    assert [(c.what, c.before, c.after) for c in outcome.changes] == [("replicas", "3", "5")]
+    assert outcome.notes == ("would set 5",)
+    preview = domain.store.audit_log[1]
+    assert (preview.kind, preview.actor) == ("preview", "runbook-bot")
+    assert preview.detail == {"changes": [{"what": "replicas", "before": "3", "after": "5"}]}
 
     assert domain.target.runs == []
     assert domain.target.dry_runs == [{"service": "backend", "replicas": 5}]
     assert execution.state == State.PENDING
-    assert execution.requester == ALICE
+    assert (execution.requester, execution.service, execution.approval) == (ALICE, "backend", "none")
+    assert execution.created_at == domain.clock.now
+    assert execution.id in domain.store.executions
     assert execution.lock_key == BACKEND_LOCK
     assert (execution.expires_at - domain.clock.now).total_seconds() == 5 * 60
     assert execution.preview == {
@@ -62,9 +85,11 @@ async def test_confirm_runs_the_change_once_and_records_every_step(domain: Domai
 
     assert final.state == State.SUCCEEDED
     assert final.approver == ALICE
+    assert domain.store.owners[execution.id] == "replica-1"
     assert domain.target.runs == [{"service": "backend", "replicas": 5}]
     assert [s.ok for s in final.steps] == [True]
     assert domain.store.kinds(execution.id) == ["request", "preview", "confirmed", "step", "outcome"]
+    assert {(e.channel_id, e.procedure) for e in domain.store.audit_log} == {(OPS, "scale")}
     confirmed = domain.store.audit_log[2]
     assert confirmed.actor == ALICE
     assert confirmed.detail == {"as": "requester"}
@@ -137,8 +162,9 @@ async def test_the_store_refuses_a_claim_the_engine_let_through_after_expiry(dom
 
 
 async def test_an_unknown_request_is_not_found(domain: Domain) -> None:
-    with pytest.raises(errors.NotFoundError):
+    with pytest.raises(errors.NotFoundError) as missing:
         await domain.engine.confirm(uuid.uuid4(), ALICE, OPS, no_progress)
+    assert missing.value.message
 
 
 # ---- two-person approval --------------------------------------------------------------------------
@@ -151,6 +177,7 @@ async def test_two_person_requester_cannot_confirm_their_own_request(domain: Dom
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     assert denied.value.reason == "same_approver"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
     assert domain.store.kinds(execution.id)[-1] == "denied"
@@ -174,6 +201,7 @@ async def test_two_person_a_second_operator_without_the_approver_role_is_refused
         await domain.engine.confirm(execution.id, DAVE, OPS, no_progress)
 
     assert denied.value.reason == "approver_role"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
 
@@ -194,6 +222,7 @@ async def test_two_person_a_different_approver_runs_it(domain: Domain) -> None:
 
     final = await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
 
+    assert execution.approval == "two_person"
     assert final.state == State.SUCCEEDED
     assert final.approver == BOB
     assert len(domain.target.runs) == 1
@@ -224,6 +253,7 @@ async def test_another_operator_without_the_approver_role_cannot_confirm(domain:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     assert denied.value.reason == "not_requester"
+    assert f"<@{BOB}>" in denied.value.message  # the requester, who may confirm
     assert domain.target.runs == []
 
 
@@ -243,6 +273,7 @@ async def test_a_viewer_clicking_confirm_is_refused(domain: Domain) -> None:
         await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
 
     assert denied.value.reason == "role"
+    assert "`operator`" in denied.value.message
     assert domain.target.runs == []
 
 
@@ -261,7 +292,10 @@ async def test_a_read_only_procedure_runs_at_once_and_creates_no_execution(domai
     outcome = await domain.engine.request(domain.command("status"), domain.who(CAROL, RANDOM))
 
     assert isinstance(outcome, ReadOnlyOutcome)
+    assert outcome.procedure is PROCEDURES["status"]
+    assert outcome.args == {"service": "backend"}
     assert [r.summary for r in outcome.results] == ["read"]
+    assert domain.target.read_services == ["backend"]
     assert domain.target.reads == 1
     assert domain.store.executions == {}
     assert domain.store.audit_log == []
@@ -302,6 +336,7 @@ async def test_a_click_from_another_channel_is_refused(domain: Domain) -> None:
         await domain.engine.confirm(execution.id, ALICE, INCIDENTS, no_progress)
 
     assert denied.value.reason == "channel"
+    assert denied.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
 
@@ -330,9 +365,12 @@ async def test_another_operator_may_cancel_but_a_viewer_may_not(domain: Domain) 
     with pytest.raises(errors.DeniedError) as denied:
         await domain.engine.cancel(first.id, CAROL)
     assert denied.value.reason == "cancel"
+    assert f"<@{ALICE}>" in denied.value.message  # who may cancel it instead
     assert await state_of(domain, first) == State.PENDING
 
     assert (await domain.engine.cancel(second.id, BOB)).state == State.CANCELLED
+    cancelled = domain.store.audit_log[-1]
+    assert (cancelled.kind, cancelled.actor, cancelled.execution_id) == ("cancelled", BOB, second.id)
 
 
 async def test_cancel_after_the_run_changes_nothing(domain: Domain) -> None:
@@ -366,9 +404,12 @@ async def test_cancel_and_confirm_racing_leave_exactly_one_outcome(domain: Domai
 async def test_a_request_on_a_busy_target_is_refused_before_anything_is_created(domain: Domain) -> None:
     domain.locks.take(BACKEND_LOCK, owner=BOB)
 
-    with pytest.raises(BusyError):
+    with pytest.raises(BusyError) as busy:
         await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
 
+    assert f"<@{BOB}>" in busy.value.message  # who holds the target
+    assert "backend" in busy.value.message
+    assert "None" not in busy.value.message
     assert domain.store.executions == {}
     assert domain.target.dry_runs == []
 
@@ -377,12 +418,15 @@ async def test_a_confirm_on_a_busy_target_runs_nothing_and_stays_confirmable(dom
     execution = await pending(domain)
     other = domain.locks.take(BACKEND_LOCK, owner=BOB)
 
-    with pytest.raises(BusyError):
+    with pytest.raises(BusyError) as busy:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
+    assert "backend" in busy.value.message
+    assert "None" not in busy.value.message
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.PENDING
-    assert domain.store.kinds(execution.id)[-1] == "lock_busy"
+    lock_busy = domain.store.audit_log[-1]
+    assert (lock_busy.kind, lock_busy.actor, lock_busy.detail) == ("lock_busy", "runbook-bot", {"holder": BOB})
     assert domain.locks.held(BACKEND_LOCK)  # the other change keeps its lock
 
     await domain.locks.release(other)
@@ -425,11 +469,19 @@ async def test_locks_unavailable_at_confirm_fail_the_run_before_anything_changes
     execution = await pending(domain)
     domain.locks.available = False
 
-    with pytest.raises(errors.UnavailableError):
+    with pytest.raises(errors.UnavailableError) as unavailable:
         await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert unavailable.value.dependency == "Redis"
+    assert "None" not in str(unavailable.value)
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.actor, outcome.detail) == ("runbook-bot", {"state": "failed", "reason": "lock unavailable"})
 
     assert domain.target.runs == []
     assert await state_of(domain, execution) == State.FAILED
+    stored = await domain.store.get(execution.id)
+    assert stored is not None
+    assert stored.error
     assert domain.store.kinds(execution.id)[-1] == "outcome"
 
 
@@ -496,6 +548,11 @@ async def test_the_lock_is_held_at_least_as_long_as_the_steps_may_take(domain: D
     running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
     await asyncio.wait_for(domain.target.started.wait(), timeout=10)
 
+    holder = await domain.locks.holder(BACKEND_LOCK)
+    assert holder is not None
+    assert holder.owner == ALICE
+    assert "scale" in holder.detail
+    assert "backend" in holder.detail
     domain.clock.advance(seconds=30 + 59)  # the step's timeout (30 s) plus most of the 60 s margin
     held_late = domain.locks.held(BACKEND_LOCK)
     domain.target.gate.set()
@@ -522,7 +579,8 @@ async def test_a_running_change_sends_heartbeats_until_it_ends(catalog: Catalog)
     domain.store.down_for.add("heartbeat")  # a missed beat or two must not stop the run
     running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, no_progress))
 
-    await wait_until(lambda: domain.store.beats >= 3)
+    await wait_until(lambda: len(domain.store.beats) >= 3)
+    assert set(domain.store.beats) == {execution.id}
     domain.target.gate.set()
     final = await running
 
@@ -562,10 +620,11 @@ async def test_a_step_whose_audit_row_cannot_be_written_stops_the_run(domain: Do
 async def test_an_outcome_that_cannot_be_recorded_is_still_returned(domain: Domain) -> None:
     execution = await pending(domain)
     domain.store.down_for.add("finish")
+    domain.target.fail_with = errors.TargetError("quota exceeded")
 
     final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
-    assert final.state == State.SUCCEEDED
+    assert (final.state, final.error) == (State.FAILED, "quota exceeded")
     assert (await state_of(domain, execution)) == State.RUNNING  # crash recovery closes it later
     assert not domain.locks.held(BACKEND_LOCK)
 
@@ -576,31 +635,161 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
     final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     [step] = final.steps
-    assert (step.index, step.label, step.ok, step.summary) == (0, "test.change", True, "set 5")
+    assert (step.index, step.label, step.ok, step.summary, step.details) == (
+        0,
+        "test.change",
+        True,
+        "set 5",
+        "backend=5",
+    )
+    assert isinstance(step.seconds, float)
     assert 0 <= step.seconds < 3600
     entry = next(e for e in domain.store.audit_log if e.kind == "step")
-    assert entry.detail["index"] == 0
-    assert entry.detail["ok"] is True
+    assert {k: v for k, v in entry.detail.items() if k != "seconds"} == {
+        "index": 0,
+        "label": "test.change",
+        "ok": True,
+        "summary": "set 5",
+    }
+    assert entry.detail["seconds"] == step.seconds
+    assert entry.actor == "runbook-bot"
     outcome = domain.store.audit_log[-1]
     assert (outcome.kind, outcome.actor, outcome.detail["state"]) == ("outcome", "runbook-bot", "succeeded")
+    assert isinstance(outcome.detail["seconds"], float)
     assert 0 <= outcome.detail["seconds"] < 3600
 
 
-async def test_progress_is_reported_before_each_step_and_once_at_the_end(domain: Domain) -> None:
+async def test_progress_is_reported_before_each_step_as_it_goes_and_once_at_the_end(domain: Domain) -> None:
     execution = await pending(domain)
-    seen: list[tuple[str | None, int, State]] = []
+    seen: list[tuple[str | None, int, State, str | None]] = []
 
-    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, _: str | None) -> None:
-        seen.append((label, len(done), current.state))
+    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, line: str | None) -> None:
+        seen.append((label, len(done), current.state, line))
+        assert all(isinstance(step, StepRecord) for step in done)
 
     await domain.engine.confirm(execution.id, ALICE, OPS, progress)
 
-    assert seen == [("test.change", 0, State.RUNNING), (None, 1, State.SUCCEEDED)]
+    assert seen == [
+        ("test.change", 0, State.RUNNING, None),
+        ("test.change", 0, State.RUNNING, "backend: setting 5"),
+        (None, 1, State.SUCCEEDED, None),
+    ]
 
 
 def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
     holder = Holder(owner=BOB, since=time.time() - 150, detail="`scale` on backend")
 
     assert "2 min" in holder.describe()
+    assert "120 min" in Holder(owner=BOB, since=time.time() - 7230, detail="x").describe()
     assert BOB in holder.describe()
     assert "0 min" in Holder(owner=BOB, since=time.time() + 60, detail="x").describe()  # a clock ahead: never < 0
+
+
+async def test_a_procedure_without_a_lock_ignores_a_busy_target(domain: Domain) -> None:
+    domain.locks.take(BACKEND_LOCK, owner=BOB)
+    execution = await pending(domain, "unlocked")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert execution.lock_key is None
+    assert (execution.expires_at - execution.created_at).total_seconds() == 60
+    assert final.state == State.SUCCEEDED
+    assert domain.locks.acquired == []
+
+
+async def test_the_request_remembers_where_to_answer(domain: Domain) -> None:
+    who = Invocation(user_id=ALICE, channel_id=OPS, team_id="T1", response_url="https://hooks.example/r")
+    outcome = await domain.engine.request(domain.command("scale", replicas=5), who)
+
+    assert isinstance(outcome, PendingOutcome)
+    stored = await domain.store.get(outcome.execution.id)
+    assert stored is not None
+    assert (stored.team_id, stored.response_url, stored.channel_id, stored.args) == (
+        "T1",
+        "https://hooks.example/r",
+        OPS,
+        {"service": "backend", "replicas": 5},
+    )
+    request = domain.store.audit_log[0]
+    assert request.detail["policy"] == "allowed"
+    assert (request.kind, request.actor, request.detail["args"]) == (
+        "request",
+        ALICE,
+        {"service": "backend", "replicas": 5},
+    )
+
+
+async def test_a_refused_read_is_not_audited_but_a_refused_change_is_with_its_arguments(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.request(domain.command("status"), domain.who(DAVE))
+    assert domain.store.audit_log == []
+
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.request(domain.command("scale", replicas=9), domain.who(DAVE))
+    [entry] = domain.store.audit_log
+    assert (entry.kind, entry.actor, entry.channel_id, entry.procedure) == ("denied", DAVE, OPS, "scale")
+    assert entry.detail == {"reason": "role", "args": {"service": "backend", "replicas": 9}}
+
+
+async def test_a_refused_click_is_audited_with_who_and_why(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    with pytest.raises(errors.DeniedError):
+        await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
+
+    entry = domain.store.audit_log[-1]
+    assert (entry.kind, entry.actor, entry.execution_id) == ("denied", CAROL, execution.id)
+    assert entry.detail == {"reason": "role", "at": "confirm"}
+
+
+async def test_a_request_for_a_procedure_no_longer_configured_is_not_found(domain: Domain) -> None:
+    execution = await pending(domain)
+    await domain.store.create(replace(execution, id=uuid.uuid4(), procedure="retired"), [])
+    retired = next(e for e in domain.store.executions.values() if e.procedure == "retired")
+
+    with pytest.raises(errors.NotFoundError) as missing:
+        await domain.engine.confirm(retired.id, ALICE, OPS, no_progress)
+    assert "`retired`" in missing.value.message
+    with pytest.raises(errors.NotFoundError):
+        await domain.engine.cancel(retired.id, ALICE)
+
+
+async def test_the_steps_run_in_order_and_a_failed_step_stops_the_rest(domain: Domain) -> None:
+    first = await pending(domain, "two-steps")
+    final = await domain.engine.confirm(first.id, ALICE, OPS, no_progress)
+    assert [(s.index, s.label, s.ok) for s in final.steps] == [(0, "test.change", True), (1, "check", True)]
+    assert domain.target.reads == 1
+
+    domain.target.fail_with = errors.TargetError("conflict")
+    second = await pending(domain, "two-steps", service="frontend")
+    failed = await domain.engine.confirm(second.id, ALICE, OPS, no_progress)
+
+    assert [(s.label, s.ok, s.summary) for s in failed.steps] == [("test.change", False, "conflict")]
+    assert domain.target.reads == 1  # the check after the failed step never ran
+    assert domain.store.kinds(second.id).count("step") == 1
+    outcome = domain.store.audit_log[-1]
+    assert (outcome.detail["state"], outcome.detail["error"]) == ("failed", "conflict")
+
+
+@pytest.mark.parametrize(("mode", "replicas"), [("on", 1), ("off", 0)])
+async def test_only_the_steps_for_the_given_arguments_run(domain: Domain, mode: str, replicas: int) -> None:
+    outcome = await domain.engine.request(domain.command("switch", mode=mode), domain.who(ALICE))
+    assert isinstance(outcome, PendingOutcome)
+
+    final = await domain.engine.confirm(outcome.execution.id, ALICE, OPS, no_progress)
+
+    assert [s.label for s in final.steps] == [mode]
+    assert domain.target.runs == [{"service": "backend", "replicas": replicas}]
+
+
+async def test_an_expired_or_finished_request_says_so_even_to_someone_who_may_not_confirm(domain: Domain) -> None:
+    """The request's state is checked before the clicker's roles: nothing is audited as a denial."""
+    expired, finished = await pending(domain), await pending(domain, service="frontend")
+    await domain.engine.confirm(finished.id, ALICE, OPS, no_progress)
+    domain.clock.now = expired.expires_at  # exactly at expiry: too late
+
+    for execution in (expired, finished):
+        with pytest.raises(errors.UserError) as refused:
+            await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
+        assert not isinstance(refused.value, errors.DeniedError)
+    assert "denied" not in domain.store.kinds()

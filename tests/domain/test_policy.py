@@ -37,6 +37,9 @@ async def test_roles_come_from_user_ids_and_from_groups(domain: Domain) -> None:
     assert await domain.policy.roles_of(DAVE) == {"operator", "viewer"}
     assert await domain.policy.roles_of("U0NOBODY") == frozenset()
     assert await domain.policy.may_run(SCALE, DAVE)
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(SCALE, CAROL, OPS)
+    assert "`operator`" in denied.value.message
     assert not await domain.policy.may_run(SCALE, CAROL)
 
 
@@ -73,6 +76,7 @@ async def test_confirm_outside_the_procedures_channels_is_refused(domain: Domain
         await domain.policy.check_confirm(SCALE, requester=ALICE, clicker=ALICE, channel_id=RANDOM)
 
     assert denied.value.reason == "channel"
+    assert "`scale`" in denied.value.message
 
 
 async def test_check_confirm_names_the_role_the_click_counts_as(domain: Domain) -> None:
@@ -87,6 +91,8 @@ async def test_check_request_refuses_the_wrong_channel_even_for_an_approver(doma
         await domain.policy.check_request(SCALE, BOB, RANDOM)
 
     assert denied.value.reason == "channel"
+    assert "<#C0OPS>" in denied.value.message  # where it may run instead
+    assert "<#C0INCIDENTS>" in denied.value.message
 
 
 # ---- the per-user rate limit on change requests ---------------------------------------------------
@@ -97,10 +103,12 @@ async def test_change_requests_over_the_limit_are_refused_and_create_nothing(lim
         outcome = await limited.engine.request(limited.command("scale", service, replicas=3), limited.who(ALICE))
         assert isinstance(outcome, PendingOutcome)
 
+    limited.clock.advance(seconds=20)
     with pytest.raises(errors.DeniedError) as denied:
         await limited.engine.request(limited.command("scale", "email-triage", replicas=3), limited.who(ALICE))
 
     assert denied.value.reason == "rate_limit"
+    assert "40s" in denied.value.message  # how long to wait: what is left of the window
     assert len(limited.store.executions) == 3
     assert len(limited.target.dry_runs) == 3
 
@@ -149,3 +157,42 @@ async def test_the_default_limit_is_ten_changes_a_minute(domain: Domain) -> None
     with pytest.raises(errors.DeniedError) as denied:
         await domain.policy.check_request(SCALE, ALICE, OPS)
     assert denied.value.reason == "rate_limit"
+
+
+async def test_the_default_window_is_a_minute(domain: Domain) -> None:
+    for _ in range(10):
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+    domain.clock.advance(seconds=59)
+    with pytest.raises(errors.DeniedError):
+        await domain.policy.check_request(SCALE, ALICE, OPS)
+
+    domain.clock.advance(seconds=1)
+    await domain.policy.check_request(SCALE, ALICE, OPS)
+
+
+async def test_a_refusal_names_the_roles_needed_and_everyone_who_holds_them(domain: Domain) -> None:
+    """Who to ask is data the refused user needs: every member (ids and groups) of every role that would do."""
+    two_roles = procedure("two-roles", roles=["approver", "incident"], channels=[])
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(two_roles, CAROL, OPS)
+
+    for who in ("`approver`", "`incident`", "<@U0BOB>", "<@U0ALICE>", "@sre-leads", "@incident-commanders"):
+        assert who in denied.value.message
+    assert denied.value.message.count("<@U0BOB>") == 1  # named once, though in both roles
+
+
+async def test_a_refusal_naming_an_unknown_or_empty_role_still_answers(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_role(DAVE, "auditor", "read the audit log")
+
+    assert "`auditor`" in denied.value.message
+    assert "<@" not in denied.value.message
+
+
+async def test_check_role_names_the_role_needed(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_role(DAVE, "viewer", "read the status")
+
+    assert "`viewer`" in denied.value.message
+    assert "<@U0CAROL>" in denied.value.message

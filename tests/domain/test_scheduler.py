@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import errors, metrics
 from bot.scheduler import Job, Scheduler
 from tests.domain.memory import ManualClock, MemoryJobStore
 
@@ -200,3 +201,83 @@ async def test_a_cron_fire_is_run_by_one_of_two_replicas(store: MemoryJobStore, 
 
     assert sorted(won) == [False, True]
     assert len(first.fires) + len(second.fires) == 1
+
+
+def fires(job: str, result: str) -> float:
+    return metrics.REGISTRY.get_sample_value("runbook_bot_scheduler_fires_total", {"job": job, "result": result}) or 0.0
+
+
+async def test_each_outcome_is_counted_in_the_fires_metric(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+
+    async def broken(_: Job) -> None:
+        raise RuntimeError("boom")
+
+    replica.scheduler.on("broken", broken)
+    before = {r: fires("reminder", r) for r in ("claimed", "late", "missed")} | {"failed": fires("broken", "failed")}
+    await replica.scheduler.schedule("reminder", "claimed", clock.now, {})
+    await replica.scheduler.schedule("reminder", "late", clock.now - timedelta(minutes=5), {})
+    await replica.scheduler.schedule("reminder", "missed", clock.now - timedelta(hours=1), {})
+    await replica.scheduler.schedule("broken", "broken", clock.now, {})
+    await replica.scheduler.run_due()
+
+    after = {r: fires("reminder", r) for r in ("claimed", "late", "missed")} | {"failed": fires("broken", "failed")}
+    assert {r: after[r] - before[r] for r in after} == {"claimed": 1, "late": 1, "missed": 1, "failed": 1}
+
+    skipped, claimed, late = fires("daily", "skipped"), fires("daily", "claimed"), fires("daily", "late")
+    assert await replica.scheduler.run_cron_fire("daily", NINE_BERLIN)
+    assert not await Replica(store, clock, "b").scheduler.run_cron_fire("daily", NINE_BERLIN)
+    assert await replica.scheduler.run_cron_fire("daily", NINE_BERLIN + timedelta(days=1), late=True)
+    assert fires("daily", "skipped") == skipped + 1
+    assert fires("daily", "claimed") == claimed + 1
+    assert fires("daily", "late") == late + 1
+
+
+async def test_one_poll_claims_at_most_a_hundred_jobs(store: MemoryJobStore, clock: ManualClock) -> None:
+    replica = Replica(store, clock, "a")
+    for n in range(150):
+        await replica.scheduler.schedule("reminder", f"r{n:03}", clock.now - timedelta(seconds=150 - n), {})
+
+    first = await replica.scheduler.run_due()
+    second = await replica.scheduler.run_due()
+
+    assert [len(first), len(second)] == [100, 50]
+    assert [j.key for j in first] == [f"r{n:03}" for n in range(100)]  # oldest first
+
+
+def test_a_bad_cron_expression_is_a_config_error_naming_it(store: MemoryJobStore, clock: ManualClock) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a")
+
+    with pytest.raises(errors.ConfigError) as bad:
+        scheduler.cron("daily", "61 9 * * *", BERLIN, Replica(store, clock, "b")._fire)
+    assert "61 9 * * *" in bad.value.problems[0]
+    with pytest.raises(errors.ConfigError):
+        scheduler.cron("daily", "0 9 * * *", "Mars/Olympus_Mons", Replica(store, clock, "b")._fire)
+
+
+async def test_start_catches_up_before_it_begins_polling_and_stop_ends_it(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    clock.now = NINE_BERLIN + timedelta(minutes=3)
+    replica = Replica(store, clock, "a")
+
+    await replica.scheduler.start()
+    try:
+        assert replica.fires == [(NINE_BERLIN, True)]
+    finally:
+        replica.scheduler.stop()
+    replica.scheduler.stop()  # stopping twice is harmless
+
+
+def test_the_last_fire_is_the_latest_of_several_within_the_grace_period(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a")
+    scheduler.cron("often", "*/10 * * * *", "UTC", Replica(store, clock, "b")._fire)
+
+    assert scheduler.last_fire_before("often", NINE_BERLIN + timedelta(minutes=25)) == NINE_BERLIN + timedelta(
+        minutes=20
+    )
+    assert scheduler.last_fire_before("often", NINE_BERLIN + timedelta(minutes=20)) == NINE_BERLIN + timedelta(
+        minutes=20
+    )

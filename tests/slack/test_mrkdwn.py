@@ -39,3 +39,13 @@ def test_quoted_user_text_is_escaped_shortened_and_cannot_close_its_span() -> No
     assert text.quoted("<!channel>`x") == "`&lt;!channel&gt;'x`"
     assert text.quoted("a" * 100, limit=10) == "`" + "a" * 9 + "…`"
     assert text.quoted("a" * 10, limit=10) == "`" + "a" * 10 + "`"
+
+
+def test_quoted_text_is_cut_at_eighty_characters_by_default() -> None:
+    assert text.quoted("a" * 80) == "`" + "a" * 80 + "`"
+    assert text.quoted("a" * 81) == "`" + "a" * 79 + "…`"
+
+
+def test_preformatted_blocks_are_cut_at_2900_characters_by_default() -> None:
+    assert mrkdwn.preformatted("a" * 2900) == "```" + "a" * 2900 + "```"
+    assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)```")

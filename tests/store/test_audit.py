@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -99,3 +100,49 @@ async def test_audit_verify_exits_zero_when_intact_and_non_zero_when_a_row_is_de
     await tamper(db, "DELETE FROM audit_log WHERE seq = (SELECT min(seq) + 1 FROM audit_log)")
 
     assert await verify_exit_code(database_url, tmp_path) == 1
+
+
+async def test_verify_reports_at_most_twenty_problems(db: Database) -> None:
+    await append_rows(db, 30)
+    await tamper(db, "UPDATE audit_log SET actor = 'U0MALLORY'")
+
+    report = await audit.verify(db)
+
+    assert len(report.problems) == 20
+    assert report.rows < 30  # it stopped reading there
+
+
+async def test_every_field_of_a_row_is_covered_by_its_hash(db: Database) -> None:
+    async with db.transaction() as conn:
+        await audit.append(
+            conn,
+            AuditEntry(
+                kind="confirmed",
+                actor="U0ALICE",
+                channel_id="C0OPS",
+                execution_id=uuid.uuid4(),
+                procedure="scale",
+                detail={"as": "requester"},
+            ),
+        )
+    for column, value in [
+        ("kind", "'cancelled'"),
+        ("actor", "'U0MALLORY'"),
+        ("channel_id", "'C0OTHER'"),
+        ("execution_id", "gen_random_uuid()"),
+        ("procedure", "'rollback'"),
+        ("detail", '\'{"as": "approver"}\''),
+        ("at", "at + interval '1 second'"),
+    ]:
+        async with db.acquire() as conn:
+            original = await conn.fetchrow("SELECT * FROM audit_log")
+        await tamper(db, f"UPDATE audit_log SET {column} = {value}")  # noqa: S608
+        assert not (await audit.verify(db)).ok, f"an edited {column} went unnoticed"
+        async with db.acquire() as conn:
+            await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+            await conn.execute(
+                f"UPDATE audit_log SET {column} = $1",  # noqa: S608
+                original[column],
+            )
+            await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+        assert (await audit.verify(db)).ok

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
 from datetime import timedelta
 
-from bot.runbooks.executions import AuditEntry, State
+from bot.runbooks.executions import AuditEntry, State, StepRecord
 from bot.store import audit
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
@@ -19,6 +21,21 @@ def entry(kind: str, actor: str = "U0ALICE") -> AuditEntry:
 async def audit_kinds(db: Database) -> list[str]:
     async with db.acquire() as conn:
         return [r["kind"] for r in await conn.fetch("SELECT kind FROM audit_log ORDER BY seq")]
+
+
+async def last_audit_detail(db: Database) -> object:
+    async with db.acquire() as conn:
+        return json.loads(await conn.fetchval("SELECT detail FROM audit_log ORDER BY seq DESC LIMIT 1"))
+
+
+async def test_a_lone_audit_row_is_appended_to_the_chain(db: Database) -> None:
+    store = PostgresExecutionStore(db)
+
+    await store.audit(AuditEntry(kind="denied", actor="U0CAROL", channel_id="C0OPS", detail={"reason": "role"}))
+
+    assert await audit_kinds(db) == ["denied"]
+    assert await last_audit_detail(db) == {"reason": "role"}
+    assert (await audit.verify(db)).ok
 
 
 async def test_twenty_concurrent_claims_on_separate_connections_have_one_winner(db: Database) -> None:
@@ -61,6 +78,16 @@ async def test_an_expired_request_cannot_be_claimed_and_is_swept(db: Database) -
 
     assert await store.claim(execution.id, approver="U0ALICE", owner="r", audit=entry("confirmed")) is None
     assert [e.id for e in await store.expire_due()] == [execution.id]
+    assert await audit_kinds(db) == ["expired"]
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT actor, channel_id, execution_id, procedure FROM audit_log")
+    assert dict(row) == {
+        "actor": "runbook-bot",
+        "channel_id": "C0OPS",
+        "execution_id": execution.id,
+        "procedure": "scale",
+    }
+    assert await last_audit_detail(db) == {"reason": "not confirmed in time"}
     stored = await store.get(execution.id)
     assert stored is not None
     assert stored.state == State.EXPIRED
@@ -113,3 +140,53 @@ async def test_every_transition_commits_with_an_audit_row_that_verifies(db: Data
 
     assert await audit_kinds(db) == ["request", "preview", "confirmed", "outcome"]
     assert (await audit.verify(db)).ok
+
+
+async def test_a_running_execution_without_recent_heartbeats_is_interrupted_once(db: Database) -> None:
+    store = PostgresExecutionStore(db)
+    stale, fresh = new_execution(), new_execution()
+    for execution in (stale, fresh):
+        await store.create(execution, [])
+        await store.claim(execution.id, approver="U0ALICE", owner="r", audit=entry("confirmed"))
+    async with db.acquire() as conn:
+        await conn.execute("UPDATE executions SET heartbeat_at = now() - interval '1 minute'")
+    await store.heartbeat(fresh.id)  # only this one is still beating
+
+    interrupted = await store.interrupt_orphans(stale_after_seconds=30)
+
+    assert [e.id for e in interrupted] == [stale.id]
+    assert interrupted[0].state == State.INTERRUPTED
+    assert interrupted[0].error
+    assert await store.interrupt_orphans(stale_after_seconds=30) == []
+    assert (await audit_kinds(db))[-1] == "interrupted"
+    assert await last_audit_detail(db) == {"reason": "bot restarted while running"}
+
+
+async def test_steps_accumulate_and_the_message_is_remembered(db: Database) -> None:
+    store = PostgresExecutionStore(db)
+    execution = new_execution()
+    await store.create(execution, [])
+    await store.set_message(execution.id, "C0INCIDENTS", "1700000000.000100")
+    for index in range(2):
+        await store.record_step(execution.id, StepRecord(index, f"step {index}", True, "ok", 0.5), entry("step"))
+
+    stored = await store.get(execution.id)
+    assert stored is not None
+    assert (stored.channel_id, stored.message_ts) == ("C0INCIDENTS", "1700000000.000100")
+    assert [s.label for s in stored.steps] == ["step 0", "step 1"]
+    assert stored.args == {"service": "backend", "replicas": 5}
+    assert stored.preview is None
+
+
+async def test_recent_lists_newest_first_filtered_by_service_and_limited(db: Database) -> None:
+    store = PostgresExecutionStore(db)
+    made = []
+    for n in range(4):
+        execution = replace(new_execution(), service="frontend" if n in (1, 3) else "backend")
+        execution = replace(execution, created_at=execution.created_at + timedelta(seconds=n))
+        await store.create(execution, [])
+        made.append(execution)
+
+    assert [e.id for e in await store.recent(service="backend", limit=2)] == [made[2].id, made[0].id]
+    assert [e.id for e in await store.recent(service="frontend", limit=1)] == [made[3].id]
+    assert [e.id for e in await store.recent(service=None, limit=10)] == [e.id for e in reversed(made)]

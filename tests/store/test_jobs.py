@@ -89,3 +89,40 @@ async def test_two_replicas_firing_the_same_cron_time_run_it_once(db: Database) 
     )
 
     assert sorted(won) == [False, True]
+
+
+async def job_rows(db: Database) -> dict[str, tuple[str, str | None, str | None]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch("SELECT key, state, claimed_by, error FROM scheduled_jobs")
+    return {r["key"]: (r["state"], r["claimed_by"], r["error"]) for r in rows}
+
+
+async def test_each_job_is_settled_with_who_ran_it_and_why_it_failed(db: Database) -> None:
+    now = datetime.now(UTC)
+    replica = Replica(db, "replica-a", now)
+
+    async def broken(_: Job) -> None:
+        raise RuntimeError("boom")
+
+    replica.scheduler.on("broken", broken)
+    await replica.scheduler.schedule("reminder", "ok", now, {})
+    await replica.scheduler.schedule("broken", "bad", now, {})
+    await replica.scheduler.schedule("reminder", "old", now - timedelta(hours=2), {})
+    await replica.scheduler.run_due()
+
+    assert await job_rows(db) == {
+        "ok": ("done", "replica-a", None),
+        "bad": ("failed", "replica-a", "RuntimeError"),
+        "old": ("missed", "replica-a", None),
+    }
+
+
+async def test_one_poll_claims_at_most_a_hundred_jobs_oldest_first(db: Database) -> None:
+    now = datetime.now(UTC)
+    replica = Replica(db, "a", now)
+    for n in range(120):
+        await replica.scheduler.schedule("reminder", f"r{n:03}", now - timedelta(seconds=120 - n), {})
+
+    await replica.scheduler.run_due()
+
+    assert sorted(replica.jobs) == [f"r{n:03}" for n in range(100)]  # the oldest hundred
