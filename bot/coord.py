@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import secrets
 import time
 from collections.abc import Iterator
@@ -135,27 +136,41 @@ class Coordinator:
     async def hit_rate_limit(
         self, name: str, *, limit: int, window_seconds: int, member: str | None = None
     ) -> int | None:
-        """Count one hit in a fixed window; returns seconds to wait when over the limit, else None.
+        """Count one hit; returns seconds to wait when over the limit, else None.
 
-        With `member`, hits are distinct members (a change counted once however often its Confirm is
-        clicked), and a member refused for being over the limit is not counted.
+        Without `member`: a fixed window. With `member`: distinct members over the last `window_seconds`
+        (a sliding window: a change is counted once however often its Confirm is clicked, and a member
+        refused for being over the limit is not counted).
         """
+        if member is not None:
+            return await self._hit_distinct(name, member, limit=limit, window_seconds=window_seconds)
         window = int(time.time() // window_seconds)
         key = self._key("rate", name, str(window))
         with _redis_errors():
             async with self._redis.pipeline(transaction=True) as pipe:
-                if member is None:
-                    pipe.incr(key)
-                else:
-                    pipe.sadd(key, member)
-                    pipe.scard(key)
+                pipe.incr(key)
                 pipe.expire(key, window_seconds)
-                count = (await pipe.execute())[-2]
+                count, _ = await pipe.execute()
+        if int(count) > limit:
+            return window_seconds - int(time.time() % window_seconds)
+        return None
+
+    async def _hit_distinct(self, name: str, member: str, *, limit: int, window_seconds: int) -> int | None:
+        key = self._key("rate", name)
+        now = time.time()
+        with _redis_errors():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(key, 0, now - window_seconds)
+                pipe.zadd(key, {member: now}, nx=True)
+                pipe.zcard(key)
+                pipe.expire(key, window_seconds)
+                count = (await pipe.execute())[2]
             if int(count) <= limit:
                 return None
-            if member is not None:
-                await self._redis.srem(key, member)
-        return window_seconds - int(time.time() % window_seconds)
+            await self._redis.zrem(key, member)
+            oldest = await self._redis.zrange(key, 0, 0, withscores=True)
+        first = float(oldest[0][1]) if oldest else now
+        return max(1, math.ceil(first + window_seconds - now))
 
     async def first_time(self, name: str, *, ttl_seconds: int) -> bool:
         """True exactly once per name within the TTL (idempotency of deliveries and retries)."""

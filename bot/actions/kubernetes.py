@@ -274,9 +274,15 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         return _value_result(ctx, change, f"{p.name}/{p.key}", p.key, mask)
 
     async def delete_pods(ctx: ActionContext, p: DeletePodsParams) -> ActionResult:
-        d = await kube.delete_pods(_service(ctx), p.selector, dry_run=ctx.dry_run)
+        service = _service(ctx)
+        d = await kube.delete_pods(service, p.selector, dry_run=ctx.dry_run)
+        back = ""
+        if d.names and not ctx.dry_run:
+            back = "; " + await kube.wait_replaced(
+                service, d.names, deadline=ctx.timeout_seconds, on_progress=ctx.report_progress
+            )
         return ActionResult(
-            f"{_did(ctx, 'delete', 'Deleted')} {len(d.names)} pods (the deployment recreates them)",
+            f"{_did(ctx, 'delete', 'Deleted')} {len(d.names)} pods (the deployment recreates them){back}",
             changes=tuple(Change(f"pod {n}", "running", "deleted") for n in d.names),
             details=cap("\n".join(d.names)),
             data={"pods": list(d.names)},

@@ -6,16 +6,20 @@ these come from here.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Collection
 from typing import Any
 
 from bot import errors
 from bot.catalog_targets import ConfigMapMaintenance, EnvMaintenance, KubernetesTarget
 from bot.k8s import rest, rollouts
 from bot.k8s.errors import Op
-from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, dry, pod_info
+from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, Progress, dry, pod_info
 from bot.k8s.models import DeletedPods, HpaChange, LogsResult, PodInfo, PodUsage, ValueChange
 
 MAX_LOG_PODS = 5  # kubectl logs -l … --max-log-requests default
+# Pods have no watch here (as in kubectl delete --wait, it polls): back off up to this between reads.
+REPLACEMENT_POLL_MAX_SECONDS = 1.0
 NO_PREVIOUS_CONTAINER = "(no previous container: this pod has not restarted)\n"
 
 
@@ -242,6 +246,49 @@ class Kube(KubeDeployments):
             await self.call(service, Op("delete", "pods", service.namespace, "pod", name), delete)
             names.append(name)
         return DeletedPods(names=tuple(names), dry_run=dry_run)
+
+    async def wait_replaced(
+        self,
+        service: KubernetesTarget,
+        deleted: Collection[str],
+        *,
+        deadline: float,
+        on_progress: Progress | None = None,
+    ) -> str:
+        """Wait as `kubectl delete pods --wait` then `kubectl rollout status` would: the deleted pods gone,
+        then as many Ready pods as the deployment wants and the deployment available again.
+
+        The deployment's own status is not enough: right after the deletes it still counts the old pods.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + deadline
+        interval, last = 0.1, ""
+        while True:
+            dep = await self.read_deployment(service)
+            pods = await self.list_pods(service, rollouts.selector_of(dep))
+            wanted = int(dep["spec"].get("replicas") or 0)
+            remaining = [p for p in pods if p["metadata"]["name"] in deleted]
+            ready = [
+                info
+                for p in pods
+                if p["metadata"]["name"] not in deleted and not p["metadata"].get("deletionTimestamp")
+                for info in [pod_info(p)]
+                if info.phase == "Running" and info.total and info.ready == info.total
+            ]
+            available = int((dep.get("status") or {}).get("availableReplicas") or 0)
+            if remaining:
+                message = f"waiting for {len(remaining)} deleted pods to go"
+            else:
+                message = f"{len(ready)} of {wanted} replacement pods ready"
+            if message != last and on_progress is not None:
+                await on_progress(message)
+            last = message
+            if not remaining and len(ready) >= wanted and available >= wanted:
+                return message
+            if loop.time() + interval > give_up:
+                raise errors.TargetError(f"{service.deployment_name} not back after {deadline:g}s: {message}")
+            await asyncio.sleep(interval)
+            interval = min(interval * 2, REPLACEMENT_POLL_MAX_SECONDS)
 
     async def maintenance(self, service: KubernetesTarget, on: bool, *, dry_run: bool = False) -> ValueChange:
         """Maintenance mode as the catalog models it: an env var on the deployment, or a ConfigMap key."""
