@@ -196,3 +196,12 @@ async def test_check_role_names_the_role_needed(domain: Domain) -> None:
 
     assert "`viewer`" in denied.value.message
     assert "<@U0CAROL>" in denied.value.message
+
+
+async def test_a_role_missing_from_the_catalog_does_not_hide_the_others(domain: Domain) -> None:
+    odd = procedure("odd", roles=["auditor", "operator"], channels=[])
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.policy.check_request(odd, CAROL, OPS)
+
+    assert "<@U0ALICE>" in denied.value.message

@@ -281,3 +281,26 @@ def test_the_last_fire_is_the_latest_of_several_within_the_grace_period(
     assert scheduler.last_fire_before("often", NINE_BERLIN + timedelta(minutes=20)) == NINE_BERLIN + timedelta(
         minutes=20
     )
+
+
+async def test_a_failing_job_does_not_stop_later_jobs_of_the_same_poll(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    replica = Replica(store, clock, "a")
+
+    async def broken(_: Job) -> None:
+        raise RuntimeError("boom")
+
+    replica.scheduler.on("broken", broken)
+    await replica.scheduler.schedule("broken", "first", clock.now - timedelta(seconds=2), {})
+    await replica.scheduler.schedule("unknown-kind", "second", clock.now - timedelta(seconds=1), {})
+    await replica.scheduler.schedule("reminder", "third", clock.now, {})
+
+    ran = await replica.scheduler.run_due()
+
+    assert [j.key for j in ran] == ["third"]
+    assert store.jobs["second"].error  # says why: no handler for its kind
+
+
+def test_stopping_a_scheduler_that_never_started_is_harmless(store: MemoryJobStore, clock: ManualClock) -> None:
+    Scheduler(store, clock=clock, replica_id="a").stop()

@@ -190,3 +190,9 @@ async def test_recent_lists_newest_first_filtered_by_service_and_limited(db: Dat
     assert [e.id for e in await store.recent(service="backend", limit=2)] == [made[2].id, made[0].id]
     assert [e.id for e in await store.recent(service="frontend", limit=1)] == [made[3].id]
     assert [e.id for e in await store.recent(service=None, limit=10)] == [e.id for e in reversed(made)]
+
+
+async def test_an_unknown_execution_is_none(db: Database) -> None:
+    import uuid
+
+    assert await PostgresExecutionStore(db).get(uuid.uuid4()) is None

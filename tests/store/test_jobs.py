@@ -126,3 +126,21 @@ async def test_one_poll_claims_at_most_a_hundred_jobs_oldest_first(db: Database)
     await replica.scheduler.run_due()
 
     assert sorted(replica.jobs) == [f"r{n:03}" for n in range(100)]  # the oldest hundred
+
+
+async def test_scheduling_reports_whether_the_job_was_added(db: Database) -> None:
+    now = datetime.now(UTC)
+    replica = Replica(db, "a", now)
+
+    assert await replica.scheduler.schedule("reminder", "once", now, {})
+    assert not await replica.scheduler.schedule("reminder", "once", now, {})
+
+
+async def test_a_backslash_in_a_prefix_is_taken_literally(db: Database) -> None:
+    now = datetime.now(UTC)
+    replica = Replica(db, "a", now)
+    for key in ("a\\b:1", "a\\\\b:1", "ab:1"):
+        await replica.scheduler.schedule("reminder", key, now + timedelta(minutes=1), {})
+
+    assert await replica.scheduler.cancel("a\\b") == 1
+    assert sorted(j.key for j in await replica.scheduler.pending("a")) == ["a\\\\b:1", "ab:1"]
