@@ -19,7 +19,7 @@ from sandbox import cluster_discovery as discovery
 from sandbox.cluster_controller import Controller
 from sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, compile_selector, selector_string
 from sandbox.cluster_store import RESOURCE_BY_PLURAL, ObjectStore, ResourceType, now_rfc3339
-from sandbox.cluster_triage import field_value
+from sandbox.cluster_triage import field_value, pod_log_lines
 
 JSON = "application/json"
 
@@ -264,16 +264,26 @@ class ApiServer:
         if container not in names:
             message = f"container {container} is not valid for pod {pod['metadata']['name']}"
             return status_error(400, "BadRequest", message)
-        if request.query.get("previous") in ("true", "1"):
+        previous = request.query.get("previous") in ("true", "1")
+        last_state = next(
+            (s.get("lastState") for s in pod["status"].get("containerStatuses", []) if s["name"] == container), None
+        )
+        if previous and not last_state:
             message = f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
             return status_error(400, "BadRequest", message)
-        lines = self.log_lines or [
-            f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}" for i in range(200)
-        ]
+        lines = pod_log_lines(pod["metadata"]["name"], container, self.log_lines, previous=previous)
+        since = request.query.get("sinceSeconds")
+        if since is not None:
+            lines = [line for line in lines if line.age_seconds <= int(since)]
         tail = request.query.get("tailLines")
         if tail is not None:
             lines = lines[-int(tail) :] if int(tail) > 0 else []
-        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+        stamped = request.query.get("timestamps") in ("true", "1")
+        body = "".join((f"{line.stamp} " if stamped else "") + line.text + "\n" for line in lines).encode()
+        limit = request.query.get("limitBytes")
+        if limit is not None:
+            body = body[: int(limit)]
+        return web.Response(body=body, content_type="text/plain")
 
     def _pod_metrics(self, request: web.Request, ns: str) -> web.Response:
         if not self.metrics_enabled or request.match_info["plural"] != "pods":

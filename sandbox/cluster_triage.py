@@ -7,7 +7,9 @@ shapes are the API's, so the bot's client and a real kubectl (`get events`, `des
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -159,7 +161,7 @@ def _service_objects(
         "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
         "subsets": [subset] if pods else [],
     }
-    objects = [("services", service), ("endpoints", endpoints)]
+    objects: list[tuple[str, dict[str, Any]]] = [("services", service), ("endpoints", endpoints)]
     if host:
         backend = {"service": {"name": name, "port": {"number": 80}}}
         rule = {"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
@@ -379,7 +381,7 @@ def cells(plural: str, obj: dict[str, Any], age: str) -> list[Any]:
             obj.get("message", ""),
         ]
     if plural == "nodes":
-        ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+        ready: dict[str, Any] = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
         version = status.get("nodeInfo", {}).get("kubeletVersion", "")
         return [name, "Ready" if ready.get("status") == "True" else "NotReady", "<none>", age, version]
     if plural == "services":
@@ -417,6 +419,41 @@ def _since(moment: str) -> str:
     then = datetime.strptime(moment, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     seconds = max(0, int((datetime.now(UTC) - then).total_seconds()))
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    stamp: str  # what `timestamps=true` prefixes (RFC 3339 with nanoseconds)
+    age_seconds: float
+    text: str
+
+
+def pod_log_lines(pod: str, container: str, fixed: list[str] | None, *, previous: bool) -> list[LogEntry]:
+    """What a container logged: 200 access-log lines a second apart (or a test's fixed lines), ending
+    now; each pod's clock is a few milliseconds off the others', so merged logs interleave. The previous
+    container of a crash-looping pod ends with its out-of-memory death."""
+    if previous:
+        texts = [f"{container} worker started pid={100 + i}" for i in range(3)] + [
+            f"{container} ERROR heap usage 251Mi of 256Mi limit",
+            f"{container} FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+        ]
+        end = datetime.now(UTC) - timedelta(seconds=95)
+    else:
+        texts = fixed or [
+            f"{container} GET /health 200 {3 + i % 7}ms request_id={i:05d}"
+            if i % 40 != 39
+            else f"{container} ERROR upstream timeout after 30000ms request_id={i:05d}"
+            for i in range(200)
+        ]
+        end = datetime.now(UTC)
+    skew = int(hashlib.sha256(pod.encode()).hexdigest()[:4], 16) % 1000
+    entries = []
+    for i, text in enumerate(texts):
+        age = float(len(texts) - 1 - i) + skew / 1000
+        moment = end - timedelta(seconds=age)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}{skew % 1000:03d}Z"
+        entries.append(LogEntry(stamp, age, f"{stamp[:19]}Z {text}" if fixed is None else text))
+    return entries
 
 
 def field_value(obj: dict[str, Any], path: str) -> str:

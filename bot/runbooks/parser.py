@@ -132,6 +132,7 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
     named: dict[str, str] = {}
     positional: list[str] = []
     flags = {p.name for p in procedure.params}
+    switches = {p.name for p in procedure.params if isinstance(p, EnumParam) and set(p.choices) == {"true", "false"}}
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -142,6 +143,8 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
                 raise unknown_name_error("option", f"--{name}", [f"--{f}" for f in flags], usage=usage)
             if inline:
                 named[name] = inline
+            elif name in switches and (index + 1 == len(tokens) or tokens[index + 1] not in ("true", "false")):
+                named[name] = "true"  # a bare `--previous` switches it on
             elif index + 1 < len(tokens):
                 index += 1
                 named[name] = tokens[index]
