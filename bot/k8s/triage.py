@@ -105,6 +105,11 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
 
+def _restarted(pod: dict[str, Any], container: str | None) -> bool:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any((container is None or s.get("name") == container) and s.get("lastState") for s in statuses)
+
+
 def _sort_key(line: LogLine) -> tuple[datetime, str]:
     stamp = line.timestamp
     try:
@@ -357,7 +362,10 @@ class KubeTriage(KubeCore):
             dep = await self.read_deployment(service)
             name = rollouts.pick_container(dep, container or service.container)["name"]
             selector = rollouts.selector_of(dep)
-        every = sorted(p["metadata"]["name"] for p in await self.list_pods(service, selector))
+        listed = await self.list_pods(service, selector)
+        if previous:  # only a container that restarted has a previous one; asking the others is an error
+            listed = [p for p in listed if _restarted(p, name)]
+        every = sorted(p["metadata"]["name"] for p in listed)
         pods = every[:MAX_LOG_PODS]
         tail = SCAN_LINES_PER_POD if keep is not None else lines
         t, ns = self.timeout, service.namespace
