@@ -148,10 +148,14 @@ class SlackWebApi:
         body["blocks"] = list(blocks) if blocks is not None else []
         await self._call("chat.update", **body)
 
-    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
+    ) -> None:
         body: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             body["blocks"] = list(blocks)
+        if thread_ts is not None:
+            body["thread_ts"] = thread_ts
         await self._call("chat.postEphemeral", **body)
 
     async def respond(
