@@ -79,6 +79,7 @@ async def run(
             await cluster.start()
             cluster.seed_from_catalog(catalog)
             cluster.seed_components(catalog)
+            cluster.seed_triage(catalog)  # events, nodes, Services, a crash-looping pod: something to diagnose
             await docker.start()
             docker.seed_from_catalog(catalog)
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog))
