@@ -165,3 +165,17 @@ async def test_previous_logs_show_why_the_crash_looping_container_died(
     assert "from 1 pods" in message.text  # only the container that restarted has a previous one
     assert "JavaScript heap out of memory" in shown(message)
     assert f"[{crashing_pod(cluster)}]" in shown(message)
+
+
+async def test_where_the_bot_is_not_a_member_the_answer_comes_by_response_url_and_says_the_file_is_missing(
+    alice: SlackUser, slack: SlackFake
+) -> None:
+    slack.fail_next("chat.postMessage", status=200, error="not_in_channel")
+    await alice.slash_command("logs email-dashboard 300")
+
+    def answered() -> list[str] | None:
+        texts = [str(c.params) for c in slack.calls_to("response_url")]
+        return texts if any("merged by time" in t for t in texts) and any("not a member" in t for t in texts) else None
+
+    await slack.wait_for(answered, timeout=15)
+    assert not slack.calls_to("files.getUploadURLExternal")  # no upload was attempted where it cannot land
