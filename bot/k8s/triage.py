@@ -8,6 +8,7 @@ the rest of the adapter, and each is filtered to the objects of one catalog work
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,7 @@ from bot import errors
 from bot.catalog_targets import KubernetesTarget
 from bot.k8s import rollouts
 from bot.k8s.errors import Op
-from bot.k8s.kube import KubeCore, age_seconds, decode
+from bot.k8s.kube import KubeCore, age_seconds
 from bot.k8s.models import Condition
 from bot.k8s.triage_models import (
     ContainerDescription,
@@ -39,6 +40,12 @@ MAX_LOG_PODS = 50  # every pod of a service, up to a size no service in a runboo
 LOG_BYTES_PER_POD = 512_000  # the API's limitBytes: a pod logging faster than this has its oldest lines left out
 SCAN_LINES_PER_POD = 5000  # with a filter, the newest lines each pod is asked for before filtering
 LINE_CHARS = 2000  # a line is matched (and shown) up to this length, which bounds the filter's work
+
+
+def _json(response: Any) -> dict[str, Any]:
+    """A `_preload_content=False` answer, parsed once into plain dicts (the fields kubectl reads)."""
+    body: dict[str, Any] = json.loads(response.data or b"{}")
+    return body
 
 
 def _conditions(items: list[dict[str, Any]] | None) -> tuple[Condition, ...]:
@@ -126,8 +133,7 @@ class KubeTriage(KubeCore):
 
     async def _get(self, service: KubernetesTarget, op: Op, fn: Callable[[Any, float], Any]) -> dict[str, Any]:
         t = self.timeout
-        body: dict[str, Any] = await self.call(service, op, lambda api: decode(fn(api, t)))
-        return body
+        return await self.call(service, op, lambda api: _json(fn(api, t)))
 
     async def _workload(self, service: KubernetesTarget) -> tuple[dict[str, Any] | None, str]:
         """The Deployment (None for a label-selected target) and the label selector of its pods."""
