@@ -92,9 +92,13 @@ def _state_text(state: ContainerState) -> str:
     return text
 
 
-def _logs_summary(found: MergedLogs, service: str, grep: str | None) -> str:
+def _logs_summary(found: MergedLogs, service: str, grep: str | None, previous: bool) -> str:
+    if previous and not found.pods:
+        return f"No pod of {service} has restarted, so none has a previous container to read logs from"
     what = f"lines matching {grep}" if grep else "lines"
     text = f"{len(found.lines)} {what} from {len(found.pods)} pods of {service}, merged by time"
+    if previous:
+        text += " (previous containers, of the pods that restarted)"
     if grep and found.matched > len(found.lines):
         text += f" (the newest {len(found.lines)} of {found.matched})"
     if found.clipped_pods:
@@ -239,7 +243,7 @@ def triage_actions(kube: Kube) -> list[Action]:
             [], rows, filename="logs.txt", title=f"Logs of {ctx.service_name}", newest_last=True
         )
         return ActionResult(
-            _logs_summary(found, ctx.service_name or "the service", p.grep),
+            _logs_summary(found, ctx.service_name or "the service", p.grep, p.previous),
             details=details or None,
             attachment=attachment,
             data={"pods": list(found.pods), "lines": len(found.lines), "matched": found.matched},

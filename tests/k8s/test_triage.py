@@ -11,6 +11,8 @@ import pytest
 
 from bot import errors
 from bot.actions import log_filter
+from bot.actions.kubernetes_triage import triage_actions
+from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Catalog
 from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
@@ -128,3 +130,11 @@ def test_patterns_that_could_run_for_ever_or_do_not_compile_are_refused(pattern:
 @pytest.mark.parametrize("pattern", ["ERROR", "ERROR|WARN", r"timeout after \d+ms", "(GET|POST) /api", "(?i)fatal"])
 def test_ordinary_patterns_pass(pattern: str) -> None:
     log_filter.check(pattern)
+
+
+async def test_previous_logs_of_a_service_whose_pods_never_restarted_say_so(kube: Kube, catalog: Catalog) -> None:
+    registry = ActionRegistry(triage_actions(kube))
+    ctx = ActionContext("backend", catalog.service("backend"), timeout_seconds=10)
+    params = registry.validate_params("kubernetes.logs", {"previous": True})
+    result = await registry.get("kubernetes.logs").run(ctx, params)
+    assert result.summary == "No pod of backend has restarted, so none has a previous container to read logs from"
