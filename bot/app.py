@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import coord, errors, logs
 from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
+from bot.actions.kubernetes_triage import triage_actions
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionRegistry
 from bot.alerts.refs import AlertRefs
@@ -95,7 +96,14 @@ class CoordinatorLimiter:
 
 
 def build_registry(kube: Kube, engines: Engines, mask: ValueMask) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube, mask), *compose_actions(Compose(engines)), *database_actions()])
+    return ActionRegistry(
+        [
+            *kubernetes_actions(kube, mask),
+            *triage_actions(kube),
+            *compose_actions(Compose(engines)),
+            *database_actions(),
+        ]
+    )
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:

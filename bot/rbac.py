@@ -15,6 +15,7 @@ from bot.catalog_targets import ConfigMapMaintenance, KubernetesTarget
 from bot.runbooks.model import Procedure
 
 NAMED_VERBS = frozenset({"get", "patch", "update", "delete"})  # list/watch/create cannot be limited by name
+CLUSTER_SCOPED = frozenset({"nodes"})  # granted by a ClusterRole, rendered under the namespace ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ def _pods(target: KubernetesTarget) -> list[Access]:
 def action_access(action: str, target: KubernetesTarget, args: Mapping[str, Any]) -> list[Access]:
     """The API calls bot/k8s makes for one action on one target (tests/k8s/test_rbac.py checks them)."""
     replicasets = Access("apps", "replicasets", "list", None)
+    events = Access("", "events", "list", None)
     table: dict[str, list[Access]] = {
         "kubernetes.status": _pods(target),
         "kubernetes.pods": _pods(target),
@@ -56,6 +58,19 @@ def action_access(action: str, target: KubernetesTarget, args: Mapping[str, Any]
             Access("autoscaling", "horizontalpodautoscalers", verb, target.hpa) for verb in ("get", "patch")
         ],
         "kubernetes.delete_pods": [*_pods(target), Access("", "pods", "delete", None)],
+        "kubernetes.events": [*_pods(target), *([] if target.selector else [replicasets]), events],
+        "kubernetes.describe": [*_pods(target), events],
+        "kubernetes.nodes": [Access("", "nodes", "list", None)],
+        "kubernetes.hpa": [
+            Access("autoscaling", "horizontalpodautoscalers", "get" if target.hpa else "list", target.hpa)
+        ],
+        "kubernetes.endpoints": [
+            *([] if target.selector else _deployment(target, "get")),
+            Access("", "services", "list", None),
+            Access("", "endpoints", "list", None),
+            Access("networking.k8s.io", "ingresses", "list", None),
+        ],
+        "kubernetes.rollout_state": _deployment(target, "get"),
     }
     if action == "kubernetes.configmap_set":
         literal = args.get("name")
@@ -85,7 +100,8 @@ def needed_access(catalog: Catalog, procedures: Mapping[str, Procedure]) -> dict
             if not isinstance(target, KubernetesTarget):
                 continue
             for step in procedure.steps:
-                found[target.namespace].update(action_access(step.action, target, step.args))
+                for access in action_access(step.action, target, step.args):
+                    found["" if access.resource in CLUSTER_SCOPED else target.namespace].add(access)
     return found
 
 
@@ -111,19 +127,21 @@ def rules(accesses: set[Access]) -> list[dict[str, Any]]:
 
 
 def render(catalog: Catalog, procedures: Mapping[str, Procedure], *, account: str, account_namespace: str) -> str:
-    """A Role and a RoleBinding per namespace, as one multi-document YAML."""
+    """A Role and a RoleBinding per namespace (a ClusterRole and its binding for cluster-scoped reads such
+    as nodes), as one multi-document YAML."""
     documents: list[dict[str, Any]] = []
     for namespace, accesses in sorted(needed_access(catalog, procedures).items()):
-        meta = {"name": account, "namespace": namespace}
+        kind = "Role" if namespace else "ClusterRole"
+        meta = {"name": account, "namespace": namespace} if namespace else {"name": account}
         documents.append(
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules(accesses)}
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta, "rules": rules(accesses)}
         )
         documents.append(
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "RoleBinding",
+                "kind": f"{kind}Binding",
                 "metadata": meta,
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": account},
                 "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": account_namespace}],
             }
         )

@@ -20,6 +20,7 @@ import yaml
 from aiohttp import web
 
 from bot.catalog import Catalog, ConfigMapMaintenance, EnvMaintenance
+from sandbox import cluster_triage
 from sandbox.cluster_controller import Controller
 from sandbox.cluster_http import ApiServer, status_error
 from sandbox.cluster_store import ObjectStore, new_deployment
@@ -123,6 +124,11 @@ class SandboxCluster:
                     "deployments", new_deployment(workload.namespace, deployment, container, 2, None, labels)
                 )
         self.controller.settle()
+
+    def seed_triage(self, catalog: Catalog, crashing_service: str = "email-dashboard") -> None:
+        """Nodes, Services, Endpoints, Ingresses, events and HPA metrics, and one crash-looping pod
+        (after `seed_from_catalog`; see sandbox/cluster_triage.py)."""
+        cluster_triage.seed_triage(self.store, catalog, crashing_service)
 
     def add_deployment(
         self,

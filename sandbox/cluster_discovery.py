@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox import cluster_triage
 from sandbox.cluster_store import RESOURCES, pod_ready
 
 METRICS_GV = "metrics.k8s.io/v1beta1"
@@ -86,7 +87,7 @@ def resource_list(group_version: str) -> dict[str, Any] | None:
                 {
                     "name": r.plural,
                     "singularName": r.kind.lower(),
-                    "namespaced": True,
+                    "namespaced": r.namespaced,
                     "kind": r.kind,
                     "verbs": list(r.verbs),
                     "shortNames": list(r.short_names),
@@ -113,6 +114,7 @@ def _columns(plural: str) -> list[str]:
     return {
         "deployments": ["Name", "Ready", "Up-to-date", "Available", "Age"],
         "pods": ["Name", "Ready", "Status", "Restarts", "Age"],
+        **cluster_triage.COLUMNS,
     }.get(plural, ["Name", "Age"])
 
 
@@ -127,11 +129,16 @@ def _cells(plural: str, obj: dict[str, Any]) -> list[Any]:
         restarts = sum(int(s.get("restartCount", 0)) for s in statuses)
         phase = "Running" if pod_ready(obj) else status.get("phase", "Pending")
         return [name, ready, phase, restarts, _age(obj)]
+    if plural in cluster_triage.COLUMNS:
+        return cluster_triage.cells(plural, obj, _age(obj))
     return [name, _age(obj)]
 
 
-def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> dict[str, Any]:
-    """The meta.k8s.io/v1 Table kubectl asks for with `Accept: …;as=Table`."""
+def table(
+    plural: str, objects: list[dict[str, Any]], resource_version: str, *, include_object: bool = False
+) -> dict[str, Any]:
+    """The meta.k8s.io/v1 Table kubectl asks for with `Accept: …;as=Table`; `includeObject=Object`
+    (kubectl get --sort-by) embeds each full object instead of its metadata."""
     columns = [
         {
             "name": c,
@@ -145,7 +152,9 @@ def table(plural: str, objects: list[dict[str, Any]], resource_version: str) -> 
     rows = [
         {
             "cells": _cells(plural, obj),
-            "object": {
+            "object": obj
+            if include_object
+            else {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": obj["metadata"],

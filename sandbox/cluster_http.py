@@ -19,6 +19,7 @@ from sandbox import cluster_discovery as discovery
 from sandbox.cluster_controller import Controller
 from sandbox.cluster_patch import PATCH_TYPES, PatchError, apply_patch, compile_selector, selector_string
 from sandbox.cluster_store import RESOURCE_BY_PLURAL, ObjectStore, ResourceType, now_rfc3339
+from sandbox.cluster_triage import field_value, pod_log_lines
 
 JSON = "application/json"
 
@@ -71,6 +72,11 @@ class ApiServer:
                 web.get(base + "/{name}/{sub}", self.get_sub),
                 web.patch(base + "/{name}/{sub}", self.patch_sub),
             ]
+        # Cluster-scoped kinds (nodes), after the namespaced routes so `namespaces/x/...` never lands here.
+        routes += [
+            web.get("/api/{version}/{plural}", self.list_objects),
+            web.get("/api/{version}/{plural}/{name}", self.get_object),
+        ]
         return routes
 
     # -- discovery ---------------------------------------------------------------------------
@@ -97,17 +103,23 @@ class ApiServer:
         return RESOURCE_BY_PLURAL.get((_group_version(request), request.match_info["plural"]))
 
     async def list_objects(self, request: web.Request) -> web.StreamResponse:
-        ns, plural = request.match_info["ns"], request.match_info["plural"]
+        ns, plural = request.match_info.get("ns", ""), request.match_info["plural"]
         if _group_version(request) == discovery.METRICS_GV:
             return self._pod_metrics(request, ns)
         rtype = self._rtype(request)
         if rtype is None:
             return status_error(404, "NotFound", "the server could not find the requested resource")
+        if "ns" not in request.match_info and rtype.namespaced:  # `-A`: every namespace
+            items = self._select(request, self.store.list(plural))
+            return web.json_response(
+                {"kind": f"{rtype.kind}List", "apiVersion": rtype.group_version, "metadata": {}, "items": items}
+            )
         if request.query.get("watch") in ("true", "1"):
             return await self._watch(request, rtype, ns)
         items = self._select(request, self.store.list(plural, ns))
         if "as=Table" in request.headers.get("Accept", ""):
-            return web.json_response(discovery.table(plural, items, self.store.resource_version))
+            whole = request.query.get("includeObject") == "Object"
+            return web.json_response(discovery.table(plural, items, self.store.resource_version, include_object=whole))
         return web.json_response(
             {
                 "kind": f"{rtype.kind}List",
@@ -124,8 +136,9 @@ class ApiServer:
         out = [o for o in items if matches(o["metadata"].get("labels", {}))]
         for term in (t for t in fields.split(",") if t):
             key, _, value = term.partition("=")
-            if key == "metadata.name":
-                out = [o for o in out if o["metadata"]["name"] == value.lstrip("=")]
+            negate = key.endswith("!")
+            key, value = key.rstrip("!"), value.lstrip("=")
+            out = [o for o in out if (field_value(o, key) == value) != negate]
         return out
 
     async def _watch(self, request: web.Request, rtype: ResourceType, ns: str) -> web.StreamResponse:
@@ -167,7 +180,7 @@ class ApiServer:
         if rtype is None:
             return None, None
         m = request.match_info
-        return rtype, self.store.get(rtype.plural, m["ns"], m["name"])
+        return rtype, self.store.get(rtype.plural, m.get("ns", ""), m["name"])
 
     async def patch_object(self, request: web.Request) -> web.Response:
         rtype, obj = self._lookup(request)
@@ -256,16 +269,26 @@ class ApiServer:
         if container not in names:
             message = f"container {container} is not valid for pod {pod['metadata']['name']}"
             return status_error(400, "BadRequest", message)
-        if request.query.get("previous") in ("true", "1"):
+        previous = request.query.get("previous") in ("true", "1")
+        last_state = next(
+            (s.get("lastState") for s in pod["status"].get("containerStatuses", []) if s["name"] == container), None
+        )
+        if previous and not last_state:
             message = f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found'
             return status_error(400, "BadRequest", message)
-        lines = self.log_lines or [
-            f"{now_rfc3339()} {container} GET /health 200 {3 + i % 7}ms request_id={i:05d}" for i in range(200)
-        ]
+        lines = pod_log_lines(pod["metadata"]["name"], container, self.log_lines, previous=previous)
+        since = request.query.get("sinceSeconds")
+        if since is not None:
+            lines = [line for line in lines if line.age_seconds <= int(since)]
         tail = request.query.get("tailLines")
         if tail is not None:
             lines = lines[-int(tail) :] if int(tail) > 0 else []
-        return web.Response(text="".join(line + "\n" for line in lines), content_type="text/plain")
+        stamped = request.query.get("timestamps") in ("true", "1")
+        body = "".join((f"{line.stamp} " if stamped else "") + line.text + "\n" for line in lines).encode()
+        limit = request.query.get("limitBytes")
+        if limit is not None:
+            body = body[: int(limit)]
+        return web.Response(body=body, content_type="text/plain")
 
     def _pod_metrics(self, request: web.Request, ns: str) -> web.Response:
         if not self.metrics_enabled or request.match_info["plural"] != "pods":

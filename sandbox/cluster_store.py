@@ -28,6 +28,7 @@ class ResourceType:
     kind: str
     verbs: tuple[str, ...]
     short_names: tuple[str, ...] = ()
+    namespaced: bool = True  # False: cluster-scoped (nodes), stored under namespace ""
 
 
 RESOURCES: tuple[ResourceType, ...] = (
@@ -42,6 +43,12 @@ RESOURCES: tuple[ResourceType, ...] = (
         ("get", "list", "patch"),
         ("hpa",),
     ),
+    # What triage reads (sandbox/cluster_triage.py seeds them).
+    ResourceType("v1", "events", "Event", ("get", "list"), ("ev",)),
+    ResourceType("v1", "services", "Service", ("get", "list"), ("svc",)),
+    ResourceType("v1", "endpoints", "Endpoints", ("get", "list"), ("ep",)),
+    ResourceType("v1", "nodes", "Node", ("get", "list"), ("no",), namespaced=False),
+    ResourceType("networking.k8s.io/v1", "ingresses", "Ingress", ("get", "list"), ("ing",)),
 )
 RESOURCE_BY_PLURAL = {(r.group_version, r.plural): r for r in RESOURCES}
 
@@ -114,13 +121,14 @@ class ObjectStore:
         meta.setdefault("creationTimestamp", now_rfc3339())
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
-        key = (plural, meta["namespace"])
+        namespace = meta.get("namespace", "")  # "" for cluster-scoped objects
+        key = (plural, namespace)
         bucket = self._buckets.setdefault(key, {})
         previous = bucket.get(meta["name"])
         if previous is not None:
-            self._index_owner(plural, meta["namespace"], previous, add=False)
+            self._index_owner(plural, namespace, previous, add=False)
         bucket[meta["name"]] = obj
-        self._index_owner(plural, meta["namespace"], obj, add=True)
+        self._index_owner(plural, namespace, obj, add=True)
         self._sorted.pop(key, None)
         self._notify()
         return obj

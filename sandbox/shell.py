@@ -79,6 +79,8 @@ async def run(
             await cluster.start()
             cluster.seed_from_catalog(catalog)
             cluster.seed_components(catalog)
+            # Events, nodes, Services and a crash-looping pod to diagnose, on a service no tutorial scales.
+            cluster.seed_triage(catalog, crashing_service="email-triage")
             await docker.start()
             docker.seed_from_catalog(catalog)
             kubeconfig = cluster.write_kubeconfig(Path(tmp) / "kubeconfig", SandboxCluster.catalog_contexts(catalog))

@@ -310,6 +310,7 @@ class SlackUser:
                 "message_ts": message.ts,
                 "channel_id": channel_id,
                 "is_ephemeral": message.is_ephemeral,
+                **({"thread_ts": message.thread_ts} if message.is_reply else {}),  # as Slack sends for replies
             },
             "trigger_id": trigger_id,
             "response_url": response_url,

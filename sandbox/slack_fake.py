@@ -770,11 +770,10 @@ class SlackFake:
         channel = as_str(params.get("channel_id"))
         if channel is not None:
             channel = self._resolve_channel(channel, creating=True)
+        thread_ts = self._upload_thread(channel, params)
         done: list[JSON] = []
         for item in items:
-            uploaded = self.files.get(str(item.get("id")) if isinstance(item, dict) else "")
-            if uploaded is None or uploaded.content is None:
-                raise ApiError("file_not_found")
+            uploaded = self._uploaded_in_full(item)
             uploaded.title = str(item.get("title") or uploaded.filename)
             uploaded.channel_id = channel
             uploaded.initial_comment = as_str(params.get("initial_comment"))
@@ -790,10 +789,29 @@ class SlackFake:
             )
         if channel is not None:
             share = self._new_message(
-                channel, as_str(params.get("initial_comment")) or "", [], "files.completeUploadExternal"
+                channel,
+                as_str(params.get("initial_comment")) or "",
+                [],
+                "files.completeUploadExternal",
+                thread_ts=thread_ts,
             )
             share.files = [d["id"] for d in done]
         return {"files": done}
+
+    def _upload_thread(self, channel: str | None, params: JSON) -> str | None:
+        """The thread a completed upload is shared in: it must be a message of that channel, as on Slack."""
+        if as_str(params.get("thread_ts")) is not None and channel is None:
+            raise ApiError("invalid_arguments")
+        return None if channel is None else self._thread(channel, params)
+
+    def _uploaded_in_full(self, item: object) -> UploadedFile:
+        """A file named in completeUploadExternal: its bytes were sent, exactly as many as announced."""
+        uploaded = self.files.get(str(item.get("id")) if isinstance(item, dict) else "")
+        if uploaded is None or uploaded.content is None:
+            raise ApiError("file_not_found")
+        if len(uploaded.content) != uploaded.length:
+            raise ApiError("file_upload_size_mismatch")
+        return uploaded
 
     # ── non-API endpoints ────────────────────────────────────────────────────
 

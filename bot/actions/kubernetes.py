@@ -30,13 +30,6 @@ class NoParams(Params):
     pass
 
 
-class LogsParams(Params):
-    tail_lines: int = Field(default=50, ge=1, le=5000)
-    since_seconds: int | None = Field(default=None, ge=1)
-    container: str | None = None
-    previous: bool = False
-
-
 class ScaleParams(Params):
     replicas: int = Field(ge=0, le=1000)
 
@@ -153,19 +146,6 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
             f"{len(found)} pods, {ready} ready",
             details=cap("\n".join(rows)),
             data={"pods": len(found), "ready": ready},
-        )
-
-    async def logs(ctx: ActionContext, p: LogsParams) -> ActionResult:
-        result = await kube.logs(
-            _service(ctx),
-            tail_lines=p.tail_lines,
-            since_seconds=p.since_seconds,
-            container=p.container,
-            previous=p.previous,
-        )
-        details = cap(result.text + ("\n… truncated" if result.truncated else ""))
-        return ActionResult(
-            f"Last log lines from {len(result.pods)} pods", details=details, data={"pods": list(result.pods)}
         )
 
     async def top(ctx: ActionContext, _: NoParams) -> ActionResult:
@@ -309,7 +289,6 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
     ] = [
         ("status", NoParams, False, status, deployment),
         ("pods", NoParams, False, pods, ()),  # a deployment's pods, or a label selector's
-        ("logs", LogsParams, False, logs, ()),
         ("top", NoParams, False, top, deployment),
         ("history", NoParams, False, history, deployment),
         ("rollout_status", RolloutStatusParams, False, rollout_status, deployment),

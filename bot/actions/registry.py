@@ -53,6 +53,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """Output too long for a message, posted whole as a file in the result's thread."""
+
+    filename: str
+    title: str
+    content: str
+
+
+@dataclass(frozen=True)
 class ActionResult:
     """What an action did (or, in a dry run, would do). Plain text: the Slack layer escapes it."""
 
@@ -61,6 +70,7 @@ class ActionResult:
     details: str | None = None  # preformatted block (tables, log lines), already size-capped
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
     no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
+    attachment: Attachment | None = None  # the whole output when `details` shows only part of it
 
 
 class Action(Protocol):
@@ -142,6 +152,7 @@ __all__ = [
     "ActionContext",
     "ActionRegistry",
     "ActionResult",
+    "Attachment",
     "Change",
     "FunctionAction",
     "ProgressReporter",

@@ -88,13 +88,6 @@ class PodUsage:
 
 
 @dataclass(frozen=True)
-class LogsResult:
-    text: str
-    pods: tuple[str, ...]
-    truncated: bool
-
-
-@dataclass(frozen=True)
 class ValueChange:
     """One value on one object (env var, ConfigMap key, HPA bounds); None = absent."""
 

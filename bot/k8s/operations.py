@@ -1,7 +1,7 @@
-"""The rest of the runbook's kubectl verbs: pods, logs, top, set env, HPA, ConfigMap, delete pods.
+"""The rest of the runbook's kubectl verbs: pods, top, set env, HPA, ConfigMap, delete pods.
 
-`Kube` is the adapter's public class: deployments and rollouts come from `KubeDeployments`,
-these come from here.
+`Kube` is the adapter's public class: deployments and rollouts come from `KubeDeployments`, the
+diagnosis reads (events, describe, logs, …) from `KubeTriage`, these come from here.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from bot.catalog_targets import ConfigMapMaintenance, EnvMaintenance, Kubernetes
 from bot.k8s import rest, rollouts
 from bot.k8s.errors import Op
 from bot.k8s.kube import MERGE, STRATEGIC, KubeDeployments, Progress, dry, pod_info
-from bot.k8s.models import DeletedPods, HpaChange, LogsResult, PodInfo, PodUsage, ValueChange
+from bot.k8s.models import DeletedPods, HpaChange, PodInfo, PodUsage, ValueChange
+from bot.k8s.triage import KubeTriage
 
-MAX_LOG_PODS = 5  # kubectl logs -l … --max-log-requests default
 # Pods have no watch here (as in kubectl delete --wait, it polls): back off up to this between reads.
 REPLACEMENT_POLL_MAX_SECONDS = 1.0
-NO_PREVIOUS_CONTAINER = "(no previous container: this pod has not restarted)\n"
 
 
 def _cpu_millicores(quantity: str) -> int:
@@ -45,65 +44,12 @@ def _memory_mib(quantity: str) -> int:
     return round(float(quantity or 0) / 1048576)
 
 
-class Kube(KubeDeployments):
+class Kube(KubeTriage, KubeDeployments):
     """Every Kubernetes operation of the bot. Build one at the composition root; `close()` at shutdown."""
 
     async def pods(self, service: KubernetesTarget) -> tuple[PodInfo, ...]:
         selector = service.selector or rollouts.selector_of(await self.read_deployment(service))
         return tuple(pod_info(p) for p in await self.list_pods(service, selector))
-
-    async def logs(
-        self,
-        service: KubernetesTarget,
-        *,
-        tail_lines: int | None = 100,
-        since_seconds: int | None = None,
-        container: str | None = None,
-        previous: bool = False,
-        max_bytes: int = 64_000,
-    ) -> LogsResult:
-        """`kubectl logs -l <selector>`: up to 5 pods, each capped, prefixed when more than one."""
-        if service.selector:  # label-selected pods: the named container, else the pod's only/default one
-            name, selector = container or service.container, service.selector
-        else:
-            dep = await self.read_deployment(service)
-            name = rollouts.pick_container(dep, container or service.container)["name"]
-            selector = rollouts.selector_of(dep)
-        pods = [p["metadata"]["name"] for p in await self.list_pods(service, selector)]
-        chosen = sorted(pods)[:MAX_LOG_PODS]
-        per_pod = max(1, max_bytes // max(1, len(chosen)))
-        t = self.timeout
-        parts: list[str] = []
-        for pod in chosen:
-
-            def fetch(api: Any, pod: str = pod) -> bytes:
-                return rest.request_bytes(
-                    api,
-                    rest.path("/api/v1/namespaces/{ns}/pods/{pod}/log", ns=service.namespace, pod=pod),
-                    query={
-                        "container": name,
-                        "limitBytes": per_pod,
-                        "previous": previous or None,
-                        "sinceSeconds": since_seconds,
-                        "tailLines": tail_lines,
-                    },
-                    timeout=t,
-                )
-
-            try:
-                raw = await self.call(service, Op("get", "pods/log", service.namespace, "pod", pod), fetch)
-            except errors.TargetError as exc:
-                # kubectl fails outright here; one pod that never restarted should not hide the others' logs.
-                if not previous or "previous terminated container" not in str(exc):
-                    raise
-                raw = NO_PREVIOUS_CONTAINER.encode()
-            text = raw.decode("utf-8", errors="replace")
-            parts.append("".join(f"[{pod}] {line}\n" for line in text.splitlines()) if len(chosen) > 1 else text)
-        text = "".join(parts)
-        truncated = len(text.encode()) > max_bytes or len(pods) > len(chosen)
-        return LogsResult(
-            text=text.encode()[:max_bytes].decode(errors="ignore"), pods=tuple(chosen), truncated=truncated
-        )
 
     async def top(self, service: KubernetesTarget) -> tuple[PodUsage, ...]:
         """`kubectl top pods -l …` from metrics.k8s.io; a clear error when metrics-server is absent."""

@@ -19,7 +19,7 @@ from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
-from bot.slack.replies import action_invocation, answering, command_invocation
+from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
@@ -177,7 +177,12 @@ async def _snooze(
     incident_id = _clicked_id(body)
     due = await service.snooze(incident_id, actor=who.user_id)
     shown = when(due, rt.catalog.timezone) if due else "never (no update cadence for this severity)"
-    await rt.slack.respond(who.response_url or "", f"Snoozed: the next reminder for #{incident_id} is at {shown}.")
+    text = f"Snoozed: the next reminder for #{incident_id} is at {shown}."
+    thread = clicked_thread(body)
+    if thread is not None:  # the reminder is a reply in the incident's thread: answer there
+        await rt.slack.post_ephemeral(who.channel_id, who.user_id, text, thread_ts=thread)
+    else:
+        await rt.slack.respond(who.response_url or "", text)
 
 
 async def _command(

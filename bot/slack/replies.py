@@ -66,6 +66,13 @@ def action_invocation(body: dict[str, Any]) -> Invocation:
     )
 
 
+def clicked_thread(body: dict[str, Any]) -> str | None:
+    """The thread of the message whose button was clicked (None at the channel's top level): an answer
+    to a click on a thread reply (a health-report detail, a reminder) belongs in that thread."""
+    thread = (body.get("container") or {}).get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+    return str(thread) if thread else None
+
+
 def unavailable_text(exc: errors.UnavailableError, *, changes: bool) -> str:
     if changes:
         return (

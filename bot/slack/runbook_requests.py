@@ -49,7 +49,20 @@ async def run_parsed(
         return
     text, blocks = views.read_only_result(outcome, who.user_id)
     try:
-        await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
+        ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
     except errors.UserError:
-        # The bot may not be a member of this channel; the response_url always works.
+        # The bot may not be a member of this channel; the response_url always works, files need membership.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
+        if any(r.attachment for r in outcome.results):
+            await rt.slack.respond(who.response_url or "", views.NOT_ATTACHED)
+        return
+    for result in outcome.results:
+        if result.attachment is not None:
+            attached = result.attachment
+            await rt.slack.upload_file(
+                who.channel_id,
+                thread_ts=thread_ts or ts,
+                filename=attached.filename,
+                title=attached.title,
+                content=attached.content,
+            )

@@ -131,6 +131,12 @@ def read_only_result(outcome: ReadOnlyOutcome, user_id: str) -> tuple[str, bk.Bl
     return text[:3000], bk.render(parts)
 
 
+NOT_ATTACHED = (
+    "The whole output could not be attached: I am not a member of this channel. "
+    "Invite me (`/invite @runbook-bot`) or run the command where I am."
+)
+
+
 def _changes_text(changes: Sequence[Change]) -> str:
     return "\n".join(f"• {escape(c.what)}: {code(c.before)} → {code(c.after)}" for c in changes)
 

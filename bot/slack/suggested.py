@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.ids import SUGGESTION_ACTION
 from bot.runbooks import parser
-from bot.slack.replies import action_invocation, answering
+from bot.slack.replies import action_invocation, answering, clicked_thread
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 
 
@@ -35,6 +35,6 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
         async with answering(rt.slack, who, "that suggested procedure", changes=True):
             value = str((body.get("actions") or [{}])[0].get("value", ""))
             parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
-            await run_parsed(rt, who, parsed)
+            await run_parsed(rt, who, parsed, thread_ts=clicked_thread(body))
 
     app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

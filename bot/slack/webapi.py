@@ -148,10 +148,14 @@ class SlackWebApi:
         body["blocks"] = list(blocks) if blocks is not None else []
         await self._call("chat.update", **body)
 
-    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: Blocks | None = None) -> None:
+    async def post_ephemeral(
+        self, channel: str, user: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
+    ) -> None:
         body: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             body["blocks"] = list(blocks)
+        if thread_ts is not None:
+            body["thread_ts"] = thread_ts
         await self._call("chat.postEphemeral", **body)
 
     async def respond(
@@ -184,6 +188,16 @@ class SlackWebApi:
         metrics.SLACK_API_CALLS.labels(method="response_url", status=status).inc()
         if response.status_code >= 400:
             raise errors.UnavailableError("Slack", f"response_url answered {response.status_code}")
+
+    async def upload_file(
+        self, channel: str, *, filename: str, title: str, content: str | bytes, thread_ts: str | None = None
+    ) -> str:
+        """Share a file in a channel (in a thread when thread_ts is given) through the Web API's upload flow:
+        files.getUploadURLExternal, the bytes to the URL it returns, files.completeUploadExternal. The file id."""
+        data = await self._call(
+            "files.upload_v2", channel=channel, thread_ts=thread_ts, filename=filename, title=title, content=content
+        )
+        return str((data.get("files") or [{}])[0].get("id", ""))
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         await self._call("views.open", trigger_id=trigger_id, view=view)

@@ -113,7 +113,8 @@ async def test_snooze_pushes_the_pending_reminder_back_by_the_cadence(
     assert before == start + timedelta(minutes=30)
 
     await alice.block_action(reminder, ActionId.INCIDENT_SNOOZE.value)
-    await slack.wait_for(lambda: [m for m in slack.ephemeral_messages("U0ALICE") if "Snoozed" in m.text])
+    snoozed = await slack.wait_for(lambda: [m for m in slack.ephemeral_messages("U0ALICE") if "Snoozed" in m.text])
+    assert snoozed[0].thread_ts == notice.ts  # the answer is in the reminder's thread
     after = await bot.runtime.scheduler.pending("incident:1:reminder:")
     assert [j.run_at for j in after] == [before + timedelta(minutes=15)]
 

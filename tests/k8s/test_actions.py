@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from bot import errors
 from bot.actions.kubernetes import kubernetes_actions
+from bot.actions.kubernetes_triage import triage_actions
 from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Catalog, Service
 from bot.k8s import Kube
@@ -16,6 +17,7 @@ from sandbox.cluster import SandboxCluster
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
 MUTATING |= {"maintenance"}
 READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
+READ_ONLY |= {"events", "describe", "nodes", "hpa", "endpoints", "rollout_state"}
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def backend(catalog: Catalog) -> Service:
 
 
 def registry(kube: Kube) -> ActionRegistry:
-    return ActionRegistry(kubernetes_actions(kube, ValueMask.of([], b"test key")))
+    return ActionRegistry([*kubernetes_actions(kube, ValueMask.of([], b"test key")), *triage_actions(kube)])
 
 
 def ctx(service: Service | None, dry_run: bool = False) -> ActionContext:
@@ -94,14 +96,17 @@ async def test_rollout_status_reports_progress_through_the_context(kube: Kube, d
     assert len(seen) > 1
 
 
-async def test_logs_go_in_capped_details(kube: Kube, dashboard: Service) -> None:
+async def test_logs_longer_than_a_message_show_the_newest_and_attach_the_whole(kube: Kube, dashboard: Service) -> None:
     reg = registry(kube)
     result = await reg.get("kubernetes.logs").run(
-        ctx(dashboard), reg.validate_params("kubernetes.logs", {"tail_lines": 500})
+        ctx(dashboard), reg.validate_params("kubernetes.logs", {"lines": 500})
     )
-    assert result.details is not None
+    assert result.details is not None and result.attachment is not None
     assert len(result.details) <= 2500
-    assert result.details.endswith("… truncated")
+    assert "more lines in the attached file logs.txt" in result.details
+    whole = result.attachment.content.splitlines()
+    assert len(whole) == 500 == result.data["lines"]
+    assert result.details.splitlines()[-1] == whole[-1]  # the newest line is in the message
 
 
 async def test_maintenance_on_an_already_on_service_is_a_no_op(

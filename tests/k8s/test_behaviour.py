@@ -131,9 +131,9 @@ async def test_maintenance_follows_the_catalog_model(
 
 
 async def test_logs_top_and_pods_read_the_deployments_pods(kube: Kube, dashboard: KubernetesTarget) -> None:
-    logs = await kube.logs(dashboard, tail_lines=3)
+    logs = await kube.logs(dashboard, lines=9)
     assert len(logs.pods) == 3
-    assert logs.text.count("\n") == 9
+    assert len(logs.lines) == 9 and {line.pod for line in logs.lines} == set(logs.pods)
     assert len(await kube.top(dashboard)) == 3
     assert all(p.ready == p.total == 1 for p in await kube.pods(dashboard))
 

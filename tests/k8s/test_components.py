@@ -24,7 +24,7 @@ async def test_pods_and_logs_of_a_label_selected_component_are_its_pods(
     )
     assert labelled, "the sandbox seeds pods for the component's selector"
     assert sorted(p.name for p in await kube.pods(auth)) == labelled
-    logs = await kube.logs(auth, tail_lines=3)
+    logs = await kube.logs(auth, lines=3)
     assert sorted(logs.pods) == labelled
 
 

@@ -1,0 +1,266 @@
+"""Read-only Kubernetes diagnosis (`kubernetes.events`, `.describe`, `.nodes`, `.hpa`, `.endpoints`,
+`.rollout_state`, `.logs`): the adapter's reads, laid out as kubectl lays them out.
+
+Output that does not fit a message is shown in part (the part that matters first: warnings, the
+newest log lines) with a line saying so, and attached whole; nothing is cut silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot import errors
+from bot.actions import log_filter
+from bot.actions.kubernetes import age
+from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, FunctionAction
+from bot.catalog_targets import KubernetesTarget
+from bot.k8s import ContainerState, Kube, MergedLogs
+
+DETAILS_LIMIT = 2500  # what one Slack section shows comfortably (its hard limit is 3000)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class DescribeParams(Params):
+    pod: str | None = Field(default=None, pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+
+
+class LogsParams(Params):
+    lines: int = Field(default=50, ge=1, le=5000)  # the newest lines, all pods merged
+    since_seconds: int | None = Field(default=None, ge=1)
+    container: str | None = None
+    previous: bool = False
+    grep: str | None = Field(default=None, max_length=log_filter.MAX_PATTERN_CHARS)
+
+
+def _target(ctx: ActionContext) -> KubernetesTarget:
+    target = ctx.target("kubernetes")
+    if not isinstance(target, KubernetesTarget):
+        raise errors.UserError(f"{ctx.service_name or 'this service'} has no Kubernetes target in the catalog")
+    return target
+
+
+def ago(stamp: str, now: datetime | None = None) -> str:
+    """kubectl's LAST SEEN: 40s, 12m, 5h, 3d ("?" when the API gave no time)."""
+    try:
+        then = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return "?"
+    return age(int(((now or datetime.now(UTC)) - then).total_seconds()))
+
+
+def fitted(
+    header: Sequence[str], rows: Sequence[str], *, filename: str, title: str, newest_last: bool = False
+) -> tuple[str, Attachment | None]:
+    """Details that fit a message, and the whole text as an attachment when they do not.
+
+    The rows kept are the first ones, or the last ones when `newest_last` (log lines); a line says
+    how many were left out of the message and where they are.
+    """
+    whole = "\n".join([*header, *rows])
+    if len(whole) <= DETAILS_LIMIT:
+        return whole, None
+    note_room = 80
+    budget = DETAILS_LIMIT - note_room - sum(len(h) + 1 for h in header)
+    kept: list[str] = []
+    for row in reversed(rows) if newest_last else rows:
+        if budget - (len(row) + 1) < 0:
+            break
+        kept.append(row)
+        budget -= len(row) + 1
+    if newest_last:
+        kept.reverse()
+    note = f"… {len(rows) - len(kept)} more lines in the attached file {filename}"
+    shown = [*header, note, *kept] if newest_last else [*header, *kept, note]
+    return "\n".join(shown), Attachment(filename=filename, title=title, content=whole + "\n")
+
+
+def _state_text(state: ContainerState) -> str:
+    text = state.state.capitalize() + (f" ({state.reason})" if state.reason else "")
+    if state.exit_code is not None:
+        text += f", exit code {state.exit_code}"
+    return text
+
+
+def _logs_summary(found: MergedLogs, service: str, grep: str | None, previous: bool) -> str:
+    if previous and not found.pods:
+        return f"No pod of {service} has restarted, so none has a previous container to read logs from"
+    what = f"lines matching {grep}" if grep else "lines"
+    text = f"{len(found.lines)} {what} from {len(found.pods)} pods of {service}, merged by time"
+    if previous:
+        text += " (previous containers, of the pods that restarted)"
+    if grep and found.matched > len(found.lines):
+        text += f" (the newest {len(found.lines)} of {found.matched})"
+    if found.clipped_pods:
+        text += f"; older lines of {', '.join(found.clipped_pods)} were not read (size limit per pod)"
+    if found.unread_pods:
+        text += f"; {found.unread_pods} more pods were not read"
+    return text
+
+
+def triage_actions(kube: Kube) -> list[Action]:
+    """The diagnosis reads, bound to one adapter (built at the composition root)."""
+
+    async def events(ctx: ActionContext, _: NoParams) -> ActionResult:
+        found = await kube.events(_target(ctx))
+        warnings = sum(1 for e in found if e.type == "Warning")
+        rows = [
+            f"{ago(e.last_seen):<9} {e.type:<8} {e.reason:<20} {e.object:<50} "
+            f"{e.message}{f' (x{e.count})' if e.count > 1 else ''}"
+            for e in found
+        ]
+        header = [f"{'LAST SEEN':<9} {'TYPE':<8} {'REASON':<20} {'OBJECT':<50} MESSAGE"]
+        details, attachment = fitted(header, rows, filename="events.txt", title=f"Events of {ctx.service_name}")
+        return ActionResult(
+            f"{len(found)} events, {warnings} warnings (warnings first, each group oldest to newest)",
+            details=details if found else None,
+            attachment=attachment,
+            data={"events": len(found), "warnings": warnings, "reasons": [e.reason for e in found]},
+        )
+
+    async def describe(ctx: ActionContext, p: DescribeParams) -> ActionResult:
+        pods = await kube.describe(_target(ctx), p.pod)
+        rows: list[str] = []
+        for pod in pods:
+            conditions = ", ".join(
+                f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in pod.conditions
+            )
+            rows += [f"Pod {pod.name}  node {pod.node or '<none>'}  {pod.phase}", f"  Conditions: {conditions}"]
+            for c in pod.containers:
+                rows += [
+                    f"  Container {c.name}  {c.image}",
+                    f"    State: {_state_text(c.state)}" + (f": {c.state.message}" if c.state.message else ""),
+                ]
+                if c.last_state is not None:
+                    rows.append(f"    Last state: {_state_text(c.last_state)} at {c.last_state.at}")
+                rows.append(f"    Ready: {c.ready}  Restarts: {c.restarts}")
+            rows += [f"  Warning {e.reason} ({ago(e.last_seen)} ago, x{e.count}): {e.message}" for e in pod.warnings]
+        troubled = [
+            f"{pod.name} {c.state.reason or (c.last_state.reason if c.last_state else '')}".strip()
+            for pod in pods
+            for c in pod.containers
+            if not c.ready or c.restarts
+        ]
+        summary = f"{len(pods)} pod{'s' if len(pods) != 1 else ''}" + (
+            f"; not ready or restarting: {', '.join(troubled)}" if troubled else ", all containers ready"
+        )
+        details, attachment = fitted([], rows, filename="describe.txt", title=f"Pods of {ctx.service_name}")
+        reasons = sorted(
+            {c.state.reason for pod in pods for c in pod.containers if c.state.reason}
+            | {c.last_state.reason for pod in pods for c in pod.containers if c.last_state and c.last_state.reason}
+        )
+        return ActionResult(
+            summary,
+            details=details,
+            attachment=attachment,
+            data={"pods": [pod.name for pod in pods], "reasons": reasons},
+        )
+
+    async def nodes(ctx: ActionContext, _: NoParams) -> ActionResult:
+        found = await kube.nodes(_target(ctx))
+        header = [f"{'NAME':<40} {'STATUS':<26} {'CPU':<7} {'MEMORY':<12} {'AGE':<6} VERSION"]
+        rows = []
+        for n in found:
+            status = ("Ready" if n.ready else "NotReady") + (",SchedulingDisabled" if n.unschedulable else "")
+            status += "".join(f",{problem}" for problem in n.problems)
+            rows.append(f"{n.name:<40} {status:<26} {n.cpu:<7} {n.memory:<12} {age(n.age_seconds):<6} {n.version}")
+        ready = sum(1 for n in found if n.ready and not n.problems)
+        details, attachment = fitted(header, rows, filename="nodes.txt", title="Nodes")
+        return ActionResult(
+            f"{len(found)} nodes, {ready} ready without pressure",
+            details=details,
+            attachment=attachment,
+            data={"nodes": [n.name for n in found], "ready": ready},
+        )
+
+    async def hpa(ctx: ActionContext, _: NoParams) -> ActionResult:
+        h = await kube.hpa(_target(ctx))
+        rows = [f"{m.name}: {m.current} (target {m.target})" for m in h.metrics] or ["no metrics configured"]
+        rows += [f"{c.type}={c.status} ({c.reason}): {c.message}" for c in h.conditions]
+        return ActionResult(
+            f"HPA {h.name}: {h.current} current, {h.desired} desired, min {h.min_replicas}, max {h.max_replicas}",
+            details="\n".join(rows),
+            data={
+                "current": h.current,
+                "desired": h.desired,
+                "min": h.min_replicas,
+                "max": h.max_replicas,
+                "metrics": {m.name: m.current for m in h.metrics},
+            },
+        )
+
+    async def endpoints(ctx: ActionContext, _: NoParams) -> ActionResult:
+        found = await kube.endpoints(_target(ctx))
+        rows = []
+        for s in found:
+            ready = sum(1 for a in s.addresses if a.ready)
+            rows.append(f"service/{s.name}  {s.type} {s.cluster_ip}  ports {', '.join(s.ports) or '<none>'}")
+            rows.append(f"  endpoints: {ready} ready, {len(s.addresses) - ready} not ready")
+            rows += [f"    {a.ip:<15} {a.pod}{'' if a.ready else '  (not ready)'}" for a in s.addresses]
+            rows.append(f"  ingress hosts: {', '.join(s.ingress_hosts) or '<none>'}")
+        if not found:
+            return ActionResult("No Service selects this workload's pods", data={"services": []})
+        details, attachment = fitted([], rows, filename="endpoints.txt", title=f"Endpoints of {ctx.service_name}")
+        ready = sum(1 for s in found for a in s.addresses if a.ready)
+        total = sum(len(s.addresses) for s in found)
+        return ActionResult(
+            f"{len(found)} service{'s' if len(found) != 1 else ''}, {ready}/{total} endpoints ready",
+            details=details,
+            attachment=attachment,
+            data={"services": [s.name for s in found], "ready": ready, "not_ready": total - ready},
+        )
+
+    async def rollout_state(ctx: ActionContext, _: NoParams) -> ActionResult:
+        state = await kube.rollout_state(_target(ctx))
+        return ActionResult(
+            state.message + ("" if state.done else " (still rolling out)"),
+            data={"done": state.done, "revision": state.revision},
+        )
+
+    async def logs(ctx: ActionContext, p: LogsParams) -> ActionResult:
+        keep = log_filter.compiled(p.grep).search if p.grep else None  # refused before any read
+        found = await kube.logs(
+            _target(ctx),
+            lines=p.lines,
+            since_seconds=p.since_seconds,
+            container=p.container,
+            previous=p.previous,
+            keep=(lambda text: keep(text) is not None) if keep else None,
+        )
+        width = max((len(line.pod) for line in found.lines), default=0)
+        rows = [f"{line.timestamp[:23]}Z [{line.pod:<{width}}] {line.text}" for line in found.lines]
+        details, attachment = fitted(
+            [], rows, filename="logs.txt", title=f"Logs of {ctx.service_name}", newest_last=True
+        )
+        return ActionResult(
+            _logs_summary(found, ctx.service_name or "the service", p.grep, p.previous),
+            details=details or None,
+            attachment=attachment,
+            data={"pods": list(found.pods), "lines": len(found.lines), "matched": found.matched},
+        )
+
+    table: list[
+        tuple[str, type[BaseModel], Callable[[ActionContext, Any], Awaitable[ActionResult]], tuple[str, ...]]
+    ] = [
+        ("events", NoParams, events, ()),
+        ("describe", DescribeParams, describe, ()),
+        ("nodes", NoParams, nodes, ()),
+        ("hpa", NoParams, hpa, ("deployment",)),
+        ("endpoints", NoParams, endpoints, ()),
+        ("rollout_state", NoParams, rollout_state, ("deployment",)),
+        ("logs", LogsParams, logs, ()),
+    ]
+    return [
+        FunctionAction(f"kubernetes.{name}", model, False, func, target="kubernetes", requires=requires)
+        for name, model, func, requires in table
+    ]
