@@ -106,10 +106,23 @@ def test_maintenance_window_tutorial_runs_without_errors(tmp_path: Path, servers
     assert "Database upgrade" in out
 
 
-def test_health_report_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
+def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
     assert code == 0, out
-    assert "Health report" in out
+    # Every service's dependencies answer from 127.0.0.1: nothing unknown, unset or unresolvable.
+    for missing in ("unknown", "not set", "DNS", "Cannot connect"):
+        assert missing not in out, missing
+    assert "Sandbox overlay" in out
+    assert "MAIL_SCORE_DATABASE_URL = postgresql://" in out
+    assert "frontend.health_url = http://127.0.0.1:" in out
+    assert "🔴 backend — fail — prometheus: error rate" in out
+    assert "🔴 frontend — fail — http: HTTP 503" in out
+    assert "🟡 email-triage — warn — redis: memory" in out
+    assert "bull:campaign-emails:waiting = 1500" in out
+    assert "🟢 helpdesk-api — ok" in out
+    # `confirm` on the report's "restart frontend" button restarted it in the sandbox cluster.
+    frontend = report["deployments"]["mail-score-production/mail-score-frontend"]
+    assert RESTARTED_AT in frontend["template_annotations"]
 
 
 def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path: Path, servers: dict[str, str]) -> None:
