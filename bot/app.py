@@ -24,6 +24,7 @@ from bot import coord, errors
 from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.postgres import database_actions
+from bot.actions.prometheus import prometheus_actions
 from bot.actions.registry import ActionRegistry
 from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
@@ -92,8 +93,15 @@ class CoordinatorLimiter:
         return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds)
 
 
-def build_registry(kube: Kube, engines: Engines) -> ActionRegistry:
-    return ActionRegistry([*kubernetes_actions(kube), *compose_actions(Compose(engines)), *database_actions()])
+def build_registry(kube: Kube, engines: Engines, prometheus_url: str | None = None) -> ActionRegistry:
+    return ActionRegistry(
+        [
+            *kubernetes_actions(kube),
+            *compose_actions(Compose(engines)),
+            *database_actions(),
+            *prometheus_actions(prometheus_url),
+        ]
+    )
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:
@@ -118,7 +126,7 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
-        registry = build_registry(kube, build_engines(settings, catalog))
+        registry = build_registry(kube, build_engines(settings, catalog), settings.prometheus_url)
         procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
@@ -147,7 +155,7 @@ class BotProcess:
         catalog = load_catalog(s.chatops_config)
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         self._engines = build_engines(s, catalog)
-        registry = build_registry(self._kube, self._engines)
+        registry = build_registry(self._kube, self._engines, s.prometheus_url)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)
