@@ -335,6 +335,17 @@ def _write_report(cluster: SandboxCluster, docker: DockerEngineFake) -> None:
         for d in cluster.store.list("deployments")
     }
     containers = {c.name: c.state for c in docker.containers.values()}
+    # Containers the bot restarted (POST /containers/{id}/restart), by name: RestartCount, like Docker's,
+    # counts only restart-policy restarts.
+    restarted = [r.path.split("/")[2] for r in docker.requests_to("/restart", "POST")]
+    restarts = {
+        c.name: sum(1 for i in restarted if c.id.startswith(i) or c.name == i) for c in docker.containers.values()
+    }
     Path(target).write_text(
-        json.dumps({"deployments": report, "containers": containers}, indent=2, sort_keys=True), encoding="utf-8"
+        json.dumps(
+            {"deployments": report, "containers": containers, "container_restarts": restarts},
+            indent=2,
+            sort_keys=True,
+        ),
+        encoding="utf-8",
     )

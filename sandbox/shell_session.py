@@ -20,9 +20,10 @@ from sandbox.slack_client import BotReply, SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake, StoredView
 
 JSON = dict[str, Any]
-# How long to wait for the bot: the first Web API call after an ack usually comes within
-# milliseconds, but a cold start (first DB query, usergroups lookup) can take a second or two.
-FIRST_CALL_WAIT: Final = 5.0
+# How long to wait for the bot's first visible answer: usually milliseconds, but a cold start (first DB
+# query, usergroups lookup) takes seconds, and `/runbook health` posts only once every check of the shell
+# world has answered (the slow endpoint alone takes 0.8 s). A line that gets its answer returns at once.
+FIRST_CALL_WAIT: Final = 20.0
 # "Gone quiet": no new Web API call for this long and no execution running. Progress
 # updates inside a step are throttled to ~1/s, so this must stay below that only while
 # an execution task is known to be running (checked separately).
