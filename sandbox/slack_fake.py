@@ -775,6 +775,9 @@ class SlackFake:
             uploaded = self.files.get(str(item.get("id")) if isinstance(item, dict) else "")
             if uploaded is None or uploaded.content is None:
                 raise ApiError("file_not_found")
+            if len(uploaded.content) != uploaded.length:
+                # Slack completes only what was uploaded in full: `length` from getUploadURLExternal.
+                raise ApiError("file_upload_size_mismatch")
             uploaded.title = str(item.get("title") or uploaded.filename)
             uploaded.channel_id = channel
             uploaded.initial_comment = as_str(params.get("initial_comment"))
@@ -790,7 +793,11 @@ class SlackFake:
             )
         if channel is not None:
             share = self._new_message(
-                channel, as_str(params.get("initial_comment")) or "", [], "files.completeUploadExternal"
+                channel,
+                as_str(params.get("initial_comment")) or "",
+                [],
+                "files.completeUploadExternal",
+                thread_ts=as_str(params.get("thread_ts")),  # shared in the thread, as Slack does
             )
             share.files = [d["id"] for d in done]
         return {"files": done}

@@ -1,4 +1,5 @@
-"""Prometheus reads of a service's catalog-named checks: `/runbook query` (the value now).
+"""Prometheus reads of a service's catalog-named checks: `/runbook query` (the value now) and
+`/runbook graph` (a PNG chart of the last hour, 6 or 24 hours, thresholds drawn).
 
 Only the queries the catalog names can run: a user picks a check by name, never types PromQL. The
 base URL is the deployment's Prometheus (PROMETHEUS_URL), the same one the health report asks.
@@ -6,16 +7,22 @@ base URL is the deployment's Prometheus (PROMETHEUS_URL), the same one the healt
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot import errors
-from bot.actions.registry import Action, ActionContext, ActionResult, FunctionAction
+from bot import charts, errors
+from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, FunctionAction
 from bot.catalog import PrometheusCheck
 from bot.targets import prometheus
 
 DEPENDENCY = "Prometheus"
+WINDOWS = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600}
+POINTS = 240  # per series: smooth at 800 px, far under Prometheus's 11,000-point limit
+MAX_LINES = 10  # a query by label could return hundreds of series; a chart of ten is still readable
 
 
 class CheckParams(BaseModel):
@@ -41,6 +48,10 @@ def find_check(ctx: ActionContext, typed: str) -> PrometheusCheck:
             return check
     allowed = ", ".join(f"`{slug(c.name)}`" for c in checks)
     raise errors.UserError(f"{name} has no Prometheus check `{typed}`. Allowed: {allowed}.")
+
+
+class GraphParams(CheckParams):
+    window: Literal["1h", "6h", "24h"] = "1h"
 
 
 def verdict(check: PrometheusCheck, value: float) -> str:
@@ -77,7 +88,48 @@ class Runner:
             data={"value": value, "state": state.split(" ")[0]},
         )
 
+    async def graph(self, ctx: ActionContext, params: GraphParams) -> ActionResult:
+        check = find_check(ctx, params.check)
+        seconds = WINDOWS[params.window]
+        end = time.time()
+        found = await prometheus.range_query(
+            self.base_url,
+            check.query,
+            start=end - seconds,
+            end=end,
+            step=seconds / POINTS,
+            time_limit=ctx.timeout_seconds,
+        )
+        name = ctx.service_name or "this service"
+        if not found:
+            return ActionResult(f"{check.name} of {name}: no data in the last {params.window}", details=check.query)
+        lines = [
+            charts.Line(", ".join(f"{k}={v}" for k, v in s.labels.items()) or check.name, s.points)
+            for s in found[:MAX_LINES]
+        ]
+        thresholds = [
+            charts.Threshold(label, value, color)
+            for label, value, color in (("warn", check.warn_above, "#e0a800"), ("fail", check.fail_above, "#d32f2f"))
+            if value is not None
+        ]
+        title = f"{check.name} of {name}, last {params.window}"
+        png = await asyncio.to_thread(charts.line_chart, title, lines, thresholds)
+        latest = found[0].points[-1][1] if found[0].points else None
+        summary = f"{title}: chart in the thread"
+        if latest is not None:
+            summary = f"{title}: now {latest:.4g}, {verdict(check, latest)}; chart in the thread"
+        filename = f"{name}-{slug(check.name)}-{params.window}.png"
+        return ActionResult(
+            summary,
+            details=check.query,
+            data={"series": len(found), "points": sum(len(s.points) for s in found)},
+            files=(Attachment(filename, title, png),),
+        )
+
 
 def prometheus_actions(base_url: str | None) -> list[Action]:
     runner = Runner(base_url)
-    return [FunctionAction("prometheus.query", CheckParams, False, runner.query, target="prometheus")]
+    return [
+        FunctionAction("prometheus.query", CheckParams, False, runner.query, target="prometheus"),
+        FunctionAction("prometheus.graph", GraphParams, False, runner.graph, target="prometheus"),
+    ]

@@ -58,6 +58,7 @@ class ActionResult:
     details: str | None = None  # preformatted block (tables, log lines), already size-capped
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
     no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
+    files: tuple[Attachment, ...] = ()  # uploaded in the result's thread (charts)
 
 
 class Action(Protocol):
@@ -146,3 +147,12 @@ __all__ = [
     "ValidationError",
     "missing_requirements",
 ]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file an action's result carries (a chart): posted in the result's thread by the Slack layer."""
+
+    filename: str
+    title: str
+    content: bytes

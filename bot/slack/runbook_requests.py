@@ -12,7 +12,7 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Engine, Invocation, PendingOutcome
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
-from bot.slack import health_report
+from bot.slack import health_report, uploads
 from bot.slack import runbook_views as views
 from bot.slack.guide_runtime import GuideRuntime
 from bot.slack.webapi import SlackWebApi
@@ -47,7 +47,10 @@ async def run_parsed(
         return
     text, blocks = views.read_only_result(outcome, who.user_id)
     try:
-        await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
+        ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
     except errors.UserError:
         # The bot may not be a member of this channel; the response_url always works.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
+        return
+    files = [f for result in outcome.results for f in result.files]
+    await uploads.upload_files(rt.slack, who.channel_id, files, thread_ts=thread_ts or ts)
