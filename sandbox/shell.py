@@ -49,6 +49,7 @@ _VARIABLE: Final = re.compile(r"\$([A-Za-z]+)")
 HELP: Final = """\
   /runbook help | list | status backend | scale backend 5 | restart backend | rollback backend
   /runbook health            /incident …            /maintenance …
+  /runbook query backend error-rate | graph backend error-rate 6h   (charts are saved to a file)
   1, 2, … or a button label  press a button of the last message shown (e.g. `confirm`)
   as bob                     type as another user (alice, bob, carol or a U… id)
   in #incidents              type in another channel

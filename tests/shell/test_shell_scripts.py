@@ -178,6 +178,9 @@ def test_runbook_001_tutorial_finds_the_error_rate_and_rolls_back_with_bob(
     code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-001-mail-score.txt", servers=servers)
     assert code == 0, out
     assert "error rate of backend = 0.0" in out
+    [chart] = (tmp_path / "data" / "shell-files").glob("*-backend-error-rate-6h.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"saved to {chart}" in out
     backend = report["deployments"][BACKEND]
     assert backend["revision"] == "3"
     assert RESTARTED_AT not in backend["template_annotations"]
