@@ -9,6 +9,9 @@ import pytest
 
 from bot.app import BotProcess
 from bot.catalog import Catalog
+from bot.health.model import CheckResult, Report, ServiceHealth, State
+from bot.slack import health_charts
+from bot.slack.webapi import SlackWebApi
 from sandbox.prometheus_fake import PrometheusFake
 from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
@@ -75,3 +78,31 @@ async def test_query_with_prometheus_down_is_one_line_naming_it(make_bot: MakeBo
         timeout=20,
     )
     assert "Prometheus is unavailable" in text
+
+
+async def test_health_report_attaches_a_chart_for_each_failing_prometheus_check(
+    slack: SlackFake, prom: PrometheusFake, catalog: Catalog
+) -> None:
+    report = Report(
+        (
+            ServiceHealth(
+                "backend",
+                (
+                    CheckResult("backend", "prometheus: error rate", State.FAIL, "error rate = 0.08"),
+                    CheckResult("backend", "prometheus: p95 latency (s)", State.OK, "p95 latency (s) = 0.4"),
+                    CheckResult("backend", "http", State.FAIL, "HTTP 503 in 12 ms"),
+                ),
+            ),
+        ),
+        elapsed_seconds=1.0,
+    )
+    api = SlackWebApi(token=slack.token, base_url=slack.api_url, timeout=5)
+    try:
+        ts = await api.post_message("C0HEALTH", "Health report: fail")
+        await health_charts.attach(api, catalog, prom.url, report, "C0HEALTH", ts)
+    finally:
+        await api.close()
+    [chart] = [f for f in slack.files.values() if f.completed]
+    assert chart.filename == "backend-error-rate-6h.png"  # the failing Prometheus check only
+    assert chart.thread_ts == ts
+    assert chart.content is not None and chart.content.startswith(PNG_MAGIC)
