@@ -89,6 +89,7 @@ class ShellWorld:
     health_urls: dict[str, str] = field(default_factory=dict)  # service → local health URL
     _databases: list[_Database] = field(default_factory=list)
     _health: web.AppRunner | None = None
+    _admin_dsn: str | None = None  # the server's DSN the databases were created with
 
     async def start(self, catalog: Catalog, postgres_url: str, redis_url: str) -> None:
         await self.prometheus.start()
@@ -97,6 +98,7 @@ class ShellWorld:
         await self._seed_redis(catalog, redis_url)
 
     async def stop(self) -> None:
+        pids = [conn.get_server_pid() for db in self._databases for conn in db.sessions]
         for db in self._databases:
             if db.long_query is not None:
                 db.long_query.cancel()
@@ -104,6 +106,15 @@ class ShellWorld:
                     await db.long_query
             for conn in db.sessions:
                 conn.terminate()  # no graceful close: a session may still be inside pg_sleep
+        if pids and self._admin_dsn is not None:
+            # A backend inside pg_sleep does not notice its client is gone; on a server the shell shares
+            # (DATABASE_URL) it would sleep for a day. End them server-side.
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                admin = await asyncpg.connect(self._admin_dsn, timeout=TIMEOUT)
+                try:
+                    await admin.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+                finally:
+                    await admin.close()
         self._databases.clear()
         if self._health is not None:
             await self._health.cleanup()
@@ -165,10 +176,12 @@ class ShellWorld:
 
     async def _start_databases(self, catalog: Catalog, postgres_url: str) -> None:
         envs = sorted({s.postgres_dsn_env for s in catalog.services.values() if s.postgres_dsn_env})
+        self._admin_dsn = postgres_url
         admin = await asyncpg.connect(postgres_url, timeout=TIMEOUT)
         try:
             for env in envs:
-                with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # a data dir used before
+                # a data dir used before, or another shell on the same server creating it at the same moment
+                with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                     await admin.execute(f'CREATE DATABASE "{database_name(env)}"')
         finally:
             await admin.close()
