@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -119,7 +120,7 @@ def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(tmp_path:
     assert "🔴 frontend — fail — http: HTTP 503" in out
     assert "🟡 email-triage — warn — redis: memory" in out
     assert "bull:campaign-emails:waiting = 1500" in out
-    assert "🟢 helpdesk-api — ok" in out
+    assert "🟢 newsletter-postgres — ok" in out  # (HTTP greens could turn warn on a loaded machine)
     # `confirm` on the report's "restart frontend" button restarted it in the sandbox cluster.
     frontend = report["deployments"]["mail-score-production/mail-score-frontend"]
     assert RESTARTED_AT in frontend["template_annotations"]
@@ -167,7 +168,7 @@ def test_runbook_000_tutorial_diagnoses_the_dashboard_and_restarts_its_websocket
 ) -> None:
     code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-000-email-dashboard.txt", servers=servers)
     assert code == 0, out
-    assert "db pool in use of email-dashboard = 0.3" in out
+    assert re.search(r"db pool in use of email-dashboard = 0\.[34]\d*: ok", out)
     assert RESTARTED_AT in report["deployments"]["production/websocket-service"]["template_annotations"]
     assert "Email Dashboard slow to load has been resolved" in out
 
