@@ -25,6 +25,7 @@ from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.kubernetes_triage import triage_actions
 from bot.actions.postgres import database_actions
+from bot.actions.prometheus import prometheus_actions
 from bot.actions.registry import ActionRegistry
 from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
@@ -95,13 +96,14 @@ class CoordinatorLimiter:
         return await self._coord.hit_rate_limit(key, limit=limit, window_seconds=window_seconds, member=member)
 
 
-def build_registry(kube: Kube, engines: Engines, mask: ValueMask) -> ActionRegistry:
+def build_registry(kube: Kube, engines: Engines, mask: ValueMask, prometheus_url: str | None) -> ActionRegistry:
     return ActionRegistry(
         [
             *kubernetes_actions(kube, mask),
             *triage_actions(kube),
             *compose_actions(Compose(engines)),
             *database_actions(),
+            *prometheus_actions(prometheus_url),
         ]
     )
 
@@ -137,7 +139,9 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     catalog = load_catalog(settings.chatops_config)  # nothing else can be checked without it
     kube = Kube(kubeconfig=settings.kubeconfig, timeout=settings.kube_timeout)
     try:
-        registry = build_registry(kube, build_engines(settings, catalog), value_mask(settings, catalog))
+        registry = build_registry(
+            kube, build_engines(settings, catalog), value_mask(settings, catalog), settings.prometheus_url
+        )
         procedures = load_procedures_and_templates(settings, catalog, registry)
     finally:
         kube.close()
@@ -169,7 +173,7 @@ class BotProcess:
         self._kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout)
         self._engines = build_engines(s, catalog)
         mask = value_mask(s, catalog)
-        registry = build_registry(self._kube, self._engines, mask)
+        registry = build_registry(self._kube, self._engines, mask, s.prometheus_url)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
         self._embedded = EmbeddedServers(s.data_dir)

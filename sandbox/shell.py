@@ -29,11 +29,13 @@ from pydantic import SecretStr
 from bot import logs
 from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
+from bot.embedded import EmbeddedServers
 from bot.settings import Settings
 from sandbox.cluster import SandboxCluster
 from sandbox.docker_engine import DockerEngineFake
 from sandbox.shell_render import looks_like_error
 from sandbox.shell_session import SLASH_COMMANDS, Session
+from sandbox.shell_world import ShellWorld
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import FakeConfig, SlackFake
 
@@ -47,6 +49,7 @@ _VARIABLE: Final = re.compile(r"\$([A-Za-z]+)")
 HELP: Final = """\
   /runbook help | list | status backend | scale backend 5 | restart backend | rollback backend
   /runbook health            /incident …            /maintenance …
+  /runbook query backend error-rate | graph backend error-rate 6h   (charts are saved to a file)
   1, 2, … or a button label  press a button of the last message shown (e.g. `confirm`)
   as bob                     type as another user (alice, bob, carol or a U… id)
   in #incidents              type in another channel
@@ -72,9 +75,22 @@ async def run(
     fake = SlackFake(FakeConfig(bot_token=f"xoxb-shell-{secrets.token_hex(12)}"))
     cluster = SandboxCluster()
     docker = DockerEngineFake()
+    world = ShellWorld()
+    # The bot and the services' databases share one PostgreSQL and one Redis: the configured ones, else
+    # the embedded servers, started here so the world can be seeded before the bot starts.
+    embedded = EmbeddedServers(settings.data_dir)
+    # The Alertmanager webhook is on, as deployed: a per-run token (never printed) unless one is configured.
+    alertmanager_token = settings.alertmanager_token
+    if not alertmanager_token.get_secret_value():
+        alertmanager_token = SecretStr(secrets.token_hex(24))
     process: BotProcess | None = None
     with tempfile.TemporaryDirectory(prefix="runbook-shell-") as tmp:
         try:
+            database_url = settings.database_url or SecretStr(await asyncio.to_thread(embedded.postgres_url))
+            redis_url = settings.redis_url or SecretStr(await asyncio.to_thread(embedded.redis_url))
+            await world.start(catalog, database_url.get_secret_value(), redis_url.get_secret_value())
+            world.apply(os.environ)
+            overlay = world.overlay_catalog(settings.chatops_config, Path(tmp) / "chatops.sandbox.yml")
             await fake.start()
             await cluster.start()
             cluster.seed_from_catalog(catalog)
@@ -89,9 +105,14 @@ async def run(
                     update={
                         "slack_bot_token": SecretStr(fake.token),
                         "slack_signing_secret": SecretStr(signing_secret),
+                        "alertmanager_token": alertmanager_token,
                         "slack_api_url": fake.api_url,
                         "kubeconfig": kubeconfig,
                         "docker_host": docker.url,  # every catalog Docker host without a url
+                        "database_url": database_url,
+                        "redis_url": redis_url,
+                        "chatops_config": overlay,
+                        "prometheus_url": world.prometheus.url,
                     }
                 )
             )
@@ -106,9 +127,11 @@ async def run(
                     user_id=_user_id(fake, as_user) or "U0ALICE",
                     channel=_channel_id(fake, catalog, channel) or catalog.channels.ops,
                     activity=lambda: len(fake.calls) + len(cluster.requests) + len(docker.requests),
+                    files_dir=settings.data_dir / "shell-files",
                 )
                 session.mark_all_seen()
                 _write(_welcome(session, catalog, time.monotonic() - started))
+                _write(world.describe())
                 return await _loop(session, catalog, scripted=lines is not None)
         finally:
             _write_report(cluster, docker)
@@ -117,6 +140,8 @@ async def run(
             await cluster.stop()
             await docker.stop()
             await fake.close()
+            await world.stop()
+            await asyncio.to_thread(embedded.close)
 
 
 # ── the conversation ────────────────────────────────────────────────────────
@@ -313,6 +338,17 @@ def _write_report(cluster: SandboxCluster, docker: DockerEngineFake) -> None:
         for d in cluster.store.list("deployments")
     }
     containers = {c.name: c.state for c in docker.containers.values()}
+    # Containers the bot restarted (POST /containers/{id}/restart), by name: RestartCount, like Docker's,
+    # counts only restart-policy restarts.
+    restarted = [r.path.split("/")[2] for r in docker.requests_to("/restart", "POST")]
+    restarts = {
+        c.name: sum(1 for i in restarted if c.id.startswith(i) or c.name == i) for c in docker.containers.values()
+    }
     Path(target).write_text(
-        json.dumps({"deployments": report, "containers": containers}, indent=2, sort_keys=True), encoding="utf-8"
+        json.dumps(
+            {"deployments": report, "containers": containers, "container_restarts": restarts},
+            indent=2,
+            sort_keys=True,
+        ),
+        encoding="utf-8",
     )

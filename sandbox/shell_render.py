@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from sandbox.shell_emoji import EMOJI, emojize
 from sandbox.slack_fake import Message
 
 JSON = dict[str, Any]
@@ -75,7 +76,7 @@ def plain(text: str, names: Mapping[str, str] | None = None) -> str:
     text = _FENCE.sub("\n", text).strip("\n")
     # *bold* and _italic_ markers are noise in a terminal; `code` stays, it marks exact values.
     text = _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
-    return unescape(_ANGLE.sub(angle, text))
+    return emojize(unescape(_ANGLE.sub(angle, text)))
 
 
 def _text_of(obj: object, names: Mapping[str, str]) -> str:
@@ -83,7 +84,7 @@ def _text_of(obj: object, names: Mapping[str, str]) -> str:
     if not isinstance(obj, Mapping):
         return ""
     raw = str(obj.get("text", ""))
-    return plain(raw, names) if obj.get("type") == "mrkdwn" else raw
+    return plain(raw, names) if obj.get("type") == "mrkdwn" else emojize(raw)
 
 
 def _rich_text(elements: object) -> str:
@@ -251,4 +252,6 @@ def render_content(
 
 def looks_like_error(text: str) -> bool:
     """Whether rendered output is one of the bot's warnings or errors (see bot/slack/replies.py)."""
-    return any(marker in text for marker in (":warning:", ":x:", ":no_entry:", "Something went wrong"))
+    markers = ("warning", "x", "no_entry")
+    shown = [f":{m}:" for m in markers] + [EMOJI[m] for m in markers]  # as typed, and as the terminal shows it
+    return any(marker in text for marker in (*shown, "Something went wrong"))

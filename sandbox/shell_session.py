@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from sandbox import shell_forms as forms
@@ -19,9 +20,10 @@ from sandbox.slack_client import BotReply, SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake, StoredView
 
 JSON = dict[str, Any]
-# How long to wait for the bot: the first Web API call after an ack usually comes within
-# milliseconds, but a cold start (first DB query, usergroups lookup) can take a second or two.
-FIRST_CALL_WAIT: Final = 5.0
+# How long to wait for the bot's first visible answer: usually milliseconds, but a cold start (first DB
+# query, usergroups lookup) takes seconds, and `/runbook health` posts only once every check of the shell
+# world has answered (the slow endpoint alone takes 0.8 s). A line that gets its answer returns at once.
+FIRST_CALL_WAIT: Final = 20.0
 # "Gone quiet": no new Web API call for this long and no execution running. Progress
 # updates inside a step are throttled to ~1/s, so this must stay below that only while
 # an execution task is known to be running (checked separately).
@@ -68,6 +70,7 @@ class Session:
     choices: list[render.Choice] = field(default_factory=list)  # the last numbered buttons
     with_buttons: list[tuple[str, str]] = field(default_factory=list)  # messages shown with buttons
     errors: list[str] = field(default_factory=list)  # warnings/errors the bot answered this line
+    files_dir: Path | None = None  # uploaded files (charts, long logs) are saved here; None: only named
     output: list[str] = field(default_factory=list)  # what this line rendered, for `expect`
     _renumber: bool = True
 
@@ -234,6 +237,8 @@ class Session:
             first_number=len(self.choices) + 1,
         )
         self.show(out.text)
+        for file_id in message.files:
+            self.show(render.INDENT + self._save_file(file_id))
         if out.choices:
             self.choices.extend(out.choices)
             key = (message.channel, message.ts)
@@ -242,6 +247,19 @@ class Session:
             self.with_buttons.append(key)
         if message.is_ephemeral and render.looks_like_error(out.text):
             self.errors.append(out.text)
+
+    def _save_file(self, file_id: str) -> str:
+        """A terminal cannot show a chart or a long log inline: the file goes to disk, its path is shown."""
+        uploaded = self.fake.files.get(file_id)
+        if uploaded is None or uploaded.content is None:
+            return f"[file {file_id}: not uploaded]"
+        label = f"[file: {uploaded.title or uploaded.filename}, {len(uploaded.content):,} bytes"
+        if self.files_dir is None:
+            return label + "]"
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        path = self.files_dir / f"{uploaded.id}-{Path(uploaded.filename).name}"
+        path.write_bytes(uploaded.content)
+        return f"{label}, saved to {path}]"
 
     def _show_ack(self, reply: BotReply) -> bool:
         """Render an ack body (Slack shows it only to the user who typed). True when there was one."""

@@ -124,7 +124,7 @@ def triage_actions(kube: Kube) -> list[Action]:
         return ActionResult(
             f"{len(found)} events, {warnings} warnings (warnings first, each group oldest to newest)",
             details=details if found else None,
-            attachment=attachment,
+            files=(attachment,) if attachment is not None else (),
             data={"events": len(found), "warnings": warnings, "reasons": [e.reason for e in found]},
         )
 
@@ -162,7 +162,7 @@ def triage_actions(kube: Kube) -> list[Action]:
         return ActionResult(
             summary,
             details=details,
-            attachment=attachment,
+            files=(attachment,) if attachment is not None else (),
             data={"pods": [pod.name for pod in pods], "reasons": reasons},
         )
 
@@ -179,7 +179,7 @@ def triage_actions(kube: Kube) -> list[Action]:
         return ActionResult(
             f"{len(found)} nodes, {ready} ready without pressure",
             details=details,
-            attachment=attachment,
+            files=(attachment,) if attachment is not None else (),
             data={"nodes": [n.name for n in found], "ready": ready},
         )
 
@@ -216,7 +216,7 @@ def triage_actions(kube: Kube) -> list[Action]:
         return ActionResult(
             f"{len(found)} service{'s' if len(found) != 1 else ''}, {ready}/{total} endpoints ready",
             details=details,
-            attachment=attachment,
+            files=(attachment,) if attachment is not None else (),
             data={"services": [s.name for s in found], "ready": ready, "not_ready": total - ready},
         )
 
@@ -245,7 +245,7 @@ def triage_actions(kube: Kube) -> list[Action]:
         return ActionResult(
             _logs_summary(found, ctx.service_name or "the service", p.grep, p.previous),
             details=details or None,
-            attachment=attachment,
+            files=(attachment,) if attachment is not None else (),
             data={"pods": list(found.pods), "lines": len(found.lines), "matched": found.matched},
         )
 

@@ -54,11 +54,11 @@ class Change:
 
 @dataclass(frozen=True)
 class Attachment:
-    """Output too long for a message, posted whole as a file in the result's thread."""
+    """A file a result carries (the whole of a long output, a chart): posted in the result's thread."""
 
     filename: str
     title: str
-    content: str
+    content: str | bytes
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class ActionResult:
     details: str | None = None  # preformatted block (tables, log lines), already size-capped
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
     no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
-    attachment: Attachment | None = None  # the whole output when `details` shows only part of it
+    files: tuple[Attachment, ...] = ()  # uploaded whole in the result's thread (long output, charts)
 
 
 class Action(Protocol):

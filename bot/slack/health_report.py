@@ -27,6 +27,7 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.model import Procedure
 from bot.scheduler import Scheduler
+from bot.slack import health_charts
 from bot.slack.health_views import Rendered, render
 from bot.slack.webapi import SlackWebApi
 
@@ -73,7 +74,9 @@ async def post_report(
 ) -> str:
     """Check, post the summary and its thread replies; the summary's ts."""
     report = await build_report(rt, only)
-    return await post_rendered(rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when))
+    ts = await post_rendered(rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when))
+    await health_charts.attach(rt.slack, rt.catalog, rt.prometheus_url, report, channel, ts)
+    return ts
 
 
 async def post_rendered(rt: HealthRuntime, channel: str, rendered: Rendered) -> str:
@@ -95,8 +98,10 @@ async def answer_health(rt: HealthRuntime, who: Invocation, service: str | None)
     report = await build_report(rt, [service] if service is not None else None)
     rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
     try:
-        await post_rendered(rt, who.channel_id, rendered)
+        ts = await post_rendered(rt, who.channel_id, rendered)
     except errors.UserError:
         # The bot may not be a member of this channel; the response_url always works (no thread there).
         text, blocks = rendered.summary
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
+        return
+    await health_charts.attach(rt.slack, rt.catalog, rt.prometheus_url, report, who.channel_id, ts)

@@ -69,7 +69,9 @@ def check_line(c: CheckResult) -> str:
 
 
 def overview(report: Report, title: str) -> str:
-    counts = ", ".join(f"{report.count(s)} {s.value}" for s in (State.FAIL, State.UNKNOWN, State.WARN, State.OK))
+    # States no service is in are left out: "0 unknown" in a healthy report reads like a problem.
+    states = (State.FAIL, State.UNKNOWN, State.WARN, State.OK)
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in states if report.count(s)) or "no services"
     return f"{ICON[report.state]} *{escape(title)}: {report.state.value}* ({counts})"
 
 

@@ -13,7 +13,7 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Engine, Invocation, PendingOutcome
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
-from bot.slack import health_report
+from bot.slack import health_report, uploads
 from bot.slack import runbook_views as views
 from bot.slack.guide_runtime import GuideRuntime
 from bot.slack.webapi import SlackWebApi
@@ -53,16 +53,8 @@ async def run_parsed(
     except errors.UserError:
         # The bot may not be a member of this channel; the response_url always works, files need membership.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
-        if any(r.attachment for r in outcome.results):
+        if any(r.files for r in outcome.results):
             await rt.slack.respond(who.response_url or "", views.NOT_ATTACHED)
         return
-    for result in outcome.results:
-        if result.attachment is not None:
-            attached = result.attachment
-            await rt.slack.upload_file(
-                who.channel_id,
-                thread_ts=thread_ts or ts,
-                filename=attached.filename,
-                title=attached.title,
-                content=attached.content,
-            )
+    files = [f for result in outcome.results for f in result.files]
+    await uploads.upload_files(rt.slack, who.channel_id, files, thread_ts=thread_ts or ts)

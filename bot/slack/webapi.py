@@ -189,16 +189,6 @@ class SlackWebApi:
         if response.status_code >= 400:
             raise errors.UnavailableError("Slack", f"response_url answered {response.status_code}")
 
-    async def upload_file(
-        self, channel: str, *, filename: str, title: str, content: str | bytes, thread_ts: str | None = None
-    ) -> str:
-        """Share a file in a channel (in a thread when thread_ts is given) through the Web API's upload flow:
-        files.getUploadURLExternal, the bytes to the URL it returns, files.completeUploadExternal. The file id."""
-        data = await self._call(
-            "files.upload_v2", channel=channel, thread_ts=thread_ts, filename=filename, title=title, content=content
-        )
-        return str((data.get("files") or [{}])[0].get("id", ""))
-
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         await self._call("views.open", trigger_id=trigger_id, view=view)
 

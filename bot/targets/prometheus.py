@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -40,5 +41,56 @@ async def instant_query(
         raise errors.TargetError(f"Prometheus refused the query: {error or 'unexpected answer'}")
     try:
         return _first_value(body.get("data") or {})
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise errors.TargetError(f"Prometheus answer not understood: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels and (timestamp, value) points."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
+def _unavailable(exc: Exception, time_limit: float) -> errors.UnavailableError:
+    if isinstance(exc, TimeoutError):
+        return errors.UnavailableError("Prometheus", f"no answer within {time_limit:g} s")
+    return errors.UnavailableError("Prometheus", f"{type(exc).__name__}: {exc}"[:200])
+
+
+async def instant(base_url: str, query: str, *, time_limit: float) -> float | None:
+    """One instant query on a session of its own (commands run rarely; the health report shares one)."""
+    async with aiohttp.ClientSession() as session:
+        return await instant_query(session, base_url, query, time_limit=time_limit)
+
+
+async def range_query(
+    base_url: str, query: str, *, start: float, end: float, step: float, time_limit: float
+) -> list[Series]:
+    """`GET /api/v1/query_range`: the matrix as Series (empty when the query matched nothing)."""
+    url = base_url.rstrip("/") + "/api/v1/query_range"
+    params = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            timeout = aiohttp.ClientTimeout(total=time_limit)
+            async with session.get(url, params=params, timeout=timeout) as resp:
+                body = await resp.json(content_type=None)
+    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+        raise _unavailable(exc, time_limit) from exc
+    if not isinstance(body, dict) or body.get("status") != "success":
+        error = body.get("error") if isinstance(body, dict) else None
+        raise errors.TargetError(f"Prometheus refused the query: {error or 'unexpected answer'}")
+    try:
+        data = body["data"]
+        if data["resultType"] != "matrix":
+            raise errors.TargetError(f"Prometheus returned {data['resultType']!r} for a range query")
+        return [
+            Series(
+                {str(k): str(v) for k, v in item.get("metric", {}).items()},
+                [(float(t), float(v)) for t, v in item["values"]],
+            )
+            for item in data["result"]
+        ]
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise errors.TargetError(f"Prometheus answer not understood: {exc}") from exc

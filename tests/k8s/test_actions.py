@@ -101,10 +101,12 @@ async def test_logs_longer_than_a_message_show_the_newest_and_attach_the_whole(k
     result = await reg.get("kubernetes.logs").run(
         ctx(dashboard), reg.validate_params("kubernetes.logs", {"lines": 500})
     )
-    assert result.details is not None and result.attachment is not None
+    assert result.details is not None and len(result.files) == 1
     assert len(result.details) <= 2500
     assert "more lines in the attached file logs.txt" in result.details
-    whole = result.attachment.content.splitlines()
+    content = result.files[0].content
+    assert isinstance(content, str)
+    whole = content.splitlines()
     assert len(whole) == 500 == result.data["lines"]
     assert result.details.splitlines()[-1] == whole[-1]  # the newest line is in the message
 

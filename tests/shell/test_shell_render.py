@@ -165,3 +165,25 @@ def test_a_required_field_or_an_unknown_option_is_asked_again() -> None:
         forms.answer(severity, "P9", {})
     with pytest.raises(ValueError, match="unknown user"):
         forms.answer(lead, "mallory", {"alice": "U0ALICE"})
+
+
+def test_emoji_shortcodes_render_as_unicode_and_unknown_ones_stay() -> None:
+    lines, _ = render.render_blocks(
+        [
+            {"type": "header", "text": {"type": "plain_text", "text": ":tada: Resolved", "emoji": True}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": ":white_check_mark: done at 10:00+01:00 :nope:"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": ":red_circle: *backend* — fail"}]},
+            {"type": "divider"},
+        ]
+    )
+    assert lines[0] == "🎉 Resolved"
+    assert lines[2] == "✅ done at 10:00+01:00 :nope:"
+    assert lines[3] == "  🔴 backend — fail"
+    assert lines[4] == "-" * 40
+
+
+def test_an_error_is_recognised_after_its_emoji_became_unicode() -> None:
+    out = render.render_content(":warning: Unknown procedure `bogus`.", [])
+    assert out.text.strip() == "⚠️ Unknown procedure `bogus`."
+    assert render.looks_like_error(out.text)
+    assert not render.looks_like_error(render.render_content(":white_check_mark: scaled", []).text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -106,10 +107,23 @@ def test_maintenance_window_tutorial_runs_without_errors(tmp_path: Path, servers
     assert "Database upgrade" in out
 
 
-def test_health_report_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
+def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
     assert code == 0, out
-    assert "Health report" in out
+    # Every service's dependencies answer from 127.0.0.1: nothing unknown, unset or unresolvable.
+    for missing in ("unknown", "not set", "DNS", "Cannot connect"):
+        assert missing not in out, missing
+    assert "Sandbox overlay" in out
+    assert "MAIL_SCORE_DATABASE_URL = postgresql://" in out
+    assert "frontend.health_url = http://127.0.0.1:" in out
+    assert "🔴 backend — fail — prometheus: error rate" in out
+    assert "🔴 frontend — fail — http: HTTP 503" in out
+    assert "🟡 email-triage — warn — redis: memory" in out
+    assert "bull:campaign-emails:waiting = 1500" in out
+    assert "🟢 newsletter-postgres — ok" in out  # (HTTP greens could turn warn on a loaded machine)
+    # `confirm` on the report's "restart frontend" button restarted it in the sandbox cluster.
+    frontend = report["deployments"]["mail-score-production/mail-score-frontend"]
+    assert RESTARTED_AT in frontend["template_annotations"]
 
 
 def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path: Path, servers: dict[str, str]) -> None:
@@ -144,3 +158,58 @@ def test_newsletter_compose_tutorial_restarts_and_scales_on_the_docker_fake(
     workers = sorted(name for name in report["containers"] if name.startswith("newsletter_worker_"))
     assert workers == ["newsletter_worker_1"]
     assert report["containers"]["newsletter_newsletter-app_1"] == "running"
+
+
+# ── one tutorial per seed runbook (000–004): diagnosis, the fix, the notice ──
+
+
+def test_runbook_000_tutorial_diagnoses_the_dashboard_and_restarts_its_websocket_service(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-000-email-dashboard.txt", servers=servers)
+    assert code == 0, out
+    assert re.search(r"db pool in use of email-dashboard = 0\.[34]\d*: ok", out)
+    assert RESTARTED_AT in report["deployments"]["production/websocket-service"]["template_annotations"]
+    assert "Email Dashboard slow to load has been resolved" in out
+
+
+def test_runbook_001_tutorial_finds_the_error_rate_and_rolls_back_with_bob(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-001-mail-score.txt", servers=servers)
+    assert code == 0, out
+    assert "error rate of backend = 0.0" in out
+    [chart] = (tmp_path / "data" / "shell-files").glob("*-backend-error-rate-6h.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"saved to {chart}" in out
+    backend = report["deployments"][BACKEND]
+    assert backend["revision"] == "3"
+    assert RESTARTED_AT not in backend["template_annotations"]
+    assert "Mail Score API returns 500s has been resolved" in out
+
+
+def test_runbook_002_tutorial_sees_the_backlog_and_scales_the_workers(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-002-newsletter.txt", servers=servers)
+    assert code == 0, out
+    assert "1552 jobs in 3 queues of worker" in out
+    workers = [name for name, state in report["containers"].items() if "worker" in name and state == "running"]
+    assert len(workers) == 5
+    assert "Maintenance #1 announced" in out or "announced in #incidents" in out
+
+
+def test_runbook_003_tutorial_restarts_the_helpdesk_api_under_an_incident(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-003-helpdesk.txt", servers=servers)
+    assert code == 0, out
+    assert report["container_restarts"]["helpdesk_api_1"] == 1
+    assert "Helpdesk API slow to answer has been resolved" in out
+
+
+def test_runbook_004_tutorial_sees_the_queue_and_restarts_the_model(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-004-email-triage.txt", servers=servers)
+    assert code == 0, out
+    assert "bull:campaign-emails:waiting  1500" in out
+    model = report["deployments"]["email-triage/email-classifier-model"]
+    assert RESTARTED_AT in model["template_annotations"]
+    assert "Classifier model upgrade" in out

@@ -1,0 +1,135 @@
+"""Prometheus reads of a service's catalog-named checks: `/runbook query` (the value now) and
+`/runbook graph` (a PNG chart of the last hour, 6 or 24 hours, thresholds drawn).
+
+Only the queries the catalog names can run: a user picks a check by name, never types PromQL. The
+base URL is the deployment's Prometheus (PROMETHEUS_URL), the same one the health report asks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot import charts, errors
+from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, FunctionAction
+from bot.catalog import PrometheusCheck
+from bot.targets import prometheus
+
+DEPENDENCY = "Prometheus"
+WINDOWS = {"1h": 3600, "6h": 6 * 3600, "24h": 24 * 3600}
+POINTS = 240  # per series: smooth at 800 px, far under Prometheus's 11,000-point limit
+MAX_LINES = 10  # a query by label could return hundreds of series; a chart of ten is still readable
+
+
+class CheckParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    check: str = Field(min_length=1, max_length=80)
+
+
+def slug(name: str) -> str:
+    """How a check is typed: `p95 latency (s)` → `p95-latency`, `error rate` → `error-rate`."""
+    without_unit = re.sub(r"\([^)]*\)", "", name)
+    return re.sub(r"[^a-z0-9]+", "-", without_unit.casefold()).strip("-")
+
+
+def find_check(ctx: ActionContext, typed: str) -> PrometheusCheck:
+    """The service's check named `typed` (by name or slug); unknown → the allowed ones, as typed."""
+    service = ctx.service
+    name = ctx.service_name or "this service"
+    checks = service.prometheus if service is not None else []
+    if not checks:
+        raise errors.UserError(f"{name} has no Prometheus checks in the catalog (prometheus is empty).")
+    for check in checks:
+        if slug(typed) == slug(check.name):
+            return check
+    allowed = ", ".join(f"`{slug(c.name)}`" for c in checks)
+    raise errors.UserError(f"{name} has no Prometheus check `{typed}`. Allowed: {allowed}.")
+
+
+class GraphParams(CheckParams):
+    window: Literal["1h", "6h", "24h"] = "1h"
+
+
+def verdict(check: PrometheusCheck, value: float) -> str:
+    """`fail (above 0.05)`, `warn (above 0.01)` or `ok` against the check's catalog thresholds."""
+    if check.fail_above is not None and value > check.fail_above:
+        return f"fail (above {check.fail_above:g})"
+    if check.warn_above is not None and value > check.warn_above:
+        return f"warn (above {check.warn_above:g})"
+    return "ok"
+
+
+class Runner:
+    """The actions' view of the deployment's Prometheus; `base_url` None = not configured."""
+
+    def __init__(self, base_url: str | None) -> None:
+        self._base_url = base_url
+
+    @property
+    def base_url(self) -> str:
+        if not self._base_url:
+            raise errors.UnavailableError(DEPENDENCY, "PROMETHEUS_URL is not set")
+        return self._base_url
+
+    async def query(self, ctx: ActionContext, params: CheckParams) -> ActionResult:
+        check = find_check(ctx, params.check)
+        value = await prometheus.instant(self.base_url, check.query, time_limit=ctx.timeout_seconds)
+        name = ctx.service_name or "this service"
+        if value is None:
+            return ActionResult(f"{check.name} of {name}: no data", details=check.query, data={"value": None})
+        state = verdict(check, value)
+        return ActionResult(
+            f"{check.name} of {name} = {value:.4g}: {state}",
+            details=check.query,
+            data={"value": value, "state": state.split(" ")[0]},
+        )
+
+    async def graph(self, ctx: ActionContext, params: GraphParams) -> ActionResult:
+        check = find_check(ctx, params.check)
+        seconds = WINDOWS[params.window]
+        end = time.time()
+        found = await prometheus.range_query(
+            self.base_url,
+            check.query,
+            start=end - seconds,
+            end=end,
+            step=seconds / POINTS,
+            time_limit=ctx.timeout_seconds,
+        )
+        name = ctx.service_name or "this service"
+        if not found:
+            return ActionResult(f"{check.name} of {name}: no data in the last {params.window}", details=check.query)
+        lines = [
+            charts.Line(", ".join(f"{k}={v}" for k, v in s.labels.items()) or check.name, s.points)
+            for s in found[:MAX_LINES]
+        ]
+        thresholds = [
+            charts.Threshold(label, value, color)
+            for label, value, color in (("warn", check.warn_above, "#e0a800"), ("fail", check.fail_above, "#d32f2f"))
+            if value is not None
+        ]
+        title = f"{check.name} of {name}, last {params.window}"
+        png = await asyncio.to_thread(charts.line_chart, title, lines, thresholds)
+        latest = found[0].points[-1][1] if found[0].points else None
+        summary = f"{title}: chart in the thread"
+        if latest is not None:
+            summary = f"{title}: now {latest:.4g}, {verdict(check, latest)}; chart in the thread"
+        filename = f"{name}-{slug(check.name)}-{params.window}.png"
+        return ActionResult(
+            summary,
+            details=check.query,
+            data={"series": len(found), "points": sum(len(s.points) for s in found)},
+            files=(Attachment(filename, title, png),),
+        )
+
+
+def prometheus_actions(base_url: str | None) -> list[Action]:
+    runner = Runner(base_url)
+    return [
+        FunctionAction("prometheus.query", CheckParams, False, runner.query, target="prometheus"),
+        FunctionAction("prometheus.graph", GraphParams, False, runner.graph, target="prometheus"),
+    ]

@@ -1,0 +1,60 @@
+"""Line charts of Prometheus range queries as PNG (matplotlib, Agg backend: no display, no GUI toolkit).
+
+Rendering is CPU work of a few hundred milliseconds, so callers run `line_chart` off the event loop.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported: headless, the same in a container and on a laptop
+
+from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    points: Sequence[tuple[float, float]]  # (unix timestamp, value)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    label: str  # "warn", "fail"
+    value: float
+    color: str
+
+
+def line_chart(title: str, lines: Sequence[Line], thresholds: Sequence[Threshold]) -> bytes:
+    """A PNG: one line per series over time, each threshold a dashed horizontal line."""
+    figure = Figure(figsize=(8, 3.6), dpi=100)  # a Figure, not pyplot: no global state shared across threads
+    axes = figure.add_subplot()
+    end = max((t for line in lines for t, _ in line.points), default=0.0)
+    for line in lines:
+        # Hours before the newest sample: reads the same at any time of day, and needs no date axis.
+        hours = [(t - end) / 3600 for t, _ in line.points]
+        axes.plot(hours, [v for _, v in line.points], label=line.label, linewidth=1.6)
+    for threshold in thresholds:
+        axes.axhline(
+            threshold.value,
+            color=threshold.color,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"{threshold.label} {threshold.value:g}",
+        )
+    axes.set_title(title, fontsize=11)
+    newest = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d %H:%M UTC") if end else "no data"
+    axes.set_xlabel(f"hours before {newest}")
+    axes.grid(alpha=0.3)
+    axes.set_ylim(bottom=0)
+    if lines or thresholds:
+        axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
