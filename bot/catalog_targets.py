@@ -122,6 +122,7 @@ class PostgresTarget(Model):
 class RedisTarget(Model):
     url_env: str
     queues: tuple[str, ...] = ()
+    cache_patterns: tuple[str, ...] = ()  # SCAN patterns clear-cache may delete (`email:*`)
 
     @property
     def address(self) -> str:

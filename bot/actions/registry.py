@@ -8,7 +8,7 @@ are built at the composition root with their client and handed to the registry.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,9 @@ class ActionContext:
     timeout_seconds: float = 60.0
     report_progress: ProgressReporter = _no_progress
     component: str | None = None  # a procedure pinned to one of the service's components
+    # In a confirmed run: the `data` this step's dry run returned for the preview. An action whose
+    # targets can come and go (queries, pods) acts only on what is in it: the preview is what runs.
+    expected: Mapping[str, Any] | None = None
 
     def target(self, kind: TargetKind) -> Target | None:
         """The service's target of that kind (the pinned component's), or None when it has none."""

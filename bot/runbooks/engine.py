@@ -18,6 +18,7 @@ from typing import Any
 from bot import errors
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change
 from bot.catalog import Catalog
+from bot.runbooks import drift
 from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State, StepRecord
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
 from bot.runbooks.model import Procedure
@@ -131,7 +132,7 @@ class Engine:
             holder = await self._locks.holder(target)
             if holder is not None:
                 raise BusyError(parsed.service, holder, "Try again when it finishes.")
-        changes, notes = await self._steps.preview(procedure, args, parsed.service)
+        changes, notes, seen = await self._steps.preview(procedure, args, parsed.service)
         now = self._clock()
         execution = Execution(
             id=uuid.uuid4(),
@@ -147,7 +148,11 @@ class Engine:
             state=State.PENDING,
             created_at=now,
             expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
-            preview={"changes": [c.__dict__ for c in changes], "notes": list(notes)},
+            preview={
+                "changes": [c.__dict__ for c in changes],
+                "notes": list(notes),
+                "seen": seen,  # what the dry run saw: a confirmation runs only while it still holds
+            },
         )
         await self._store.create(
             execution,
@@ -244,8 +249,13 @@ class Engine:
         started = time.monotonic()
         heartbeat = asyncio.create_task(self._heartbeat(execution.id), name=f"heartbeat-{execution.id}")
         state, error = State.SUCCEEDED, None
+        recorded = drift.recorded(execution.preview)
         try:
-            for index, step in self._steps.chosen(procedure, execution.args):
+            changed = await self._changed_since_preview(execution, procedure, recorded)
+            if changed is not None:
+                state, error = State.FAILED, changed
+            steps = self._steps.chosen(procedure, execution.args) if changed is None else []
+            for index, step in steps:
                 label = step.label()
                 await on_progress(execution, tuple(done), label, None)
 
@@ -254,7 +264,14 @@ class Engine:
 
                 step_started = time.monotonic()
                 try:
-                    result = await self._steps.run(procedure, step, execution.args, execution.service, progress=report)
+                    result = await self._steps.run(
+                        procedure,
+                        step,
+                        execution.args,
+                        execution.service,
+                        progress=report,
+                        expected=recorded.get(index, {}).get("data"),
+                    )
                     ok, summary, details = True, result.summary, result.details
                 except errors.BotError as exc:
                     ok, summary, details = False, str(exc), None
@@ -294,6 +311,19 @@ class Engine:
             heartbeat.cancel()
             final = await self._finish(execution, state, error, round(time.monotonic() - started, 3))
         return final, tuple(done)
+
+    async def _changed_since_preview(
+        self, execution: Execution, procedure: Procedure, recorded: Mapping[int, Mapping[str, Any]]
+    ) -> str | None:
+        """The preview is what runs: the dry run again, compared with what the preview saw; a
+        description of what changed (the run stops), or None."""
+        if execution.preview is None or "seen" not in execution.preview:
+            return None  # requested before previews recorded what they saw
+        try:
+            _, _, now = await self._steps.preview(procedure, execution.args, execution.service)
+        except errors.BotError as exc:
+            return f"could not check that the preview still holds ({exc}); nothing was changed"
+        return drift.describe(recorded, drift.by_index(now))
 
     async def _finish(self, execution: Execution, state: State, error: str | None, elapsed: float) -> Execution:
         try:

@@ -40,6 +40,7 @@ class StepRunner:
         *,
         dry_run: bool = False,
         progress: ProgressReporter | None = None,
+        expected: Mapping[str, Any] | None = None,
     ) -> ActionResult:
         action = self._registry.get(step.action)
         params = self._registry.validate_params(step.action, step_arguments(procedure, step.args, dict(args)))
@@ -49,6 +50,7 @@ class StepRunner:
             component=procedure.target.component if procedure.target else None,
             dry_run=dry_run,
             timeout_seconds=step.timeout_seconds,
+            expected=expected,
         )
         if progress is not None:
             ctx = replace(ctx, report_progress=progress)
@@ -65,15 +67,19 @@ class StepRunner:
 
     async def preview(
         self, procedure: Procedure, args: Mapping[str, Any], service: str | None
-    ) -> tuple[tuple[Change, ...], tuple[str, ...]]:
-        """What the mutating steps would change, from the target's own dry run, and notes on the rest."""
+    ) -> tuple[tuple[Change, ...], tuple[str, ...], list[dict[str, Any]]]:
+        """What the mutating steps would change, from the target's own dry run, notes on the rest, and
+        what each dry run saw (step index, changed items with their current value, result data): the
+        state a confirmation is checked against."""
         changes: list[Change] = []
         notes: list[str] = []
-        for _, step in self.chosen(procedure, args):
+        seen: list[dict[str, Any]] = []
+        for index, step in self.chosen(procedure, args):
             if not self._registry.get(step.action).mutating:
                 notes.append(f"then {step.label()}")
                 continue
             result = await self.run(procedure, step, args, service, dry_run=True)
             changes.extend(result.changes)
             notes.append(result.summary)
-        return tuple(changes), tuple(notes)
+            seen.append({"index": index, "changes": [[c.what, c.before] for c in result.changes], "data": result.data})
+        return tuple(changes), tuple(notes), seen

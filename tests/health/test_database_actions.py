@@ -84,12 +84,51 @@ async def test_cancel_long_queries_cancels_other_sessions_but_never_our_own(serv
     async with sleeping_query(dsn) as task:
         # minutes=0 only at the client level: the action's own bound is ≥ 1 minute, too slow for a test.
         listed = await postgres.long_queries(dsn, 0, time_limit=5)
-        assert [q.query for q in listed] == ["SELECT pg_sleep(60)"]
+        assert [q.query for q in listed] == ["SELECT pg_sleep(?)"]  # literals masked
         assert not task.done()  # listing (the dry run) cancels nothing
-        found = await postgres.cancel_long_queries(dsn, 0, time_limit=5)
+        found = await postgres.cancel_queries(dsn, [q.identity for q in listed], time_limit=5)
         assert [q.cancelled for q in found] == [True]
         with pytest.raises(asyncpg.QueryCanceledError):
             await asyncio.wait_for(task, 5)
+
+
+async def test_cancelling_a_listed_query_spares_the_next_query_of_the_same_session(service_db: Service) -> None:
+    """The preview listed (pid, backend_start, query_start): a later query on that pid is another query."""
+    dsn = os.environ["MAIL_SCORE_DATABASE_URL"]
+    conn = await asyncpg.connect(dsn)
+    try:
+        first = asyncio.create_task(conn.execute("SELECT pg_sleep(0.5)"), name="first-query")
+        listed = await _wait_listed(dsn)
+        await first
+        second = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"), name="second-query")
+        relisted = await _wait_listed(dsn, besides=listed[0].query_start)
+        assert relisted[0].pid == listed[0].pid
+        assert await postgres.cancel_queries(dsn, [listed[0].identity], time_limit=5) == []
+        assert not second.done(), "the query the preview never saw still runs"
+        second.cancel()
+        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await second
+    finally:
+        await conn.close()
+
+
+async def _wait_listed(dsn: str, besides: object = None) -> list[postgres.LongQuery]:
+    async with asyncio.timeout(10):
+        while True:
+            listed = await postgres.long_queries(dsn, 0, time_limit=5)
+            if listed and listed[0].query_start != besides:
+                return listed
+            await asyncio.sleep(0.02)
+
+
+def test_query_text_is_shown_with_its_literals_masked_and_truncated() -> None:
+    shown = postgres.mask_query(
+        "SELECT * FROM payments /* by ops */ WHERE card = 4111111111111111\n AND note = 'password=hunter2'"
+        " AND body = $$secret$$ AND id = $1" + " OR x = 1" * 40
+    )
+    assert "4111" not in shown and "hunter2" not in shown and "secret" not in shown and "ops" not in shown
+    assert shown.startswith("SELECT * FROM payments WHERE card = ? AND note = '?' AND body = '?' AND id = $1")
+    assert len(shown) == postgres.QUERY_SHOWN_CHARS and shown.endswith("…")
 
 
 async def test_cancel_long_queries_params_are_bounded(registry: ActionRegistry) -> None:

@@ -1,0 +1,138 @@
+"""Issue 14 item 3: a confirmation acts on exactly what its preview showed. If the world changed in a way
+that changes the effect, the run stops and says what changed; query text is shown with literals masked."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from bot.ids import ActionId
+from bot.store.db import create_database
+from bot.targets import postgres
+from sandbox.cluster import SandboxCluster
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import Message, SlackFake
+from tests.flows import BACKEND, NS, final_state, preview_message, real_scale_patches, replicas
+
+SECRET_SQL = "SELECT pg_sleep(600), 'password=hunter2' AS note, 4111111111111111 AS card"
+
+
+def _scale_out_of_band(cluster: SandboxCluster, to: int) -> None:
+    """Someone else (an HPA, a colleague's kubectl) changes the replicas after the preview."""
+    deployment = cluster.store.get("deployments", NS, BACKEND)
+    assert deployment is not None
+    deployment["spec"]["replicas"] = to
+    cluster.store.put("deployments", deployment)
+    cluster.settle()
+
+
+async def test_a_confirm_after_the_replicas_changed_stops_and_says_what_changed(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    assert replicas(cluster) == 3
+    await alice.slash_command("scale backend 5")
+    preview = await preview_message(slack)
+    assert "`3` → `5`" in str(preview.blocks)
+    _scale_out_of_band(cluster, 4)
+
+    await alice.block_action(preview, ActionId.CONFIRM.value)
+    final = await final_state(slack, preview, "failed")
+    assert "replicas was 3 at the preview, now 4" in str(final.blocks)
+    assert "new preview" in str(final.blocks)
+    assert replicas(cluster) == 4 and real_scale_patches(cluster) == [], "nothing ran"
+
+    await alice.slash_command("scale backend 5")  # a new preview, from what is there now
+    fresh = await slack.wait_for(
+        lambda: next((m for m in slack.messages("C0OPS") if "`4` → `5`" in str(m.blocks)), None)
+    )
+    await alice.block_action(fresh, ActionId.CONFIRM.value)
+    await final_state(slack, fresh, "succeeded")
+    assert replicas(cluster) == 5
+
+
+@contextlib.asynccontextmanager
+async def _running(dsn: str, sql: str) -> AsyncIterator[tuple[int, asyncio.Task[object]]]:
+    """A session running `sql` until cancelled: (its pid, the task awaiting the query)."""
+    conn = await asyncpg.connect(dsn)
+    pid = conn.get_server_pid()
+    task: asyncio.Task[object] = asyncio.create_task(conn.execute(sql), name=f"query-{pid}")
+    try:
+        yield pid, task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await task
+        await conn.close(timeout=5)
+
+
+async def _until_longer_than_a_minute(dsn: str, pid: int) -> None:
+    """Waits on the condition (the query's age as PostgreSQL sees it), bounded."""
+    async with asyncio.timeout(120):
+        while True:
+            if pid in [q.pid for q in await postgres.long_queries(dsn, 1, time_limit=5)]:
+                return
+            await asyncio.sleep(0.5)
+
+
+async def _new_preview(slack: SlackFake, besides: set[str]) -> Message:
+    def found() -> Message | None:
+        return next(
+            (m for m in slack.messages("C0OPS") if ActionId.CONFIRM.value in str(m.blocks) and m.ts not in besides),
+            None,
+        )
+
+    return await slack.wait_for(found, timeout=15)
+
+
+async def test_kill_long_queries_cancels_only_what_its_preview_showed(
+    alice: SlackUser,
+    slack: SlackFake,
+    database_url: str,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slow (about 90 s): the procedure's threshold is at least a minute and a query's age cannot be faked."""
+    dsn = await create_database(postgres_url)
+    monkeypatch.setenv("MAIL_SCORE_DATABASE_URL", dsn)  # backend's postgres_dsn_env, read when a step runs
+    async with _running(dsn, SECRET_SQL) as (early, early_task):
+        # A second query 20 s younger: past the threshold at the confirm, not at the preview (which
+        # comes within seconds of the first query passing it).
+        await asyncio.sleep(20)
+        async with _running(dsn, "SELECT pg_sleep(600)") as (late, late_task):
+            await _until_longer_than_a_minute(dsn, early)
+            await alice.slash_command("kill-long-queries backend 1")
+            first = await _new_preview(slack, set())
+            assert f"query pid {early}" in str(first.blocks) and f"query pid {late}" not in str(first.blocks)
+
+            await _until_longer_than_a_minute(dsn, late)
+            await alice.block_action(first, ActionId.CONFIRM.value)
+            stopped = await final_state(slack, first, "failed")
+            assert f"query pid {late} was not in the preview" in str(stopped.blocks)
+            assert not early_task.done() and not late_task.done(), "a changed world cancels nothing"
+
+            await alice.slash_command("kill-long-queries backend 1")
+            second = await _new_preview(slack, {first.ts})
+            await alice.block_action(second, ActionId.CONFIRM.value)
+            done = await final_state(slack, second, "succeeded")
+            for task in (early_task, late_task):
+                with pytest.raises(asyncpg.QueryCanceledError):
+                    await asyncio.wait_for(task, 10)
+
+    shown = str(done.blocks)
+    assert f"{early}" in shown and "postgres" in shown, "pid and user stay"
+    conn = await asyncpg.connect(database_url)
+    try:
+        stored = " ".join(
+            [
+                *(r["detail"] for r in await conn.fetch("SELECT detail::text AS detail FROM audit_log")),
+                *(r["steps"] for r in await conn.fetch("SELECT steps::text AS steps FROM executions")),
+            ]
+        )
+    finally:
+        await conn.close()
+    for place in (shown, stored):
+        assert "hunter2" not in place and "4111111111111111" not in place
