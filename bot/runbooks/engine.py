@@ -23,7 +23,7 @@ from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
-from bot.runbooks.policy import Policy
+from bot.runbooks.policy import BREAKGLASS_ROLE, EMERGENCY_ARG, Policy
 from bot.runbooks.steps import StepRunner
 
 BOT_ACTOR = "runbook-bot"
@@ -75,6 +75,13 @@ def _entry(kind: str, actor: str, execution: Execution, **detail: Any) -> AuditE
     )
 
 
+def _emergency(execution: Execution, role: str) -> dict[str, Any]:
+    """What the audit row says of a break-glass confirmation: that it was one, and why."""
+    if role != BREAKGLASS_ROLE:
+        return {}
+    return {"emergency": True, "reason": str(execution.args.get(EMERGENCY_ARG, ""))}
+
+
 class Engine:
     def __init__(
         self,
@@ -123,6 +130,8 @@ class Engine:
         if not procedure.destructive:
             results = await self._steps.read_only(procedure, args, parsed.service)
             return ReadOnlyOutcome(procedure=procedure, args=args, results=results)
+        if args.get(EMERGENCY_ARG):
+            await self._policy.check_emergency(procedure, who.user_id)
         return await self._prepare(parsed, who)
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
@@ -191,7 +200,11 @@ class Engine:
             raise self._not_pending(execution)
         try:
             role = await self._policy.check_confirm(
-                procedure, requester=execution.requester, clicker=clicker, channel_id=channel_id
+                procedure,
+                requester=execution.requester,
+                clicker=clicker,
+                channel_id=channel_id,
+                emergency=bool(execution.args.get(EMERGENCY_ARG)),
             )
         except errors.DeniedError as exc:
             await self._store.audit(_entry("denied", clicker, execution, reason=exc.reason, at="confirm"))
@@ -202,7 +215,7 @@ class Engine:
             execution.id,
             approver=clicker,
             owner=self._replica_id,
-            audit=_entry("confirmed", clicker, execution, **{"as": role}),
+            audit=_entry("confirmed", clicker, execution, **{"as": role}, **_emergency(execution, role)),
         )
         if claimed is None:
             raise self._not_pending(await self._store.get(execution.id) or execution)

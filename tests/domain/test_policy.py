@@ -149,3 +149,22 @@ async def test_the_default_limit_is_ten_changes_a_minute(domain: Domain) -> None
     with pytest.raises(errors.DeniedError) as denied:
         await domain.policy.check_request(SCALE, ALICE, OPS)
     assert denied.value.reason == "rate_limit"
+
+
+async def test_only_an_emergency_lets_a_breakglass_member_confirm_their_own_two_person_request(
+    domain: Domain,
+) -> None:
+    policy = domain.policy
+    with pytest.raises(errors.DeniedError, match="second person"):
+        await policy.check_confirm(ROLLBACK, requester=ALICE, clicker=ALICE, channel_id=OPS)
+    assert (
+        await policy.check_confirm(ROLLBACK, requester=ALICE, clicker=ALICE, channel_id=OPS, emergency=True)
+        == "breakglass"
+    )
+    with pytest.raises(errors.DeniedError, match="second person"):  # BOB approves, but is not in breakglass
+        await policy.check_confirm(ROLLBACK, requester=BOB, clicker=BOB, channel_id=OPS, emergency=True)
+    await policy.check_emergency(ROLLBACK, ALICE)
+    with pytest.raises(errors.DeniedError, match="breakglass"):
+        await policy.check_emergency(ROLLBACK, BOB)
+    with pytest.raises(errors.UserError, match="no second person"):
+        await policy.check_emergency(SCALE, ALICE)
