@@ -13,7 +13,7 @@ from bot.k8s import Kube
 from sandbox.cluster import SandboxCluster
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
-MUTATING |= {"maintenance"}
+MUTATING |= {"maintenance", "set_image"}
 READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
 
 
