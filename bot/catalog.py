@@ -77,6 +77,7 @@ class Service(Model):
     postgres_dsn_env: str | None = None  # name of the env var holding the DSN; the secret stays in env
     redis_url_env: str | None = None
     queues: list[str] = []  # Redis list keys whose length is a health signal (bull:…:waiting)
+    cache_patterns: list[str] = []  # Redis key patterns clear-cache may delete (runbook 000: `email:*`)
     owners: list[str] = []  # escalation contacts shown in notices (free text, escaped)
 
     @model_validator(mode="before")
@@ -101,6 +102,8 @@ class Service(Model):
                 raise ValueError(f"components.{name}: set exactly one of `deployment` or `selector`")
         if self.queues and not self.redis_url_env:
             raise ValueError("queues: set `redis_url_env` too; queue lengths are read from that Redis")
+        if self.cache_patterns and not self.redis_url_env:
+            raise ValueError("cache_patterns: set `redis_url_env` too; the keys are cleared on that Redis")
         return self
 
     def target(self, kind: TargetKind, component: str | None = None) -> Target | None:
@@ -117,7 +120,11 @@ class Service(Model):
         if kind == "postgres":
             return PostgresTarget(dsn_env=self.postgres_dsn_env) if self.postgres_dsn_env else None
         if kind == "redis":
-            return RedisTarget(url_env=self.redis_url_env, queues=tuple(self.queues)) if self.redis_url_env else None
+            if not self.redis_url_env:
+                return None
+            return RedisTarget(
+                url_env=self.redis_url_env, queues=tuple(self.queues), cache_patterns=tuple(self.cache_patterns)
+            )
         if kind == "http":
             return HttpTarget(health_url=self.health_url) if self.health_url else None
         return PrometheusTarget(queries=tuple(c.name for c in self.prometheus)) if self.prometheus else None

@@ -55,6 +55,8 @@ class KubernetesTarget(Model):
     container: str | None = None  # default container for set-env/logs; None = the first one
     hpa: str | None = Field(default=None, pattern=NAME_PATTERN)
     maintenance: Maintenance | None = None
+    # Image repositories set-image may deploy from (`ghcr.io/repo/mail-score-backend`, runbook 001).
+    image_repositories: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _one_workload(self) -> KubernetesTarget:
@@ -122,6 +124,7 @@ class PostgresTarget(Model):
 class RedisTarget(Model):
     url_env: str
     queues: tuple[str, ...] = ()
+    cache_patterns: tuple[str, ...] = ()  # SCAN patterns clear-cache may delete (`email:*`)
 
     @property
     def address(self) -> str:

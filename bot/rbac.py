@@ -14,7 +14,9 @@ from bot.catalog import Catalog
 from bot.catalog_targets import ConfigMapMaintenance, KubernetesTarget
 from bot.runbooks.model import Procedure
 
-NAMED_VERBS = frozenset({"get", "patch", "update", "delete"})  # list/watch/create cannot be limited by name
+# create cannot be limited by name; list and watch can when they select one object by
+# `fieldSelector=metadata.name=…` (as kubectl rollout status does): the API server authorizes them by that name.
+NAMED_VERBS = frozenset({"get", "patch", "update", "delete", "list", "watch"})
 CLUSTER_SCOPED = frozenset({"nodes"})  # granted by a ClusterRole, rendered under the namespace ""
 
 
@@ -45,7 +47,8 @@ def action_access(action: str, target: KubernetesTarget, args: Mapping[str, Any]
         "kubernetes.logs": [*_pods(target), Access("", "pods/log", "get", None)],
         "kubernetes.top": [*_deployment(target, "get"), Access("metrics.k8s.io", "pods", "list", None)],
         "kubernetes.history": [*_deployment(target, "get"), replicasets],
-        "kubernetes.rollout_status": [*_pods(target), replicasets],
+        # rollout status by watch: list the one deployment, then watch it (kubectl's requests)
+        "kubernetes.rollout_status": [*_pods(target), replicasets, *_deployment(target, "list", "watch")],
         "kubernetes.scale": [
             *_deployment(target, "get"),
             Access("apps", "deployments/scale", "get", target.deployment),

@@ -32,6 +32,9 @@ def attributes(method: str, path: str, query: Mapping[str, str]) -> RequestAttri
     resource = match["resource"] + (f"/{match['sub']}" if match["sub"] else "")
     if method == "GET":
         verb = "get" if name else ("watch" if query.get("watch") in ("1", "true") else "list")
+        selected = query.get("fieldSelector", "")
+        if not name and selected.startswith("metadata.name=") and "," not in selected:
+            name = selected.removeprefix("metadata.name=")  # the API server authorizes it by that name
     else:
         verb = {"PATCH": "patch", "PUT": "update", "POST": "create"}.get(method, "")
         if method == "DELETE":

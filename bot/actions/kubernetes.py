@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
+from bot.actions import images
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import EnvMaintenance, KubernetesTarget
 from bot.k8s import Kube, PodInfo, ValueChange
@@ -46,6 +47,11 @@ class SetEnvParams(Params):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
     value: str | None = None  # None = unset
     container: str | None = None
+
+
+class SetImageParams(Params):
+    container: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+    image: str = Field(min_length=1, max_length=255)  # a tag, or repository:tag
 
 
 class HpaParams(Params):
@@ -86,9 +92,14 @@ def _did(ctx: ActionContext, verb: str, past: str) -> str:
     return f"Dry run: would {verb}" if ctx.dry_run else past
 
 
-def _value_result(ctx: ActionContext, change: ValueChange, what: str, name: str, mask: ValueMask) -> ActionResult:
-    """The result of setting one env var / ConfigMap key `name`: its values only as the mask shows them."""
-    before, after = mask.show(name, change.before), mask.show(name, change.after)
+def _value_result(
+    ctx: ActionContext, change: ValueChange, what: str, name: str, mask: ValueMask | None
+) -> ActionResult:
+    """The result of setting one env var / ConfigMap key `name`: its values only as the mask shows them.
+    No mask: the values are not secret (an image reference)."""
+    before, after = change.before, change.after
+    if mask is not None:
+        before, after = mask.show(name, before), mask.show(name, after)
 
     def shown(value: str | None) -> str:
         return "(unset)" if value is None else value
@@ -230,6 +241,17 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         change = await kube.set_env(_service(ctx), p.name, p.value, container=p.container, dry_run=ctx.dry_run)
         return _value_result(ctx, change, p.name, p.name, mask)
 
+    async def set_image(ctx: ActionContext, p: SetImageParams) -> ActionResult:
+        service = _service(ctx)
+        name = ctx.service_name or "this service"
+        change = await kube.set_image(
+            service,
+            p.container,
+            lambda current: images.new_image(current, p.image, service.image_repositories, name),
+            dry_run=ctx.dry_run,
+        )
+        return _value_result(ctx, change, f"the image of {p.container}", p.container, None)
+
     async def hpa_set(ctx: ActionContext, p: HpaParams) -> ActionResult:
         h = await kube.hpa_set(
             _service(ctx), min_replicas=p.min_replicas, max_replicas=p.max_replicas, dry_run=ctx.dry_run
@@ -296,6 +318,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         ("rollout_restart", NoParams, True, restart, deployment),
         ("rollout_undo", UndoParams, True, undo, deployment),
         ("set_env", SetEnvParams, True, set_env, deployment),
+        ("set_image", SetImageParams, True, set_image, ("deployment", "image_repositories")),
         ("hpa_set", HpaParams, True, hpa_set, hpa),
         ("configmap_set", ConfigMapParams, True, configmap_set, ()),
         ("delete_pods", DeletePodsParams, True, delete_pods, deployment),

@@ -1,9 +1,11 @@
-"""PostgreSQL actions on a service's own database (runbooks 000 and 002): connection count and
-cancelling long-running queries. The DSN comes from the env var the catalog names."""
+"""PostgreSQL actions on a service's own database (runbooks 000, 001 and 002): connection count, the
+sessions and their queries, readiness, cancelling or terminating long-running queries. The DSN comes
+from the env var the catalog names."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -95,10 +97,104 @@ async def cancel_long_queries(ctx: ActionContext, p: LongQueryParams) -> ActionR
     )
 
 
+@contextmanager
+def _naming_the_database(ctx: ActionContext) -> Iterator[None]:
+    """An unreachable database is one line saying whose, and which env var points at it."""
+    try:
+        yield
+    except errors.UnavailableError as exc:
+        target = ctx.target("postgres")
+        where = f" ({target.dsn_env})" if isinstance(target, PostgresTarget) else ""
+        detail = " ".join(exc.detail.split())
+        raise errors.UnavailableError(f"the PostgreSQL of {ctx.service_name}{where}", detail) from exc
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def _activity_table(sessions: list[postgres.Session]) -> str:
+    """pid, user, application, state, wait event and duration as they are; the query masked and truncated."""
+    head = f"{'PID':<8} {'USER':<12} {'APPLICATION':<14} {'STATE':<20} {'WAITING ON':<22} {'FOR':>6}  QUERY"
+    rows = [head]
+    rows += [
+        f"{s.pid:<8} {s.user[:12]:<12} {s.application[:14]:<14} {s.state[:20]:<20} {s.wait_event[:22] or '-':<22} "
+        f"{_duration(s.seconds):>6}  {s.query}"
+        for s in sessions
+    ]
+    text = "\n".join(rows)
+    return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
+
+
+async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:
+    with _naming_the_database(ctx):
+        sessions = await postgres.activity(_dsn(ctx), time_limit=ctx.timeout_seconds)
+    active = sum(1 for s in sessions if s.state == "active")
+    waiting = sum(1 for s in sessions if s.wait_event and s.state == "active")
+    return ActionResult(
+        f"{len(sessions)} sessions on the database of {ctx.service_name}: {active} active, {waiting} of them waiting",
+        details=_activity_table(sessions) if sessions else None,
+        data={"sessions": [s.__dict__ for s in sessions]},
+    )
+
+
+async def ready(ctx: ActionContext, _: NoParams) -> ActionResult:
+    with _naming_the_database(ctx):
+        r = await postgres.readiness(_dsn(ctx), time_limit=ctx.timeout_seconds)
+    role = "a standby in recovery: read-only" if r.in_recovery else "the primary: accepting writes"
+    return ActionResult(
+        f"The PostgreSQL of {ctx.service_name} is accepting connections ({r.milliseconds} ms), {role}, "
+        f"version {r.version}",
+        data={"in_recovery": r.in_recovery, "version": r.version},
+    )
+
+
+def _terminate_change(query: postgres.LongQuery) -> Change:
+    # pid, session start and query start: exactly which query the preview saw, as the run matches it.
+    return Change(
+        f"session pid {query.pid}",
+        f"connected {query.backend_start:%H:%M:%S}, query since {query.query_start:%H:%M:%S} UTC",
+        "terminated",
+    )
+
+
+async def terminate_queries(ctx: ActionContext, p: LongQueryParams) -> ActionResult:
+    """Runbook 002's pg_terminate_backend. The dry run lists the long queries with the start times that
+    identify them; the run ends only the sessions still running those very queries."""
+    with _naming_the_database(ctx):
+        dsn = _dsn(ctx)
+        if ctx.dry_run:
+            found = await postgres.long_queries(dsn, p.minutes, time_limit=ctx.timeout_seconds)
+        else:
+            found = await postgres.terminate_queries(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
+    if not found:
+        gone = "" if ctx.dry_run else " (the previewed ones have ended)"
+        return ActionResult(f"No query has been running for more than {p.minutes} min{gone}", no_op=True)
+    done = [q for q in found if q.cancelled or ctx.dry_run]
+    verb = "Would terminate" if ctx.dry_run else "Terminated"
+    return ActionResult(
+        f"{verb} {len(done)} sessions whose query has run for more than {p.minutes} min",
+        changes=tuple(_terminate_change(q) for q in done),
+        details=_table(found),
+        data={
+            "queries": [
+                {"pid": q.pid, "backend_start": q.backend_start.isoformat(), "query_start": q.query_start.isoformat()}
+                for q in found
+            ],
+            "terminated": [q.pid for q in found if q.cancelled],
+        },
+    )
+
+
 def postgres_actions() -> list[Action]:
     return [
         FunctionAction("postgres.connections", NoParams, False, connections, target="postgres"),
         FunctionAction("postgres.cancel_long_queries", LongQueryParams, True, cancel_long_queries, target="postgres"),
+        FunctionAction("postgres.activity", NoParams, False, activity, target="postgres"),
+        FunctionAction("postgres.ready", NoParams, False, ready, target="postgres"),
+        FunctionAction("postgres.terminate_queries", LongQueryParams, True, terminate_queries, target="postgres"),
     ]
 
 

@@ -1,11 +1,15 @@
-"""Redis actions on a service's own Redis (runbook 002: `LLEN bull:*`): queue depths."""
+"""Redis actions on a service's own Redis: queue depths (runbook 002: `LLEN bull:*`), INFO as the
+runbooks read it, clearing the catalog's cache patterns (runbook 000) and purging its queues."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
-from bot.actions.registry import Action, ActionContext, ActionResult, FunctionAction
+from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import RedisTarget
 from bot.targets import redis
 from bot.targets.env import from_env
@@ -33,5 +37,133 @@ async def queue_depth(ctx: ActionContext, _: NoParams) -> ActionResult:
     )
 
 
+# clear-cache stops after this many keys (and says so): one command never walks an unbounded keyspace.
+CLEAR_BOUND = 100_000
+
+
+class PatternParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    pattern: str = Field(min_length=1, max_length=200)
+
+
+class QueueParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    queue: str = Field(min_length=1, max_length=200)
+
+
+def _redis(ctx: ActionContext) -> RedisTarget:
+    target = ctx.target("redis")
+    if not isinstance(target, RedisTarget):
+        name = ctx.service_name or "this service"
+        raise errors.UserError(f"{name} has no Redis in the catalog (redis_url_env is not set).")
+    return target
+
+
+@contextmanager
+def _naming_the_redis(ctx: ActionContext, target: RedisTarget) -> Iterator[None]:
+    """An unreachable Redis is one line saying whose, and which env var points at it."""
+    try:
+        yield
+    except errors.UnavailableError as exc:
+        detail = " ".join(exc.detail.split())
+        raise errors.UnavailableError(f"the Redis of {ctx.service_name} ({target.url_env})", detail) from exc
+
+
+def _allowed(kind: str, value: str, allowed: tuple[str, ...], ctx: ActionContext, key: str) -> None:
+    if value in allowed:
+        return
+    name = ctx.service_name or "this service"
+    if not allowed:
+        raise errors.UserError(f"{name} has no {kind} in the catalog ({key} is empty).")
+    listed = ", ".join(f"`{a}`" for a in allowed)
+    raise errors.UserError(f"`{value}` is not one of the {kind} of {name}; allowed: {listed}")
+
+
+def _bytes(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    size, unit = n / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, bigger
+    return f"{size:.1f} {unit}"
+
+
+async def info(ctx: ActionContext, _: NoParams) -> ActionResult:
+    target = _redis(ctx)
+    with _naming_the_redis(ctx, target):
+        s = await redis.stats(from_env(target.url_env, redis.DEPENDENCY), time_limit=ctx.timeout_seconds)
+    hit_rate = "no lookups yet" if s.hit_rate is None else f"{s.hit_rate:.1%}"
+    limit = "no maxmemory" if not s.memory.maxmemory else f"{s.memory.ratio:.0%} of {_bytes(s.memory.maxmemory)}"
+    rows = [
+        ("hit rate", f"{hit_rate} ({s.hits} hits, {s.misses} misses)"),
+        ("memory", f"{_bytes(s.memory.used)} ({limit})"),
+        ("clients", str(s.clients)),
+        ("ops/s", str(s.ops_per_second)),
+        ("evicted keys", str(s.evicted_keys)),
+        ("keys", str(s.keys)),
+    ]
+    return ActionResult(
+        f"Redis of {ctx.service_name}: hit rate {hit_rate}, memory {_bytes(s.memory.used)} ({limit})",
+        details="\n".join(f"{label:<13} {value}" for label, value in rows),
+        data={
+            "hit_rate": s.hit_rate,
+            "used_memory": s.memory.used,
+            "maxmemory": s.memory.maxmemory,
+            "clients": s.clients,
+            "ops_per_second": s.ops_per_second,
+            "evicted_keys": s.evicted_keys,
+        },
+    )
+
+
+async def clear_cache(ctx: ActionContext, p: PatternParams) -> ActionResult:
+    """The dry run counts the matching keys (SCAN, bounded) and shows a few; the run UNLINKs them in
+    batches. Cache keys come and go, so the run clears what matches then, within the same bound."""
+    target = _redis(ctx)
+    _allowed("cache patterns", p.pattern, target.cache_patterns, ctx, "cache_patterns")
+    with _naming_the_redis(ctx, target):
+        url = from_env(target.url_env, redis.DEPENDENCY)
+        scan = redis.scan_keys if ctx.dry_run else redis.unlink_keys
+        found = await scan(url, p.pattern, bound=CLEAR_BOUND, time_limit=ctx.timeout_seconds)
+    if not found.count:
+        return ActionResult(f"No key matches `{p.pattern}`", no_op=True, data={"count": 0})
+    amount = f"{found.count}" if found.complete else f"the first {found.count} (the bound; run again for the rest)"
+    verb = "Would unlink" if ctx.dry_run else "Unlinked"
+    sample = ", ".join(found.sample) + (", …" if found.count > len(found.sample) else "")
+    return ActionResult(
+        f"{verb} {amount} keys matching `{p.pattern}`, e.g. {sample}",
+        changes=(Change(f"keys matching {p.pattern}", "cached", "unlinked"),),
+        data={"count": found.count, "sample": list(found.sample), "complete": found.complete},
+    )
+
+
+async def purge_queue(ctx: ActionContext, p: QueueParams) -> ActionResult:
+    target = _redis(ctx)
+    _allowed("queues", p.queue, target.queues, ctx, "queues")
+    with _naming_the_redis(ctx, target):
+        url = from_env(target.url_env, redis.DEPENDENCY)
+        if ctx.dry_run:
+            depth = (await redis.queue_depths(url, [p.queue], time_limit=ctx.timeout_seconds))[p.queue]
+        else:
+            depth = await redis.purge_queue(url, p.queue, time_limit=ctx.timeout_seconds)
+    if not depth and ctx.dry_run:
+        return ActionResult(f"Queue `{p.queue}` is already empty", no_op=True, data={"jobs": 0})
+    verb = "Would delete" if ctx.dry_run else "Deleted"
+    return ActionResult(
+        f"{verb} the {depth} jobs of queue `{p.queue}`",
+        changes=(Change(f"queue {p.queue}", f"{depth} jobs", "0 jobs"),),
+        data={"jobs": depth},
+    )
+
+
 def redis_actions() -> list[Action]:
-    return [FunctionAction("redis.queue_depth", NoParams, False, queue_depth, target="redis", requires=("queues",))]
+    return [
+        FunctionAction("redis.queue_depth", NoParams, False, queue_depth, target="redis", requires=("queues",)),
+        FunctionAction("redis.info", NoParams, False, info, target="redis"),
+        FunctionAction(
+            "redis.clear_cache", PatternParams, True, clear_cache, target="redis", requires=("cache_patterns",)
+        ),
+        FunctionAction("redis.purge_queue", QueueParams, True, purge_queue, target="redis", requires=("queues",)),
+    ]

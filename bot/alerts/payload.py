@@ -1,9 +1,10 @@
 """The Alertmanager webhook payload (version 4), validated at the trust boundary.
 
-Unknown fields are ignored so a newer Alertmanager still gets through; a different
-`version` is refused. `trimmed()` bounds what we keep in memory and in Redis: a
-group of thousands of alerts, or a megabyte of description, becomes a bounded copy
-whose `truncatedAlerts` says how many alerts were left out.
+Grafana-managed alerting sends the same layout with `"version": "1"` and a few fields of its own
+(`orgId`, `title`, `state`, `message`); it is accepted as such. Unknown fields are ignored so a newer
+Alertmanager or Grafana still gets through; any other `version` is refused. `trimmed()` bounds
+what we keep in memory and in Redis: a group of thousands of alerts, or a megabyte of description,
+becomes a bounded copy whose `truncatedAlerts` says how many alerts were left out.
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ MAX_GROUP_KEY_CHARS = 512
 MAX_RECEIVER_CHARS = 200
 
 
+ALERTMANAGER_VERSION = "4"
+GRAFANA_VERSION = "1"  # Grafana-managed alerting's webhook contact point
+
+
 class PayloadError(ValueError):
-    """The body is not an Alertmanager version 4 webhook; the message says why (sent back as the 400)."""
+    """The body is not an Alertmanager (version 4) or Grafana (version 1) webhook; the message says why
+    (sent back as the 400)."""
 
 
 class _Model(BaseModel):
@@ -63,7 +69,7 @@ class Alert(_Model):
 class Notification(_Model):
     """One webhook delivery: the current state of one alert group (`groupKey`)."""
 
-    version: Literal["4"]
+    version: Literal["4", "1"]
     group_key: str = Field(alias="groupKey", min_length=1)
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
     status: Literal["firing", "resolved"]
@@ -73,6 +79,11 @@ class Notification(_Model):
     common_annotations: dict[str, str] = Field(default={}, alias="commonAnnotations")
     external_url: str = Field(default="", alias="externalURL")
     alerts: list[Alert] = []
+    # Grafana only: its organisation, and its own rendering of the group (title line, state, text).
+    org_id: int | None = Field(default=None, alias="orgId")
+    title: str = ""
+    state: str = ""
+    message: str = ""
 
     @property
     def firing(self) -> bool:
@@ -98,6 +109,9 @@ class Notification(_Model):
                 "common_labels": _bounded(self.common_labels),
                 "common_annotations": _bounded(self.common_annotations),
                 "external_url": self.external_url[:MAX_VALUE_CHARS],
+                "title": self.title[:MAX_VALUE_CHARS],
+                "state": self.state[:200],
+                "message": self.message[:MAX_VALUE_CHARS],
             }
         )
 
@@ -115,11 +129,17 @@ def parse(body: bytes) -> Notification:
         raise PayloadError("body is not an Alertmanager webhook: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError("body is not a JSON object")
-    if str(data.get("version")) != "4":
-        raise PayloadError(f'unsupported webhook version {data.get("version")!r}; expected "4"')
+    version = str(data.get("version"))
+    if version not in (ALERTMANAGER_VERSION, GRAFANA_VERSION):
+        raise PayloadError(
+            f'unsupported webhook version {data.get("version")!r}; expected "4" (Alertmanager) or "1" (Grafana)'
+        )
+    if version == GRAFANA_VERSION and "orgId" not in data:
+        raise PayloadError('version "1" without orgId is not a Grafana-managed alerting webhook')
     try:
         return Notification.model_validate(data).trimmed()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise PayloadError(f"not an Alertmanager webhook: {where}: {first['msg']}") from None
+        source = "a Grafana" if version == GRAFANA_VERSION else "an Alertmanager"
+        raise PayloadError(f"not {source} webhook: {where}: {first['msg']}") from None

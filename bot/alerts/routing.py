@@ -76,6 +76,24 @@ def suggestions(catalog: Catalog, group: Notification, procedures: frozenset[str
     return list(seen)[:MAX_SUGGESTIONS]
 
 
+def channels_of(catalog: Catalog, procedure: Procedure) -> tuple[str, ...]:
+    """The channel ids a procedure may run in (empty = anywhere)."""
+    return tuple(dict.fromkeys(catalog.channels.resolve(c) for c in procedure.channels))
+
+
+def elsewhere(
+    catalog: Catalog, procedures: Mapping[str, Procedure], group: Notification, channel: str
+) -> list[tuple[Suggestion, tuple[str, ...]]]:
+    """Suggestions the alert's channel may not run, each with the channels that may: the message says
+    where to go rather than leaving the runbook's action out."""
+    allowed = allowed_in(catalog, procedures, channel)
+    return [
+        (s, channels_of(catalog, procedures[s.procedure]))
+        for s in suggestions(catalog, group, frozenset(procedures))
+        if s.procedure not in allowed
+    ]
+
+
 def severity_of(catalog: Catalog, group: Notification) -> str | None:
     name = catalog.alerts.severity_label
     return group.common_labels.get(name) or next((a.labels[name] for a in group.alerts if name in a.labels), None)

@@ -7,7 +7,7 @@ diagnosis reads (events, describe, logs, …) from `KubeTriage`, these come from
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from bot import errors
@@ -98,6 +98,42 @@ class Kube(KubeTriage, KubeDeployments):
             patch = rollouts.env_patch(dep, chosen["name"], variable, value)
             result = await self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-set")
             after = rollouts.env_value(rollouts.pick_container(result, chosen["name"]), variable)
+            return ValueChange(target, before, after, no_op=False, dry_run=dry_run)
+
+        return await self.retrying(attempt)
+
+    async def set_image(
+        self,
+        service: KubernetesTarget,
+        container: str,
+        image_for: Callable[[str], str],
+        *,
+        dry_run: bool = False,
+    ) -> ValueChange:
+        """`kubectl set image deployment/x C=IMAGE`, the image computed from the container's current one
+        by `image_for` (which refuses what the catalog does not allow)."""
+
+        async def attempt() -> ValueChange:
+            dep = await self.read_deployment(service)
+            chosen = rollouts.pick_container(dep, container)
+            before = str(chosen.get("image", ""))
+            image = image_for(before)
+            target = f"deployment/{service.deployment_name} container {chosen['name']} image"
+            if before == image:
+                return ValueChange(target, before, image, no_op=True, dry_run=dry_run)
+            containers = dep["spec"]["template"]["spec"].get("containers") or []
+            patch = {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "$setElementOrder/containers": [{"name": c.get("name")} for c in containers],
+                            "containers": [{"image": image, "name": chosen["name"]}],
+                        }
+                    }
+                }
+            }
+            result = await self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-set")
+            after = str(rollouts.pick_container(result, chosen["name"]).get("image", ""))
             return ValueChange(target, before, after, no_op=False, dry_run=dry_run)
 
         return await self.retrying(attempt)

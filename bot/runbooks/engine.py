@@ -25,7 +25,7 @@ from bot.runbooks.executions import AuditEntry, Execution, ExecutionStore, State
 from bot.runbooks.locking import BusyError, Holder, Locks, lock_name
 from bot.runbooks.model import Procedure, StringParam
 from bot.runbooks.parser import ParsedCommand, canonical_text
-from bot.runbooks.policy import Policy
+from bot.runbooks.policy import BREAKGLASS_ROLE, EMERGENCY_ARG, Policy
 from bot.runbooks.steps import StepRunner
 from bot.values import ValueMask
 
@@ -83,6 +83,13 @@ def _entry(kind: str, actor: str, execution: Execution, **detail: Any) -> AuditE
     )
 
 
+def _emergency(execution: Execution, role: str) -> dict[str, Any]:
+    """What the audit row says of a break-glass confirmation: that it was one, and why."""
+    if role != BREAKGLASS_ROLE:
+        return {}
+    return {"emergency": True, "reason": str(execution.args.get(EMERGENCY_ARG, ""))}
+
+
 class Engine:
     def __init__(
         self,
@@ -133,6 +140,8 @@ class Engine:
         if not procedure.destructive:
             results = await self._steps.read_only(procedure, args, parsed.service)
             return ReadOnlyOutcome(procedure=procedure, args=args, results=results, command=self.shown_command(parsed))
+        if args.get(EMERGENCY_ARG):
+            await self._policy.check_emergency(procedure, who.user_id)
         return await self._prepare(parsed, who)
 
     async def _prepare(self, parsed: ParsedCommand, who: Invocation) -> PendingOutcome:
@@ -257,7 +266,11 @@ class Engine:
             raise self._not_pending(execution)
         try:
             role = await self._policy.check_confirm(
-                procedure, requester=execution.requester, clicker=clicker, channel_id=channel_id
+                procedure,
+                requester=execution.requester,
+                clicker=clicker,
+                channel_id=channel_id,
+                emergency=bool(execution.args.get(EMERGENCY_ARG)),
             )
             await self._policy.check_change_rate(execution.requester, str(execution.id))
         except errors.DeniedError as exc:
@@ -269,7 +282,7 @@ class Engine:
             execution.id,
             approver=clicker,
             owner=self._replica_id,
-            audit=_entry("confirmed", clicker, execution, **{"as": role}),
+            audit=_entry("confirmed", clicker, execution, **{"as": role}, **_emergency(execution, role)),
         )
         if claimed is None:
             raise self._not_pending(await self._store.get(execution.id) or execution)

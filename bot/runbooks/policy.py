@@ -16,6 +16,9 @@ from bot.catalog import Catalog
 from bot.runbooks.model import Procedure
 
 APPROVER_ROLE = "approver"
+# Members may confirm their own two-person request when they give an emergency reason (break-glass).
+BREAKGLASS_ROLE = "breakglass"
+EMERGENCY_ARG = "emergency"
 VIEWER_ROLE = "viewer"  # may read: status, history, health
 
 
@@ -125,6 +128,12 @@ class Policy:
         shown = ", ".join(dict.fromkeys(people)) or "nobody yet"
         return f"role {' or '.join(f'`{r}`' for r in roles)} ({shown})"
 
+    async def check_emergency(self, procedure: Procedure, user_id: str) -> None:
+        """An emergency request is for break-glass members only, and only where a second person is the rule."""
+        if procedure.approval != "two_person":
+            raise errors.UserError(f"`{procedure.name}` needs no second person; run it without --emergency.")
+        await self.check_role(user_id, BREAKGLASS_ROLE, f"run `{procedure.name}` as an emergency")
+
     async def check_role(self, user_id: str, role: str, doing: str) -> None:
         """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
         await self._require(user_id, [role], f"You may not {doing}: it needs {self._who_may([role])}.")
@@ -183,8 +192,11 @@ class Policy:
                 reason="rate_limit",
             )
 
-    async def check_confirm(self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str) -> str:
-        """Raise DeniedError unless `clicker` may confirm; returns 'requester' or 'approver'."""
+    async def check_confirm(
+        self, procedure: Procedure, *, requester: str, clicker: str, channel_id: str, emergency: bool = False
+    ) -> str:
+        """Raise DeniedError unless `clicker` may confirm; returns 'requester', 'approver' or, for an
+        emergency request confirmed by its own requester in the breakglass role, 'breakglass'."""
         if not self.channel_allowed(procedure, channel_id):
             raise errors.DeniedError(f"`{procedure.name}` may not run in this channel.", reason="channel")
         membership = await self._require(
@@ -194,6 +206,8 @@ class Policy:
         )
         roles = membership.roles
         if procedure.approval == "two_person":
+            if clicker == requester and emergency and BREAKGLASS_ROLE in roles:
+                return BREAKGLASS_ROLE
             if clicker == requester:
                 raise errors.DeniedError(
                     f"`{procedure.name}` needs a second person: someone with "

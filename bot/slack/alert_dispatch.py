@@ -130,6 +130,7 @@ class AlertDispatcher:
             severity=routing.severity_of(catalog, group),
             service=routing.group_service(catalog, group),
             suggestions=routing.suggestions(catalog, group, allowed),
+            elsewhere=routing.elsewhere(catalog, self._rt.procedures, group, channel),
         )
 
     async def _tick(self, channel: str, batch: list[Pending]) -> _Tick:

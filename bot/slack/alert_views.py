@@ -34,6 +34,8 @@ class Entry:
     severity: str | None
     service: str | None
     suggestions: Sequence[Suggestion]
+    # Suggestions this channel may not run, with the channels that may (shown as a pointer, not a button).
+    elsewhere: Sequence[tuple[Suggestion, tuple[str, ...]]] = ()
 
 
 def link(url: str, text: str) -> str | None:
@@ -103,6 +105,17 @@ def _buttons(entry: Entry, index: int) -> list[Block]:
     ]
 
 
+def _elsewhere(entry: Entry) -> list[Block]:
+    if not entry.group.firing or not entry.elsewhere:
+        return []
+    where = [
+        f"`{escape(s.label)}` in {', '.join(f'<#{c}>' for c in channels)}"
+        for s, channels in entry.elsewhere
+        if channels
+    ]
+    return [blocks.context("Run elsewhere: " + "; ".join(where))] if where else []
+
+
 def _common_labels(g: Notification) -> str:
     shown = {k: v for k, v in sorted(g.common_labels.items()) if k not in HIDDEN_LABELS}
     return ", ".join(f"{escape(k)}={escape(v)}" for k, v in shown.items())
@@ -121,6 +134,7 @@ def full(entry: Entry) -> list[Block]:
         lines.append(f"… and {more} more")
     out.append(blocks.section("\n".join(lines) or "(no alerts in this delivery)"))
     out += _buttons(entry, 0)
+    out += _elsewhere(entry)
     if common:
         out.append(blocks.context(f"Labels: {common}"))
     return out
@@ -136,6 +150,7 @@ def digest(entries: Sequence[Entry]) -> list[Block]:
         head = f"*{escape(_title(entry))}* · {_facts(entry)}"
         out.append(blocks.section("\n".join(x for x in (head, _summary(g), links) if x)))
         out += _buttons(entry, index)
+        out += _elsewhere(entry)
     return out
 
 

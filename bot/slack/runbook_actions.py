@@ -18,6 +18,7 @@ from bot.ids import ActionId
 from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
+from bot.slack import breakglass
 from bot.slack import runbook_views as views
 from bot.slack.followup import ack_click_then
 from bot.slack.replies import action_invocation, answering
@@ -79,7 +80,9 @@ async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool
         execution_id = _execution_id(body)
         if confirm:
             execution, procedure = await rt.engine.load(execution_id)
-            progress = MessageProgress(rt.slack, execution, procedure, _preview_ts(execution, body))
+            progress = MessageProgress(
+                rt.slack, execution, procedure, _preview_ts(execution, body), breakglass.approvers(rt.engine.catalog)
+            )
             # Owned task: a rollout can outlive this listener, and shutdown must know about it.
             rt.tasks.spawn(f"execution-{execution_id}", _confirm(rt, who, execution_id, progress))
         else:
@@ -101,8 +104,12 @@ async def _confirm(rt: ExecutionRuntime, who: Invocation, execution_id: uuid.UUI
 class MessageProgress:
     """Re-renders the preview message as the execution moves; the outcome is retried until Slack takes it."""
 
-    def __init__(self, slack: SlackWebApi, execution: Execution, procedure: Procedure, ts: str | None) -> None:
+    def __init__(
+        self, slack: SlackWebApi, execution: Execution, procedure: Procedure, ts: str | None, approvers: str
+    ) -> None:
         self._slack = slack
+        self._approvers = approvers  # told at once when the run is a break-glass one
+        self._approvers_told = False
         self._procedure = procedure
         self._channel = execution.channel_id
         self._ts = ts
@@ -115,6 +122,7 @@ class MessageProgress:
         if self._ts is None:
             log.warning("no message to show progress in", execution_id=str(execution.id))
             return
+        await self._tell_approvers(execution)
         text, blocks = views.progress(execution, self._procedure, steps, current, line)
         if execution.state.final:
             await self._send_final(text, blocks)
@@ -129,6 +137,19 @@ class MessageProgress:
         except errors.BotError as exc:
             # Progress is best effort: the execution goes on, and the outcome is retried.
             log.warning("progress update failed", channel=self._channel, error=str(exc))
+
+    async def _tell_approvers(self, execution: Execution) -> None:
+        """A break-glass run tells the approvers as it starts (once), in the request's thread."""
+        why = breakglass.reason(execution)
+        if why is None or self._approvers_told:
+            return
+        self._approvers_told = True
+        text, blocks = breakglass.notice(execution, why, self._approvers)
+        try:
+            await self._slack.post_message(self._channel, text, blocks, thread_ts=self._ts)
+        except errors.BotError as exc:
+            # The audit row already says it was an emergency; the run is not stopped for a lost notice.
+            log.error("break-glass notice not posted", execution_id=str(execution.id), error=str(exc))
 
     async def _send_final(self, text: str, blocks: Any) -> None:
         assert self._ts is not None

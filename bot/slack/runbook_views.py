@@ -14,7 +14,9 @@ from bot.ids import ActionId, BlockId
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import Execution, State, StepRecord
 from bot.runbooks.model import Procedure
+from bot.runbooks.policy import EMERGENCY_ARG
 from bot.slack import blocks as bk
+from bot.slack import breakglass
 from bot.slack.mrkdwn import code, escape, preformatted
 
 STATE_ICONS = {
@@ -150,7 +152,13 @@ def preview(pending: PendingOutcome) -> tuple[str, bk.Blocks]:
     notes = "\n".join(f"_{escape(n)}_" for n in pending.notes if n)
     if pending.last_interrupted is not None:
         notes = "\n".join(filter(None, [_interrupted_warning(pending.last_interrupted), notes]))
-    if procedure.approval == "two_person":
+    if procedure.approval == "two_person" and execution.args.get(EMERGENCY_ARG):
+        ask = (
+            "Emergency (break-glass): the requester may run it alone as a `breakglass` member; "
+            "approvers are told at once. Otherwise an `approver` other than the requester approves."
+        )
+        confirm_label = "Approve and run"
+    elif procedure.approval == "two_person":
         ask = "Needs approval by an `approver` other than the requester."
         confirm_label = "Approve and run"
     else:
@@ -215,6 +223,9 @@ def progress(
     )
     if execution.approver:
         header += f", confirmed by <@{execution.approver}>"
+    why = breakglass.reason(execution)
+    if why is not None:
+        header += f"\n:rotating_light: *Emergency (break-glass), no second approver.* Reason: {escape(why)}"
     lines = [_step_line(s) for s in steps]
     if current is not None and state == State.RUNNING:
         lines.append(f":arrows_counterclockwise: {escape(current)}" + (f" · {escape(line)}" if line else ""))

@@ -151,3 +151,91 @@ async def cancel_queries(
     async with connect(dsn, time_limit=time_limit) as conn:
         rows = await conn.fetch(CANCEL_SQL, pids, backend_starts, query_starts)
     return [_long_query(r, bool(r["cancelled"])) for r in rows]
+
+
+# Every session of this database but ours, the longest-running first: runbook 000's `pg_stat_activity`.
+ACTIVITY_SQL = """
+SELECT pid, usename, application_name, state, wait_event_type, wait_event,
+       EXTRACT(EPOCH FROM now() - coalesce(query_start, backend_start))::bigint AS seconds, left(query, 400) AS query
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+ ORDER BY state = 'active' DESC, coalesce(query_start, backend_start)
+ LIMIT $1
+"""
+ACTIVITY_ROWS = 50
+
+# Like CANCEL_SQL, but ends the session (runbook 002's pg_terminate_backend): only the exact queries a
+# preview listed, matched on pid + backend_start + query_start.
+TERMINATE_SQL = """
+SELECT a.pid, a.usename, a.application_name, a.backend_start, a.query_start,
+       EXTRACT(EPOCH FROM now() - a.query_start)::bigint AS seconds, left(a.query, 400) AS query,
+       pg_terminate_backend(a.pid) AS cancelled
+  FROM pg_stat_activity a
+  JOIN unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS e (pid, backend_start, query_start)
+    ON a.pid = e.pid AND a.backend_start = e.backend_start AND a.query_start = e.query_start
+ WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
+ ORDER BY a.query_start
+"""
+
+READY_SQL = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('server_version') AS version"
+
+
+@dataclass(frozen=True)
+class Session:
+    """One row of db-activity: who, which program, doing what, waiting on what, for how long."""
+
+    pid: int
+    user: str
+    application: str
+    state: str
+    wait_event: str  # `Lock:transactionid`, or empty when not waiting
+    seconds: int
+    query: str  # masked and truncated (mask_query)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """pg_isready, and what it cannot tell: a standby in recovery accepts reads only."""
+
+    in_recovery: bool
+    version: str
+    milliseconds: int
+
+
+async def activity(dsn: str, *, time_limit: float, limit: int = ACTIVITY_ROWS) -> list[Session]:
+    async with connect(dsn, time_limit=time_limit) as conn:
+        rows = await conn.fetch(ACTIVITY_SQL, limit)
+    return [
+        Session(
+            pid=r["pid"],
+            user=r["usename"] or "",
+            application=r["application_name"] or "",
+            state=r["state"] or "",
+            wait_event=":".join(w for w in (r["wait_event_type"], r["wait_event"]) if w),
+            seconds=int(r["seconds"] or 0),
+            query=mask_query(r["query"] or ""),
+        )
+        for r in rows
+    ]
+
+
+async def readiness(dsn: str, *, time_limit: float) -> Readiness:
+    started = asyncio.get_running_loop().time()
+    async with connect(dsn, time_limit=time_limit) as conn:
+        row = await conn.fetchrow(READY_SQL)
+    assert row is not None  # a SELECT without FROM always returns one row
+    elapsed = int((asyncio.get_running_loop().time() - started) * 1000)
+    return Readiness(bool(row["in_recovery"]), str(row["version"]), elapsed)
+
+
+async def terminate_queries(
+    dsn: str, identities: Sequence[tuple[int, datetime, datetime]], *, time_limit: float
+) -> list[LongQuery]:
+    """pg_terminate_backend on the sessions running exactly these queries, if they still do; the ones
+    found, each with whether it was terminated (`cancelled`)."""
+    if not identities:
+        return []
+    pids, backend_starts, query_starts = (list(column) for column in zip(*identities, strict=True))
+    async with connect(dsn, time_limit=time_limit) as conn:
+        rows = await conn.fetch(TERMINATE_SQL, pids, backend_starts, query_starts)
+    return [_long_query(r, bool(r["cancelled"])) for r in rows]

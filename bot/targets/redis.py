@@ -71,3 +71,96 @@ async def health(url: str, keys: Sequence[str], *, time_limit: float) -> tuple[M
         info = await client.info("memory")
         memory = Memory(int(info.get("used_memory", 0)), int(info.get("maxmemory", 0)))
         return memory, await _depths(client, keys)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """`INFO` as runbooks 000/002 read it: hit rate, memory against maxmemory, clients, load, evictions."""
+
+    hits: int
+    misses: int
+    memory: Memory
+    clients: int
+    ops_per_second: int
+    evicted_keys: int
+    keys: int  # in the database the URL names
+
+    @property
+    def hit_rate(self) -> float | None:
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+
+@dataclass(frozen=True)
+class KeyScan:
+    """What SCAN found for a pattern, up to a bound."""
+
+    count: int
+    sample: tuple[str, ...]
+    complete: bool  # False when the bound stopped the scan: there are more
+
+
+SCAN_COUNT = 1000  # keys per SCAN call: large enough to be quick, small enough not to block Redis
+UNLINK_BATCH = 500
+SAMPLE_KEYS = 5
+
+
+async def stats(url: str, *, time_limit: float) -> Stats:
+    async with connect(url, time_limit=time_limit) as client:
+        info = await client.info()
+        keys = int(await client.dbsize())
+    return Stats(
+        hits=int(info.get("keyspace_hits", 0)),
+        misses=int(info.get("keyspace_misses", 0)),
+        memory=Memory(int(info.get("used_memory", 0)), int(info.get("maxmemory", 0))),
+        clients=int(info.get("connected_clients", 0)),
+        ops_per_second=int(info.get("instantaneous_ops_per_sec", 0)),
+        evicted_keys=int(info.get("evicted_keys", 0)),
+        keys=keys,
+    )
+
+
+def _text(key: bytes | str) -> str:
+    return key.decode(errors="replace") if isinstance(key, bytes) else key
+
+
+async def scan_keys(url: str, pattern: str, *, bound: int, time_limit: float) -> KeyScan:
+    """Count the keys matching `pattern` (SCAN, never KEYS), stopping at `bound`."""
+    count, sample = 0, list[str]()
+    async with connect(url, time_limit=time_limit) as client:
+        async for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
+            count += 1
+            if len(sample) < SAMPLE_KEYS:
+                sample.append(_text(key))
+            if count >= bound:
+                return KeyScan(count, tuple(sample), complete=False)
+    return KeyScan(count, tuple(sample), complete=True)
+
+
+async def unlink_keys(url: str, pattern: str, *, bound: int, time_limit: float) -> KeyScan:
+    """UNLINK (freed off the main thread, unlike DEL) the keys matching `pattern`, in batches, at most
+    `bound` of them; what was unlinked."""
+    unlinked, sample, batch = 0, list[str](), list[bytes | str]()
+    complete = True
+    async with connect(url, time_limit=time_limit) as client:
+        async for key in client.scan_iter(match=pattern, count=SCAN_COUNT):
+            batch.append(key)
+            if len(sample) < SAMPLE_KEYS:
+                sample.append(_text(key))
+            if len(batch) >= UNLINK_BATCH:
+                unlinked += int(await client.unlink(*batch))
+                batch = []
+            if unlinked + len(batch) >= bound:
+                complete = False
+                break
+        if batch:
+            unlinked += int(await client.unlink(*batch))
+    return KeyScan(unlinked, tuple(sample), complete)
+
+
+async def purge_queue(url: str, key: str, *, time_limit: float) -> int:
+    """Empty one queue (its list or sorted set goes at once, UNLINK); how many jobs it held."""
+    async with connect(url, time_limit=time_limit) as client:
+        depth = (await _depths(client, [key]))[key]
+        await client.unlink(key)
+    return depth

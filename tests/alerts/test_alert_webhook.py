@@ -47,10 +47,12 @@ async def test_firing_alert_posts_one_message_with_buttons_for_its_runbook_proce
 async def test_a_warning_in_the_alerts_channel_offers_only_procedures_allowed_there(
     alertmanager: Alertmanager, slack: SlackFake
 ) -> None:
-    await alertmanager.send(group("HighMemory", severity="warning", service="email-dashboard"))
+    await alertmanager.send(group("High Memory", severity="warning", service="email-dashboard"))
     message = await slack.wait_for(lambda: slack.last_message("C0ALERTS"))
-    # restart is limited to ops/incidents, so a button for it here could only be refused.
+    # restart is limited to ops/incidents, so a button for it here could only be refused: the
+    # message says where it can be run instead.
     assert labels(message) == ["status email-dashboard", "top email-dashboard"]
+    assert "Run elsewhere: `restart email-dashboard` in <#C0OPS>, <#C0INCIDENTS>" in json.dumps(message.blocks)
 
 
 async def test_repeated_delivery_updates_the_same_message_instead_of_posting_again(
@@ -172,8 +174,10 @@ async def click_and_wait_for_confirm(
 async def test_clicking_a_suggested_button_as_alice_shows_a_preview_with_confirm(
     alertmanager: Alertmanager, slack: SlackFake, alice_in_incidents: SlackUser
 ) -> None:
-    # HighMemory's first suggestion is `restart backend` (action_id exactly runbook_run_suggested).
-    preview = await click_and_wait_for_confirm(alertmanager, slack, alice_in_incidents, "HighMemory", "restart backend")
+    # High Memory's first suggestion is `restart backend` (action_id exactly runbook_run_suggested).
+    preview = await click_and_wait_for_confirm(
+        alertmanager, slack, alice_in_incidents, "High Memory", "restart backend"
+    )
     assert "backend" in json.dumps(preview.blocks)
 
 

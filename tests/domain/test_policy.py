@@ -205,3 +205,22 @@ async def test_a_role_missing_from_the_catalog_does_not_hide_the_others(domain: 
         await domain.policy.check_request(odd, CAROL, OPS)
 
     assert "<@U0ALICE>" in denied.value.message
+
+
+async def test_only_an_emergency_lets_a_breakglass_member_confirm_their_own_two_person_request(
+    domain: Domain,
+) -> None:
+    policy = domain.policy
+    with pytest.raises(errors.DeniedError, match="second person"):
+        await policy.check_confirm(ROLLBACK, requester=ALICE, clicker=ALICE, channel_id=OPS)
+    assert (
+        await policy.check_confirm(ROLLBACK, requester=ALICE, clicker=ALICE, channel_id=OPS, emergency=True)
+        == "breakglass"
+    )
+    with pytest.raises(errors.DeniedError, match="second person"):  # BOB approves, but is not in breakglass
+        await policy.check_confirm(ROLLBACK, requester=BOB, clicker=BOB, channel_id=OPS, emergency=True)
+    await policy.check_emergency(ROLLBACK, ALICE)
+    with pytest.raises(errors.DeniedError, match="breakglass"):
+        await policy.check_emergency(ROLLBACK, BOB)
+    with pytest.raises(errors.UserError, match="no second person"):
+        await policy.check_emergency(SCALE, ALICE)

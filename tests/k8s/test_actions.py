@@ -15,7 +15,7 @@ from bot.values import ValueMask
 from sandbox.cluster import SandboxCluster
 
 MUTATING = {"scale", "rollout_restart", "rollout_undo", "set_env", "hpa_set", "configmap_set", "delete_pods"}
-MUTATING |= {"maintenance"}
+MUTATING |= {"maintenance", "set_image"}
 READ_ONLY = {"status", "pods", "logs", "top", "history", "rollout_status"}
 READ_ONLY |= {"events", "describe", "nodes", "hpa", "endpoints", "rollout_state"}
 

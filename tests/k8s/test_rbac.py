@@ -29,6 +29,16 @@ def roles(catalog: Catalog, procedures: dict[str, Procedure]) -> dict[str, list[
     return {d["metadata"]["namespace"]: d["rules"] for d in documents if d["kind"] == "Role"}
 
 
+def _sample_string(name: str, catalog: Catalog, service: str) -> str:
+    """A string the parameter accepts on this service (set-image's container and allowed image)."""
+    target = catalog.services[service].kubernetes
+    if name == "container" and target is not None:
+        return target.container or "app"
+    if name == "image" and target is not None and target.image_repositories:
+        return f"{target.image_repositories[0]}:sample"
+    return "FEATURE_FLAG"
+
+
 def sample_values(procedure: Procedure, catalog: Catalog, service: str) -> dict[str, Any]:
     """Required parameters get a plausible value; optional ones their default."""
     values: dict[str, Any] = {}
@@ -38,7 +48,7 @@ def sample_values(procedure: Procedure, catalog: Catalog, service: str) -> dict[
         elif p.required and getattr(p, "choices", None):
             values[p.name] = p.choices[0]  # type: ignore[union-attr]
         elif p.required and p.type == "string":
-            values[p.name] = "FEATURE_FLAG"
+            values[p.name] = _sample_string(p.name, catalog, service)
         else:
             values[p.name] = getattr(p, "default", None)
     return values
