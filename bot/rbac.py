@@ -43,7 +43,10 @@ def action_access(action: str, target: KubernetesTarget, args: Mapping[str, Any]
         "kubernetes.logs": [*_pods(target), Access("", "pods/log", "get", None)],
         "kubernetes.top": [*_deployment(target, "get"), Access("metrics.k8s.io", "pods", "list", None)],
         "kubernetes.history": [*_deployment(target, "get"), replicasets],
-        "kubernetes.rollout_status": [*_pods(target), replicasets],
+        # `kubectl rollout status`: list the deployment by name, then watch it (no pods, no ReplicaSets).
+        "kubernetes.rollout_status": [
+            Access("apps", "deployments", verb, target.deployment) for verb in ("list", "watch")
+        ],
         "kubernetes.scale": [
             *_deployment(target, "get"),
             Access("apps", "deployments/scale", "get", target.deployment),

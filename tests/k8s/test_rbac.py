@@ -19,8 +19,11 @@ from bot.rbac import render
 from bot.runbooks.loader import load_procedures, step_arguments
 from bot.runbooks.model import IntParam, Procedure
 from bot.settings import PROJECT_ROOT
+from bot.values import ValueMask
 from sandbox.cluster import SandboxCluster
 from sandbox.cluster_rbac import RequestAttributes, allowed, attributes
+
+MASK = ValueMask.of([], b"test key")  # the actions only need one; these tests read no values
 
 
 def roles(catalog: Catalog, procedures: dict[str, Procedure]) -> dict[str, list[dict[str, Any]]]:
@@ -48,7 +51,7 @@ async def test_every_call_of_every_allowed_procedure_is_inside_the_rendered_role
 ) -> None:
     cluster.seed_components(catalog)
     engines = Engines({"default": DockerHost()}, default_url=None, timeout=1)
-    registry: ActionRegistry = build_registry(kube, engines)
+    registry: ActionRegistry = build_registry(kube, engines, MASK)
     procedures = load_procedures(PROJECT_ROOT / "commands", catalog, registry)
     rules = roles(catalog, procedures)
     checked = 0
@@ -86,7 +89,7 @@ async def test_every_call_of_every_allowed_procedure_is_inside_the_rendered_role
 
 async def test_the_role_refuses_what_no_procedure_needs(catalog: Catalog, kube: Kube) -> None:
     engines = Engines({"default": DockerHost()}, default_url=None, timeout=1)
-    procedures = load_procedures(PROJECT_ROOT / "commands", catalog, build_registry(kube, engines))
+    procedures = load_procedures(PROJECT_ROOT / "commands", catalog, build_registry(kube, engines, MASK))
     await engines.close()
     rules = roles(catalog, procedures)
     outside = [
@@ -106,7 +109,7 @@ def test_deploy_rbac_yaml_is_what_runbook_bot_rbac_renders_for_the_example_catal
     kube = Kube(kubeconfig=None, timeout=1)
     engines = Engines({"default": DockerHost()}, default_url=None, timeout=1)
     try:
-        procedures = load_procedures(PROJECT_ROOT / "commands", catalog, build_registry(kube, engines))
+        procedures = load_procedures(PROJECT_ROOT / "commands", catalog, build_registry(kube, engines, MASK))
     finally:
         kube.close()
     rendered = render(catalog, procedures, account="runbook-bot", account_namespace="runbook-bot")
