@@ -796,3 +796,31 @@ async def test_an_expired_or_finished_request_says_so_even_to_someone_who_may_no
             await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
         assert not isinstance(refused.value, errors.DeniedError)
     assert "denied" not in domain.store.kinds()
+
+
+# ---- a lock follows its execution -------------------------------------------------------------------
+
+
+async def test_a_lock_left_by_an_ended_execution_is_freed_by_the_next_request(domain: Domain) -> None:
+    ended = await pending(domain)
+    await domain.engine.confirm(ended.id, ALICE, OPS, no_progress)
+    domain.locks.take(BACKEND_LOCK, owner=ALICE, execution=str(ended.id))  # as if its release had been lost
+
+    execution = await pending(domain, replicas=6)
+
+    assert execution.lock_key == BACKEND_LOCK
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_a_lock_of_an_execution_not_ended_is_kept_and_the_request_refused(domain: Domain) -> None:
+    running = await pending(domain)
+    domain.locks.take(BACKEND_LOCK, owner=BOB, execution=str(running.id))  # pending: not ended
+
+    with pytest.raises(BusyError):
+        await pending(domain, replicas=6)
+
+    assert domain.locks.held(BACKEND_LOCK)
+    assert not await domain.locks.release_of(BACKEND_LOCK, str(uuid.uuid4()))  # only its own execution frees it
+    assert domain.locks.held(BACKEND_LOCK)
+    assert await domain.locks.release_of(BACKEND_LOCK, str(running.id))
+    assert not domain.locks.held(BACKEND_LOCK)
