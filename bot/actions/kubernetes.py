@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import errors
 from bot.actions import images
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
-from bot.catalog_targets import EnvMaintenance, KubernetesTarget
+from bot.catalog_targets import EnvMaintenance, KubernetesTarget, how_to_add
 from bot.k8s import Kube, PodInfo, ValueChange
 from bot.values import ValueMask
 
@@ -294,12 +294,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
     async def maintenance(ctx: ActionContext, p: MaintenanceParams) -> ActionResult:
         service = _service(ctx)
         if service.maintenance is None:
-            name = ctx.service_name or service.deployment
-            raise errors.UserError(
-                f"{name} has no maintenance mode in the catalog. Add one under `services.{name}`: "
-                "`maintenance: {kind: env}` (an environment variable on the deployment) or "
-                "`maintenance: {kind: configmap, configmap: NAME}` (a ConfigMap key)."
-            )
+            raise errors.UserError(how_to_add(ctx.service_name or service.deployment_name, "kubernetes.maintenance"))
         change = await kube.maintenance(service, p.enabled, dry_run=ctx.dry_run)
         mode = service.maintenance
         name = mode.variable if isinstance(mode, EnvMaintenance) else mode.key

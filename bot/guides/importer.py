@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.catalog import Catalog, Service
+from bot.catalog import LEGACY_KUBERNETES_KEYS, Catalog, Service
 from bot.catalog_targets import NAME_PATTERN
 from bot.guides import markdown
 from bot.guides.commands import Subject, Verdict, classify, restore
@@ -114,7 +114,9 @@ class _Services:
 
     def _add(self, name: str, key: str, value: Any) -> None:
         existing = self._existing(name)
-        if existing is not None and getattr(existing, key, None):
+        # Deployment keys live under the service's `kubernetes:` target (top-level ones are lifted there).
+        holder = existing.kubernetes if existing is not None and key in LEGACY_KUBERNETES_KEYS else existing
+        if holder is not None and getattr(holder, key, None):
             return  # the catalog already says it; the reviewer keeps theirs
         in_compose = name in self.compose and name not in self.proposed and existing is None
         entry = self.compose[name] if in_compose else self.proposed.setdefault(name, {})

@@ -157,6 +157,8 @@ def _with_service_choice(procedure: Procedure, catalog: Catalog, registry: Actio
     if param is None or param.services is not None:
         return procedure
     chosen = param.model_copy(update={"services": runnable_services(procedure, catalog, registry)})
+    actions = [registry.get(step.action) for step in procedure.steps]
+    chosen._lacking = {name: lacking for name in catalog.services if (lacking := _fits(name, catalog, actions))}
     params = [chosen if p is param else p for p in procedure.params]
     return procedure.model_copy(update={"params": params})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 PROCEDURE_NAME = r"^[a-z][a-z0-9-]{0,40}$"
 PARAM_NAME = r"^[a-z][a-z0-9_]{0,40}$"
@@ -27,6 +27,12 @@ class ServiceParam(_ParamBase):
     # The services this parameter accepts. Left out: every catalog service whose targets fit every
     # step (the loader fills the list in, so `/runbook help` and the parser show the real choice).
     services: list[str] | None = None
+    # Filled in with `services`: what each service left out lacks (`kubernetes.maintenance`), so that
+    # a refusal names the fix. Private: a procedure file cannot set it.
+    _lacking: dict[str, list[str]] = PrivateAttr(default_factory=dict)
+
+    def lacking(self, service: str) -> list[str]:
+        return self._lacking.get(service, [])
 
 
 class IntParam(_ParamBase):

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import errors
 from bot.catalog import Catalog
+from bot.catalog_targets import how_to_add
 from bot.runbooks.model import (
     DurationParam,
     EnumParam,
@@ -89,7 +90,8 @@ def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) 
             raise unknown_name_error("service", raw, param.services or list(catalog.services))
         if param.services is not None and raw not in param.services:
             choice = ", ".join(f"`{s}`" for s in param.services) or "no service in the catalog"
-            raise errors.UserError(f"{quoted(raw)} has no target this procedure acts on. It works on: {choice}.")
+            fixes = "".join(f" {how_to_add(raw, lacking)}" for lacking in param.lacking(raw))
+            raise errors.UserError(f"{quoted(raw)} has no target this procedure acts on.{fixes} It works on: {choice}.")
         return raw
     if isinstance(param, IntParam):
         # ASCII digits only: int() would also take "1_000", " 5" and other scripts' digits.

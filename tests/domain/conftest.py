@@ -16,6 +16,7 @@ from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
 from bot.runbooks.policy import Policy, RateLimit
+from bot.values import ValueMask
 from tests.domain.memory import ManualClock, MemoryExecutionStore, MemoryGroups, MemoryLocks, MemoryRateLimiter
 
 # From chatops.yml: alice and bob are operators, bob is the only approver, carol only views.
@@ -120,6 +121,7 @@ class Domain:
     groups: MemoryGroups
     limiter: MemoryRateLimiter
     target: Target
+    registry: ActionRegistry
     policy: Policy
     engine: Engine
 
@@ -146,8 +148,8 @@ def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartb
     target = Target()
     registry = ActionRegistry(
         [
-            FunctionAction("test.change", ChangeParams, True, target.change),
-            FunctionAction("test.read", NoParams, False, target.read),
+            FunctionAction("test.change", ChangeParams, True, target.change, target="kubernetes"),
+            FunctionAction("test.read", NoParams, False, target.read, target="kubernetes"),
         ]
     )
     policy = Policy(catalog, groups, limiter, rate_limit or RateLimit())
@@ -161,8 +163,9 @@ def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartb
         clock=clock,
         replica_id="replica-1",
         heartbeat_seconds=heartbeat_seconds,
+        mask=ValueMask.of(catalog.shown_values, b"test key"),
     )
-    return Domain(clock, store, locks, groups, limiter, target, policy, engine)
+    return Domain(clock, store, locks, groups, limiter, target, registry, policy, engine)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ interleave instead of running one after another.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -140,6 +141,11 @@ class MemoryExecutionStore:
         chosen = [e for e in self.executions.values() if service is None or e.service == service]
         return sorted(chosen, key=lambda e: e.created_at, reverse=True)[:limit]
 
+    async def last_started(self, lock_key: str) -> Execution | None:
+        self._check()
+        started = [e for e in self.executions.values() if e.lock_key == lock_key and e.started_at is not None]
+        return max(started, key=lambda e: e.started_at or START, default=None)
+
     async def audit(self, entry: AuditEntry) -> None:
         self._check()
         self.audit_log.append(entry)
@@ -152,7 +158,8 @@ class MemoryLock:
 
 
 class MemoryLocks:
-    """The Locks port: one owner per name until released or its TTL passes on the clock."""
+    """The Locks port: one owner per name until released or its TTL passes on the clock; a lock
+    records the execution holding it, and `release_of` frees it only while that execution does."""
 
     def __init__(self, clock: ManualClock) -> None:
         self._clock = clock
@@ -174,20 +181,29 @@ class MemoryLocks:
     def held(self, name: str) -> bool:
         return self._live(name) is not None
 
-    def take(self, name: str, *, owner: str, detail: str = "another change", ttl_seconds: int = 600) -> MemoryLock:
+    def take(
+        self,
+        name: str,
+        *,
+        owner: str,
+        detail: str = "another change",
+        ttl_seconds: int = 600,
+        execution: str | None = None,
+    ) -> MemoryLock:
         """Hold a lock as some other change would (a test's setup)."""
         token = uuid.uuid4()
         since = self._clock().timestamp()
-        self._held[name] = (token, Holder(owner, since, detail), self._clock() + timedelta(seconds=ttl_seconds))
+        holder = Holder(owner, since, detail, execution)
+        self._held[name] = (token, holder, self._clock() + timedelta(seconds=ttl_seconds))
         return MemoryLock(name, token)
 
-    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int) -> object:
+    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str) -> object:
         self._check()
         held = self._live(name)
         if held is not None:
             return held[1]
         self.acquired.append(name)
-        return self.take(name, owner=owner, detail=detail, ttl_seconds=ttl_seconds)
+        return self.take(name, owner=owner, detail=detail, ttl_seconds=ttl_seconds, execution=execution)
 
     async def release(self, token: object) -> None:
         self._check()
@@ -195,6 +211,14 @@ class MemoryLocks:
         held = self._held.get(token.name)
         if held is not None and held[0] == token.token:  # never free a lock someone else took over
             del self._held[token.name]
+
+    async def release_of(self, name: str, execution: str) -> bool:
+        self._check()
+        held = self._live(name)
+        if held is None or held[1].execution != execution:  # never free a lock another execution holds
+            return False
+        del self._held[name]
+        return True
 
     async def holder(self, name: str) -> Holder | None:
         self._check()
@@ -215,22 +239,24 @@ class MemoryGroups:
 
 
 class MemoryRateLimiter:
-    """The RateLimiter port: a fixed window per key, on the clock (as the Redis INCR + EXPIRE one)."""
+    """The RateLimiter port: distinct members per key over a sliding window on the clock (as the Redis
+    sorted set: a member counted once however often it is hit, a member refused is not counted)."""
 
     def __init__(self, clock: ManualClock) -> None:
         self._clock = clock
-        self._windows: dict[str, tuple[datetime, int]] = {}
+        self._members: dict[str, dict[str, datetime]] = {}  # key → member → when it was first counted
 
-    async def hit(self, key: str, *, limit: int, window_seconds: int) -> int | None:
+    async def hit(self, key: str, *, limit: int, window_seconds: int, member: str) -> int | None:
         now = self._clock()
-        started, count = self._windows.get(key, (now, 0))
-        if now >= started + timedelta(seconds=window_seconds):
-            started, count = now, 0
-        count += 1
-        self._windows[key] = (started, count)
-        if count <= limit:
+        window = timedelta(seconds=window_seconds)
+        counted = {m: at for m, at in self._members.get(key, {}).items() if at > now - window}
+        counted.setdefault(member, now)
+        if len(counted) <= limit:
+            self._members[key] = counted
             return None
-        return max(1, int((started + timedelta(seconds=window_seconds) - now).total_seconds()))
+        del counted[member]
+        self._members[key] = counted
+        return max(1, math.ceil((min(counted.values(), default=now) + window - now).total_seconds()))
 
 
 @dataclass

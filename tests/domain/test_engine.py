@@ -29,7 +29,7 @@ from tests.domain.conftest import (
     no_progress,
 )
 
-BACKEND_LOCK = "default/mail-score-production/deployment/mail-score-backend"
+BACKEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-backend"
 
 
 async def pending(
@@ -47,8 +47,9 @@ async def state_of(domain: Domain, execution: Execution) -> State:
 
 
 def test_the_lock_of_a_service_is_its_deployment(domain: Domain) -> None:
-    assert lock_name(domain.engine.catalog, "backend") == BACKEND_LOCK
-    assert lock_name(domain.engine.catalog, None) is None
+    catalog, scale = domain.engine.catalog, PROCEDURES["scale"]
+    assert lock_name(catalog, "backend", scale, domain.registry) == BACKEND_LOCK
+    assert lock_name(catalog, None, scale, domain.registry) is None
 
 
 async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domain) -> None:
@@ -73,6 +74,8 @@ async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domai
     assert execution.preview == {
         "changes": [{"what": "replicas", "before": "3", "after": "5"}],
         "notes": ["would set 5"],
+        "args": {"service": "backend", "replicas": 5},
+        "seen": [{"index": 0, "changes": [["replicas", "3"]], "data": {}}],  # what a confirmation checks again
     }
     assert domain.store.kinds(execution.id) == ["request", "preview"]
     assert not domain.locks.held(BACKEND_LOCK)
@@ -347,7 +350,7 @@ async def test_a_click_from_another_channel_is_refused(domain: Domain) -> None:
 async def test_cancel_never_runs_the_change_and_a_later_confirm_is_refused(domain: Domain) -> None:
     execution = await pending(domain)
 
-    cancelled = await domain.engine.cancel(execution.id, ALICE)
+    cancelled = await domain.engine.cancel(execution.id, ALICE, OPS)
 
     assert cancelled.state == State.CANCELLED
     assert domain.target.runs == []
@@ -363,12 +366,12 @@ async def test_another_operator_may_cancel_but_a_viewer_may_not(domain: Domain) 
     second = await pending(domain, service="frontend")
 
     with pytest.raises(errors.DeniedError) as denied:
-        await domain.engine.cancel(first.id, CAROL)
+        await domain.engine.cancel(first.id, CAROL, OPS)
     assert denied.value.reason == "cancel"
     assert f"<@{ALICE}>" in denied.value.message  # who may cancel it instead
     assert await state_of(domain, first) == State.PENDING
 
-    assert (await domain.engine.cancel(second.id, BOB)).state == State.CANCELLED
+    assert (await domain.engine.cancel(second.id, BOB, OPS)).state == State.CANCELLED
     cancelled = domain.store.audit_log[-1]
     assert (cancelled.kind, cancelled.actor, cancelled.execution_id) == ("cancelled", BOB, second.id)
 
@@ -378,7 +381,7 @@ async def test_cancel_after_the_run_changes_nothing(domain: Domain) -> None:
     await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     with pytest.raises(errors.UserError):
-        await domain.engine.cancel(execution.id, ALICE)
+        await domain.engine.cancel(execution.id, ALICE, OPS)
 
     assert await state_of(domain, execution) == State.SUCCEEDED
 
@@ -387,7 +390,7 @@ async def test_cancel_and_confirm_racing_leave_exactly_one_outcome(domain: Domai
     execution = await pending(domain)
 
     results = await asyncio.gather(
-        domain.engine.cancel(execution.id, ALICE),
+        domain.engine.cancel(execution.id, ALICE, OPS),
         domain.engine.confirm(execution.id, ALICE, OPS, no_progress),
         return_exceptions=True,
     )
@@ -751,7 +754,7 @@ async def test_a_request_for_a_procedure_no_longer_configured_is_not_found(domai
         await domain.engine.confirm(retired.id, ALICE, OPS, no_progress)
     assert "`retired`" in missing.value.message
     with pytest.raises(errors.NotFoundError):
-        await domain.engine.cancel(retired.id, ALICE)
+        await domain.engine.cancel(retired.id, ALICE, OPS)
 
 
 async def test_the_steps_run_in_order_and_a_failed_step_stops_the_rest(domain: Domain) -> None:
@@ -793,3 +796,31 @@ async def test_an_expired_or_finished_request_says_so_even_to_someone_who_may_no
             await domain.engine.confirm(execution.id, CAROL, OPS, no_progress)
         assert not isinstance(refused.value, errors.DeniedError)
     assert "denied" not in domain.store.kinds()
+
+
+# ---- a lock follows its execution -------------------------------------------------------------------
+
+
+async def test_a_lock_left_by_an_ended_execution_is_freed_by_the_next_request(domain: Domain) -> None:
+    ended = await pending(domain)
+    await domain.engine.confirm(ended.id, ALICE, OPS, no_progress)
+    domain.locks.take(BACKEND_LOCK, owner=ALICE, execution=str(ended.id))  # as if its release had been lost
+
+    execution = await pending(domain, replicas=6)
+
+    assert execution.lock_key == BACKEND_LOCK
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_a_lock_of_an_execution_not_ended_is_kept_and_the_request_refused(domain: Domain) -> None:
+    running = await pending(domain)
+    domain.locks.take(BACKEND_LOCK, owner=BOB, execution=str(running.id))  # pending: not ended
+
+    with pytest.raises(BusyError):
+        await pending(domain, replicas=6)
+
+    assert domain.locks.held(BACKEND_LOCK)
+    assert not await domain.locks.release_of(BACKEND_LOCK, str(uuid.uuid4()))  # only its own execution frees it
+    assert domain.locks.held(BACKEND_LOCK)
+    assert await domain.locks.release_of(BACKEND_LOCK, str(running.id))
+    assert not domain.locks.held(BACKEND_LOCK)

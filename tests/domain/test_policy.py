@@ -7,6 +7,7 @@ import pytest
 from bot import errors
 from bot.catalog import Catalog
 from bot.runbooks.engine import PendingOutcome
+from bot.runbooks.executions import State
 from bot.runbooks.policy import RateLimit
 from tests.domain.conftest import (
     ALICE,
@@ -19,6 +20,7 @@ from tests.domain.conftest import (
     RANDOM,
     Domain,
     make_domain,
+    no_progress,
     procedure,
 )
 
@@ -95,79 +97,103 @@ async def test_check_request_refuses_the_wrong_channel_even_for_an_approver(doma
     assert "<#C0INCIDENTS>" in denied.value.message
 
 
-# ---- the per-user rate limit on change requests ---------------------------------------------------
+# ---- the per-user limit on confirmed changes ------------------------------------------------------
 
 
-async def test_change_requests_over_the_limit_are_refused_and_create_nothing(limited: Domain) -> None:
-    for service in ("backend", "frontend", "email-dashboard"):
-        outcome = await limited.engine.request(limited.command("scale", service, replicas=3), limited.who(ALICE))
-        assert isinstance(outcome, PendingOutcome)
+async def test_confirmed_changes_over_the_limit_are_refused_and_run_nothing(limited: Domain) -> None:
+    requests = []
+    for service in ("backend", "frontend", "email-dashboard", "email-triage"):
+        outcome = await limited.engine.request(limited.command("scale", service, replicas=5), limited.who(ALICE))
+        assert isinstance(outcome, PendingOutcome)  # previews never count
+        requests.append(outcome.execution)
+    for execution in requests[:3]:
+        await limited.engine.confirm(execution.id, ALICE, OPS, no_progress)
 
     limited.clock.advance(seconds=20)
     with pytest.raises(errors.DeniedError) as denied:
-        await limited.engine.request(limited.command("scale", "email-triage", replicas=3), limited.who(ALICE))
+        await limited.engine.confirm(requests[3].id, ALICE, OPS, no_progress)
 
     assert denied.value.reason == "rate_limit"
-    assert "40s" in denied.value.message  # how long to wait: what is left of the window
-    assert len(limited.store.executions) == 3
-    assert len(limited.target.dry_runs) == 3
+    assert "40s" in denied.value.message  # how long to wait: until the oldest change leaves the window
+    assert len(limited.target.runs) == 3
+    assert (await limited.engine.load(requests[3].id))[0].state == State.PENDING  # confirmable later
+    refusal = limited.store.audit_log[-1]
+    assert (refusal.kind, refusal.actor, refusal.detail) == ("denied", ALICE, {"reason": "rate_limit", "at": "confirm"})
 
 
-async def test_the_rate_limit_is_per_user(limited: Domain) -> None:
-    for _ in range(3):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+async def test_the_rate_limit_is_per_requester(limited: Domain) -> None:
+    for n in range(3):
+        await limited.policy.check_change_rate(ALICE, f"change-{n}")
 
-    await limited.policy.check_request(SCALE, BOB, OPS)
+    await limited.policy.check_change_rate(BOB, "change-of-bob")
     with pytest.raises(errors.DeniedError):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+        await limited.policy.check_change_rate(ALICE, "change-3")
+
+
+async def test_a_change_confirmed_again_counts_once(limited: Domain) -> None:
+    for _ in range(5):  # clicked again after a busy target, a retry, another replica
+        await limited.policy.check_change_rate(ALICE, "change-0")
+
+    await limited.policy.check_change_rate(ALICE, "change-1")
+    await limited.policy.check_change_rate(ALICE, "change-2")
+    with pytest.raises(errors.DeniedError):
+        await limited.policy.check_change_rate(ALICE, "change-3")
 
 
 async def test_the_rate_limit_window_passes_on_the_clock(limited: Domain) -> None:
-    for _ in range(3):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+    for n in range(3):
+        await limited.policy.check_change_rate(ALICE, f"change-{n}")
     limited.clock.advance(seconds=59)
     with pytest.raises(errors.DeniedError):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+        await limited.policy.check_change_rate(ALICE, "change-3")
 
     limited.clock.advance(seconds=1)
-    await limited.policy.check_request(SCALE, ALICE, OPS)
+    await limited.policy.check_change_rate(ALICE, "change-3")
 
 
-async def test_read_only_requests_do_not_count_against_the_limit(limited: Domain) -> None:
+async def test_read_only_requests_and_previews_do_not_count_against_the_limit(limited: Domain) -> None:
     for _ in range(10):
-        await limited.policy.check_request(PROCEDURES["status"], ALICE, RANDOM)
+        await limited.engine.request(limited.command("status"), limited.who(ALICE, RANDOM))
+    for replicas in (4, 5, 6, 7, 8):
+        await limited.engine.request(limited.command("scale", replicas=replicas), limited.who(ALICE))
 
-    for _ in range(3):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+    for n in range(3):
+        await limited.policy.check_change_rate(ALICE, f"change-{n}")
 
 
-async def test_refused_requests_do_not_use_up_the_limit(limited: Domain) -> None:
+async def test_refused_requests_and_refused_changes_do_not_use_up_the_limit(limited: Domain) -> None:
     for _ in range(5):
         with pytest.raises(errors.DeniedError):
             await limited.policy.check_request(SCALE, ALICE, RANDOM)  # wrong channel
+    for n in range(3):
+        await limited.policy.check_change_rate(ALICE, f"change-{n}")
+    limited.clock.advance(seconds=30)
+    with pytest.raises(errors.DeniedError):
+        await limited.policy.check_change_rate(ALICE, "refused")
 
-    for _ in range(3):
-        await limited.policy.check_request(SCALE, ALICE, OPS)
+    limited.clock.advance(seconds=30)  # the first three leave the window; the refused one was never in it
+    for n in range(3, 6):
+        await limited.policy.check_change_rate(ALICE, f"change-{n}")
 
 
 async def test_the_default_limit_is_ten_changes_a_minute(domain: Domain) -> None:
-    for _ in range(10):
-        await domain.policy.check_request(SCALE, ALICE, OPS)
+    for n in range(10):
+        await domain.policy.check_change_rate(ALICE, f"change-{n}")
 
     with pytest.raises(errors.DeniedError) as denied:
-        await domain.policy.check_request(SCALE, ALICE, OPS)
+        await domain.policy.check_change_rate(ALICE, "change-10")
     assert denied.value.reason == "rate_limit"
 
 
 async def test_the_default_window_is_a_minute(domain: Domain) -> None:
-    for _ in range(10):
-        await domain.policy.check_request(SCALE, ALICE, OPS)
+    for n in range(10):
+        await domain.policy.check_change_rate(ALICE, f"change-{n}")
     domain.clock.advance(seconds=59)
     with pytest.raises(errors.DeniedError):
-        await domain.policy.check_request(SCALE, ALICE, OPS)
+        await domain.policy.check_change_rate(ALICE, "change-10")
 
     domain.clock.advance(seconds=1)
-    await domain.policy.check_request(SCALE, ALICE, OPS)
+    await domain.policy.check_change_rate(ALICE, "change-10")
 
 
 async def test_a_refusal_names_the_roles_needed_and_everyone_who_holds_them(domain: Domain) -> None:

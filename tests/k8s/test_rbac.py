@@ -23,6 +23,8 @@ from bot.values import ValueMask
 from sandbox.cluster import SandboxCluster
 from sandbox.cluster_rbac import RequestAttributes, allowed, attributes
 
+MASK = ValueMask.of([], b"test key")  # the actions only need one; these tests read no values
+
 
 def roles(catalog: Catalog, procedures: dict[str, Procedure]) -> dict[str, list[dict[str, Any]]]:
     documents = yaml.safe_load_all(render(catalog, procedures, account="runbook-bot", account_namespace="bot"))

@@ -91,7 +91,9 @@ async def test_concurrent_users_are_all_acked_in_time_and_every_step_is_audited(
     # so more real (non-dry-run) PATCHes on a deployment than executions that ran there is a duplicate.
     patches = 0
     for service in {r["service"] for r in rows}:
-        deployment = loaded_bot.runtime.catalog.services[service].deployment
+        target = loaded_bot.runtime.catalog.services[service].kubernetes
+        assert target is not None
+        deployment = target.deployment
         real = [r for r in cluster.requests_to(f"/deployments/{deployment}", "PATCH") if "dryRun" not in r.query]
         assert len(real) <= len([r for r in ran if r["service"] == service]), f"duplicate write to {deployment}"
         patches += len(real)

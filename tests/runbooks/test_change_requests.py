@@ -12,7 +12,7 @@ from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_fake import Message, SlackFake
 from tests.conftest import CATALOG_PATH, MakeBot, user_of
-from tests.flows import ephemeral_text, final_state, real_scale_patches, replicas
+from tests.flows import ephemeral_text, final_state, replicas
 
 
 async def _executions(bot: BotProcess) -> int:
@@ -25,12 +25,21 @@ def _previews(slack: SlackFake) -> list[Message]:
     return [m for m in slack.messages("C0OPS") if ActionId.CONFIRM.value in str(m.blocks)]
 
 
+# One service each: a confirmation runs only while its preview still holds, so previews of one
+# deployment confirmed one after another would fail as changed since the preview.
+SERVICES = ("backend", "frontend", "email-dashboard", "email-triage")
+
+
 async def _request_previews(bot: BotProcess, slack: SlackFake, counts: list[int]) -> list[Message]:
     async with user_of(bot, slack, "U0ALICE") as alice:
-        for n, count in enumerate(counts, start=1):
-            await alice.slash_command(f"scale backend {count}")
+        for n, (service, count) in enumerate(zip(SERVICES, counts, strict=False), start=1):
+            await alice.slash_command(f"scale {service} {count}")
             await slack.wait_for(lambda n=n: len(_previews(slack)) >= n or None, timeout=15)
     return _previews(slack)
+
+
+def _real_scale_patches(cluster: SandboxCluster) -> list[object]:
+    return [r for r in cluster.requests_to("/scale", "PATCH") if "dryRun" not in r.query]
 
 
 async def test_a_preview_that_changes_nothing_says_so_with_no_buttons_and_creates_nothing(
@@ -57,7 +66,7 @@ async def test_previews_do_not_count_towards_the_change_limit_but_confirmed_chan
         await alice.block_action(previews[2], ActionId.CONFIRM.value)
         refusal = await ephemeral_text(slack, "U0ALICE", "changes confirmed")
     assert "has had 2 changes confirmed" in refusal
-    assert len(real_scale_patches(cluster)) == 2
+    assert len(_real_scale_patches(cluster)) == 2
 
 
 async def test_the_catalog_sets_the_change_limit_per_role(
@@ -75,4 +84,4 @@ async def test_the_catalog_sets_the_change_limit_per_role(
         await alice.block_action(previews[1], ActionId.CONFIRM.value)
         refusal = await ephemeral_text(slack, "U0ALICE", "changes confirmed")
     assert "has had 1 changes confirmed" in refusal
-    assert len(real_scale_patches(cluster)) == 1
+    assert len(_real_scale_patches(cluster)) == 1
