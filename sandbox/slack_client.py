@@ -85,17 +85,20 @@ class Tamper:
     """Ways to make a request Slack would not send. Default: an honest request."""
 
     timestamp: str | None = None  # override X-Slack-Request-Timestamp (signed with it unless signature given)
+    # Or shift the honest timestamp by this many seconds when the request is signed, not when the Tamper is
+    # made: a Tamper built at collection time must still be stale or early when a long suite reaches it.
+    skew_seconds: int | None = None
     signature: str | None = None  # override X-Slack-Signature
     omit_signature: bool = False
     omit_timestamp: bool = False
 
     @classmethod
     def stale(cls, seconds: int = 600) -> Tamper:
-        return cls(timestamp=str(int(time.time()) - seconds))
+        return cls(skew_seconds=-seconds)
 
     @classmethod
     def future(cls, seconds: int = 600) -> Tamper:
-        return cls(timestamp=str(int(time.time()) + seconds))
+        return cls(skew_seconds=seconds)
 
     @classmethod
     def non_numeric(cls) -> Tamper:
@@ -418,7 +421,9 @@ class SlackUser:
 
     def signed_headers(self, body: bytes, tamper: Tamper | None = None) -> dict[str, str]:
         tamper = tamper or Tamper()
-        timestamp = tamper.timestamp if tamper.timestamp is not None else str(int(time.time()))
+        timestamp = tamper.timestamp
+        if timestamp is None:
+            timestamp = str(int(time.time()) + (tamper.skew_seconds or 0))
         headers: dict[str, str] = {}
         if not tamper.omit_timestamp:
             headers["X-Slack-Request-Timestamp"] = timestamp
