@@ -29,9 +29,9 @@ from bot.actions.prometheus import prometheus_actions
 from bot.actions.registry import ActionRegistry
 from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
+from bot.comms import samples as comms_samples
 from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
-from bot.comms.templating import Templates, check_templates
 from bot.docker import Compose, Engines
 from bot.embedded import EmbeddedServers
 from bot.followups import FollowUps
@@ -75,6 +75,7 @@ from bot.store.maintenance import PostgresMaintenanceStore
 from bot.store.signatures import SeenSignatures
 from bot.targets import env
 from bot.tasks import TaskOwner
+from bot.templating import SampleContexts, Templates, check_templates
 from bot.values import ValueMask, derive_key
 from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
@@ -122,9 +123,14 @@ def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
     return ValueMask.of(catalog.shown_values, key)
 
 
+def template_samples(catalog: Catalog) -> SampleContexts:
+    """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
+    return {**comms_samples.sample_contexts(catalog)}
+
+
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
     """Procedures and message templates, checked together so that one run lists every problem."""
-    template_problems = check_templates(settings.templates_dir, catalog)
+    template_problems = check_templates(settings.templates_dir, template_samples(catalog))
     try:
         procedures = load_procedures(settings.commands_dir, catalog, registry)
     except errors.ConfigError as exc:

@@ -21,10 +21,10 @@ from bot import text as usertext  # `text` is a parameter name here
 from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.records import Incident, IncidentEvent, IncidentStore
-from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
 from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 

@@ -18,10 +18,10 @@ from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.incidents import Poster
 from bot.comms.records import MaintenanceStore, MaintenanceWindow
-from bot.comms.templating import Templates
 from bot.runbooks.engine import Clock
 from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 NOTICE_KIND = "maintenance.notice"

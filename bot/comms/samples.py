@@ -12,7 +12,6 @@ from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.records import Incident, MaintenanceWindow
 
-PINGS = ("<!channel>", "<!here>", "<@U0SAMPLE>")
 NASTY = '<!channel> <!here> <@U0SAMPLE> "quoted": {a: [b]} & more\n- not a list item\n' + "x" * 3000
 
 _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)

@@ -11,11 +11,11 @@ from bot import errors
 from bot.app import BotProcess
 from bot.comms import times
 from bot.comms.maintenance import MaintenanceService
-from bot.comms.templating import Templates
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
 from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import PostgresMaintenanceStore
+from bot.templating import Templates
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.comms.helpers import confirmed, notices, shown

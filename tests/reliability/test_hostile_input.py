@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from bot import errors
 from bot.app import load_configuration
 from bot.comms import contexts, samples
-from bot.comms.templating import Templates
 from bot.runbooks import parser
 from bot.settings import load_settings
 from bot.slack import runbook_views as views
+from bot.templating import Templates
 from sandbox.blockkit import validate_message_blocks
 
 CATALOG, _, PROCEDURES = load_configuration(load_settings())

@@ -2,7 +2,7 @@
 
 A template renders a small YAML document: `text` (the plain-text fallback that
 notifications show) and `blocks` (Block Kit). Every value that reaches a template
-is escaped for mrkdwn by the code that builds the context (bot/comms/contexts.py),
+is escaped for mrkdwn by the code that builds the context (e.g. bot/comms/contexts.py),
 so a template cannot forget to. Inside the YAML, text is wrapped in
 `{% filter q %}…{% endfilter %}`, which quotes it as a YAML string: quotes,
 colons or newlines typed by a user can never change the document's structure.
@@ -23,8 +23,6 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from bot import errors
-from bot.catalog import Catalog
-from bot.comms import samples
 from bot.text import escape
 
 SUFFIX = ".yml.j2"
@@ -97,14 +95,20 @@ class Templates:
         return Rendered(text[:MAX_TEXT], blocks)
 
 
-def check_templates(templates_dir: Path, catalog: Catalog) -> list[str]:
+SampleContexts = Mapping[str, Callable[[], Mapping[str, Any]]]
+"""Template name → a function building a hostile context for it (every surface contributes its own)."""
+
+# User text in the samples carries these; none may reach a rendered message unescaped.
+PINGS = ("<!channel>", "<!here>", "<@U0SAMPLE>")
+
+
+def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
     """Render every known template with hostile sample data; one problem line (file: error) each.
 
     Also parses every other `*.j2` file in the folder, so a syntax error anywhere is reported.
     """
     problems: list[str] = []
     templates = Templates(templates_dir)
-    known: dict[str, Callable[[], Mapping[str, Any]]] = samples.sample_contexts(catalog)
     for name, make_context in known.items():
         path = templates_dir / (name + SUFFIX)
         if not path.is_file():
@@ -116,7 +120,7 @@ def check_templates(templates_dir: Path, catalog: Catalog) -> list[str]:
             problems.extend(exc.problems)
             continue
         shown = json.dumps([rendered.text, rendered.blocks])
-        for ping in samples.PINGS:
+        for ping in PINGS:
             if ping in shown:
                 problems.append(f"{path}: user text {ping!r} reached the message unescaped (it would ping)")
     env = build_environment(templates_dir)
