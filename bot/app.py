@@ -359,7 +359,7 @@ class BotProcess:
             self._runner = None
         rt = self.runtime
         if rt is not None:
-            rt.scheduler.stop()
+            await rt.scheduler.stop(self.settings.shutdown_grace_seconds)
             await rt.followups.close(self.settings.shutdown_grace_seconds)  # queued answers may still spawn executions
             await rt.tasks.drain(self.settings.shutdown_grace_seconds)
             await rt.slack.close()

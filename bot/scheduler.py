@@ -15,8 +15,9 @@ own clock instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -34,6 +35,9 @@ Clock = Callable[[], datetime]
 DEFAULT_GRACE = timedelta(minutes=30)
 POLL_SECONDS = 5.0
 CLAIM_BATCH = 100
+# A claim older than this belongs to a replica that died while holding it: the job is claimed again and
+# runs late rather than never. Handlers post one message with a few-second timeout, far below this.
+CLAIM_LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,15 @@ class JobStore(Protocol):
 
     async def pending(self, key_prefix: str) -> list[Job]: ...
 
-    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
-        """Pending jobs due by `now` → claimed by `owner`, oldest first; `late` when claimed over 60 s late."""
+    async def claim_due(self, now: datetime, *, owner: str, limit: int, stale_before: datetime) -> list[Job]:
+        """Jobs due by `now` → claimed by `owner`, oldest first; `late` when claimed over 60 s late.
+
+        Due means pending, or claimed before `stale_before` by a replica that never settled it.
+        """
+        ...
+
+    async def release(self, job_ids: Sequence[uuid.UUID]) -> None:
+        """Claimed jobs this replica will not run after all (it is stopping) → pending again."""
         ...
 
     async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None: ...
@@ -90,14 +101,25 @@ def cron_trigger(expression: str, timezone: str) -> CronTrigger:
 
 
 class Scheduler:
-    def __init__(self, jobs: JobStore, *, clock: Clock, replica_id: str, grace: timedelta = DEFAULT_GRACE) -> None:
+    def __init__(
+        self,
+        jobs: JobStore,
+        *,
+        clock: Clock,
+        replica_id: str,
+        grace: timedelta = DEFAULT_GRACE,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
         self._jobs = jobs
         self._clock = clock
         self._replica_id = replica_id
         self._grace = grace
+        self._poll_seconds = poll_seconds
         self._handlers: dict[str, JobHandler] = {}
         self._cron: dict[str, CronJob] = {}
         self._aps: AsyncIOScheduler | None = None
+        self._stopping = False
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     # ---- registration ----------------------------------------------------------------------------
 
@@ -123,9 +145,14 @@ class Scheduler:
     async def run_due(self, now: datetime | None = None) -> list[Job]:
         """Claim and run every due job once across replicas; too-late jobs are marked missed."""
         now = now or self._clock()
-        jobs = await self._jobs.claim_due(now, owner=self._replica_id, limit=CLAIM_BATCH)
+        jobs = await self._jobs.claim_due(
+            now, owner=self._replica_id, limit=CLAIM_BATCH, stale_before=now - CLAIM_LEASE
+        )
         ran: list[Job] = []
-        for job in jobs:
+        for index, job in enumerate(jobs):
+            if self._stopping:
+                await self._jobs.release([j.id for j in jobs[index:]])  # another replica, or the next start, runs them
+                break
             if now - job.run_at > self._grace:
                 metrics.SCHEDULER_FIRES.labels(job=job.kind, result="missed").inc()
                 await self._settle(job.id, "missed", None)
@@ -191,8 +218,11 @@ class Scheduler:
     # testing (the claims and catch-up it calls are in), since testing it means waiting on real time.
     async def start(self) -> None:  # pragma: no mutate block
         await self.catch_up()
+        self._stopping = False
         self._aps = AsyncIOScheduler(timezone=ZoneInfo("UTC"))
-        self._aps.add_job(self.run_due, "interval", seconds=POLL_SECONDS, id="run-due", max_instances=1, coalesce=True)
+        self._aps.add_job(
+            self._poll, "interval", seconds=self._poll_seconds, id="run-due", max_instances=1, coalesce=True
+        )
         for job_id, job in self._cron.items():
             self._aps.add_job(
                 self._fire_now,
@@ -205,12 +235,41 @@ class Scheduler:
             )
         self._aps.start()
 
+    async def _poll(self) -> None:  # pragma: no mutate block
+        await self._owned(self.run_due())
+
     async def _fire_now(self, job_id: str) -> None:  # pragma: no mutate block
         now = self._clock()
         fire_at = self.last_fire_before(job_id, now) or now
-        await self.run_cron_fire(job_id, fire_at)
+        await self._owned(self.run_cron_fire(job_id, fire_at))
 
-    def stop(self) -> None:  # pragma: no mutate block
+    async def _owned(self, work: Awaitable[object]) -> None:  # pragma: no mutate block
+        """A wake-up from APScheduler, as a task that stop() waits for (and cancels when out of time)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            await work
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Cancelled by stop() after its grace: the unsettled claim runs again after CLAIM_LEASE.
+            # Returning instead of raising keeps APScheduler from reporting a shutdown as a job error.
+            log.warning("scheduled work cut short by shutdown")
+        finally:
+            self._in_flight.discard(task)
+
+    async def stop(self, grace_seconds: float) -> None:  # pragma: no mutate block
+        """No new wake-ups; the job running now may finish within the grace, the rest of its batch is released."""
+        self._stopping = True
+        if self._aps is not None:
+            self._aps.pause()  # shutdown() would cancel the work in flight at once
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None

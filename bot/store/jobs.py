@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,20 +59,30 @@ class PostgresJobStore:
             )
         return [_job(r) for r in rows]
 
-    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+    async def claim_due(self, now: datetime, *, owner: str, limit: int, stale_before: datetime) -> list[Job]:
         # SKIP LOCKED: two replicas polling at once each claim different rows, never the same one.
         async with self._db.transaction() as conn:
             rows = await conn.fetch(
                 "UPDATE scheduled_jobs SET state = 'claimed', claimed_by = $2, claimed_at = $1,"
                 f" late = (run_at < $1 - {_LATE_AFTER})"
-                " WHERE id IN (SELECT id FROM scheduled_jobs WHERE state = 'pending' AND run_at <= $1"
+                " WHERE id IN (SELECT id FROM scheduled_jobs"
+                "              WHERE (state = 'pending' AND run_at <= $1) OR (state = 'claimed' AND claimed_at < $4)"
                 "              ORDER BY run_at FOR UPDATE SKIP LOCKED LIMIT $3)"
                 " RETURNING id, kind, key, run_at, payload, late",
                 now,
                 owner,
                 limit,
+                stale_before,
             )
         return [_job(r) for r in rows]
+
+    async def release(self, job_ids: Sequence[uuid.UUID]) -> None:
+        async with self._db.acquire() as conn:
+            await conn.execute(
+                "UPDATE scheduled_jobs SET state = 'pending', claimed_by = NULL, claimed_at = NULL"
+                " WHERE id = ANY($1::uuid[]) AND state = 'claimed'",
+                list(job_ids),
+            )
 
     async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
         async with self._db.acquire() as conn:

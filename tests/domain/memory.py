@@ -264,6 +264,7 @@ class StoredJob:
     job: Job
     state: str = "pending"
     owner: str | None = None
+    claimed_at: datetime | None = None
     error: str | None = None
 
 
@@ -293,17 +294,26 @@ class MemoryJobStore:
         chosen = [s.job for k, s in self.jobs.items() if k.startswith(key_prefix) and s.state == "pending"]
         return sorted(chosen, key=lambda j: j.run_at)
 
-    async def claim_due(self, now: datetime, *, owner: str, limit: int) -> list[Job]:
+    async def claim_due(self, now: datetime, *, owner: str, limit: int, stale_before: datetime) -> list[Job]:
         await asyncio.sleep(0)
-        due = sorted(
-            (s for s in self.jobs.values() if s.state == "pending" and s.job.run_at <= now), key=lambda s: s.job.run_at
-        )[:limit]
+
+        def due(stored: StoredJob) -> bool:
+            if stored.state == "claimed":
+                return stored.claimed_at is not None and stored.claimed_at < stale_before
+            return stored.state == "pending" and stored.job.run_at <= now
+
+        chosen = sorted((s for s in self.jobs.values() if due(s)), key=lambda s: s.job.run_at)[:limit]
         claimed = []
-        for stored in due:
-            stored.state, stored.owner = "claimed", owner
+        for stored in chosen:
+            stored.state, stored.owner, stored.claimed_at = "claimed", owner, now
             stored.job = replace(stored.job, late=stored.job.run_at < now - timedelta(seconds=60))
             claimed.append(stored.job)
         return claimed
+
+    async def release(self, job_ids: Sequence[uuid.UUID]) -> None:
+        for stored in self.jobs.values():
+            if stored.job.id in job_ids and stored.state == "claimed":
+                stored.state, stored.owner, stored.claimed_at = "pending", None, None
 
     async def settle(self, job_id: uuid.UUID, state: str, error: str | None) -> None:
         stored = next(s for s in self.jobs.values() if s.job.id == job_id)

@@ -265,8 +265,8 @@ async def test_start_catches_up_before_it_begins_polling_and_stop_ends_it(
     try:
         assert replica.fires == [(NINE_BERLIN, True)]
     finally:
-        replica.scheduler.stop()
-    replica.scheduler.stop()  # stopping twice is harmless
+        await replica.scheduler.stop(1)
+    await replica.scheduler.stop(1)  # stopping twice is harmless
 
 
 def test_the_last_fire_is_the_latest_of_several_within_the_grace_period(
@@ -302,5 +302,72 @@ async def test_a_failing_job_does_not_stop_later_jobs_of_the_same_poll(
     assert store.jobs["second"].error  # says why: no handler for its kind
 
 
-def test_stopping_a_scheduler_that_never_started_is_harmless(store: MemoryJobStore, clock: ManualClock) -> None:
-    Scheduler(store, clock=clock, replica_id="a").stop()
+async def test_stopping_a_scheduler_that_never_started_is_harmless(store: MemoryJobStore, clock: ManualClock) -> None:
+    await Scheduler(store, clock=clock, replica_id="a").stop(1)
+
+
+class Blocking:
+    """A job handler that holds its job until released (or forever), recording what it started."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, job: Job) -> None:
+        self.started.append(job.key)
+        self.entered.set()
+        await self.release.wait()
+
+
+async def _three_due_jobs(scheduler: Scheduler, clock: ManualClock) -> None:
+    for n in range(3):
+        await scheduler.schedule("slow", f"job-{n}", clock.now - timedelta(seconds=3 - n), {})
+
+
+async def test_stop_lets_the_running_job_finish_and_hands_the_rest_of_its_batch_back(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a", poll_seconds=0.01)
+    handler = Blocking()
+    scheduler.on("slow", handler)
+    await _three_due_jobs(scheduler, clock)
+    await scheduler.start()
+    async with asyncio.timeout(10):
+        await handler.entered.wait()
+
+    stopping = asyncio.create_task(scheduler.stop(10))
+    await asyncio.sleep(0)
+    assert not stopping.done(), "stop waits for the job in flight"
+    handler.release.set()
+    async with asyncio.timeout(10):
+        await stopping
+
+    assert handler.started == ["job-0"]
+    assert [store.state(f"job-{n}") for n in range(3)] == ["done", "pending", "pending"]
+    assert store.jobs["job-1"].owner is None
+
+
+async def test_a_job_cut_short_at_shutdown_is_no_error_and_runs_again_once_its_claim_goes_stale(
+    store: MemoryJobStore, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a", poll_seconds=0.01)
+    stuck = Blocking()
+    scheduler.on("slow", stuck)
+    await scheduler.schedule("slow", "job-0", clock.now, {})
+    await scheduler.start()
+    async with asyncio.timeout(10):
+        await stuck.entered.wait()
+
+    await scheduler.stop(0.01)
+
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert store.state("job-0") == "claimed"
+    survivor = Replica(store, clock, "b")
+    survivor.scheduler.on("slow", survivor._job)
+    clock.advance(minutes=1)
+    assert await survivor.scheduler.run_due() == [], "a fresh claim still belongs to its replica"
+    clock.advance(minutes=2)
+    [again] = await survivor.scheduler.run_due()
+    assert (again.key, again.late) == ("job-0", True)
+    assert store.state("job-0") == "done"

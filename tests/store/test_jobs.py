@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.scheduler import Job, Scheduler
+from bot.scheduler import CLAIM_LEASE, Job, Scheduler
 from bot.store.db import Database
 from bot.store.jobs import PostgresJobStore
 
@@ -144,3 +144,21 @@ async def test_a_backslash_in_a_prefix_is_taken_literally(db: Database) -> None:
 
     assert await replica.scheduler.cancel("a\\b") == 1
     assert sorted(j.key for j in await replica.scheduler.pending("a")) == ["a\\\\b:1", "ab:1"]
+
+
+async def test_a_claim_left_by_a_dead_replica_is_claimed_again_after_the_lease_and_a_released_one_at_once(
+    db: Database,
+) -> None:
+    now = datetime.now(UTC)
+    store = PostgresJobStore(db)
+    dead = Replica(db, "dead", now)
+    for key in ("held", "released"):
+        await dead.scheduler.schedule("reminder", key, now - timedelta(seconds=1), {})
+    claimed = {j.key: j for j in await store.claim_due(now, owner="dead", limit=10, stale_before=now)}
+    await store.release([claimed["released"].id])
+
+    soon = Replica(db, "b", now + timedelta(seconds=30))
+    assert [j.key for j in await soon.scheduler.run_due()] == ["released"]
+    after_the_lease = Replica(db, "c", now + CLAIM_LEASE + timedelta(seconds=1))
+    assert [(j.key, j.late) for j in await after_the_lease.scheduler.run_due()] == [("held", True)]
+    assert await Replica(db, "d", now + 2 * CLAIM_LEASE).scheduler.run_due() == []
