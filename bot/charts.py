@@ -10,12 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import matplotlib
-
-matplotlib.use("Agg")  # before pyplot is imported: headless, the same in a container and on a laptop
-
-from matplotlib.figure import Figure
-
 
 @dataclass(frozen=True)
 class Line:
@@ -32,6 +26,10 @@ class Threshold:
 
 def line_chart(title: str, lines: Sequence[Line], thresholds: Sequence[Threshold]) -> bytes:
     """A PNG: one line per series over time, each threshold a dashed horizontal line."""
+    # Imported on the first chart, not at start-up: matplotlib is about a third of the bot's import time,
+    # paid by every process (workers, replicas, the CLI) whether it ever draws a chart or not.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 3.6), dpi=100)  # a Figure, not pyplot: no global state shared across threads
     axes = figure.add_subplot()
     end = max((t for line in lines for t, _ in line.points), default=0.0)

@@ -24,4 +24,9 @@ fi
 .venv/bin/ruff check bot sandbox tests bench
 .venv/bin/mypy
 .venv/bin/lint-imports
-.venv/bin/pytest "$@"
+# The suite runs on pytest-xdist workers (each with its own embedded PostgreSQL and Redis; the compose tests
+# share one worker and its dockerd). Tests marked `solo` assert speed, so they run alone afterwards.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-3}" --dist loadgroup -m "not solo" "$@"
+solo=0
+.venv/bin/pytest -m solo "$@" || solo=$?
+[ "$solo" -eq 0 ] || [ "$solo" -eq 5 ]  # 5: the arguments selected no solo test

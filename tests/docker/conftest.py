@@ -71,3 +71,10 @@ async def operator(compose_bot: BotProcess, slack: SlackFake) -> AsyncIterator[S
 async def second_operator(compose_bot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
     async with user_of(compose_bot, slack, "U0BOB") as user:
         yield user
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist the compose tests share one worker, so one private dockerd serves them all."""
+    for item in items:
+        if item.path.is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.xdist_group("dockerd"))

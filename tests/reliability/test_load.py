@@ -26,6 +26,8 @@ from tests.conftest import SIGNING_SECRET, MakeBot
 DURATION = float(os.environ.get("RELIABILITY_LOAD_SECONDS", "8"))
 USERS = int(os.environ.get("RELIABILITY_LOAD_USERS", "40"))
 ACK_LIMIT_SECONDS = 3.0
+# It measures how fast acks are, so scripts/test.sh runs it alone, after the parallel run of the rest.
+pytestmark = pytest.mark.solo
 READ_ONLY = ["status backend", "pods frontend", "help", "list", "history", "rollout-history email-dashboard"]
 CHANGES = ["scale backend {n}", "scale frontend {n}", "scale email-dashboard {n}", "restart email-triage"]
 
