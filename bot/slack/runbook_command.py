@@ -16,6 +16,7 @@ from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack import guides, health_report
 from bot.slack import runbook_views as views
 from bot.slack.followup import ack_command_then
+from bot.slack.mrkdwn import said
 from bot.slack.replies import answering, command_invocation
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
@@ -51,7 +52,8 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
             return
         parsed = None if word in BUILT_IN_AFTER_ACK else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
-        await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
+        message = said(exc.parts)
+        await ack(text=message, blocks=views.error(message, exc.usage), response_type="ephemeral")
         return
     changes = parsed is not None and parsed.procedure.destructive
 

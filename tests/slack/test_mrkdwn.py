@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import text
+from bot import errors, text
 from bot.slack import mrkdwn
 
 
@@ -49,3 +49,18 @@ def test_quoted_text_is_cut_at_eighty_characters_by_default() -> None:
 def test_preformatted_blocks_are_cut_at_2900_characters_by_default() -> None:
     assert mrkdwn.preformatted("a" * 2900) == "```" + "a" * 2900 + "```"
     assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)```")
+
+
+def test_a_domain_message_mentions_its_people_links_its_channels_and_quotes_its_names() -> None:
+    parts = ["Only ", errors.User("U0ALICE"), " may run ", errors.Code("a`<b>"), " in ", errors.Channel("C0OPS"), "."]
+
+    assert mrkdwn.said(parts) == "Only <@U0ALICE> may run `a'&lt;b&gt;` in <#C0OPS>."
+    assert errors.plain(parts) == "Only @U0ALICE may run `a`<b>` in #C0OPS."
+
+
+def test_ids_that_are_not_slack_ids_are_shown_as_text_and_never_ping() -> None:
+    assert mrkdwn.said([errors.User("!channel"), errors.Channel("!here>")]) == "!channel!here&gt;"
+    assert mrkdwn.mention("U1") == "U1"  # too short for a user id
+    assert mrkdwn.mention("W0ENTERPRISE") == "<@W0ENTERPRISE>"
+    assert mrkdwn.channel_link("G0PRIVATE") == "<#G0PRIVATE>"
+    assert mrkdwn.channel_link("c0lower") == "c0lower"
