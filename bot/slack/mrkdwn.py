@@ -22,11 +22,12 @@ def code(text: object) -> str:
 
 
 def preformatted(text: str, *, limit: int = 2900) -> str:
-    """A ``` block of escaped text that fits in one section (3000 chars) with room for the fences."""
+    """The inside of a ``` block (the template writes the fences): escaped, fences in the text
+    neutralised, and cut to fit one section (3000 chars) with room for the fences and a few words."""
     body = escape(text).replace("```", "'''")
     if len(body) > limit:
         body = body[: limit - 14] + "\n… (truncated)"
-    return f"```{body}```"
+    return body
 
 
 def truncate(text: str, limit: int) -> str:

@@ -13,19 +13,17 @@ from typing import Any
 
 from bot.actions.registry import ActionResult, Change
 from bot.catalog import Catalog
-from bot.comms.contexts import safe
+from bot.comms.contexts import CONTROL, safe
 from bot.ids import ActionId, BlockId
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import Execution, State, StepRecord
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import APPROVER_ROLE, EMERGENCY_ARG
-from bot.slack import breakglass
+from bot.slack import breakglass, mrkdwn
 from bot.slack.mrkdwn import channel_link, mention
 
 # A section holds 3000 characters; a single value may fill one (the renderer cuts what overflows).
 VALUE_LIMIT = 3000
-DETAILS_LIMIT = 2900  # a ``` block with room for its fences and the template's words
-TRUNCATED = "\n… (truncated)"
 
 
 def shown(text: object, limit: int = VALUE_LIMIT) -> str:
@@ -39,11 +37,8 @@ def in_code(text: object, limit: int = VALUE_LIMIT) -> str:
 
 
 def preformatted(text: str) -> str:
-    """Escaped text for inside a ``` block: fences in it are neutralised, and it fits one section."""
-    body = safe(text, 10 * DETAILS_LIMIT).replace("```", "'''")
-    if len(body) > DETAILS_LIMIT:
-        body = body[: DETAILS_LIMIT - len(TRUNCATED)] + TRUNCATED
-    return body
+    """Escaped text for inside a ``` block, control characters dropped (YAML refuses some)."""
+    return mrkdwn.preformatted(CONTROL.sub("", text))
 
 
 def shown_args(execution: Execution) -> Mapping[str, Any]:
