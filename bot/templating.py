@@ -52,20 +52,19 @@ class YamlLoader(_SafeLoader):
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
 
 
-_MAX_DEPTH = 32
-
-
 class _Unusual(Exception):
-    """A YAML feature a message document does not need (numbers, dates, merge keys, deep aliases)."""
+    """A YAML feature a message document does not need (numbers, dates, merge keys, aliases)."""
 
 
-def _plain(node: yaml.Node, depth: int) -> object:
-    if depth > _MAX_DEPTH:
-        raise _Unusual
+def _plain(node: yaml.Node, seen: set[int]) -> object:
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in seen:  # an alias: safe_load shares the object, a copy here could blow up
+            raise _Unusual
+        seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        return {_plain(key, depth + 1): _plain(value, depth + 1) for key, value in node.value}
+        return {_plain(key, seen): _plain(value, seen) for key, value in node.value}
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, depth + 1) for item in node.value]
+        return [_plain(item, seen) for item in node.value]
     if node.tag == _STR:
         return node.value
     if node.tag == _BOOL:
@@ -89,7 +88,7 @@ def load_document(source: str) -> object:
     if node is None:
         return None
     try:
-        return _plain(node, 0)
+        return _plain(node, set())
     except _Unusual:
         return yaml.load(source, Loader=YamlLoader)  # noqa: S506 (a safe loader, C or Python)
 

@@ -135,3 +135,12 @@ def test_a_user_typed_value_cannot_ping_or_break_out_of_its_code_span() -> None:
 )
 def test_the_fast_yaml_load_is_the_safe_load(source: str) -> None:
     assert load_document(source) == yaml.safe_load(source)
+
+
+def test_aliases_in_a_template_are_shared_as_safe_load_shares_them_never_expanded() -> None:
+    laughs = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"
+
+    document = load_document(laughs)
+
+    assert document == yaml.safe_load(laughs)
+    assert isinstance(document, dict) and document["c"][0] is document["c"][1]
