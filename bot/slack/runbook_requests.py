@@ -15,7 +15,7 @@ from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
 from bot.slack import health_report, uploads
 from bot.slack.guide_runtime import GuideRuntime
-from bot.slack.runbook_views import NOT_ATTACHED, RunbookViews
+from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 
 
@@ -55,7 +55,7 @@ async def run_parsed(
         # The bot may not be a member of this channel; the response_url always works, files need membership.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
         if any(r.files for r in outcome.results):
-            await rt.slack.respond(who.response_url or "", NOT_ATTACHED)
+            await rt.slack.respond(who.response_url or "", *rt.views.not_attached())
         return
     files = [f for result in outcome.results for f in result.files]
     await uploads.upload_files(rt.slack, who.channel_id, files, thread_ts=thread_ts or ts)

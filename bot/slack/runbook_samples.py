@@ -105,5 +105,6 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
         "runbook_history": lambda: contexts.history(
             [replace(running, requester="<!channel>", approver=HOSTILE)] * 30, HOSTILE, _result()
         ),
+        "runbook_not_attached": dict,
         "runbook_breakglass": lambda: contexts.breakglass_notice(running, HOSTILE, contexts.approvers(catalog)),
     }

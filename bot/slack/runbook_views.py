@@ -67,6 +67,10 @@ class RunbookViews:
     def history(self, executions: Sequence[Execution], service: str | None, rollout: ActionResult | None) -> bk.Blocks:
         return self._message("runbook_history", contexts.history(executions, service, rollout))[1]
 
+    def not_attached(self) -> tuple[str, bk.Blocks]:
+        """A result answered through response_url: its files need the bot in the channel."""
+        return self._message("runbook_not_attached", {})
+
     def breakglass_notice(self, execution: Execution, why: str, who_approves: str) -> tuple[str, bk.Blocks]:
         """To the approvers: a two-person procedure ran on its requester's word alone, and why."""
         return self._message("runbook_breakglass", contexts.breakglass_notice(execution, why, who_approves))
@@ -77,12 +81,6 @@ def error(message: str, usage: str | None = None) -> bk.Blocks:
     if usage:
         parts.append(bk.context(f"Usage: {code(usage)}"))
     return bk.render(parts)
-
-
-NOT_ATTACHED = (
-    "The whole output could not be attached: I am not a member of this channel. "
-    "Invite me (`/invite @runbook-bot`) or run the command where I am."
-)
 
 
 def usage_help(title: str, usage: str) -> bk.Blocks:
