@@ -55,6 +55,7 @@ from bot.slack import (
     recovery,
     runbook_actions,
     runbook_command,
+    runbook_samples,
     suggested,
 )
 from bot.slack.alert_dispatch import AlertDispatcher, AlertRuntime
@@ -65,6 +66,7 @@ from bot.slack.maintenance_command import MaintenanceRuntime
 from bot.slack.replays import ReplayGuard
 from bot.slack.runbook_actions import ExecutionRuntime
 from bot.slack.runbook_requests import RunbookRuntime
+from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
@@ -125,7 +127,7 @@ def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
 
 def template_samples(catalog: Catalog) -> SampleContexts:
     """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
-    return {**comms_samples.sample_contexts(catalog)}
+    return {**comms_samples.sample_contexts(catalog), **runbook_samples.sample_contexts(catalog)}
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -166,6 +168,7 @@ class BotProcess:
     _kube: Kube | None = None
     _report_kube: Kube | None = None
     _engines: Engines | None = None
+    _views: RunbookViews | None = None  # also redraws what recovery and the sweep closed
     _runner: web.AppRunner | None = None
     port: int | None = None
     run_scheduler: bool = True  # tests drive the scheduler with their own clock instead
@@ -263,6 +266,8 @@ class BotProcess:
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
         self.health = HealthRuntime(slack, catalog, procedures, self._report_kube, s.prometheus_url)
         incident_store = PostgresIncidentStore(rt.db)
+        templates = Templates(s.templates_dir)
+        self._views = RunbookViews(templates)
         runbooks = RunbookRuntime(
             slack=slack,
             catalog=catalog,
@@ -272,6 +277,7 @@ class BotProcess:
             history_timeout=s.kube_timeout * 2,
             health=self.health,
             followups=rt.followups,
+            views=self._views,
             guide=GuideRuntime(
                 guides=guide_files,
                 sessions=GuideSessionStore(rt.db),
@@ -282,10 +288,11 @@ class BotProcess:
         )
         runbook_command.register(bolt, runbooks)
         guides.register(bolt, runbooks)
-        runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups))
+        runbook_actions.register(
+            bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views)
+        )
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
-        templates = Templates(s.templates_dir)
         incidents = IncidentService(
             store=incident_store,
             scheduler=rt.scheduler,
@@ -324,11 +331,11 @@ class BotProcess:
         await self._show_closed(await rt.engine.sweep(stale_after_seconds=rt.settings.execution_stale_seconds))
 
     async def _show_closed(self, closed: list[Execution]) -> None:
-        assert self.runtime is not None
+        assert self.runtime is not None and self._views is not None
         interrupted = sum(e.state is State.INTERRUPTED for e in closed)
         if interrupted:
             log.warning("executions interrupted by a restart", count=interrupted)
-        await recovery.show_closed(self.runtime.slack, self.runtime.procedures, closed)
+        await recovery.show_closed(self.runtime.slack, self._views, self.runtime.procedures, closed)
 
     async def serve_http(self, host: str, port: int, *, reuse_port: bool = False) -> int:
         """Start listening; returns the bound port (port 0 picks a free one).

@@ -11,18 +11,64 @@ from __future__ import annotations
 import errno
 import secrets
 import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 class BotError(Exception):
     """Base of every error the bot raises on purpose."""
 
 
-class UserError(BotError):
-    """The user can fix this: bad arguments, unknown names. Shown as-is, with usage when known."""
+@dataclass(frozen=True)
+class User:
+    """A Slack user a message names (who may confirm, who holds a lock): the chat surface mentions them."""
 
-    def __init__(self, message: str, *, usage: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    id: str
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A Slack channel a message names (where a procedure may run): the chat surface links it."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """A name or command a message quotes: shown as inline code."""
+
+    text: str
+
+
+Part = str | User | Channel | Code
+"""A piece of a message: plain sentence text, or something the surface shows in its own way."""
+
+
+def plain(parts: Sequence[Part]) -> str:
+    """The message as plain text (logs, the command line): users and channels by id, names in backticks."""
+    shown: list[str] = []
+    for part in parts:
+        if isinstance(part, User):
+            shown.append(f"@{part.id}")
+        elif isinstance(part, Channel):
+            shown.append(f"#{part.id}")
+        elif isinstance(part, Code):
+            shown.append(f"`{part.text}`")
+        else:
+            shown.append(part)
+    return "".join(shown)
+
+
+class UserError(BotError):
+    """The user can fix this: bad arguments, unknown names. Shown as-is, with usage when known.
+
+    A message that names people, channels or procedures is given as parts, so the domain never
+    writes chat markup: the Slack layer turns a User into a mention, a Channel into a link."""
+
+    def __init__(self, message: str | Sequence[Part], *, usage: str | None = None) -> None:
+        self.parts: tuple[Part, ...] = (message,) if isinstance(message, str) else tuple(message)
+        self.message = plain(self.parts)
+        super().__init__(self.message)
         self.usage = usage
 
 
@@ -37,7 +83,7 @@ class NotFoundError(UserError):
 class DeniedError(UserError):
     """Policy refused: wrong role, wrong channel, rate limited, same approver."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str | Sequence[Part], *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
 

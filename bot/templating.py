@@ -28,6 +28,69 @@ from bot.text import escape
 SUFFIX = ".yml.j2"
 MAX_BLOCKS = 50
 MAX_TEXT = 4000
+# Slack's limits on the text a block holds: longer text is cut (with a visible mark) rather than refused.
+TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000}
+FIELD_TEXT, MAX_FIELDS, MAX_CONTEXT_ELEMENTS, MAX_BUTTONS = 2000, 10, 10, 25
+BUTTON_TEXT = 75
+CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+
+_STR, _BOOL, _NULL = ("tag:yaml.org,2002:" + kind for kind in ("str", "bool", "null"))
+
+try:  # libyaml's C parser, when PyYAML was built with it (its wheels are): several times faster
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover (a PyYAML built without libyaml)
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class YamlLoader(_SafeLoader):
+    """The safe loader, minus a regex pass per quoted value: every value a template renders goes
+    through the `q` filter, and a quoted scalar is a string whatever it says (`"true"`, `"1"`)."""
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and not implicit[0] and not self.yaml_path_resolvers:
+            return _STR
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+
+
+class _Unusual(Exception):
+    """A YAML feature a message document does not need (numbers, dates, merge keys, aliases)."""
+
+
+def _plain(node: yaml.Node, seen: set[int]) -> object:
+    if isinstance(node, yaml.CollectionNode):
+        if id(node) in seen:  # an alias: safe_load shares the object, a copy here could blow up
+            raise _Unusual
+        seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        return {_plain(key, seen): _plain(value, seen) for key, value in node.value}
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, seen) for item in node.value]
+    if node.tag == _STR:
+        return node.value
+    if node.tag == _BOOL:
+        return node.value.lower() in ("true", "yes", "on")
+    if node.tag == _NULL:
+        return None
+    raise _Unusual
+
+
+def load_document(source: str) -> object:
+    """The rendered YAML as Python data, as yaml.safe_load would give it.
+
+    A message is mappings, lists, strings and booleans; building those straight from libyaml's nodes
+    skips PyYAML's general constructor, which costs more than the parse. Anything else (numbers,
+    timestamps, merge keys) goes through the full safe loader."""
+    loader = YamlLoader(source.encode())  # libyaml reads bytes faster than str
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    try:
+        return _plain(node, set())
+    except _Unusual:
+        return yaml.load(source, Loader=YamlLoader)  # noqa: S506 (a safe loader, C or Python)
 
 
 @dataclass(frozen=True)
@@ -47,6 +110,9 @@ def build_environment(templates_dir: Path) -> SandboxedEnvironment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is YAML, not HTML; mrkdwn escaping happens on the values
         keep_trailing_newline=True,
+        # Templates are checked with hostile data at start-up; an edit made while the bot runs must not
+        # go live unchecked (and not statting every file on every render saves time on the hot path).
+        auto_reload=False,
     )
     env.filters["mrkdwn"] = escape
     env.filters["q"] = _quote
@@ -73,26 +139,83 @@ def validate_blocks(blocks: object) -> list[dict[str, Any]]:
     return out
 
 
+def _cut(text: object, limit: int) -> object:
+    return text[: limit - 1] + "…" if isinstance(text, str) and len(text) > limit else text
+
+
+def _cut_text_of(obj: object, limit: int) -> None:
+    if isinstance(obj, dict):
+        obj["text"] = _cut(obj.get("text"), limit)
+
+
+def fit_blocks(blocks: object) -> object:
+    """Cut what would overflow Slack's limits (long runtime values: many steps, a long history):
+    text to its block's limit, fields, context elements and buttons to their counts, and at most
+    50 blocks, the last saying how many were left out. Anything else is left for validation."""
+    if not isinstance(blocks, list):
+        return blocks
+    if len(blocks) > MAX_BLOCKS:
+        left_out = len(blocks) - (MAX_BLOCKS - 1)
+        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… {left_out} more blocks not shown"}]}
+        blocks = [*blocks[: MAX_BLOCKS - 1], note]
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind in ("header", "section"):
+            _cut_text_of(block.get("text"), TEXT_LIMITS[kind])
+        if kind == "section" and isinstance(block.get("fields"), list):
+            block["fields"] = block["fields"][:MAX_FIELDS]
+            for item in block["fields"]:
+                _cut_text_of(item, FIELD_TEXT)
+        elif kind == "context" and isinstance(block.get("elements"), list):
+            block["elements"] = block["elements"][:MAX_CONTEXT_ELEMENTS]
+            for item in block["elements"]:
+                _cut_text_of(item, TEXT_LIMITS["context"])
+        elif kind == "actions" and isinstance(block.get("elements"), list):
+            block["elements"] = block["elements"][:MAX_BUTTONS]
+            for item in block["elements"]:
+                if isinstance(item, dict):
+                    _cut_text_of(item.get("text"), BUTTON_TEXT)
+                    confirm = item.get("confirm")
+                    if isinstance(confirm, dict):
+                        for key, limit in CONFIRM_LIMITS.items():
+                            _cut_text_of(confirm.get(key), limit)
+    return blocks
+
+
 class Templates:
-    """Renders `templates/<name>.yml.j2` into a validated message."""
+    """Renders `templates/<name>.yml.j2` into a message that fits Slack's limits.
+
+    `validate=True` also runs the blocks through slack_sdk's models. That costs more than the render
+    itself, so messages on the hot path (previews, progress, results) skip it: their templates were
+    already validated with hostile data when the bot started (check_templates), and what varies at
+    run time, the length of values, is cut to fit here."""
 
     def __init__(self, templates_dir: Path) -> None:
         self.dir = templates_dir
         self._env = build_environment(templates_dir)
 
-    def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
+    def render(self, name: str, context: Mapping[str, Any], *, validate: bool = True) -> Rendered:
         try:
             source = self._env.get_template(name + SUFFIX).render(**context)
-            document = yaml.safe_load(source)
+            document = load_document(source)
             if not isinstance(document, dict):
                 raise ValueError("the template must render a mapping with `text` and `blocks`")
             text = document.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError("`text` (the plain-text fallback) is missing or empty")
-            blocks = validate_blocks(document.get("blocks"))
+            fitted = fit_blocks(document.get("blocks"))
+            blocks = validate_blocks(fitted) if validate else _checked_shape(fitted)
         except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError) as exc:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
         return Rendered(text[:MAX_TEXT], blocks)
+
+
+def _checked_shape(blocks: object) -> list[dict[str, Any]]:
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
+        raise ValueError("`blocks` must be a non-empty list of mappings")
+    return blocks
 
 
 SampleContexts = Mapping[str, Callable[[], Mapping[str, Any]]]

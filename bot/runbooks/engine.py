@@ -252,8 +252,8 @@ class Engine:
     def _not_pending(self, execution: Execution) -> errors.UserError:
         if execution.state == State.PENDING and execution.expires_at <= self._clock():
             return errors.UserError("This request expired before it was confirmed. Run the command again.")
-        who = f" by <@{execution.approver}>" if execution.approver else ""
-        return errors.UserError(f"This request is already {execution.state.value}{who}; nothing more was done.")
+        who: list[errors.Part] = [" by ", errors.User(execution.approver)] if execution.approver else []
+        return errors.UserError([f"This request is already {execution.state.value}", *who, "; nothing more was done."])
 
     async def confirm(
         self, execution_id: uuid.UUID, clicker: str, channel_id: str, on_progress: ProgressCallback
@@ -445,7 +445,13 @@ class Engine:
             raise errors.DeniedError("That button belongs to a request in another channel.", reason="channel")
         if clicker != execution.requester and not await self._policy.may_run(procedure, clicker):
             raise errors.DeniedError(
-                f"Only <@{execution.requester}> or someone allowed to run `{procedure.name}` may cancel it.",
+                [
+                    "Only ",
+                    errors.User(execution.requester),
+                    " or someone allowed to run ",
+                    errors.Code(procedure.name),
+                    " may cancel it.",
+                ],
                 reason="cancel",
             )
         cancelled = await self._store.cancel(execution.id, _entry("cancelled", clicker, execution))

@@ -21,9 +21,9 @@ class Holder:
     detail: str
     execution: str | None = None  # the execution holding it (None for locks taken before this was recorded)
 
-    def describe(self) -> str:
+    def describe(self) -> tuple[errors.Part, ...]:
         minutes = max(0, int((time.time() - self.since) // 60))
-        return f"{self.detail} by <@{self.owner}>, started {minutes} min ago"
+        return (f"{self.detail} by ", errors.User(self.owner), f", started {minutes} min ago")
 
 
 class Locks(Protocol):
@@ -47,7 +47,8 @@ class BusyError(errors.UserError):
     """Another change holds the target's lock."""
 
     def __init__(self, service: str | None, holder: Holder, then: str) -> None:
-        super().__init__(f"{service} is being changed right now ({holder.describe()}). {then}")
+        super().__init__([f"{service} is being changed right now (", *holder.describe(), f"). {then}"])
+        self.holder = holder
 
 
 def lock_name(catalog: Catalog, service: str | None, procedure: Procedure, registry: ActionRegistry) -> str | None:

@@ -21,6 +21,16 @@ BREAKGLASS_ROLE = "breakglass"
 EMERGENCY_ARG = "emergency"
 VIEWER_ROLE = "viewer"  # may read: status, history, health
 
+Said = Sequence[errors.Part]  # a refusal in parts: the chat surface mentions the people it names
+
+
+def _either(roles: Sequence[str]) -> list[errors.Part]:
+    """`a` or `b`: the roles a refusal names."""
+    said: list[errors.Part] = []
+    for role in roles:
+        said += [" or "] * bool(said) + [errors.Code(role)]
+    return said
+
 
 class GroupDirectory(Protocol):
     """Which user groups (handles and ids) a user belongs to; UnavailableError when it cannot tell."""
@@ -98,45 +108,61 @@ class Policy:
         return bool(await self.roles_of(user_id) & set(procedure.roles))
 
     def _refuse(
-        self, membership: Membership, needed: Sequence[str], refusal: str, reason: str, *, holder: str = "you hold"
+        self,
+        membership: Membership,
+        needed: Sequence[str],
+        refusal: Said,
+        reason: str,
+        *,
+        holder: Said = ("you hold",),
     ) -> NoReturn:
         """Deny: for not holding a role, or (fail closed) because the group that would grant it cannot be read."""
         unchecked = [name for name in needed if name in membership.unchecked]
         if unchecked:
             groups = dict.fromkeys(f"@{g}" for name in unchecked for g in self._catalog.roles[name].groups)
             raise errors.DeniedError(
-                f"I cannot check {' or '.join(groups)} membership right now (Slack's user groups cannot be "
-                f"read), so I cannot tell whether {holder} role {' or '.join(f'`{r}`' for r in unchecked)}. "
-                "Nothing was done; try again in a few minutes.",
+                [
+                    f"I cannot check {' or '.join(groups)} membership right now (Slack's user groups cannot be "
+                    "read), so I cannot tell whether ",
+                    *holder,
+                    " role ",
+                    *_either(unchecked),
+                    ". Nothing was done; try again in a few minutes.",
+                ],
                 reason="groups_unavailable",
             )
         raise errors.DeniedError(refusal, reason=reason)
 
-    async def _require(self, user_id: str, needed: Sequence[str], refusal: str, reason: str = "role") -> Membership:
+    async def _require(self, user_id: str, needed: Sequence[str], refusal: Said, reason: str = "role") -> Membership:
         membership = await self.membership(user_id)
         if not membership.roles & set(needed):
             self._refuse(membership, needed, refusal, reason)
         return membership
 
-    def _who_may(self, roles: list[str]) -> str:
-        people: list[str] = []
+    def _who_may(self, roles: list[str]) -> Said:
+        people: dict[errors.Part, None] = {}
         for name in roles:
             role = self._catalog.roles.get(name)
             if role is None:
                 continue
-            people += [f"<@{u}>" for u in role.users] + [f"@{g}" for g in role.groups]
-        shown = ", ".join(dict.fromkeys(people)) or "nobody yet"
-        return f"role {' or '.join(f'`{r}`' for r in roles)} ({shown})"
+            people.update(dict.fromkeys([errors.User(u) for u in role.users] + [f"@{g}" for g in role.groups]))
+        shown: list[errors.Part] = []
+        for person in people:
+            shown += [", ", person] if shown else [person]
+        return ["role ", *_either(roles), " (", *(shown or ["nobody yet"]), ")"]
 
     async def check_emergency(self, procedure: Procedure, user_id: str) -> None:
         """An emergency request is for break-glass members only, and only where a second person is the rule."""
         if procedure.approval != "two_person":
-            raise errors.UserError(f"`{procedure.name}` needs no second person; run it without --emergency.")
-        await self.check_role(user_id, BREAKGLASS_ROLE, f"run `{procedure.name}` as an emergency")
+            raise errors.UserError(
+                [errors.Code(procedure.name), " needs no second person; run it without --emergency."]
+            )
+        await self.check_role(user_id, BREAKGLASS_ROLE, ["run ", errors.Code(procedure.name), " as an emergency"])
 
-    async def check_role(self, user_id: str, role: str, doing: str) -> None:
+    async def check_role(self, user_id: str, role: str, doing: str | Said) -> None:
         """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
-        await self._require(user_id, [role], f"You may not {doing}: it needs {self._who_may([role])}.")
+        doing = [doing] if isinstance(doing, str) else doing
+        await self._require(user_id, [role], ["You may not ", *doing, ": it needs ", *self._who_may([role]), "."])
 
     async def check_comms(self, user_id: str, verb: Comms, *, lead: str | None = None, subject: str = "") -> None:
         """Raise DeniedError unless the catalog's `comms:` lets the user do this; the `lead` of the
@@ -144,11 +170,15 @@ class Policy:
         if lead is not None and user_id == lead:
             return
         roles: list[str] = list(getattr(getattr(self._catalog.comms, verb.section), verb.key))
-        refusal = f"You may not {verb.doing}{subject}: it needs {self._who_may(roles)}."
+        refusal: Said = [f"You may not {verb.doing}{subject}: it needs ", *self._who_may(roles), "."]
         if lead is not None:
-            refusal = (
-                f"Only the incident lead <@{lead}> or someone with {self._who_may(roles)} may {verb.doing}{subject}."
-            )
+            refusal = [
+                "Only the incident lead ",
+                errors.User(lead),
+                " or someone with ",
+                *self._who_may(roles),
+                f" may {verb.doing}{subject}.",
+            ]
         await self._require(user_id, roles, refusal)
 
     async def check_lead(self, lead: str) -> None:
@@ -156,8 +186,8 @@ class Policy:
         roles = list(self._catalog.comms.incident.lead)
         membership = await self.membership(lead)
         if not membership.roles & set(roles):
-            refusal = f"<@{lead}> cannot lead an incident: the lead needs {self._who_may(roles)}."
-            self._refuse(membership, roles, refusal, "lead_role", holder=f"<@{lead}> holds")
+            refusal = [errors.User(lead), " cannot lead an incident: the lead needs ", *self._who_may(roles), "."]
+            self._refuse(membership, roles, refusal, "lead_role", holder=[errors.User(lead), " holds"])
 
     def channel_allowed(self, procedure: Procedure, channel_id: str) -> bool:
         if not procedure.channels:
@@ -166,12 +196,15 @@ class Policy:
 
     async def check_request(self, procedure: Procedure, user_id: str, channel_id: str) -> None:
         """Raise DeniedError unless the user may start this procedure in this channel now."""
+        name = errors.Code(procedure.name)
         await self._require(
-            user_id, procedure.roles, f"You may not run `{procedure.name}`: it needs {self._who_may(procedure.roles)}."
+            user_id, procedure.roles, ["You may not run ", name, ": it needs ", *self._who_may(procedure.roles), "."]
         )
         if not self.channel_allowed(procedure, channel_id):
-            allowed = ", ".join(f"<#{self._catalog.channels.resolve(c)}>" for c in procedure.channels)
-            raise errors.DeniedError(f"`{procedure.name}` may only be run in {allowed}.", reason="channel")
+            allowed: list[errors.Part] = []
+            for c in procedure.channels:
+                allowed += [", "] * bool(allowed) + [errors.Channel(self._catalog.channels.resolve(c))]
+            raise errors.DeniedError([name, " may only be run in ", *allowed, "."], reason="channel")
 
     async def check_change_rate(self, requester: str, change: str) -> None:
         """Count a confirmed change against its requester's limit (previews, cancelled and no-op requests
@@ -187,8 +220,11 @@ class Policy:
         )
         if wait is not None:
             raise errors.DeniedError(
-                f"<@{requester}> has had {limit} changes confirmed in the last "
-                f"{self._rate_limit.window_seconds}s; confirm this one in {wait}s.",
+                [
+                    errors.User(requester),
+                    f" has had {limit} changes confirmed in the last "
+                    f"{self._rate_limit.window_seconds}s; confirm this one in {wait}s.",
+                ],
                 reason="rate_limit",
             )
 
@@ -197,12 +233,13 @@ class Policy:
     ) -> str:
         """Raise DeniedError unless `clicker` may confirm; returns 'requester', 'approver' or, for an
         emergency request confirmed by its own requester in the breakglass role, 'breakglass'."""
+        name = errors.Code(procedure.name)
         if not self.channel_allowed(procedure, channel_id):
-            raise errors.DeniedError(f"`{procedure.name}` may not run in this channel.", reason="channel")
+            raise errors.DeniedError([name, " may not run in this channel."], reason="channel")
         membership = await self._require(
             clicker,
             procedure.roles,
-            f"You may not confirm `{procedure.name}`: it needs {self._who_may(procedure.roles)}.",
+            ["You may not confirm ", name, ": it needs ", *self._who_may(procedure.roles), "."],
         )
         roles = membership.roles
         if procedure.approval == "two_person":
@@ -210,15 +247,19 @@ class Policy:
                 return BREAKGLASS_ROLE
             if clicker == requester:
                 raise errors.DeniedError(
-                    f"`{procedure.name}` needs a second person: someone with "
-                    f"{self._who_may([APPROVER_ROLE])} other than you must approve.",
+                    [
+                        name,
+                        " needs a second person: someone with ",
+                        *self._who_may([APPROVER_ROLE]),
+                        " other than you must approve.",
+                    ],
                     reason="same_approver",
                 )
             if APPROVER_ROLE not in roles:
                 self._refuse(
                     membership,
                     [APPROVER_ROLE],
-                    f"Approving `{procedure.name}` needs {self._who_may([APPROVER_ROLE])}.",
+                    ["Approving ", name, " needs ", *self._who_may([APPROVER_ROLE]), "."],
                     reason="approver_role",
                 )
             return "approver"
@@ -226,7 +267,13 @@ class Policy:
             self._refuse(
                 membership,
                 [APPROVER_ROLE],
-                f"Only <@{requester}> or someone with {self._who_may([APPROVER_ROLE])} may confirm this.",
+                [
+                    "Only ",
+                    errors.User(requester),
+                    " or someone with ",
+                    *self._who_may([APPROVER_ROLE]),
+                    " may confirm this.",
+                ],
                 reason="not_requester",
             )
         return "requester" if clicker == requester else "approver"

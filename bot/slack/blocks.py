@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
-    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -54,29 +53,18 @@ def divider() -> Block:
     return DividerBlock()
 
 
-def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "No") -> ConfirmObject:
-    return ConfirmObject(
-        title=truncate(title, 100),
-        text=truncate(text, 300),
-        confirm=truncate(confirm, 30),
-        deny=truncate(deny, 30),
-    )
-
-
 def button(
     label: str,
     action_id: str,
     value: str,
     *,
     style: str | None = None,
-    confirm: ConfirmObject | None = None,
 ) -> ButtonElement:
     return ButtonElement(
         text=PlainTextObject(text=truncate(label, BUTTON_TEXT)),
         action_id=action_id,
         value=value,
         style=style,
-        confirm=confirm,
     )
 
 

@@ -6,7 +6,14 @@ Escaping `&`, `<`, `>` (in that order) turns `<!channel>`, `<@U123>` and
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
+from bot import errors
 from bot.text import escape
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
 
 def code(text: object) -> str:
@@ -15,15 +22,43 @@ def code(text: object) -> str:
 
 
 def preformatted(text: str, *, limit: int = 2900) -> str:
-    """A ``` block of escaped text that fits in one section (3000 chars) with room for the fences."""
+    """The inside of a ``` block (the template writes the fences): escaped, fences in the text
+    neutralised, and cut to fit one section (3000 chars) with room for the fences and a few words."""
     body = escape(text).replace("```", "'''")
     if len(body) > limit:
         body = body[: limit - 14] + "\n… (truncated)"
-    return f"```{body}```"
+    return body
 
 
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-__all__ = ["code", "escape", "preformatted", "truncate"]
+def mention(user_id: str) -> str:
+    """`<@U…>` for a Slack user id; anything else is shown as escaped text, so it can never ping."""
+    return f"<@{user_id}>" if USER_ID.match(user_id) else escape(user_id)
+
+
+def channel_link(channel_id: str) -> str:
+    """`<#C…>` for a Slack channel id; anything else is shown as escaped text."""
+    return f"<#{channel_id}>" if CHANNEL_ID.match(channel_id) else escape(channel_id)
+
+
+def said(parts: Sequence[errors.Part]) -> str:
+    """A domain message (errors.UserError.parts) in mrkdwn: people mentioned, channels linked, names as code.
+
+    The sentence parts are the domain's own words (user text in them is already escaped, bot/text.py)."""
+    shown: list[str] = []
+    for part in parts:
+        if isinstance(part, errors.User):
+            shown.append(mention(part.id))
+        elif isinstance(part, errors.Channel):
+            shown.append(channel_link(part.id))
+        elif isinstance(part, errors.Code):
+            shown.append(code(part.text))
+        else:
+            shown.append(part)
+    return "".join(shown)
+
+
+__all__ = ["channel_link", "code", "escape", "mention", "preformatted", "said", "truncate"]

@@ -10,13 +10,15 @@ import structlog
 from bot import errors, metrics
 from bot.runbooks.executions import Execution
 from bot.runbooks.model import Procedure
-from bot.slack import runbook_views as views
+from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 
 
-async def show_closed(slack: SlackWebApi, procedures: Mapping[str, Procedure], executions: list[Execution]) -> None:
+async def show_closed(
+    slack: SlackWebApi, views: RunbookViews, procedures: Mapping[str, Procedure], executions: list[Execution]
+) -> None:
     for execution in executions:
         metrics.count_closed_by_sweep(execution)
         procedure = procedures.get(execution.procedure)

@@ -12,6 +12,7 @@ from bot import errors, metrics
 from bot.runbooks.engine import Invocation
 from bot.slack import blocks as bk
 from bot.slack import runbook_views as views
+from bot.slack.mrkdwn import said
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
@@ -96,7 +97,7 @@ async def answering(slack: SlackWebApi, who: Invocation, doing: str, *, changes:
     except errors.UserError as exc:
         if isinstance(exc, errors.DeniedError):
             metrics.count_denial(exc.reason)
-        await reply_error(slack, who, exc.message, exc.usage)
+        await reply_error(slack, who, said(exc.parts), exc.usage)
     except errors.UnavailableError as exc:
         await reply_error(slack, who, unavailable_text(exc, changes=changes))
     except errors.TargetError as exc:

@@ -18,10 +18,10 @@ from bot.ids import ActionId
 from bot.runbooks.engine import Engine, Invocation
 from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
-from bot.slack import breakglass
-from bot.slack import runbook_views as views
+from bot.slack import breakglass, runbook_contexts
 from bot.slack.followup import ack_click_then
 from bot.slack.replies import action_invocation, answering
+from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 from bot.tasks import TaskOwner
 
@@ -42,6 +42,7 @@ class ExecutionRuntime:
     procedures: Mapping[str, Procedure]
     tasks: TaskOwner  # a confirmed run outlives the click's request
     followups: FollowUps  # the work after the ack, on a bounded queue
+    views: RunbookViews  # how the preview, progress and outcome look
 
 
 def register(app: AsyncApp, rt: ExecutionRuntime) -> None:
@@ -81,7 +82,12 @@ async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool
         if confirm:
             execution, procedure = await rt.engine.load(execution_id)
             progress = MessageProgress(
-                rt.slack, execution, procedure, _preview_ts(execution, body), breakglass.approvers(rt.engine.catalog)
+                rt.slack,
+                rt.views,
+                execution,
+                procedure,
+                _preview_ts(execution, body),
+                runbook_contexts.approvers(rt.engine.catalog),
             )
             # Owned task: a rollout can outlive this listener, and shutdown must know about it.
             rt.tasks.spawn(f"execution-{execution_id}", _confirm(rt, who, execution_id, progress))
@@ -89,7 +95,7 @@ async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool
             cancelled = await rt.engine.cancel(execution_id, who.user_id, who.channel_id)
             metrics.observe_execution(cancelled)
             procedure = rt.procedures[cancelled.procedure]
-            text, blocks = views.closed(cancelled, procedure, by=who.user_id)
+            text, blocks = rt.views.closed(cancelled, procedure, by=who.user_id)
             preview_ts = _preview_ts(cancelled, body)
             if preview_ts:
                 await rt.slack.update_message(cancelled.channel_id, preview_ts, text, blocks)
@@ -105,9 +111,16 @@ class MessageProgress:
     """Re-renders the preview message as the execution moves; the outcome is retried until Slack takes it."""
 
     def __init__(
-        self, slack: SlackWebApi, execution: Execution, procedure: Procedure, ts: str | None, approvers: str
+        self,
+        slack: SlackWebApi,
+        views: RunbookViews,
+        execution: Execution,
+        procedure: Procedure,
+        ts: str | None,
+        approvers: str,
     ) -> None:
         self._slack = slack
+        self._views = views
         self._approvers = approvers  # told at once when the run is a break-glass one
         self._approvers_told = False
         self._procedure = procedure
@@ -123,7 +136,7 @@ class MessageProgress:
             log.warning("no message to show progress in", execution_id=str(execution.id))
             return
         await self._tell_approvers(execution)
-        text, blocks = views.progress(execution, self._procedure, steps, current, line)
+        text, blocks = self._views.progress(execution, self._procedure, steps, current, line)
         if execution.state.final:
             await self._send_final(text, blocks)
             return
@@ -144,7 +157,7 @@ class MessageProgress:
         if why is None or self._approvers_told:
             return
         self._approvers_told = True
-        text, blocks = breakglass.notice(execution, why, self._approvers)
+        text, blocks = self._views.breakglass_notice(execution, why, self._approvers)
         try:
             await self._slack.post_message(self._channel, text, blocks, thread_ts=self._ts)
         except errors.BotError as exc:

@@ -16,6 +16,7 @@ from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack import guides, health_report
 from bot.slack import runbook_views as views
 from bot.slack.followup import ack_command_then
+from bot.slack.mrkdwn import said
 from bot.slack.replies import answering, command_invocation
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
@@ -45,13 +46,14 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
                 name = tokens[1].lower()
                 if name not in rt.procedures:
                     raise parser.unknown_name_error("procedure", name, list(rt.procedures), usage="/runbook help")
-                await ack(blocks=views.help_procedure(rt.procedures[name]), response_type="ephemeral")
+                await ack(blocks=rt.views.help_procedure(rt.procedures[name]), response_type="ephemeral")
             else:
-                await ack(blocks=views.help_overview(rt.procedures.values()), response_type="ephemeral")
+                await ack(blocks=rt.views.help_overview(rt.procedures.values()), response_type="ephemeral")
             return
         parsed = None if word in BUILT_IN_AFTER_ACK else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
-        await ack(text=exc.message, blocks=views.error(exc.message, exc.usage), response_type="ephemeral")
+        message = said(exc.parts)
+        await ack(text=message, blocks=views.error(message, exc.usage), response_type="ephemeral")
         return
     changes = parsed is not None and parsed.procedure.destructive
 
@@ -62,7 +64,7 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
                 await run_parsed(rt, who, parsed)
             elif word == "list":
                 allowed = [p for p in rt.procedures.values() if await rt.policy.may_run(p, who.user_id)]
-                await rt.slack.respond(who.response_url or "", "What you may run", views.allowed_list(allowed))
+                await rt.slack.respond(who.response_url or "", "What you may run", rt.views.allowed_list(allowed))
             elif word == "guide":
                 await guides.answer_guide(rt, who, tokens[1:])
             elif word == "health":
@@ -86,6 +88,6 @@ async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None
     await rt.slack.respond(
         who.response_url or "",
         "Runbook history",
-        views.history(found.executions, service, found.rollout),
+        rt.views.history(found.executions, service, found.rollout),
         ephemeral=False,
     )

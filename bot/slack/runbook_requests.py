@@ -14,8 +14,8 @@ from bot.runbooks.engine import Engine, Invocation, PendingOutcome
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
 from bot.slack import health_report, uploads
-from bot.slack import runbook_views as views
 from bot.slack.guide_runtime import GuideRuntime
+from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 
 
@@ -32,6 +32,7 @@ class RunbookRuntime:
     health: health_report.HealthRuntime
     guide: GuideRuntime  # `/runbook guide` and its buttons
     followups: FollowUps  # the work after the ack, on a bounded queue
+    views: RunbookViews  # how its messages look (templates/runbook_*)
 
 
 async def run_parsed(
@@ -43,18 +44,18 @@ async def run_parsed(
     """
     outcome = await rt.engine.request(parsed, who)
     if isinstance(outcome, PendingOutcome):
-        text, blocks = views.preview(outcome)
+        text, blocks = rt.views.preview(outcome)
         ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
         await rt.engine.attach_message(outcome.execution.id, who.channel_id, ts)
         return
-    text, blocks = views.read_only_result(outcome, who.user_id)
+    text, blocks = rt.views.read_only_result(outcome, who.user_id)
     try:
         ts = await rt.slack.post_message(who.channel_id, text, blocks, thread_ts=thread_ts)
     except errors.UserError:
         # The bot may not be a member of this channel; the response_url always works, files need membership.
         await rt.slack.respond(who.response_url or "", text, blocks, ephemeral=False)
         if any(r.files for r in outcome.results):
-            await rt.slack.respond(who.response_url or "", views.NOT_ATTACHED)
+            await rt.slack.respond(who.response_url or "", *rt.views.not_attached())
         return
     files = [f for result in outcome.results for f in result.files]
     await uploads.upload_files(rt.slack, who.channel_id, files, thread_ts=thread_ts or ts)

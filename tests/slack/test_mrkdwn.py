@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import text
+from bot import errors, text
 from bot.slack import mrkdwn
 
 
@@ -20,14 +20,14 @@ def test_code_spans_are_escaped_and_cannot_be_closed_early() -> None:
 
 
 def test_preformatted_blocks_are_escaped_and_their_fences_neutralised() -> None:
-    assert mrkdwn.preformatted("x ``` <@U1>") == "```x ''' &lt;@U1&gt;```"
+    assert mrkdwn.preformatted("x ``` <@U1>") == "x ''' &lt;@U1&gt;"
 
 
 def test_preformatted_blocks_are_cut_to_fit_one_section() -> None:
     long = mrkdwn.preformatted("a" * 5000, limit=100)
-    assert len(long) == 100 + 6
-    assert long.endswith("\n… (truncated)```")
-    assert mrkdwn.preformatted("a" * 100, limit=100) == "```" + "a" * 100 + "```"
+    assert len(long) == 100
+    assert long.endswith("\n… (truncated)")
+    assert mrkdwn.preformatted("a" * 100, limit=100) == "a" * 100
 
 
 def test_truncate_keeps_short_text_and_marks_a_cut() -> None:
@@ -47,5 +47,20 @@ def test_quoted_text_is_cut_at_eighty_characters_by_default() -> None:
 
 
 def test_preformatted_blocks_are_cut_at_2900_characters_by_default() -> None:
-    assert mrkdwn.preformatted("a" * 2900) == "```" + "a" * 2900 + "```"
-    assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)```")
+    assert mrkdwn.preformatted("a" * 2900) == "a" * 2900
+    assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)")
+
+
+def test_a_domain_message_mentions_its_people_links_its_channels_and_quotes_its_names() -> None:
+    parts = ["Only ", errors.User("U0ALICE"), " may run ", errors.Code("a`<b>"), " in ", errors.Channel("C0OPS"), "."]
+
+    assert mrkdwn.said(parts) == "Only <@U0ALICE> may run `a'&lt;b&gt;` in <#C0OPS>."
+    assert errors.plain(parts) == "Only @U0ALICE may run `a`<b>` in #C0OPS."
+
+
+def test_ids_that_are_not_slack_ids_are_shown_as_text_and_never_ping() -> None:
+    assert mrkdwn.said([errors.User("!channel"), errors.Channel("!here>")]) == "!channel!here&gt;"
+    assert mrkdwn.mention("U1") == "U1"  # too short for a user id
+    assert mrkdwn.mention("W0ENTERPRISE") == "<@W0ENTERPRISE>"
+    assert mrkdwn.channel_link("G0PRIVATE") == "<#G0PRIVATE>"
+    assert mrkdwn.channel_link("c0lower") == "c0lower"
