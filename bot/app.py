@@ -48,6 +48,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import bolt as bolt_app
 from bot.slack import (
+    feature_samples,
     guides,
     health_report,
     incident_command,
@@ -125,7 +126,7 @@ def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
 
 def template_samples(catalog: Catalog) -> SampleContexts:
     """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
-    return {**comms_samples.sample_contexts(catalog)}
+    return {**comms_samples.sample_contexts(catalog), **feature_samples.sample_contexts()}
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -261,7 +262,10 @@ class BotProcess:
         # a report fanning out over hundreds of services never starves the interactive commands' calls.
         concurrency = min(catalog.health.concurrency, 32)
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
-        self.health = HealthRuntime(slack, catalog, procedures, self._report_kube, s.prometheus_url)
+        templates = Templates(s.templates_dir)
+        self.health = HealthRuntime(
+            slack, catalog, procedures, self._report_kube, s.prometheus_url, templates=templates
+        )
         incident_store = PostgresIncidentStore(rt.db)
         runbooks = RunbookRuntime(
             slack=slack,
@@ -285,7 +289,6 @@ class BotProcess:
         runbook_actions.register(bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups))
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
-        templates = Templates(s.templates_dir)
         incidents = IncidentService(
             store=incident_store,
             scheduler=rt.scheduler,

@@ -28,6 +28,11 @@ from bot.text import escape
 SUFFIX = ".yml.j2"
 MAX_BLOCKS = 50
 MAX_TEXT = 4000
+# libyaml's parser where it is installed: the alert path renders a message per group during a flood.
+YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Slack's length limits per kind of text. A template adds its own words to values of any length, so the
+# rendered text is clipped here (with a visible mark) rather than refused by Slack or by validation.
+TEXT_LIMITS = {"header": 150, "section": 3000, "field": 2000, "context": 3000, "button": 75}
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,50 @@ def build_environment(templates_dir: Path) -> SandboxedEnvironment:
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is YAML, not HTML; mrkdwn escaping happens on the values
         keep_trailing_newline=True,
+        # Compiled templates stay cached without a stat per render; a changed file is read at the next
+        # start, after `check-config` has rendered it, never mid-run unchecked.
+        auto_reload=False,
     )
     env.filters["mrkdwn"] = escape
     env.filters["q"] = _quote
     return env
+
+
+def _clip(text: object, limit: int) -> object:
+    if isinstance(text, dict) and isinstance(text.get("text"), str) and len(text["text"]) > limit:
+        return {**text, "text": text["text"][: limit - 1] + "…"}
+    return text
+
+
+def clip_texts(blocks: object) -> object:
+    """The texts of headers, sections, fields, context elements and buttons cut to Slack's limits."""
+    if not isinstance(blocks, list):
+        return blocks
+    clipped: list[object] = []
+    for raw in blocks:
+        if not isinstance(raw, dict):
+            clipped.append(raw)
+            continue
+        block = dict(raw)
+        kind = block.get("type")
+        if kind in ("header", "section") and "text" in block:
+            block["text"] = _clip(block["text"], TEXT_LIMITS[str(kind)])
+        if isinstance(block.get("fields"), list):
+            block["fields"] = [_clip(f, TEXT_LIMITS["field"]) for f in block["fields"]]
+        if kind == "context" and isinstance(block.get("elements"), list):
+            block["elements"] = [_clip(e, TEXT_LIMITS["context"]) for e in block["elements"]]
+        if isinstance(block.get("accessory"), dict) and block["accessory"].get("type") == "button":
+            block["accessory"] = {
+                **block["accessory"],
+                "text": _clip(block["accessory"].get("text"), TEXT_LIMITS["button"]),
+            }
+        if kind == "actions" and isinstance(block.get("elements"), list):
+            block["elements"] = [
+                {**e, "text": _clip(e.get("text"), TEXT_LIMITS["button"])} if isinstance(e, dict) else e
+                for e in block["elements"]
+            ]
+        clipped.append(block)
+    return clipped
 
 
 def validate_blocks(blocks: object) -> list[dict[str, Any]]:
@@ -83,13 +128,13 @@ class Templates:
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:
         try:
             source = self._env.get_template(name + SUFFIX).render(**context)
-            document = yaml.safe_load(source)
+            document = yaml.load(source, Loader=YAML_LOADER)  # noqa: S506 (a safe loader, C or Python)
             if not isinstance(document, dict):
                 raise ValueError("the template must render a mapping with `text` and `blocks`")
             text = document.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError("`text` (the plain-text fallback) is missing or empty")
-            blocks = validate_blocks(document.get("blocks"))
+            blocks = validate_blocks(clip_texts(document.get("blocks")))
         except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError) as exc:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
         return Rendered(text[:MAX_TEXT], blocks)

@@ -30,7 +30,7 @@ from bot.runbooks.policy import VIEWER_ROLE
 from bot.scheduler import Job
 from bot.slack import blocks as bk
 from bot.slack import health_report
-from bot.slack.health_views import render
+from bot.slack.health_contexts import Occasion
 from bot.slack.mrkdwn import code, escape, truncate
 from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
@@ -291,8 +291,7 @@ async def _run_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread
         await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
         service = step.args or None
         report = await health_report.build_report(rt.health, [service] if service else None)
-        title = f"Health of {service}" if service else "Health report"
-        rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
+        rendered = health_report.render_report(rt.health, report, Occasion(asked_by=who.user_id, service=service))
         await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
         return
     parsed = parser.parse(step.command_text(), rt.procedures, rt.catalog)
