@@ -183,6 +183,7 @@ class BotProcess:
         registry = build_registry(self._kube, self._engines, mask, s.prometheus_url)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
+        templates = Templates(s.templates_dir)  # checked above; the one environment every surface renders with
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
@@ -234,8 +235,10 @@ class BotProcess:
         self.runtime = rt
         rt.followups.start()
         self.bolt = bolt_app.build_bolt_app(slack.client)
-        self._register_surfaces(rt, self.bolt, guides)
-        alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
+        self._register_surfaces(rt, self.bolt, guides, templates)
+        alerts = AlertDispatcher(
+            AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks, templates=templates)
+        )
         self.web_app = build_web_app(
             WebRuntime(
                 signing_secret=s.slack_signing_secret,
@@ -255,14 +258,15 @@ class BotProcess:
             await rt.scheduler.start()
         return rt
 
-    def _register_surfaces(self, rt: Runtime, bolt: AsyncApp, guide_files: Mapping[str, Guide]) -> None:
+    def _register_surfaces(
+        self, rt: Runtime, bolt: AsyncApp, guide_files: Mapping[str, Guide], templates: Templates
+    ) -> None:
         """Every Slack surface (and the comms jobs) with the collaborators it uses, built here."""
         s, slack, catalog, procedures = rt.settings, rt.slack, rt.catalog, rt.procedures
         # The health report's own Kubernetes client, with as many workers as checks may run at once, so
         # a report fanning out over hundreds of services never starves the interactive commands' calls.
         concurrency = min(catalog.health.concurrency, 32)
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
-        templates = Templates(s.templates_dir)
         self.health = HealthRuntime(
             slack, catalog, procedures, self._report_kube, s.prometheus_url, templates=templates
         )

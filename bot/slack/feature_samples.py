@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.alerts.payload import Notification
+from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
-from bot.slack import health_contexts
+from bot.slack import alert_contexts, health_contexts
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS
 
@@ -40,5 +42,53 @@ def health_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
     }
 
 
+def _alert(n: int, status: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": NASTY, "pod": f"{NASTY[:50]}-{n}", NASTY[:30]: NASTY, "`code`": "`"},
+        "annotations": {
+            "summary": NASTY,
+            "description": NASTY,
+            "runbook_url": "https://runbooks.example/a?b=1&c=<!here>|x",
+        },
+        "generatorURL": "javascript:alert('<!channel>')" if n % 2 else "http://prom.example/<@U0SAMPLE>|x>",
+    }
+
+
+def _group(key: str, status: str, *, common: bool) -> Notification:
+    return Notification.model_validate(
+        {
+            "version": "4",
+            "groupKey": key,
+            "status": status,
+            "truncatedAlerts": 7,
+            "commonLabels": {"alertname": NASTY, "service": NASTY[:40], "team": NASTY},
+            "commonAnnotations": {"summary": NASTY, "description": NASTY} if common else {},
+            "alerts": [_alert(n, status) for n in range(8)],
+        }
+    )
+
+
+def _entry(key: str, status: str, *, common: bool) -> alert_contexts.Entry:
+    # Buttons' values are data for the click, never shown: the catalog's plain names (see _report).
+    fixes = [AlertSuggestion("restart", f"backend-{n}") for n in range(10)]
+    return alert_contexts.Entry(
+        group=_group(key, status, common=common),
+        severity=NASTY,
+        service=NASTY,
+        suggestions=fixes,
+        elsewhere=[(AlertSuggestion("rollback", "backend"), ("C0OPS", NASTY[:20]))] * 3,
+    )
+
+
+def alert_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
+    firing, resolved = _entry("a", "firing", common=False), _entry("b", "resolved", common=True)
+    many = [_entry(f"g{n}", "firing", common=bool(n % 2)) for n in range(20)]
+    return {
+        "alert_group": lambda: alert_contexts.full(firing),
+        "alert_digest": lambda: alert_contexts.digest([resolved, *many]),
+    }
+
+
 def sample_contexts() -> dict[str, Callable[[], Mapping[str, Any]]]:
-    return {**health_samples()}
+    return {**health_samples(), **alert_samples()}
