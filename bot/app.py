@@ -126,7 +126,7 @@ def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
 
 def template_samples(catalog: Catalog) -> SampleContexts:
     """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
-    return {**comms_samples.sample_contexts(catalog), **feature_samples.sample_contexts()}
+    return {**comms_samples.sample_contexts(catalog), **feature_samples.sample_contexts(catalog)}
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -286,6 +286,7 @@ class BotProcess:
                 incidents=incident_store,
                 scheduler=rt.scheduler,
                 clock=rt.clock,
+                templates=templates,
             ),
         )
         runbook_command.register(bolt, runbooks)
@@ -303,7 +304,7 @@ class BotProcess:
             clock=rt.clock,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents))
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates))
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -314,7 +315,7 @@ class BotProcess:
             clock=rt.clock,
         )
         maintenance.register_jobs(rt.scheduler)
-        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock))
+        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates))
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""

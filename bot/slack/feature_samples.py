@@ -5,12 +5,17 @@ overflow a block if its context builder did not escape it and the template did n
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
+from bot.catalog import Catalog
+from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
+from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
-from bot.slack import alert_contexts, health_contexts
+from bot.runbooks.model import Procedure
+from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS
 
@@ -90,5 +95,89 @@ def alert_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
     }
 
 
-def sample_contexts() -> dict[str, Callable[[], Mapping[str, Any]]]:
-    return {**health_samples(), **alert_samples()}
+_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def _incident(n: int) -> Incident:
+    return Incident(
+        id=n,
+        title=NASTY,
+        severity=NASTY[:12],
+        impact=NASTY,
+        services=(NASTY, "<!here>"),
+        lead=NASTY if n % 2 else "U0LEAD",
+        declared_by="U0DECLARER",
+        state="open",
+        channel_id="C0INCIDENTS",
+        message_ts=None,
+        root_cause=None,
+        resolution=None,
+        declared_at=_AT,
+        resolved_at=None,
+    )
+
+
+def _window(n: int) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=n,
+        purpose=NASTY,
+        services=(NASTY, "<!channel>") * 10,
+        starts_at=_AT,
+        ends_at=_AT + timedelta(hours=2),
+        state="in_progress",
+        channel_id="C0INCIDENTS",
+        created_by=NASTY,
+        created_at=_AT,
+        cancelled_by=None,
+    )
+
+
+def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    incidents = [_incident(n) for n in range(25)]
+    events = [IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)]
+    zone = catalog.timezone
+    return {
+        "incident_list": lambda: incident_contexts.incident_list(incidents, catalog),
+        "incident_timeline": lambda: incident_contexts.timeline(incidents[1], events, catalog),
+        "incident_reply": lambda: incident_contexts.incident_reply("snoozed", 42, NASTY, due=_AT, timezone=zone),
+        "maintenance_list": lambda: incident_contexts.maintenance_list([_window(n) for n in range(25)], zone),
+        "maintenance_reply": lambda: incident_contexts.maintenance_reply(
+            "scheduled", 7, NASTY, notice=timedelta(minutes=90), ahead=timedelta(hours=24)
+        ),
+    }
+
+
+def _guide() -> Guide:
+    """A guide as a careless or hostile runbook import could make it: every text field nasty, and
+    more sections and steps than a message can hold."""
+    title = NASTY[:150]
+    steps = [
+        GuideStep(title=NASTY[:200], phase=phase, procedure="restart", args=NASTY[:200] if n % 3 else "{service}")
+        for phase in ("immediate", "diagnosis", "resolution")
+        for n in range(15)
+    ]
+    section = Section(
+        title=title, symptoms=[NASTY] * 20, steps=steps, escalation=Escalation(text=NASTY[:1000], after_minutes=15)
+    )
+    return Guide(
+        name="hostile",  # the button's value carries it: a file name, checked by the loader's pattern
+        title=title,
+        source=NASTY,
+        contacts=[NASTY] * 6,
+        sections=[section] + [Section(title=f"{NASTY[:140]} {n}", symptoms=[NASTY] * 5) for n in range(60)],
+    )
+
+
+def guide_samples(procedures: Mapping[str, Procedure]) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    guide = _guide()
+    return {
+        "guide_menu": lambda: guide_contexts.menu([guide] * 60),
+        "guide_sections": lambda: guide_contexts.sections(guide),
+        "guide_section": lambda: guide_contexts.section(procedures, guide, 0, incident_id=12),
+        "guide_started": lambda: guide_contexts.started(NASTY),
+        "guide_reminder": lambda: guide_contexts.reminder(guide, 0),
+    }
+
+
+def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    return {**health_samples(), **alert_samples(), **comms_reply_samples(catalog), **guide_samples({})}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.views import View
 
 from bot.catalog import Catalog
-from bot.comms.contexts import mention, safe, when
+from bot.comms.contexts import safe
 from bot.comms.incidents import NOTE_MAX_CHARS, TITLE_MAX_CHARS
-from bot.comms.records import Incident, IncidentEvent
+from bot.comms.records import Incident
 from bot.ids import CallbackId
 from bot.slack import blocks as bk
 
@@ -117,33 +116,3 @@ def submitted(view: dict[str, Any], block_id: str) -> Any:
     if "selected_user" in state:
         return str(state.get("selected_user") or "")
     return str(state.get("value") or "")
-
-
-def incident_list(incidents: Sequence[Incident], catalog: Catalog) -> bk.Blocks:
-    if not incidents:
-        return bk.render([bk.section("No open incidents. :tada:")])
-    lines = [
-        f"*#{i.id}* [{safe(i.severity, 10)}] {safe(i.title, 150)} · lead {mention(i.lead)} · "
-        f"since {when(i.declared_at, catalog.timezone)}"
-        for i in incidents
-    ]
-    return bk.render(
-        [
-            bk.header("Open incidents"),
-            *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)],
-        ]
-    )
-
-
-def _actor(actor: str) -> str:
-    return "the bot" if actor == "bot" else mention(actor)
-
-
-def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catalog) -> bk.Blocks:
-    lines = [
-        f"`{when(e.at, catalog.timezone)}` *{e.kind}* by {_actor(e.actor)}"
-        + (f": {safe(e.text, 300)}" if e.text else "")
-        for e in events
-    ]
-    head = f"Timeline of #{incident.id} [{incident.severity}] ({incident.state})"
-    return bk.render([bk.header(head), *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)]])
