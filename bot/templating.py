@@ -21,6 +21,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot import errors
 from bot.text import escape
@@ -32,7 +33,15 @@ MAX_TEXT = 4000
 YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Slack's length limits per kind of text. A template adds its own words to values of any length, so the
 # rendered text is clipped here (with a visible mark) rather than refused by Slack or by validation.
-TEXT_LIMITS = {"header": 150, "section": 3000, "field": 2000, "context": 3000, "button": 75}
+TEXT_LIMITS = {
+    "header": 150,
+    "section": 3000,
+    "field": 2000,
+    "context": 3000,
+    "button": 75,
+    "label": 2000,
+    "option": 75,
+}
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,15 @@ def clip_texts(blocks: object) -> object:
                 **block["accessory"],
                 "text": _clip(block["accessory"].get("text"), TEXT_LIMITS["button"]),
             }
+        if kind == "input" and isinstance(block.get("element"), dict):
+            block["label"] = _clip(block.get("label"), TEXT_LIMITS["label"])
+            options = block["element"].get("options")
+            if isinstance(options, list):
+                clipped_options = [
+                    {**o, "text": _clip(o.get("text"), TEXT_LIMITS["option"])} if isinstance(o, dict) else o
+                    for o in options
+                ]
+                block["element"] = {**block["element"], "options": clipped_options}
         if kind == "actions" and isinstance(block.get("elements"), list):
             block["elements"] = [
                 {**e, "text": _clip(e.get("text"), TEXT_LIMITS["button"])} if isinstance(e, dict) else e
@@ -139,6 +157,39 @@ class Templates:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
         return Rendered(text[:MAX_TEXT], blocks)
 
+    def render_view(
+        self, name: str, context: Mapping[str, Any], *, callback_id: str, private_metadata: str
+    ) -> dict[str, Any]:
+        """A modal (`views.open`): the template renders its `title`, `submit`, `close` and `blocks`;
+        the code supplies the callback id and the metadata, so no wording can reroute a submission."""
+        try:
+            source = self._env.get_template(name + SUFFIX).render(**context)
+            document = yaml.load(source, Loader=YAML_LOADER)  # noqa: S506 (a safe loader, C or Python)
+            if not isinstance(document, dict):
+                raise ValueError("a modal template must render a mapping with `title`, `submit`, `close`, `blocks`")
+            view = View(
+                type="modal",
+                callback_id=callback_id,
+                private_metadata=private_metadata,
+                title=_modal_label(document.get("title"), "title"),
+                submit=_modal_label(document.get("submit"), "submit"),
+                close=_modal_label(document.get("close"), "close"),
+                blocks=validate_blocks(clip_texts(document.get("blocks"))),
+            )
+            return dict(view.to_dict())
+        except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError, SlackObjectFormationError) as exc:
+            raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
+
+
+MODAL_SUFFIX = "_modal"  # a template named …_modal renders a view (render_view), not a message
+MODAL_LABEL = 24  # Slack's limit for a modal's title, submit and close
+
+
+def _modal_label(text: object, key: str) -> dict[str, str]:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"`{key}` is missing or empty")
+    return {"type": "plain_text", "text": text if len(text) <= MODAL_LABEL else text[: MODAL_LABEL - 1] + "…"}
+
 
 SampleContexts = Mapping[str, Callable[[], Mapping[str, Any]]]
 """Template name → a function building a hostile context for it (every surface contributes its own)."""
@@ -160,11 +211,14 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
             problems.append(f"{path}: missing (the bot renders this template)")
             continue
         try:
-            rendered = templates.render(name, make_context())
+            if name.endswith(MODAL_SUFFIX):
+                shown = json.dumps(templates.render_view(name, make_context(), callback_id=name, private_metadata=""))
+            else:
+                rendered = templates.render(name, make_context())
+                shown = json.dumps([rendered.text, rendered.blocks])
         except errors.ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        shown = json.dumps([rendered.text, rendered.blocks])
         for ping in PINGS:
             if ping in shown:
                 problems.append(f"{path}: user text {ping!r} reached the message unescaped (it would ping)")

@@ -15,7 +15,7 @@ from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.runbooks.model import Procedure
-from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts
+from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts, incident_views
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS
 
@@ -98,7 +98,7 @@ def alert_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
 _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
-def _incident(n: int) -> Incident:
+def incident(n: int) -> Incident:
     return Incident(
         id=n,
         title=NASTY,
@@ -133,13 +133,16 @@ def _window(n: int) -> MaintenanceWindow:
 
 
 def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
-    incidents = [_incident(n) for n in range(25)]
+    incidents = [incident(n) for n in range(25)]
     events = [IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)]
     zone = catalog.timezone
     return {
         "incident_list": lambda: incident_contexts.incident_list(incidents, catalog),
         "incident_timeline": lambda: incident_contexts.timeline(incidents[1], events, catalog),
         "incident_reply": lambda: incident_contexts.incident_reply("snoozed", 42, NASTY, due=_AT, timezone=zone),
+        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY),
+        "incident_update_modal": lambda: incident_views.about(incidents[1]),
+        "incident_resolve_modal": lambda: incident_views.about(incidents[1]),
         "maintenance_list": lambda: incident_contexts.maintenance_list([_window(n) for n in range(25)], zone),
         "maintenance_reply": lambda: incident_contexts.maintenance_reply(
             "scheduled", 7, NASTY, notice=timedelta(minutes=90), ahead=timedelta(hours=24)

@@ -172,7 +172,9 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
-    await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
+    await rt.slack.open_view(
+        str(body["trigger_id"]), views.update_modal(rt.templates, incident, channel_id=who.channel_id)
+    )
 
 
 async def _snooze(
@@ -198,7 +200,7 @@ async def _command(
     channel = rt.catalog.channels.incidents
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
-        modal = views.declare_modal(rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
+        modal = views.declare_modal(rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
@@ -237,7 +239,7 @@ async def _command(
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
         incident = await service.load_for_change(parsed.incident_id, who.user_id, verb)
         modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
-            incident, channel_id=who.channel_id
+            rt.templates, incident, channel_id=who.channel_id
         )
         await rt.slack.open_view(str(command["trigger_id"]), modal)
 

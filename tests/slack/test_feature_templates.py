@@ -17,7 +17,7 @@ from bot.catalog import Catalog
 from bot.health import model as health
 from bot.health.model import CheckResult, Report, ServiceHealth, State
 from bot.settings import PROJECT_ROOT
-from bot.slack import alert_contexts, alert_views, feature_samples, health_views
+from bot.slack import alert_contexts, alert_views, feature_samples, health_views, incident_views
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS, Templates, check_templates
 from sandbox import blockkit
@@ -33,13 +33,25 @@ def _report() -> Report:
 
 def test_every_feature_template_renders_valid_block_kit_and_pings_nobody(catalog: Catalog) -> None:
     samples = feature_samples.sample_contexts(catalog)
-    assert {"health_report", "alert_group", "incident_list", "maintenance_list", "guide_section"} <= set(samples)
+    assert {
+        "health_report",
+        "alert_group",
+        "incident_list",
+        "incident_declare_modal",
+        "maintenance_list",
+        "guide_section",
+    } <= set(samples)
     assert set(samples) <= set(template_samples(catalog)), "check-config renders every one of them"
     templates = Templates(TEMPLATES)
     for name, make in samples.items():
-        rendered = templates.render(name, make())
-        assert blockkit.validate_message_blocks(rendered.blocks) == [], name
-        shown = json.dumps([rendered.text, rendered.blocks])
+        if name.endswith(templating.MODAL_SUFFIX):
+            view = templates.render_view(name, make(), callback_id=name, private_metadata="{}")
+            blocks, shown = view["blocks"], json.dumps(view)
+            assert view["type"] == "modal" and view["callback_id"] == name, name
+        else:
+            rendered = templates.render(name, make())
+            blocks, shown = rendered.blocks, json.dumps([rendered.text, rendered.blocks])
+        assert blockkit.validate_message_blocks(blocks) == [], name
         assert not [p for p in PINGS if p in shown], name
     assert check_templates(TEMPLATES, samples) == []
 
@@ -115,3 +127,14 @@ def test_templates_are_compiled_once_and_parsed_with_libyaml(tmp_path: Path) -> 
     assert templates.render("incident_reply", context) == first
     if yaml.__with_libyaml__:
         assert templating.YAML_LOADER is yaml.CSafeLoader
+
+
+def test_a_modal_template_cannot_reroute_its_submission(tmp_path: Path, catalog: Catalog) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, folder)
+    path = folder / "incident_update_modal.yml.j2"
+    path.write_text(path.read_text().replace('"Post update"', '"Send it"') + 'callback_id: "elsewhere"\n')
+    incident = feature_samples.incident(5)
+    view = incident_views.update_modal(Templates(folder), incident, channel_id="C0OPS")
+    assert view["callback_id"] == "incident_update" and view["submit"]["text"] == "Send it"
+    assert json.loads(view["private_metadata"]) == {"incident": 5, "channel": "C0OPS"}
