@@ -44,14 +44,17 @@ class Entry:
 def http_url(url: str) -> str | None:
     """The URL ready to sit inside Slack's `<url|text>`, or None when it is not http(s) (javascript:,
     slack://, garbage are not links)."""
+    url = url.strip()
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return None  # a URL has no spaces or control characters; Slack would cut the link there
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return None
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > URL_LIMIT:
         return None
     # `|` and `>` would end the url part of Slack's link syntax; percent-encoding keeps the URL valid.
-    return url.strip().replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
 def _links(alert: Alert, common: dict[str, str]) -> list[dict[str, str]]:

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import templating
 from bot.alerts.payload import parse
@@ -21,6 +23,7 @@ from bot.slack import alert_contexts, alert_views, feature_samples, health_views
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS, Templates, check_templates
 from sandbox import blockkit
+from sandbox.blockkit import validate_message_blocks
 from tests.alerts.conftest import group
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -138,3 +141,31 @@ def test_a_modal_template_cannot_reroute_its_submission(tmp_path: Path, catalog:
     view = incident_views.update_modal(Templates(folder), incident, channel_id="C0OPS")
     assert view["callback_id"] == "incident_update" and view["submit"]["text"] == "Send it"
     assert json.loads(view["private_metadata"]) == {"incident": 5, "channel": "C0OPS"}
+
+
+hostile = st.one_of(
+    st.text(max_size=200),
+    st.sampled_from(["<!channel>", "<!here>", "<@U0BOB>", "<#C0OPS>", "<http://evil|click>", "`", "\x00", "\u202e"]),
+    st.text(alphabet="<>&!@#|`'\"{}[]:-\n *_~\x85\x7f", max_size=60),
+)
+PINGED = ("<!channel>", "<!here>", "<@U0BOB>", "<#C0OPS>", "<http://evil")
+
+
+@settings(max_examples=60, deadline=None)
+@given(summary=hostile, label=hostile, value=hostile, url=st.one_of(hostile, hostile.map("https://x.example/".__add__)))
+def test_whatever_alertmanager_and_the_checks_send_no_message_pings_or_breaks(
+    summary: str, label: str, value: str, url: str
+) -> None:
+    templates = Templates(TEMPLATES)
+    payload = group("Hostile", summary=summary, description=value, generator_url=url, annotations={"runbook_url": url})
+    payload["alerts"][0]["labels"][label or "x"] = value
+    entry = alert_contexts.Entry(parse(json.dumps(payload).encode()), value, label, [Suggestion("restart", "backend")])
+    messages = [alert_views.render(templates, [entry]), alert_views.render(templates, [entry, entry])]
+    check = CheckResult(label, value, State.FAIL, summary, health.Suggestion("restart", "backend"))
+    report = Report((ServiceHealth(label, (check,)),), 1.0)
+    rendered = health_views.render(templates, report, Occasion(asked_by=value, service=label), procedures={"restart"})
+    messages += [rendered.summary, *rendered.thread]
+    for text, blocks in messages:
+        assert validate_message_blocks(blocks) == []
+        shown = json.dumps(blocks, ensure_ascii=False) + text
+        assert not [p for p in PINGED if p in shown]
