@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -48,10 +47,6 @@ def section(text: str, *, fields: Sequence[str] = (), block_id: str | None = Non
 
 def context(*texts: str) -> Block:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(t, SECTION_TEXT)) for t in texts[:10]])
-
-
-def divider() -> Block:
-    return DividerBlock()
 
 
 def confirm_dialog(title: str, text: str, *, confirm: str = "Yes", deny: str = "No") -> ConfirmObject:
