@@ -32,7 +32,10 @@ from bot.catalog import Catalog, Channels, HealthSchedule, Role, Service
 from bot.health.checks import Targets, run_checks
 from bot.health.model import State
 from bot.k8s import Kube
+from bot.settings import PROJECT_ROOT
+from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import render
+from bot.templating import Templates
 from sandbox.cluster import SandboxCluster
 from sandbox.cluster_store import new_deployment
 
@@ -95,7 +98,12 @@ async def run_size(size: int, workdir: Path) -> Result:
                     started = time.perf_counter()
                     async with asyncio.timeout(PER_SIZE_LIMIT_SECONDS):
                         report = await run_checks(catalog, Targets(kube, session))
-                    rendered = render(report, title="Daily health report", procedures={"restart"}, when="bench")
+                    rendered = render(
+                        Templates(PROJECT_ROOT / "templates"),
+                        report,
+                        Occasion(scheduled_at="bench"),
+                        procedures={"restart"},
+                    )
                     seconds = time.perf_counter() - started
             finally:
                 kube.close()

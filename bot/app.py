@@ -48,6 +48,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.slack import bolt as bolt_app
 from bot.slack import (
+    feature_samples,
     guides,
     health_report,
     incident_command,
@@ -127,7 +128,11 @@ def value_mask(settings: Settings, catalog: Catalog) -> ValueMask:
 
 def template_samples(catalog: Catalog) -> SampleContexts:
     """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
-    return {**comms_samples.sample_contexts(catalog), **runbook_samples.sample_contexts(catalog)}
+    return {
+        **comms_samples.sample_contexts(catalog),
+        **runbook_samples.sample_contexts(catalog),
+        **feature_samples.sample_contexts(catalog),
+    }
 
 
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
@@ -185,6 +190,7 @@ class BotProcess:
         registry = build_registry(self._kube, self._engines, mask, s.prometheus_url)
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
+        templates = Templates(s.templates_dir)  # checked above; the one environment every surface renders with
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()
@@ -236,8 +242,10 @@ class BotProcess:
         self.runtime = rt
         rt.followups.start()
         self.bolt = bolt_app.build_bolt_app(slack.client)
-        self._register_surfaces(rt, self.bolt, guides)
-        alerts = AlertDispatcher(AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks))
+        self._register_surfaces(rt, self.bolt, guides, templates)
+        alerts = AlertDispatcher(
+            AlertRuntime(slack, catalog, procedures, AlertRefs(coordinator), rt.tasks, templates=templates)
+        )
         self.web_app = build_web_app(
             WebRuntime(
                 signing_secret=s.slack_signing_secret,
@@ -257,16 +265,19 @@ class BotProcess:
             await rt.scheduler.start()
         return rt
 
-    def _register_surfaces(self, rt: Runtime, bolt: AsyncApp, guide_files: Mapping[str, Guide]) -> None:
+    def _register_surfaces(
+        self, rt: Runtime, bolt: AsyncApp, guide_files: Mapping[str, Guide], templates: Templates
+    ) -> None:
         """Every Slack surface (and the comms jobs) with the collaborators it uses, built here."""
         s, slack, catalog, procedures = rt.settings, rt.slack, rt.catalog, rt.procedures
         # The health report's own Kubernetes client, with as many workers as checks may run at once, so
         # a report fanning out over hundreds of services never starves the interactive commands' calls.
         concurrency = min(catalog.health.concurrency, 32)
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
-        self.health = HealthRuntime(slack, catalog, procedures, self._report_kube, s.prometheus_url)
+        self.health = HealthRuntime(
+            slack, catalog, procedures, self._report_kube, s.prometheus_url, templates=templates
+        )
         incident_store = PostgresIncidentStore(rt.db)
-        templates = Templates(s.templates_dir)
         self._views = RunbookViews(templates)
         runbooks = RunbookRuntime(
             slack=slack,
@@ -284,6 +295,7 @@ class BotProcess:
                 incidents=incident_store,
                 scheduler=rt.scheduler,
                 clock=rt.clock,
+                templates=templates,
             ),
         )
         runbook_command.register(bolt, runbooks)
@@ -303,7 +315,7 @@ class BotProcess:
             clock=rt.clock,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents))
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates))
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -314,7 +326,7 @@ class BotProcess:
             clock=rt.clock,
         )
         maintenance.register_jobs(rt.scheduler)
-        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock))
+        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates))
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""

@@ -21,6 +21,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot import errors
 from bot.text import escape
@@ -33,6 +34,7 @@ TEXT_LIMITS = {"header": 150, "section": 3000, "context": 3000}
 FIELD_TEXT, MAX_FIELDS, MAX_CONTEXT_ELEMENTS, MAX_BUTTONS = 2000, 10, 10, 25
 BUTTON_TEXT = 75
 CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+LABEL_TEXT, OPTION_TEXT = 2000, 75  # a modal input's label and each option of its select
 
 _STR, _BOOL, _NULL = ("tag:yaml.org,2002:" + kind for kind in ("str", "bool", "null"))
 
@@ -168,6 +170,13 @@ def fit_blocks(blocks: object) -> object:
             block["fields"] = block["fields"][:MAX_FIELDS]
             for item in block["fields"]:
                 _cut_text_of(item, FIELD_TEXT)
+        if kind == "section" and isinstance(block.get("accessory"), dict):
+            _cut_text_of(block["accessory"].get("text"), BUTTON_TEXT)
+        if kind == "input" and isinstance(block.get("element"), dict):
+            _cut_text_of(block.get("label"), LABEL_TEXT)
+            for option in block["element"].get("options") or ():
+                if isinstance(option, dict):
+                    _cut_text_of(option.get("text"), OPTION_TEXT)
         elif kind == "context" and isinstance(block.get("elements"), list):
             block["elements"] = block["elements"][:MAX_CONTEXT_ELEMENTS]
             for item in block["elements"]:
@@ -211,6 +220,39 @@ class Templates:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
         return Rendered(text[:MAX_TEXT], blocks)
 
+    def render_view(
+        self, name: str, context: Mapping[str, Any], *, callback_id: str, private_metadata: str
+    ) -> dict[str, Any]:
+        """A modal (`views.open`): the template renders its `title`, `submit`, `close` and `blocks`;
+        the code supplies the callback id and the metadata, so no wording can reroute a submission."""
+        try:
+            source = self._env.get_template(name + SUFFIX).render(**context)
+            document = load_document(source)
+            if not isinstance(document, dict):
+                raise ValueError("a modal template must render a mapping with `title`, `submit`, `close`, `blocks`")
+            view = View(
+                type="modal",
+                callback_id=callback_id,
+                private_metadata=private_metadata,
+                title=_modal_label(document.get("title"), "title"),
+                submit=_modal_label(document.get("submit"), "submit"),
+                close=_modal_label(document.get("close"), "close"),
+                blocks=validate_blocks(fit_blocks(document.get("blocks"))),
+            )
+            return dict(view.to_dict())
+        except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError, SlackObjectFormationError) as exc:
+            raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
+
+
+MODAL_SUFFIX = "_modal"  # a template named …_modal renders a view (render_view), not a message
+MODAL_LABEL = 24  # Slack's limit for a modal's title, submit and close
+
+
+def _modal_label(text: object, key: str) -> dict[str, str]:
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"`{key}` is missing or empty")
+    return {"type": "plain_text", "text": text if len(text) <= MODAL_LABEL else text[: MODAL_LABEL - 1] + "…"}
+
 
 def _checked_shape(blocks: object) -> list[dict[str, Any]]:
     if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
@@ -238,11 +280,14 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
             problems.append(f"{path}: missing (the bot renders this template)")
             continue
         try:
-            rendered = templates.render(name, make_context())
+            if name.endswith(MODAL_SUFFIX):
+                shown = json.dumps(templates.render_view(name, make_context(), callback_id=name, private_metadata=""))
+            else:
+                rendered = templates.render(name, make_context())
+                shown = json.dumps([rendered.text, rendered.blocks])
         except errors.ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        shown = json.dumps([rendered.text, rendered.blocks])
         for ping in PINGS:
             if ping in shown:
                 problems.append(f"{path}: user text {ping!r} reached the message unescaped (it would ping)")

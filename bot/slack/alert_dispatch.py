@@ -32,6 +32,7 @@ from bot.runbooks.model import Procedure
 from bot.slack import alert_views as views
 from bot.slack.webapi import SlackWebApi
 from bot.tasks import TaskOwner
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +75,7 @@ class AlertRuntime:
     procedures: Mapping[str, Procedure]  # which suggestions get a button in which channel
     refs: AlertRefs
     tasks: TaskOwner  # the per-channel workers
+    templates: Templates  # alert_group, alert_digest
 
 
 class AlertDispatcher:
@@ -169,7 +171,7 @@ class AlertDispatcher:
             groups = {g.group_key: g for g in await self._refs.groups_in(ref)}
             for p in pendings:
                 groups[p.group.group_key] = p.group
-            text, blocks = views.render([self._entry(ref.channel, g) for g in groups.values()])
+            text, blocks = views.render(self._rt.templates, [self._entry(ref.channel, g) for g in groups.values()])
             await self._rt.slack.update_message(ref.channel, ref.ts, text, blocks)
             await self._refs.save(ref, list(groups.values()))
         except errors.UserError as exc:  # the message or channel is gone: retrying cannot help
@@ -183,7 +185,7 @@ class AlertDispatcher:
             await asyncio.sleep(wait)
         groups = [p.group for p in pendings]
         try:
-            text, blocks = views.render([self._entry(channel, g) for g in groups])
+            text, blocks = views.render(self._rt.templates, [self._entry(channel, g) for g in groups])
             self._last_post[channel] = time.monotonic()
             try:
                 ts = await self._rt.slack.post_message(channel, text, blocks)

@@ -14,7 +14,6 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextBlock,
-    DividerBlock,
     HeaderBlock,
     MarkdownTextObject,
     PlainTextObject,
@@ -47,10 +46,6 @@ def section(text: str, *, fields: Sequence[str] = (), block_id: str | None = Non
 
 def context(*texts: str) -> Block:
     return ContextBlock(elements=[MarkdownTextObject(text=truncate(t, SECTION_TEXT)) for t in texts[:10]])
-
-
-def divider() -> Block:
-    return DividerBlock()
 
 
 def button(

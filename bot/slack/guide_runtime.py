@@ -10,6 +10,7 @@ from bot.guides.model import Guide
 from bot.runbooks.engine import Clock
 from bot.scheduler import Scheduler
 from bot.store.guides import GuideSessionStore
+from bot.templating import Templates
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,4 @@ class GuideRuntime:
     incidents: IncidentStore  # a guide opened for an incident writes on its timeline
     scheduler: Scheduler  # the escalation reminder
     clock: Clock
+    templates: Templates  # guide_menu, guide_sections, guide_section, guide_started, guide_reminder

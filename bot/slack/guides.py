@@ -18,62 +18,35 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.models.blocks import Block, ButtonElement, MarkdownTextObject, SectionBlock
 
 from bot import errors
-from bot.guides.model import Guide, GuideStep, Phase, Section
-from bot.ids import ActionId, numbered_action, numbered_action_id
+from bot.guides.model import Guide, GuideStep, Section
+from bot.ids import ActionId, numbered_action
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.scheduler import Job
-from bot.slack import blocks as bk
+from bot.slack import guide_contexts as contexts
 from bot.slack import health_report
-from bot.slack.health_views import render
-from bot.slack.mrkdwn import code, escape, truncate
+from bot.slack.blocks import Blocks
+from bot.slack.health_contexts import Occasion
 from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 
 USAGE = "/runbook guide [runbook] [section] [--incident N]"
 REMINDER_KIND = "guide-escalation"
-MAX_STEPS_SHOWN = 35  # with the header, symptoms and escalation, well inside Slack's 50 blocks
-PHASES: tuple[tuple[Phase, str], ...] = (
-    ("immediate", "Immediate actions"),
-    ("diagnosis", "Diagnosis"),
-    ("resolution", "Resolution"),
-)
-# Every word this surface shows, in one place.
+# The words of errors and of incident timeline entries; the messages themselves are templates (guide_*).
 WORDS = {
-    "guides": "Runbook guides",
-    "no_guides": "No runbook guides are loaded. Import one with `runbook-bot import RUNBOOK.md` and review it.",
-    "pick_guide": "Pick a runbook:",
-    "pick_section": "Pick what you see:",
-    "open": "Open",
-    "run": "Run",
-    "preview": "Preview",
-    "symptoms": "Symptoms",
-    "escalation": "Escalation",
-    "escalate_to": "Escalate to",
-    "after": "if unresolved after {minutes} minutes",
-    "fill_in": "fill in {names} and type it",
-    "footer": "Steps answer in this thread; changes show a preview to confirm, as typed commands do.",
-    "started": "<@{user}> opened this guide. Results of its steps follow here.",
-    "reminder": "{minutes} minutes since this guide started: escalate to {whom}.",
     "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
-    "more_steps": "… {n} more steps: see `{command}` in the runbook",
-    "for_incident": "For incident #{id}: what is done from this guide goes on its timeline.",
     "no_incident": "No open incident #{id}. `/incident list` shows the open ones.",
     "bad_incident": "`--incident` takes an incident number, like `--incident 12`.",
     "timeline_opened": "opened the runbook guide {guide}: {section}",
     "timeline_step": "from the runbook guide: /runbook {command}",
 }
-
-
-def _value(**fields: Any) -> str:
-    return json.dumps(fields, separators=(",", ":"))
 
 
 def _read_value(body: dict[str, Any]) -> dict[str, Any]:
@@ -107,93 +80,28 @@ def _step(guide: Guide, section_index: object, step_index: object) -> GuideStep:
     return section.steps[step_index]
 
 
-# ── views ────────────────────────────────────────────────────────────────────────────────────────────
+# ── views (the templates guide_menu, guide_sections, guide_section; values from guide_contexts) ─────────
 
 
-def _with_button(text: str, button: ButtonElement) -> Block:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, bk.SECTION_TEXT)), accessory=button)
+def guides_menu(templates: Templates, guides: Sequence[Guide]) -> tuple[str, Blocks]:
+    shown = templates.render("guide_menu", contexts.menu(guides))
+    return shown.text, shown.blocks
 
 
-def guides_menu(guides: Sequence[Guide]) -> bk.Blocks:
-    if not guides:
-        return bk.render([bk.section(WORDS["no_guides"])])
-    rows: list[Block] = [bk.header(WORDS["guides"]), bk.context(WORDS["pick_guide"])]
-    for n, guide in enumerate(guides[:45]):
-        rows.append(
-            _with_button(
-                f"*{escape(guide.title)}*  {code(guide.name)}",
-                bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name)),
-            )
-        )
-    return bk.render(rows)
-
-
-def sections_menu(guide: Guide) -> bk.Blocks:
-    rows: list[Block] = [bk.header(guide.title), bk.context(WORDS["pick_section"])]
-    for n, section in enumerate(guide.sections[:45]):
-        symptoms = "; ".join(section.symptoms[:4])
-        text = f"*{escape(section.title)}*" + (f"\n{escape(truncate(symptoms, 400))}" if symptoms else "")
-        rows.append(
-            _with_button(
-                text, bk.button(WORDS["open"], numbered_action_id(ActionId.GUIDE_OPEN, n), _value(g=guide.name, s=n))
-            )
-        )
-    return bk.render(rows)
-
-
-def _step_block(
-    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, step_index: int, step: GuideStep, n: int
-) -> Block:
-    command = f"/runbook {step.command_text()}"
-    text = f"{escape(step.title)}\n{code(command)}"
-    if step.placeholders:
-        names = ", ".join(f"{{{name}}}" for name in step.placeholders)
-        return bk.section(f"{text}\n_{escape(WORDS['fill_in'].format(names=names))}_")
-    procedure = procedures.get(step.procedure)
-    label = WORDS["preview"] if procedure is not None and procedure.destructive else WORDS["run"]
-    value = _value(g=guide.name, s=section_index, i=step_index)
-    return _with_button(text, bk.button(label, numbered_action_id(ActionId.GUIDE_STEP, n), value))
-
-
-def _escalation_whom(guide: Guide, section: Section) -> str:
-    """The section's escalation sentence and contacts, then the runbook's first contacts."""
-    escalation = section.escalation
-    parts = ([escalation.text] if escalation and escalation.text else []) + (escalation.contacts if escalation else [])
-    return "; ".join(parts + guide.contacts[:4]) or WORDS["escalation"]
+def sections_menu(templates: Templates, guide: Guide) -> tuple[str, Blocks]:
+    shown = templates.render("guide_sections", contexts.sections(guide))
+    return shown.text, shown.blocks
 
 
 def section_message(
-    procedures: Mapping[str, Procedure], guide: Guide, section_index: int, incident_id: int | None = None
-) -> tuple[str, bk.Blocks]:
-    section = guide.sections[section_index]
-    rows: list[Block] = [bk.header(f"{guide.title}: {section.title}")]
-    if incident_id is not None:
-        rows.append(bk.context(WORDS["for_incident"].format(id=incident_id)))
-    if section.symptoms:
-        listed = "\n".join(f"• {escape(s)}" for s in section.symptoms[:15])
-        rows.append(bk.section(f"*{WORDS['symptoms']}*\n{listed}"))
-    n = 0
-    for phase, title in PHASES:
-        steps = [(i, s) for i, s in enumerate(section.steps) if s.phase == phase]
-        if not steps or n == MAX_STEPS_SHOWN:
-            continue
-        rows.append(bk.section(f"*{title}*"))
-        for index, step in steps[: MAX_STEPS_SHOWN - n]:
-            rows.append(_step_block(procedures, guide, section_index, index, step, n))
-            n += 1
-    if n < len(section.steps):
-        more = WORDS["more_steps"].format(n=len(section.steps) - n, command=guide.source or guide.name)
-        rows.append(bk.context(escape(more)))
-    escalation = section.escalation
-    if escalation is not None or guide.contacts:
-        when = (
-            f" {WORDS['after'].format(minutes=escalation.after_minutes)}"
-            if escalation and escalation.after_minutes
-            else ""
-        )
-        rows.append(bk.section(f"*{WORDS['escalation']}*{escape(when)}: {escape(_escalation_whom(guide, section))}"))
-    rows.append(bk.context(WORDS["footer"]))
-    return f"{guide.title}: {section.title}", bk.render(rows)
+    templates: Templates,
+    procedures: Mapping[str, Procedure],
+    guide: Guide,
+    section_index: int,
+    incident_id: int | None = None,
+) -> tuple[str, Blocks]:
+    shown = templates.render("guide_section", contexts.section(procedures, guide, section_index, incident_id))
+    return shown.text, shown.blocks
 
 
 # ── listeners and the command ────────────────────────────────────────────────────────────────────────
@@ -231,12 +139,12 @@ async def answer_guide(rt: RunbookRuntime, who: Invocation, words: list[str]) ->
         if incident is None or not incident.open:
             raise errors.NotFoundError(WORDS["no_incident"].format(id=incident_id), usage=USAGE)
     if not words:
-        menu = guides_menu(sorted(rt.guide.guides.values(), key=lambda g: g.name))
-        await rt.slack.respond(who.response_url or "", WORDS["guides"], menu)
+        menu = guides_menu(rt.guide.templates, sorted(rt.guide.guides.values(), key=lambda g: g.name))
+        await rt.slack.respond(who.response_url or "", *menu)
         return
     guide = _guide(rt, words[0].lower())
     if len(words) == 1:
-        await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+        await rt.slack.respond(who.response_url or "", *sections_menu(rt.guide.templates, guide))
         return
     wanted = " ".join(words[1:])
     section = guide.find_section(wanted)
@@ -258,7 +166,7 @@ async def open_section(
     For an incident, the opening goes on its timeline and the session remembers the link.
     """
     section = guide.sections[section_index]
-    text, blocks = section_message(rt.procedures, guide, section_index, incident_id)
+    text, blocks = section_message(rt.guide.templates, rt.procedures, guide, section_index, incident_id)
     ts = await rt.slack.post_message(who.channel_id, text, blocks)
     now = rt.guide.clock()
     await rt.guide.sessions.opened(
@@ -281,7 +189,8 @@ async def open_section(
             rt.guide.clock() + timedelta(minutes=escalation.after_minutes),
             {"channel": who.channel_id, "ts": ts, "guide": guide.name, "section": section_index},
         )
-    await rt.slack.post_message(who.channel_id, WORDS["started"].format(user=who.user_id), thread_ts=ts)
+    opened = rt.guide.templates.render("guide_started", contexts.started(who.user_id))
+    await rt.slack.post_message(who.channel_id, opened.text, opened.blocks, thread_ts=ts)
     log.info("guide opened", guide=guide.name, section=section_index, user=who.user_id, channel=who.channel_id)
     return ts
 
@@ -291,8 +200,7 @@ async def _run_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread
         await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
         service = step.args or None
         report = await health_report.build_report(rt.health, [service] if service else None)
-        title = f"Health of {service}" if service else "Health report"
-        rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
+        rendered = health_report.render_report(rt.health, report, Occasion(asked_by=who.user_id, service=service))
         await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
         return
     parsed = parser.parse(step.command_text(), rt.procedures, rt.catalog)
@@ -318,7 +226,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
             if "s" not in value:
-                await rt.slack.respond(who.response_url or "", guide.title, sections_menu(guide))
+                await rt.slack.respond(who.response_url or "", *sections_menu(rt.guide.templates, guide))
                 return
             _section(guide, value["s"])
             await open_section(rt, who, guide, value["s"])
@@ -340,10 +248,8 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
         index = payload.get("section")
         if guide is None or not isinstance(index, int) or not 0 <= index < len(guide.sections):
             return  # the guide changed since; nothing sensible to remind of
-        section = guide.sections[index]
-        minutes = section.escalation.after_minutes if section.escalation else None
-        text = WORDS["reminder"].format(minutes=minutes, whom=escape(_escalation_whom(guide, section)))
-        await rt.slack.post_message(str(payload["channel"]), text, thread_ts=str(payload["ts"]))
+        said = rt.guide.templates.render("guide_reminder", contexts.reminder(guide, index))
+        await rt.slack.post_message(str(payload["channel"]), said.text, said.blocks, thread_ts=str(payload["ts"]))
 
     app.action(numbered_action(ActionId.GUIDE_OPEN))(handle_guide_open_action)
     app.action(numbered_action(ActionId.GUIDE_STEP))(handle_guide_step_action)

@@ -28,8 +28,10 @@ from bot.runbooks.engine import Invocation
 from bot.runbooks.model import Procedure
 from bot.scheduler import Scheduler
 from bot.slack import health_charts
+from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import Rendered, render
 from bot.slack.webapi import SlackWebApi
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 JOB_ID = "health-report"
@@ -45,6 +47,7 @@ class HealthRuntime:
     procedures: Mapping[str, Procedure]  # which suggested procedures get a button
     kube: Kube  # the report's own client (see the module docstring)
     prometheus_url: str | None
+    templates: Templates  # health_report, health_detail
 
 
 def register(scheduler: Scheduler, rt: HealthRuntime) -> None:
@@ -55,8 +58,7 @@ def register(scheduler: Scheduler, rt: HealthRuntime) -> None:
 
     async def fire(fire_at: datetime, late: bool) -> None:
         local = fire_at.astimezone(ZoneInfo(timezone))
-        when = f"scheduled {local:%Y-%m-%d %H:%M %Z}" + (" (posted late, after a restart)" if late else "")
-        await post_report(rt, channel, title="Daily health report", when=when)
+        await post_report(rt, channel, Occasion(scheduled_at=f"{local:%Y-%m-%d %H:%M %Z}", late=late))
 
     scheduler.cron(JOB_ID, schedule.cron, timezone, fire)
 
@@ -69,14 +71,16 @@ async def build_report(rt: HealthRuntime, only: Iterable[str] | None = None, lim
         return await run_checks(rt.catalog, targets, only=only, concurrency=concurrency)
 
 
-async def post_report(
-    rt: HealthRuntime, channel: str, *, title: str, when: str, only: Iterable[str] | None = None
-) -> str:
+async def post_report(rt: HealthRuntime, channel: str, occasion: Occasion, only: Iterable[str] | None = None) -> str:
     """Check, post the summary and its thread replies; the summary's ts."""
     report = await build_report(rt, only)
-    ts = await post_rendered(rt, channel, render(report, title=title, procedures=rt.procedures.keys(), when=when))
+    ts = await post_rendered(rt, channel, render_report(rt, report, occasion))
     await health_charts.attach(rt.slack, rt.catalog, rt.prometheus_url, report, channel, ts)
     return ts
+
+
+def render_report(rt: HealthRuntime, report: Report, occasion: Occasion) -> Rendered:
+    return render(rt.templates, report, occasion, procedures=rt.procedures.keys())
 
 
 async def post_rendered(rt: HealthRuntime, channel: str, rendered: Rendered) -> str:
@@ -94,9 +98,8 @@ async def answer_health(rt: HealthRuntime, who: Invocation, service: str | None)
     """
     if service is not None and service not in rt.catalog.services:
         raise parser.unknown_name_error("service", service, list(rt.catalog.services), usage=USAGE)
-    title = f"Health of {service}" if service else "Health report"
     report = await build_report(rt, [service] if service is not None else None)
-    rendered = render(report, title=title, procedures=rt.procedures.keys(), when=f"asked by <@{who.user_id}>")
+    rendered = render_report(rt, report, Occasion(asked_by=who.user_id, service=service))
     try:
         ts = await post_rendered(rt, who.channel_id, rendered)
     except errors.UserError:

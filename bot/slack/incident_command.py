@@ -11,16 +11,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.catalog import Catalog
 from bot.comms import incidents
-from bot.comms.contexts import when
 from bot.comms.incidents import IncidentService
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
+from bot.slack import incident_contexts as contexts
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
 from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -64,6 +65,7 @@ class IncidentRuntime:
     slack: SlackWebApi
     catalog: Catalog
     incidents: IncidentService
+    templates: Templates  # incident_list, incident_timeline, incident_reply
 
 
 def register(app: AsyncApp, rt: IncidentRuntime) -> None:
@@ -145,8 +147,10 @@ async def _declare_from_modal(
     )
     # The modal closes silently; tell the declarer where the notice went.
     if who.channel_id:
-        text = f"Incident #{incident.id} declared; the notice is in <#{incident.channel_id}>."
-        await rt.slack.post_ephemeral(who.channel_id, who.user_id, text)
+        said = rt.templates.render(
+            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id)
+        )
+        await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
 
 def _incident_in(view: dict[str, Any]) -> int:
@@ -168,7 +172,9 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
-    await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
+    await rt.slack.open_view(
+        str(body["trigger_id"]), views.update_modal(rt.templates, incident, channel_id=who.channel_id)
+    )
 
 
 async def _snooze(
@@ -176,23 +182,25 @@ async def _snooze(
 ) -> None:
     incident_id = _clicked_id(body)
     due = await service.snooze(incident_id, actor=who.user_id)
-    shown = when(due, rt.catalog.timezone) if due else "never (no update cadence for this severity)"
-    text = f"Snoozed: the next reminder for #{incident_id} is at {shown}."
+    said = rt.templates.render(
+        "incident_reply",
+        contexts.incident_reply("snoozed", incident_id, who.channel_id, due=due, timezone=rt.catalog.timezone),
+    )
     thread = clicked_thread(body)
     if thread is not None:  # the reminder is a reply in the incident's thread: answer there
-        await rt.slack.post_ephemeral(who.channel_id, who.user_id, text, thread_ts=thread)
+        await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks, thread_ts=thread)
     else:
-        await rt.slack.respond(who.response_url or "", text)
+        await rt.slack.respond(who.response_url or "", said.text, said.blocks)
 
 
 async def _command(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, parsed: Parsed, command: dict[str, Any]
 ) -> None:
     answer = who.response_url or ""
-    channel = f"<#{rt.catalog.channels.incidents}>"
+    channel = rt.catalog.channels.incidents
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
-        modal = views.declare_modal(rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
+        modal = views.declare_modal(rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
@@ -203,18 +211,20 @@ async def _command(
             lead=who.user_id,
             declared_by=who.user_id,
         )
-        await rt.slack.respond(answer, f"Incident #{incident.id} declared; the notice is in {channel}.")
+        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel))
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
-        await rt.slack.respond(answer, "Open incidents", views.incident_list(found, rt.catalog))
+        listing = rt.templates.render("incident_list", contexts.incident_list(found, rt.catalog))
+        await rt.slack.respond(answer, listing.text, listing.blocks)
     elif parsed.word == "timeline":
         assert parsed.incident_id is not None
         found_one, events = await service.timeline(parsed.incident_id, who.user_id)
-        await rt.slack.respond(answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog))
+        shown = rt.templates.render("incident_timeline", contexts.timeline(found_one, events, rt.catalog))
+        await rt.slack.respond(answer, shown.text, shown.blocks)
     elif parsed.word == "update" and parsed.text:
         assert parsed.incident_id is not None
         await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
-        await rt.slack.respond(answer, f"Update posted in {channel}.")
+        await _reply(rt, answer, contexts.incident_reply("updated", parsed.incident_id, channel))
     elif parsed.word == "resolve" and parsed.text:
         assert parsed.incident_id is not None
         await service.resolve(
@@ -223,12 +233,17 @@ async def _command(
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        await rt.slack.respond(answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}.")
+        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel))
     else:
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
         incident = await service.load_for_change(parsed.incident_id, who.user_id, verb)
         modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
-            incident, channel_id=who.channel_id
+            rt.templates, incident, channel_id=who.channel_id
         )
         await rt.slack.open_view(str(command["trigger_id"]), modal)
+
+
+async def _reply(rt: IncidentRuntime, response_url: str, context: dict[str, Any]) -> None:
+    said = rt.templates.render("incident_reply", context)
+    await rt.slack.respond(response_url, said.text, said.blocks)

@@ -1,101 +1,77 @@
-"""The `/incident` modals and short replies (lists, timeline). Values typed by users are escaped here."""
+"""The `/incident` modals (templates incident_*_modal) and reading what was submitted in them.
+Values typed by users are escaped here; the lists and answers are in bot/slack/incident_contexts.py."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.views import View
-
 from bot.catalog import Catalog
-from bot.comms.contexts import mention, safe, when
+from bot.comms.contexts import USER_ID, safe
 from bot.comms.incidents import NOTE_MAX_CHARS, TITLE_MAX_CHARS
-from bot.comms.records import Incident, IncidentEvent
+from bot.comms.records import Incident
 from bot.ids import CallbackId
-from bot.slack import blocks as bk
+from bot.templating import Templates
+
+# The inputs' block ids (each input's action_id is its block_id): the templates place them, the
+# submission handlers read them.
+INPUTS = ("title", "severity", "impact", "services", "lead", "update", "root_cause", "resolution")
+IDS = {name: name for name in INPUTS}
 
 
-def _text(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:75]}
-
-
-# One element per input block, whose action_id is the block_id (action ids are unique per view).
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> dict[str, Any]:
+def declare_context(catalog: Catalog, user_id: str) -> dict[str, Any]:
     return {
-        "type": "input",
-        "block_id": block_id,
-        "label": _text(label),
-        "optional": optional,
-        "element": {**element, "action_id": block_id},
+        "ids": IDS,
+        "title_max": TITLE_MAX_CHARS,
+        "note_max": NOTE_MAX_CHARS,
+        "user": user_id if USER_ID.match(user_id) else "",
+        "severities": [
+            {
+                "value": name,
+                "name": safe(name, 10),
+                "description": safe(s.description, 60),
+                "response": safe(s.response, 30),
+            }
+            for name, s in catalog.severities.items()
+        ],
+        "services": [{"value": name, "name": safe(name, 75)} for name in sorted(catalog.services)][:100],
     }
 
 
-def _plain(multiline: bool = False, max_length: int = NOTE_MAX_CHARS) -> dict[str, Any]:
-    return {"type": "plain_text_input", "multiline": multiline, "max_length": max_length}
-
-
-def _modal(callback_id: str, title: str, submit: str, blocks: list[dict[str, Any]], meta: dict[str, Any]) -> Any:
-    # Through slack_sdk's View so a malformed modal fails here, not at Slack.
-    return View(
-        type="modal",
-        callback_id=callback_id,
-        title=_text(title),
-        submit=_text(submit),
-        close=_text("Cancel"),
-        blocks=blocks,
-        private_metadata=json.dumps(meta),
-    ).to_dict()
-
-
-def declare_modal(catalog: Catalog, *, user_id: str, channel_id: str) -> Any:
-    severities = [
-        {"text": _text(f"{name} · {s.description} (respond within {s.response})"), "value": name}
-        for name, s in catalog.severities.items()
-    ]
-    services = [{"text": _text(name), "value": name} for name in sorted(catalog.services)][:100]
-    blocks = [
-        _input("title", "Title", _plain(max_length=TITLE_MAX_CHARS)),
-        _input("severity", "Severity", {"type": "static_select", "options": severities}),
-        _input("impact", "Impact", _plain(multiline=True), optional=True),
-        _input("lead", "Incident lead", {"type": "users_select", "initial_user": user_id}),
-    ]
-    if services:
-        blocks.insert(
-            3,
-            _input(
-                "services",
-                "Affected services",
-                {"type": "multi_static_select", "options": services},
-                optional=True,
-            ),
-        )
-    return _modal(CallbackId.INCIDENT_DECLARE.value, "Declare an incident", "Declare", blocks, {"channel": channel_id})
-
-
-def update_modal(incident: Incident, *, channel_id: str) -> Any:
-    intro = bk.section(f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}").to_dict()
-    return _modal(
-        CallbackId.INCIDENT_UPDATE.value,
-        f"Update incident #{incident.id}",
-        "Post update",
-        [intro, _input("update", "What changed, what is next", _plain(multiline=True))],
-        {"incident": incident.id, "channel": channel_id},
+def declare_modal(templates: Templates, catalog: Catalog, *, user_id: str, channel_id: str) -> dict[str, Any]:
+    return templates.render_view(
+        "incident_declare_modal",
+        declare_context(catalog, user_id),
+        callback_id=CallbackId.INCIDENT_DECLARE.value,
+        private_metadata=json.dumps({"channel": channel_id}),
     )
 
 
-def resolve_modal(incident: Incident, *, channel_id: str) -> Any:
-    intro = bk.section(f"*[{safe(incident.severity, 10)}] #{incident.id}* {safe(incident.title, 200)}").to_dict()
-    return _modal(
-        CallbackId.INCIDENT_RESOLVE.value,
-        f"Resolve incident #{incident.id}",
-        "Resolve",
-        [
-            intro,
-            _input("root_cause", "Root cause", _plain(multiline=True)),
-            _input("resolution", "Resolution (actions taken)", _plain(multiline=True)),
-        ],
-        {"incident": incident.id, "channel": channel_id},
+def about(incident: Incident) -> dict[str, Any]:
+    return {
+        "ids": IDS,
+        "note_max": NOTE_MAX_CHARS,
+        "id": incident.id,
+        "severity": safe(incident.severity, 10),
+        "title": safe(incident.title, 200),
+    }
+
+
+def update_modal(templates: Templates, incident: Incident, *, channel_id: str) -> dict[str, Any]:
+    return templates.render_view(
+        "incident_update_modal",
+        about(incident),
+        callback_id=CallbackId.INCIDENT_UPDATE.value,
+        private_metadata=json.dumps({"incident": incident.id, "channel": channel_id}),
+    )
+
+
+def resolve_modal(templates: Templates, incident: Incident, *, channel_id: str) -> dict[str, Any]:
+    return templates.render_view(
+        "incident_resolve_modal",
+        about(incident),
+        callback_id=CallbackId.INCIDENT_RESOLVE.value,
+        private_metadata=json.dumps({"incident": incident.id, "channel": channel_id}),
     )
 
 
@@ -117,33 +93,3 @@ def submitted(view: dict[str, Any], block_id: str) -> Any:
     if "selected_user" in state:
         return str(state.get("selected_user") or "")
     return str(state.get("value") or "")
-
-
-def incident_list(incidents: Sequence[Incident], catalog: Catalog) -> bk.Blocks:
-    if not incidents:
-        return bk.render([bk.section("No open incidents. :tada:")])
-    lines = [
-        f"*#{i.id}* [{safe(i.severity, 10)}] {safe(i.title, 150)} · lead {mention(i.lead)} · "
-        f"since {when(i.declared_at, catalog.timezone)}"
-        for i in incidents
-    ]
-    return bk.render(
-        [
-            bk.header("Open incidents"),
-            *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)],
-        ]
-    )
-
-
-def _actor(actor: str) -> str:
-    return "the bot" if actor == "bot" else mention(actor)
-
-
-def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catalog) -> bk.Blocks:
-    lines = [
-        f"`{when(e.at, catalog.timezone)}` *{e.kind}* by {_actor(e.actor)}"
-        + (f": {safe(e.text, 300)}" if e.text else "")
-        for e in events
-    ]
-    head = f"Timeline of #{incident.id} [{incident.severity}] ({incident.state})"
-    return bk.render([bk.header(head), *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)]])

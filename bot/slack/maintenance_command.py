@@ -13,15 +13,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.catalog import Catalog
 from bot.comms import maintenance, times
-from bot.comms.contexts import mention, safe, when
 from bot.comms.maintenance import MaintenanceService
-from bot.comms.records import MaintenanceWindow
 from bot.runbooks import parser
 from bot.runbooks.engine import Clock, Invocation
-from bot.slack import blocks as bk
+from bot.slack import incident_contexts as contexts
 from bot.slack import runbook_views
 from bot.slack.replies import answering, command_invocation
 from bot.slack.webapi import SlackWebApi
+from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 USAGE = (
@@ -84,6 +83,7 @@ class MaintenanceRuntime:
     catalog: Catalog
     maintenance: MaintenanceService
     clock: Clock  # "now", to read a start time typed without a date
+    templates: Templates  # maintenance_list, maintenance_reply
 
 
 def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
@@ -110,35 +110,17 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
     app.command("/maintenance")(handle_maintenance_command)
 
 
-def _listing(windows: list[MaintenanceWindow], timezone: str) -> bk.Blocks:
-    if not windows:
-        return bk.render([bk.section("No maintenance scheduled.")])
-    lines = [
-        f"*#{w.id}* {when(w.starts_at, timezone)} – {when(w.ends_at, timezone)} ({w.state.replace('_', ' ')})"
-        f" · {safe(', '.join(w.services) or 'no services named', 200)} · {safe(w.purpose, 200)}"
-        f" · by {mention(w.created_by)}"
-        for w in windows
-    ]
-    return bk.render(
-        [
-            bk.header("Maintenance windows"),
-            *[bk.section("\n".join(lines[n : n + 10])) for n in range(0, len(lines), 10)],
-        ]
-    )
-
-
 async def _command(
     rt: MaintenanceRuntime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed
 ) -> None:
     answer = who.response_url or ""
     if parsed.word == "list":
-        await rt.slack.respond(
-            answer, "Maintenance windows", _listing(await service.upcoming(who.user_id), rt.catalog.timezone)
-        )
+        windows = await service.upcoming(who.user_id)
+        said = rt.templates.render("maintenance_list", contexts.maintenance_list(windows, rt.catalog.timezone))
     elif parsed.word == "cancel":
         assert parsed.window_id is not None
         await service.cancel(parsed.window_id, actor=who.user_id)
-        await rt.slack.respond(answer, f"Maintenance #{parsed.window_id} cancelled; its notices will not be posted.")
+        said = rt.templates.render("maintenance_reply", contexts.maintenance_reply("cancelled", parsed.window_id))
     else:
         assert parsed.starts_at is not None
         window = await service.schedule(
@@ -148,18 +130,12 @@ async def _command(
             services=parsed.services,
             created_by=who.user_id,
         )
-        notice = window.starts_at - window.created_at
-        if notice < maintenance.ANNOUNCE_AHEAD:
-            hours = maintenance.ANNOUNCE_AHEAD.total_seconds() / 3600
-            scheduled = (
-                f":warning: it starts in {_span(notice)}, so the {hours:g} h notice cannot be given and there "
-                "will be no reminder; tell the affected teams directly. Start and completion notices are scheduled."
-            )
-        else:
-            scheduled = "reminder, start and completion notices are scheduled."
-        await rt.slack.respond(answer, f"Maintenance #{window.id} announced in <#{window.channel_id}>; {scheduled}")
-
-
-def _span(length: timedelta) -> str:
-    minutes = max(0, round(length.total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 120 else f"{minutes // 60} hours"
+        context = contexts.maintenance_reply(
+            "scheduled",
+            window.id,
+            window.channel_id,
+            notice=window.starts_at - window.created_at,
+            ahead=maintenance.ANNOUNCE_AHEAD,
+        )
+        said = rt.templates.render("maintenance_reply", context)
+    await rt.slack.respond(answer, said.text, said.blocks)

@@ -12,12 +12,15 @@ from bot.alerts import routing
 from bot.alerts.payload import MAX_ALERTS_KEPT, PayloadError, parse
 from bot.catalog import Catalog
 from bot.catalog_alerts import AlertRule
-from bot.slack import alert_views
+from bot.settings import PROJECT_ROOT
+from bot.slack import alert_contexts, alert_views
+from bot.templating import Templates
 from bot.web_alerts import _authorized
 from sandbox import blockkit
 from tests.alerts.conftest import group
 
 EVERYTHING = frozenset({"rollback", "status", "rollout-history", "restart", "top", "logs", "pods"})
+TEMPLATES = Templates(PROJECT_ROOT / "templates")
 
 
 def notification(**kwargs: Any) -> Any:
@@ -51,12 +54,9 @@ def test_critical_goes_to_incidents_and_the_rest_to_alerts(catalog: Catalog) -> 
 
 
 def test_only_http_links_are_links() -> None:
-    assert alert_views.link("javascript:alert(1)", "x") is None
-    assert alert_views.link("slack://open", "x") is None
-    assert (
-        alert_views.link("https://a.example/x?a=1&b=2", "run<book>")
-        == "<https://a.example/x?a=1&amp;b=2|run&lt;book&gt;>"
-    )
+    assert alert_contexts.http_url("javascript:alert(1)") is None
+    assert alert_contexts.http_url("slack://open") is None
+    assert alert_contexts.http_url("https://a.example/x?a=1&b=2|x>") == "https://a.example/x?a=1&amp;b=2%7Cx%3E"
 
 
 def test_an_empty_token_refuses_everyone() -> None:
@@ -70,8 +70,8 @@ def test_a_huge_group_is_trimmed_and_its_message_is_valid_block_kit(catalog: Cat
     g = notification(alerts=300, description="d" * 50_000)
     assert len(g.alerts) == MAX_ALERTS_KEPT
     assert g.truncated_alerts == 300 - MAX_ALERTS_KEPT
-    entry = alert_views.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING))
-    _, blocks = alert_views.render([entry])
+    entry = alert_contexts.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING))
+    _, blocks = alert_views.render(TEMPLATES, [entry])
     assert blockkit.validate_message_blocks(blocks) == []
     assert "280 more" in json.dumps(blocks) or "295 more" in json.dumps(blocks)
 
@@ -80,8 +80,8 @@ def test_a_digest_of_twenty_groups_is_valid_block_kit(catalog: Catalog) -> None:
     entries = []
     for i in range(20):
         g = notification(alertname="PodCrashLooping", key=f"k{i}")
-        entries.append(alert_views.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING)))
-    _, blocks = alert_views.render(entries)
+        entries.append(alert_contexts.Entry(g, "critical", "backend", routing.suggestions(catalog, g, EVERYTHING)))
+    _, blocks = alert_views.render(TEMPLATES, entries)
     assert blockkit.validate_message_blocks(blocks) == []
     assert len(blocks) <= 50
 

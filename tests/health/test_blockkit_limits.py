@@ -6,10 +6,15 @@ import json
 
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.ids import SUGGESTION_ACTION
+from bot.settings import PROJECT_ROOT
+from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import render
+from bot.templating import Templates
 from sandbox.blockkit import iter_elements, validate_message_blocks
 
 STATES = [State.FAIL, State.WARN, State.UNKNOWN, State.OK]
+
+TEMPLATES = Templates(PROJECT_ROOT / "templates")
 
 
 def synthetic_report(count: int) -> Report:
@@ -39,7 +44,7 @@ def synthetic_report(count: int) -> Report:
 
 def test_block_kit_stays_within_slack_limits_with_200_services() -> None:
     report = synthetic_report(200)
-    rendered = render(report, title="Daily health report", procedures={"restart", "scale"}, when="09:00")
+    rendered = render(TEMPLATES, report, Occasion(scheduled_at="09:00"), procedures={"restart", "scale"})
     messages = [rendered.summary, *rendered.thread]
     all_buttons = []
     for text, blocks in messages:
@@ -61,7 +66,7 @@ def test_block_kit_stays_within_slack_limits_with_200_services() -> None:
 
 def test_only_procedures_that_exist_get_a_button() -> None:
     report = synthetic_report(8)
-    rendered = render(report, title="Health", procedures={"restart"}, when="now")
+    rendered = render(TEMPLATES, report, Occasion(asked_by="U0ALICE"), procedures={"restart"})
     _, blocks = rendered.summary
     values = [json.loads(el["value"]) for _, el in iter_elements(blocks) if el.get("type") == "button"]
     assert values

@@ -12,12 +12,17 @@ from bot.health.limits import Limits
 from bot.health.model import State
 from bot.ids import SUGGESTION_ACTION
 from bot.k8s import Kube
+from bot.settings import PROJECT_ROOT
+from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import render
+from bot.templating import Templates
 from sandbox.blockkit import iter_elements, validate_message_blocks
 from sandbox.cluster import SandboxCluster
 from tests.health.conftest import HttpTargets, with_health_urls
 
 PROCEDURES = {"restart", "rollback", "scale", "kill-long-queries"}
+
+TEMPLATES = Templates(PROJECT_ROOT / "templates")
 
 
 async def test_report_with_failing_deployment_and_failing_http_check_carries_their_buttons(
@@ -34,7 +39,7 @@ async def test_report_with_failing_deployment_and_failing_http_check_carries_the
     assert by_name["frontend"].state == State.FAIL
     assert "HTTP 503" in by_name["frontend"].deciding.value  # type: ignore[union-attr]
 
-    rendered = render(report, title="Daily health report", procedures=PROCEDURES, when="now")
+    rendered = render(TEMPLATES, report, Occasion(scheduled_at="now"), procedures=PROCEDURES)
     _text, blocks = rendered.summary
     assert validate_message_blocks(blocks) == []
     buttons = [el for _, el in iter_elements(blocks) if el.get("type") == "button"]

@@ -7,9 +7,11 @@ import json
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.settings import PROJECT_ROOT
 from bot.slack import guides as views
+from bot.templating import Templates
 from sandbox.blockkit import validate_message_blocks
 from tests.guides.helpers import PROCEDURES
 
+TEMPLATES = Templates(PROJECT_ROOT / "templates")
 HOSTILE = "<!channel> <@U0BOB> & <https://evil.example|click>"
 
 
@@ -24,11 +26,11 @@ def _loaded() -> list[Guide]:
 
 def test_every_section_of_the_shipped_guides_renders_valid_block_kit() -> None:
     for guide in _loaded():
-        assert validate_message_blocks(views.sections_menu(guide)) == []
+        assert validate_message_blocks(views.sections_menu(TEMPLATES, guide)[1]) == []
         for index in range(len(guide.sections)):
-            _, blocks = views.section_message(PROCEDURES, guide, index, incident_id=3)
+            _, blocks = views.section_message(TEMPLATES, PROCEDURES, guide, index, incident_id=3)
             assert validate_message_blocks(blocks) == []
-    assert validate_message_blocks(views.guides_menu(_loaded())) == []
+    assert validate_message_blocks(views.guides_menu(TEMPLATES, _loaded())[1]) == []
 
 
 def test_a_huge_hostile_guide_stays_within_limits_and_escaped() -> None:
@@ -49,7 +51,7 @@ def test_a_huge_hostile_guide_stays_within_limits_and_escaped() -> None:
         contacts=[HOSTILE] * 10,
         sections=[section] + [Section(title=f"{HOSTILE} {n}", symptoms=[HOSTILE]) for n in range(70)],
     )
-    _, blocks = views.section_message(PROCEDURES, guide, 0)
+    _, blocks = views.section_message(TEMPLATES, PROCEDURES, guide, 0)
     rendered = json.dumps(blocks)
     assert validate_message_blocks(blocks) == []
     for block in blocks:
@@ -59,5 +61,5 @@ def test_a_huge_hostile_guide_stays_within_limits_and_escaped() -> None:
     assert "more steps" in rendered
     action_ids = [b["accessory"]["action_id"] for b in blocks if "accessory" in b]
     assert len(action_ids) == len(set(action_ids)), "action ids are unique within a message"
-    assert validate_message_blocks(views.sections_menu(guide)) == []
-    assert validate_message_blocks(views.guides_menu([guide] * 60)) == []
+    assert validate_message_blocks(views.sections_menu(TEMPLATES, guide)[1]) == []
+    assert validate_message_blocks(views.guides_menu(TEMPLATES, [guide] * 60)[1]) == []

@@ -1,0 +1,186 @@
+"""Hostile sample data for check_templates, for the templates of the feature surfaces (health report,
+alerts, incident and maintenance replies, guides): every value would ping, link, break YAML or
+overflow a block if its context builder did not escape it and the template did not quote it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.alerts.payload import Notification
+from bot.alerts.routing import Suggestion as AlertSuggestion
+from bot.catalog import Catalog
+from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
+from bot.guides.model import Escalation, Guide, GuideStep, Section
+from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
+from bot.runbooks.model import Procedure
+from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts, incident_views
+from bot.slack.health_contexts import Occasion
+from bot.templating import PINGS
+
+NASTY = " ".join(PINGS) + ' "quoted": {a: [b]} & more\n- not a list item\n<http://evil.example|click> `x`' + "x" * 3000
+PROCEDURES = ("restart",)
+
+
+def _report() -> Report:
+    services = []
+    for i, state in enumerate((State.FAIL, State.WARN, State.UNKNOWN, State.OK) * 40):
+        name = f"{NASTY[:40]}-{i}"
+        checks = (
+            # A button's value is data for the click, never shown: it carries the catalog's plain names.
+            CheckResult(name, NASTY[:60], state, NASTY, Suggestion("restart", f"backend-{i} 4")),
+            CheckResult(name, "http", State.OK, NASTY),
+        )
+        services.append(ServiceHealth(name, checks))
+    services.append(ServiceHealth(NASTY, ()))
+    return Report(tuple(services), 12.25)
+
+
+def health_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
+    report = _report()
+    daily = Occasion(scheduled_at=NASTY, late=True)
+    asked = Occasion(asked_by=NASTY, service=NASTY)
+    return {
+        "health_report": lambda: health_contexts.summary(report, asked, PROCEDURES),
+        "health_detail": lambda: health_contexts.details(report, daily, PROCEDURES)[-1],
+    }
+
+
+def _alert(n: int, status: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "labels": {"alertname": NASTY, "pod": f"{NASTY[:50]}-{n}", NASTY[:30]: NASTY, "`code`": "`"},
+        "annotations": {
+            "summary": NASTY,
+            "description": NASTY,
+            "runbook_url": "https://runbooks.example/a?b=1&c=<!here>|x",
+        },
+        "generatorURL": "javascript:alert('<!channel>')" if n % 2 else "http://prom.example/<@U0SAMPLE>|x>",
+    }
+
+
+def _group(key: str, status: str, *, common: bool) -> Notification:
+    return Notification.model_validate(
+        {
+            "version": "4",
+            "groupKey": key,
+            "status": status,
+            "truncatedAlerts": 7,
+            "commonLabels": {"alertname": NASTY, "service": NASTY[:40], "team": NASTY},
+            "commonAnnotations": {"summary": NASTY, "description": NASTY} if common else {},
+            "alerts": [_alert(n, status) for n in range(8)],
+        }
+    )
+
+
+def _entry(key: str, status: str, *, common: bool) -> alert_contexts.Entry:
+    # Buttons' values are data for the click, never shown: the catalog's plain names (see _report).
+    fixes = [AlertSuggestion("restart", f"backend-{n}") for n in range(10)]
+    return alert_contexts.Entry(
+        group=_group(key, status, common=common),
+        severity=NASTY,
+        service=NASTY,
+        suggestions=fixes,
+        elsewhere=[(AlertSuggestion("rollback", "backend"), ("C0OPS", NASTY[:20]))] * 3,
+    )
+
+
+def alert_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
+    firing, resolved = _entry("a", "firing", common=False), _entry("b", "resolved", common=True)
+    many = [_entry(f"g{n}", "firing", common=bool(n % 2)) for n in range(20)]
+    return {
+        "alert_group": lambda: alert_contexts.full(firing),
+        "alert_digest": lambda: alert_contexts.digest([resolved, *many]),
+    }
+
+
+_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def incident(n: int) -> Incident:
+    return Incident(
+        id=n,
+        title=NASTY,
+        severity=NASTY[:12],
+        impact=NASTY,
+        services=(NASTY, "<!here>"),
+        lead=NASTY if n % 2 else "U0LEAD",
+        declared_by="U0DECLARER",
+        state="open",
+        channel_id="C0INCIDENTS",
+        message_ts=None,
+        root_cause=None,
+        resolution=None,
+        declared_at=_AT,
+        resolved_at=None,
+    )
+
+
+def _window(n: int) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=n,
+        purpose=NASTY,
+        services=(NASTY, "<!channel>") * 10,
+        starts_at=_AT,
+        ends_at=_AT + timedelta(hours=2),
+        state="in_progress",
+        channel_id="C0INCIDENTS",
+        created_by=NASTY,
+        created_at=_AT,
+        cancelled_by=None,
+    )
+
+
+def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    incidents = [incident(n) for n in range(25)]
+    events = [IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)]
+    zone = catalog.timezone
+    return {
+        "incident_list": lambda: incident_contexts.incident_list(incidents, catalog),
+        "incident_timeline": lambda: incident_contexts.timeline(incidents[1], events, catalog),
+        "incident_reply": lambda: incident_contexts.incident_reply("snoozed", 42, NASTY, due=_AT, timezone=zone),
+        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY),
+        "incident_update_modal": lambda: incident_views.about(incidents[1]),
+        "incident_resolve_modal": lambda: incident_views.about(incidents[1]),
+        "maintenance_list": lambda: incident_contexts.maintenance_list([_window(n) for n in range(25)], zone),
+        "maintenance_reply": lambda: incident_contexts.maintenance_reply(
+            "scheduled", 7, NASTY, notice=timedelta(minutes=90), ahead=timedelta(hours=24)
+        ),
+    }
+
+
+def _guide() -> Guide:
+    """A guide as a careless or hostile runbook import could make it: every text field nasty, and
+    more sections and steps than a message can hold."""
+    title = NASTY[:150]
+    steps = [
+        GuideStep(title=NASTY[:200], phase=phase, procedure="restart", args=NASTY[:200] if n % 3 else "{service}")
+        for phase in ("immediate", "diagnosis", "resolution")
+        for n in range(15)
+    ]
+    section = Section(
+        title=title, symptoms=[NASTY] * 20, steps=steps, escalation=Escalation(text=NASTY[:1000], after_minutes=15)
+    )
+    return Guide(
+        name="hostile",  # the button's value carries it: a file name, checked by the loader's pattern
+        title=title,
+        source=NASTY,
+        contacts=[NASTY] * 6,
+        sections=[section] + [Section(title=f"{NASTY[:140]} {n}", symptoms=[NASTY] * 5) for n in range(60)],
+    )
+
+
+def guide_samples(procedures: Mapping[str, Procedure]) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    guide = _guide()
+    return {
+        "guide_menu": lambda: guide_contexts.menu([guide] * 60),
+        "guide_sections": lambda: guide_contexts.sections(guide),
+        "guide_section": lambda: guide_contexts.section(procedures, guide, 0, incident_id=12),
+        "guide_started": lambda: guide_contexts.started(NASTY),
+        "guide_reminder": lambda: guide_contexts.reminder(guide, 0),
+    }
+
+
+def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    return {**health_samples(), **alert_samples(), **comms_reply_samples(catalog), **guide_samples({})}

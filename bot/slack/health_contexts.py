@@ -1,0 +1,141 @@
+"""What the health report's templates receive: every service, check and figure escaped here, once.
+
+Check values come from the systems checked (an HTTP body, a pod's reason), service names from the
+catalog: all of it is mrkdwn-escaped and clipped before a template sees it. Button ids and values
+are built from bot.ids, so the click listener matches whatever the templates say around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.comms.contexts import mention, safe
+from bot.health.model import SEVERITY, CheckResult, Report, ServiceHealth, State, Suggestion
+from bot.ids import BlockId, suggestion_action_id, suggestion_value
+
+BUTTONS_PER_ROW = 25
+SUMMARY_SECTIONS = 25  # sections of service lines in the summary; the rest are in the thread
+SUMMARY_BUTTON_ROWS = 10
+THREAD_BLOCKS = 45  # below 50, leaving room for a heading
+# Every button needs its own action_id within a message; the click listener matches them all.
+SECTION_BUDGET = 2800  # escaped values per section, below Slack's 3000 with room for the template's words
+LINE_WORDS = 40  # what a template adds to a line (icon, separators, state)
+NAME_LIMIT = 120
+VALUE_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """Why a report is posted: the daily schedule (its time, and whether it is late) or someone asking."""
+
+    scheduled_at: str | None = None
+    late: bool = False
+    asked_by: str | None = None
+    service: str | None = None  # `/runbook health SERVICE`
+
+
+def occasion(o: Occasion) -> dict[str, Any]:
+    return {
+        "daily": o.scheduled_at is not None,
+        "scheduled_at": safe(o.scheduled_at or "", 100),
+        "late": o.late,
+        "asked_by": mention(o.asked_by) if o.asked_by else "",
+        "service": safe(o.service, NAME_LIMIT) if o.service else "",
+    }
+
+
+def _figure(c: CheckResult | None) -> dict[str, str]:
+    if c is None:
+        return {"check": "", "value": ""}
+    return {"check": safe(c.check, NAME_LIMIT), "value": safe(c.value, VALUE_LIMIT)}
+
+
+def service_line(svc: ServiceHealth) -> dict[str, Any]:
+    return {
+        "kind": "service",
+        "state": svc.state.value,
+        "service": safe(svc.service, NAME_LIMIT),
+        **_figure(svc.deciding),
+    }
+
+
+def check_line(svc: ServiceHealth, c: CheckResult) -> dict[str, Any]:
+    return {"kind": "check", "state": c.state.value, "service": safe(svc.service, NAME_LIMIT), **_figure(c)}
+
+
+def _size(line: dict[str, Any]) -> int:
+    return LINE_WORDS + sum(len(str(v)) for v in line.values())
+
+
+def pack(lines: Iterable[dict[str, Any]], budget: int = SECTION_BUDGET) -> Iterator[list[dict[str, Any]]]:
+    """Lines grouped into sections whose escaped values stay within `budget` characters."""
+    current: list[dict[str, Any]] = []
+    used = 0
+    for line in lines:
+        size = _size(line)
+        if current and used + size > budget:
+            yield current
+            current, used = [], 0
+        current.append(line)
+        used += size
+    if current:
+        yield current
+
+
+def button_rows(suggestions: Sequence[tuple[str, Suggestion]], start: int) -> list[dict[str, Any]]:
+    """Rows of ≤25 buttons; action_ids numbered from `start` so none repeats within a message."""
+    made = [
+        {
+            "procedure": safe(s.procedure, 60),
+            "args": safe(s.args, 60),
+            "action_id": suggestion_action_id(start + i),
+            "value": suggestion_value(s.procedure, s.args),
+        }
+        for i, (_, s) in enumerate(suggestions)
+    ]
+    return [
+        {"block_id": f"{BlockId.SUGGESTED_ACTIONS.value}-{start + n}", "buttons": made[i : i + BUTTONS_PER_ROW]}
+        for n, i in enumerate(range(0, len(made), BUTTONS_PER_ROW))
+    ]
+
+
+def _by_severity(report: Report) -> list[ServiceHealth]:
+    return sorted(report.services, key=lambda s: -SEVERITY[s.state])
+
+
+def _suggestions(report: Report, procedures: Collection[str]) -> list[tuple[str, Suggestion]]:
+    return [(label, s) for label, s in report.suggestions() if s.procedure in procedures]
+
+
+def summary(report: Report, o: Occasion, procedures: Collection[str]) -> dict[str, Any]:
+    """The summary: a line per service (worst first) and the first buttons; the rest go to the thread."""
+    ordered = _by_severity(report)
+    sections = list(pack(service_line(s) for s in ordered))
+    shown = _suggestions(report, procedures)[: SUMMARY_BUTTON_ROWS * BUTTONS_PER_ROW]
+    # States no service is in are left out: "0 unknown" in a healthy report reads like a problem.
+    states = (State.FAIL, State.UNKNOWN, State.WARN, State.OK)
+    return {
+        **occasion(o),
+        "state": report.state.value,
+        "failing": report.count(State.FAIL),
+        "counts": [{"state": s.value, "n": report.count(s)} for s in states if report.count(s)],
+        "sections": sections[:SUMMARY_SECTIONS],
+        "buttons": button_rows(shown, 0),
+        "elapsed": f"{report.elapsed_seconds:.1f}",
+        "services_in_thread": len(ordered) if len(sections) > SUMMARY_SECTIONS else 0,
+    }
+
+
+def details(report: Report, o: Occasion, procedures: Collection[str]) -> list[dict[str, Any]]:
+    """One context per thread reply: every service with its checks, then the buttons the summary lacked."""
+    lines: list[dict[str, Any]] = []
+    for svc in _by_severity(report):
+        lines.append(service_line(svc))
+        lines.extend(check_line(svc, c) for c in svc.checks)
+    start = SUMMARY_BUTTON_ROWS * BUTTONS_PER_ROW
+    parts: list[dict[str, Any]] = [{"lines": section} for section in pack(lines)]
+    parts += [{"row": row} for row in button_rows(_suggestions(report, procedures)[start:], start)]
+    chunks = [parts[i : i + THREAD_BLOCKS] for i in range(0, len(parts), THREAD_BLOCKS)]
+    return [{**occasion(o), "n": n + 1, "of": len(chunks), "parts": chunk} for n, chunk in enumerate(chunks)]

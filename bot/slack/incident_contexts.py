@@ -1,0 +1,97 @@
+"""What the `/incident` and `/maintenance` replies' templates receive: lists, timelines and short
+answers. Every typed value (titles, purposes, update texts, service names) is escaped here; user
+ids become mentions only when they look like Slack's (bot.comms.contexts.mention)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.comms.contexts import mention, safe, when
+from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
+
+CHANNEL_LIMIT = 40
+
+
+def channel(channel_id: str) -> str:
+    return safe(channel_id, CHANNEL_LIMIT)
+
+
+def incident_list(incidents: Sequence[Incident], catalog: Catalog) -> dict[str, Any]:
+    return {
+        "incidents": [
+            {
+                "id": i.id,
+                "severity": safe(i.severity, 10),
+                "title": safe(i.title, 150),
+                "lead": mention(i.lead),
+                "since": when(i.declared_at, catalog.timezone),
+            }
+            for i in incidents
+        ]
+    }
+
+
+def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catalog) -> dict[str, Any]:
+    return {
+        "id": incident.id,
+        "severity": safe(incident.severity, 10),
+        "state": safe(incident.state, 20),
+        "events": [
+            {
+                "at": when(e.at, catalog.timezone),
+                "kind": safe(e.kind, 40),
+                "by_bot": e.actor == "bot",
+                "actor": mention(e.actor),
+                "text": safe(e.text, 300) if e.text else "",
+            }
+            for e in events
+        ],
+    }
+
+
+def incident_reply(
+    reply: str, incident_id: int, channel_id: str, *, due: datetime | None = None, timezone: str = "UTC"
+) -> dict[str, Any]:
+    """A short answer about one incident: `reply` names which (declared, updated, resolved, snoozed)."""
+    return {
+        "reply": reply,
+        "id": incident_id,
+        "channel": channel(channel_id),
+        "due": when(due, timezone) if due else "",
+    }
+
+
+def maintenance_list(windows: Sequence[MaintenanceWindow], timezone: str) -> dict[str, Any]:
+    return {
+        "windows": [
+            {
+                "id": w.id,
+                "start": when(w.starts_at, timezone),
+                "end": when(w.ends_at, timezone),
+                "state": safe(w.state.replace("_", " "), 20),
+                "services": safe(", ".join(w.services), 200),
+                "purpose": safe(w.purpose, 200),
+                "created_by": mention(w.created_by),
+            }
+            for w in windows
+        ]
+    }
+
+
+def maintenance_reply(
+    reply: str, window_id: int, channel_id: str = "", *, notice: timedelta | None = None, ahead: timedelta | None = None
+) -> dict[str, Any]:
+    """A short answer about one window: `reply` is cancelled or scheduled; a notice shorter than
+    `ahead` (the announcement the runbook asks for) is said in minutes."""
+    short = notice is not None and ahead is not None and notice < ahead
+    return {
+        "reply": reply,
+        "id": window_id,
+        "channel": channel(channel_id),
+        "short_notice": short,
+        "notice_minutes": max(0, round(notice.total_seconds() / 60)) if notice is not None else 0,
+        "ahead_hours": f"{ahead.total_seconds() / 3600:g}" if ahead is not None else "",
+    }
