@@ -171,8 +171,9 @@ def _guide() -> Guide:
     )
 
 
-def guide_samples(procedures: Mapping[str, Procedure]) -> dict[str, Callable[[], Mapping[str, Any]]]:
+def guide_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
     guide = _guide()
+    procedures: Mapping[str, Procedure] = {}  # which steps change things only picks Run or Preview
     return {
         "guide_menu": lambda: guide_contexts.menu([guide] * 60),
         "guide_sections": lambda: guide_contexts.sections(guide),
@@ -183,4 +184,4 @@ def guide_samples(procedures: Mapping[str, Procedure]) -> dict[str, Callable[[],
 
 
 def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
-    return {**health_samples(), **alert_samples(), **comms_reply_samples(catalog), **guide_samples({})}
+    return {**health_samples(), **alert_samples(), **comms_reply_samples(catalog), **guide_samples()}

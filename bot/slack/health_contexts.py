@@ -19,7 +19,6 @@ BUTTONS_PER_ROW = 25
 SUMMARY_SECTIONS = 25  # sections of service lines in the summary; the rest are in the thread
 SUMMARY_BUTTON_ROWS = 10
 THREAD_BLOCKS = 45  # below 50, leaving room for a heading
-# Every button needs its own action_id within a message; the click listener matches them all.
 SECTION_BUDGET = 2800  # escaped values per section, below Slack's 3000 with room for the template's words
 LINE_WORDS = 40  # what a template adds to a line (icon, separators, state)
 NAME_LIMIT = 120
@@ -85,7 +84,8 @@ def pack(lines: Iterable[dict[str, Any]], budget: int = SECTION_BUDGET) -> Itera
 
 
 def button_rows(suggestions: Sequence[tuple[str, Suggestion]], start: int) -> list[dict[str, Any]]:
-    """Rows of ≤25 buttons; action_ids numbered from `start` so none repeats within a message."""
+    """Rows of ≤25 buttons; action_ids numbered from `start` so none repeats within a message (Slack
+    requires it; the click listener matches them all)."""
     made = [
         {
             "procedure": safe(s.procedure, 60),
