@@ -17,6 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.settings import PROJECT_ROOT
+from tests.readme_table import diagnosis_commands
 
 EXAMPLES = PROJECT_ROOT / "examples"
 BACKEND = "mail-score-production/mail-score-backend"
@@ -259,3 +260,18 @@ async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
     assert re.search(r"error rate of backend = 0\.0\d+: fail \(above 0\.05\)", out)
     [chart] = (tmp_path / "data" / "shell-files").glob("*-backend-error-rate-6h.png")
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_command_of_the_readme_diagnosis_table_answers_in_the_shell(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    """Slow (about 100 s): one shell session types the table's commands one after another; the script fails
+    on any answer that is an error."""
+    commands = diagnosis_commands()
+    script = write_script(tmp_path, *(f"/runbook {command}" for command in commands))
+    code, out, _ = run_shell(tmp_path, script, servers=servers)
+    assert code == 0, out
+    assert all(f"> /runbook {command}\n" in out for command in commands)
+    # Runbook 000's components are read on their own workloads, not on the dashboard's.
+    assert "[email-ingestion-" in out and "[email-dashboard-export-" in out and "[email-dashboard-auth-" in out
+    assert re.search(r"^  websocket-service-\S+ +1/1 +Running", out, re.MULTILINE)
