@@ -296,7 +296,7 @@ class BotProcess:
             clock=rt.clock,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents))
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, rt.followups))
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -307,7 +307,7 @@ class BotProcess:
             clock=rt.clock,
         )
         maintenance.register_jobs(rt.scheduler)
-        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock))
+        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, rt.followups))
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""
