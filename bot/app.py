@@ -315,7 +315,7 @@ class BotProcess:
             clock=rt.clock,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates))
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates, rt.followups))
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -326,7 +326,9 @@ class BotProcess:
             clock=rt.clock,
         )
         maintenance.register_jobs(rt.scheduler)
-        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates))
+        maintenance_command.register(
+            bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates, rt.followups)
+        )
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""

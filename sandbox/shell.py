@@ -41,6 +41,7 @@ from sandbox.slack_fake import FakeConfig, SlackFake
 
 REPORT_ENV: Final = "RUNBOOK_SHELL_REPORT"  # write the cluster's deployments as JSON here at exit
 REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"
+REPEAT_EVERY_SECONDS: Final = 5.0  # `repeat-until`: how often the line is typed again (a person's patience)
 
 # "Incident #12", "maintenance #3": remembered so a script can say `$incident`, `$maintenance`.
 _NUMBERED: Final = re.compile(r"([A-Za-z]+) #(\d+)")
@@ -55,6 +56,7 @@ HELP: Final = """\
   in #incidents              type in another channel
   expect TEXT                (scripts) fail unless the last answer contains TEXT
   expect-error TEXT          (scripts) the last line was meant to be refused with TEXT
+  repeat-until SECONDS TEXT  (scripts) type the last line again until its answer contains TEXT
   $incident, $maintenance    the number of the last incident / window the bot mentioned
   help | exit"""
 
@@ -152,6 +154,7 @@ async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
     pending: list[str] = []  # errors from the last line, forgiven by a following `expect-error`
     number = 0
     numbers: dict[str, str] = {}  # "incident" → "12": the last `Incident #12` the bot mentioned
+    last = ""  # the last line typed, for `repeat-until`
     while True:
         line = await session.read(session.prompt)
         if line is None:
@@ -172,8 +175,16 @@ async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
                 failed.append(f"line {number}: expected {rest!r} in the last answer")
                 _write(f"! expected {rest!r} in the last answer")
             continue
+        if word == "repeat-until":
+            seconds, _, text = rest.partition(" ")
+            if not await _repeat_until(session, catalog, _substitute(last, numbers), float(seconds), text):
+                failed.append(f"line {number}: {text!r} not in the answer after {seconds} s")
+                _write(f"! {text!r} not in the answer after {seconds} s")
+            pending = list(session.errors)
+            continue
         if word in ("exit", "quit"):
             break
+        last = line
         session.begin_line()
         await _dispatch(session, catalog, _substitute(line, numbers))
         numbers.update(_numbers_in("\n".join(session.output)))
@@ -183,6 +194,19 @@ async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
         _write(f"\nscript failed ({len(failed)}):\n" + "\n".join(f"  {f}" for f in failed))
         return 1
     return 0
+
+
+async def _repeat_until(session: Session, catalog: Catalog, line: str, seconds: float, text: str) -> bool:
+    """Type `line` again every few seconds until its answer contains `text` (a condition the world makes
+    true with time, such as a query's age); False when `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while text.casefold() not in "\n".join(session.output).casefold():
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(REPEAT_EVERY_SECONDS)
+        session.begin_line()
+        await _dispatch(session, catalog, line)
+    return True
 
 
 async def _dispatch(session: Session, catalog: Catalog, line: str) -> None:

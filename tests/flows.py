@@ -3,9 +3,14 @@ and what reached the sandbox cluster."""
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
+
 from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
-from sandbox.slack_fake import Message, SlackFake
+from sandbox.slack_client import SlackUser
+from sandbox.slack_fake import RESPONSE_URL_METHOD, Message, SlackFake
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"
 
@@ -45,3 +50,26 @@ async def ephemeral_text(slack: SlackFake, user: str, needle: str) -> str:
         return None
 
     return await slack.wait_for(found)
+
+
+async def double_click(slack: SlackFake, user: SlackUser, message: Message) -> None:
+    """Two Confirm clicks of `user` at once (a double click); returns once both are answered: the winner
+    by the run reaching `succeeded`, the other on its response_url."""
+    answered = len(slack.calls_to(RESPONSE_URL_METHOD))
+    replies = await asyncio.gather(*(user.block_action(message, ActionId.CONFIRM.value) for _ in range(2)))
+    assert all(r.status == 200 for r in replies)
+    await final_state(slack, message, "succeeded")
+    await slack.wait_for_calls(RESPONSE_URL_METHOD, count=answered + 1, timeout=30)
+
+
+async def step_summaries(database_url: str, procedure: str) -> list[str]:
+    """What each run step of `procedure` reported, from the audit log: one entry per step that ran."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT detail->>'summary' AS summary FROM audit_log WHERE kind = 'step' AND procedure = $1 ORDER BY seq",
+            procedure,
+        )
+    finally:
+        await conn.close()
+    return [str(r["summary"]) for r in rows]

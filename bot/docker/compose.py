@@ -150,50 +150,29 @@ class Compose:
 
     async def restart(self, target: ComposeTarget, containers: tuple[Container, ...]) -> None:
         """`docker-compose restart SERVICE`: each container in turn, stopped with the stop timeout."""
-        engine = self._engine(target)
-        for c in containers:
-            await self._must(
-                engine,
-                "restart",
-                c,
-                f"/containers/{c.id}/restart",
-                params={"t": str(target.stop_timeout)},
-                extra_seconds=target.stop_timeout,
-            )
+        await self._each(target, containers, "restart", stopping=True)
 
     async def stop(self, target: ComposeTarget, containers: tuple[Container, ...]) -> None:
-        engine = self._engine(target)
-        for c in containers:
-            await self._must(
-                engine,
-                "stop",
-                c,
-                f"/containers/{c.id}/stop",
-                params={"t": str(target.stop_timeout)},
-                extra_seconds=target.stop_timeout,
-            )
+        await self._each(target, containers, "stop", stopping=True)
 
     async def start(self, target: ComposeTarget, containers: tuple[Container, ...]) -> None:
-        engine = self._engine(target)
-        for c in containers:
-            await self._must(engine, "start", c, f"/containers/{c.id}/start")
+        await self._each(target, containers, "start", stopping=False)
 
-    async def _must(
-        self,
-        engine: Engine,
-        verb: str,
-        container: Container,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        extra_seconds: float = 0.0,
+    async def _each(
+        self, target: ComposeTarget, containers: tuple[Container, ...], verb: str, *, stopping: bool
     ) -> None:
-        try:
-            await engine.call("POST", path, params=params, extra_seconds=extra_seconds)
-        except errors.TargetError as exc:
-            raise errors.TargetError(f"could not {verb} {container.name}: {exc}") from exc
-        except errors.NotFoundError as exc:
-            raise errors.TargetError(f"could not {verb} {container.name}: it is gone ({exc})") from exc
+        """`POST /containers/{id}/{verb}` on each container in turn. A verb that stops a container gives it
+        the target's stop timeout (`t`), and the call that long beyond its own timeout."""
+        engine = self._engine(target)
+        params = {"t": str(target.stop_timeout)} if stopping else None
+        extra_seconds = float(target.stop_timeout) if stopping else 0.0
+        for c in containers:
+            try:
+                await engine.call("POST", f"/containers/{c.id}/{verb}", params=params, extra_seconds=extra_seconds)
+            except errors.TargetError as exc:
+                raise errors.TargetError(f"could not {verb} {c.name}: {exc}") from exc
+            except errors.NotFoundError as exc:
+                raise errors.TargetError(f"could not {verb} {c.name}: it is gone ({exc})") from exc
 
     async def logs(
         self, target: ComposeTarget, *, tail: int, since_seconds: int | None, grep: str | None, max_bytes: int
@@ -237,14 +216,7 @@ class Compose:
                 )
                 await engine.call("POST", f"/containers/{created['Id']}/start")
         for c in plan.remove:
-            await self._must(
-                engine,
-                "stop",
-                c,
-                f"/containers/{c.id}/stop",
-                params={"t": str(target.stop_timeout)},
-                extra_seconds=target.stop_timeout,
-            )
+            await self._each(target, (c,), "stop", stopping=True)
             # The query docker-compose sends: keep volumes and links, never force (it was just stopped).
             await engine.call("DELETE", f"/containers/{c.id}", params={"v": "False", "link": "False", "force": "False"})
 

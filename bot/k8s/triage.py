@@ -8,16 +8,13 @@ the rest of the adapter, and each is filtered to the objects of one catalog work
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from kubernetes import client
-
 from bot import errors
 from bot.catalog_targets import KubernetesTarget
-from bot.k8s import rollouts
+from bot.k8s import rest, rollouts
 from bot.k8s.errors import Op
 from bot.k8s.kube import KubeCore, age_seconds
 from bot.k8s.models import Condition
@@ -40,12 +37,6 @@ MAX_LOG_PODS = 50  # every pod of a service, up to a size no service in a runboo
 LOG_BYTES_PER_POD = 512_000  # the API's limitBytes: a pod logging faster than this has its oldest lines left out
 SCAN_LINES_PER_POD = 5000  # with a filter, the newest lines each pod is asked for before filtering
 LINE_CHARS = 2000  # a line is matched (and shown) up to this length, which bounds the filter's work
-
-
-def _json(response: Any) -> dict[str, Any]:
-    """A `_preload_content=False` answer, parsed once into plain dicts (the fields kubectl reads)."""
-    body: dict[str, Any] = json.loads(response.data or b"{}")
-    return body
 
 
 def _conditions(items: list[dict[str, Any]] | None) -> tuple[Condition, ...]:
@@ -131,9 +122,15 @@ def _sort_key(line: LogLine) -> tuple[datetime, str]:
 class KubeTriage(KubeCore):
     """Read-only diagnosis of one workload; every method is one or a few list/get calls."""
 
-    async def _get(self, service: KubernetesTarget, op: Op, fn: Callable[[Any, float], Any]) -> dict[str, Any]:
+    async def _get(
+        self, service: KubernetesTarget, op: Op, resource_path: str, query: rest.Query | None = None
+    ) -> dict[str, Any]:
+        """One GET of `resource_path`, parsed once into plain dicts (the fields kubectl reads)."""
         t = self.timeout
-        return await self.call(service, op, lambda api: _json(fn(api, t)))
+        body: dict[str, Any] | None = await self.call(
+            service, op, lambda api: rest.request_json(api, "GET", resource_path, query=query, timeout=t)
+        )
+        return body or {}
 
     async def _workload(self, service: KubernetesTarget) -> tuple[dict[str, Any] | None, str]:
         """The Deployment (None for a label-selected target) and the label selector of its pods."""
@@ -147,7 +144,7 @@ class KubeTriage(KubeCore):
         body = await self._get(
             service,
             Op("list", "events", ns, "events", ""),
-            lambda api, t: client.CoreV1Api(api).list_namespaced_event(ns, _preload_content=False, _request_timeout=t),
+            rest.path("/api/v1/namespaces/{ns}/events", ns=ns),
         )
         return list(body.get("items") or [])
 
@@ -162,9 +159,8 @@ class KubeTriage(KubeCore):
             listed = await self._get(
                 service,
                 Op("list", "replicasets", ns, "replicasets", ""),
-                lambda api, t: client.AppsV1Api(api).list_namespaced_replica_set(
-                    ns, label_selector=selector, _preload_content=False, _request_timeout=t
-                ),
+                rest.path("/apis/apps/v1/namespaces/{ns}/replicasets", ns=ns),
+                {"labelSelector": selector},
             )
             uids |= {str(rs["metadata"]["uid"]) for rs in rollouts.owned_replicasets(dep, listed.get("items") or [])}
         uids |= {str(p["metadata"]["uid"]) for p in await self.list_pods(service, selector)}
@@ -212,7 +208,7 @@ class KubeTriage(KubeCore):
         body = await self._get(
             service,
             Op("list", "nodes", "the cluster", "nodes", ""),
-            lambda api, t: client.CoreV1Api(api).list_node(_preload_content=False, _request_timeout=t),
+            "/api/v1/nodes",
         )
         found = []
         for node in body.get("items") or []:
@@ -241,17 +237,13 @@ class KubeTriage(KubeCore):
             found = await self._get(
                 service,
                 Op("get", "horizontalpodautoscalers", ns, "hpa", name),
-                lambda api, t: client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler(
-                    name, ns, _preload_content=False, _request_timeout=t
-                ),
+                rest.path("/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{name}", ns=ns, name=name),
             )
         else:
             listed = await self._get(
                 service,
                 Op("list", "horizontalpodautoscalers", ns, "hpa", ""),
-                lambda api, t: client.AutoscalingV2Api(api).list_namespaced_horizontal_pod_autoscaler(
-                    ns, _preload_content=False, _request_timeout=t
-                ),
+                rest.path("/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers", ns=ns),
             )
             deployment = service.deployment_name
             match = [
@@ -286,24 +278,22 @@ class KubeTriage(KubeCore):
             if dep is not None
             else dict(pair.split("=", 1) for pair in (service.selector or "").split(",") if "=" in pair)
         )
-        ns, core = service.namespace, client.CoreV1Api
+        ns = service.namespace
         services, endpoints, ingresses = await asyncio.gather(
             self._get(
                 service,
                 Op("list", "services", ns, "services", ""),
-                lambda api, t: core(api).list_namespaced_service(ns, _preload_content=False, _request_timeout=t),
+                rest.path("/api/v1/namespaces/{ns}/services", ns=ns),
             ),
             self._get(
                 service,
                 Op("list", "endpoints", ns, "endpoints", ""),
-                lambda api, t: core(api).list_namespaced_endpoints(ns, _preload_content=False, _request_timeout=t),
+                rest.path("/api/v1/namespaces/{ns}/endpoints", ns=ns),
             ),
             self._get(
                 service,
                 Op("list", "ingresses", ns, "ingresses", ""),
-                lambda api, t: client.NetworkingV1Api(api).list_namespaced_ingress(
-                    ns, _preload_content=False, _request_timeout=t
-                ),
+                rest.path("/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses", ns=ns),
             ),
         )
         by_name = {e["metadata"]["name"]: e for e in endpoints.get("items") or []}
@@ -377,22 +367,20 @@ class KubeTriage(KubeCore):
         t, ns = self.timeout, service.namespace
 
         async def read(pod: str) -> bytes:
-            def fetch(api: Any) -> bytes:
-                resp: Any = client.CoreV1Api(api).read_namespaced_pod_log(
-                    pod,
-                    ns,
-                    container=name,
-                    tail_lines=tail,
-                    since_seconds=since_seconds,
-                    previous=previous or None,
-                    timestamps=True,
-                    limit_bytes=LOG_BYTES_PER_POD,
-                    _preload_content=False,
-                    _request_timeout=t,
-                )
-                return bytes(resp.data)
-
-            return await self.call(service, Op("get", "pods/log", ns, "pod", pod), fetch)
+            query: rest.Query = {
+                "container": name,
+                "limitBytes": LOG_BYTES_PER_POD,
+                "previous": previous or None,
+                "sinceSeconds": since_seconds,
+                "tailLines": tail,
+                "timestamps": True,
+            }
+            resource = rest.path("/api/v1/namespaces/{ns}/pods/{pod}/log", ns=ns, pod=pod)
+            return await self.call(
+                service,
+                Op("get", "pods/log", ns, "pod", pod),
+                lambda api: rest.request_bytes(api, resource, query=query, timeout=t),
+            )
 
         raw = await asyncio.gather(*(read(pod) for pod in pods))
         merged: list[LogLine] = []

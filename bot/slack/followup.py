@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 
 from bot.followups import FollowUps, Work
+from bot.runbooks.engine import Invocation
 from bot.slack import runbook_views as views
 from bot.slack.replies import action_invocation, reply_error
 from bot.slack.webapi import SlackWebApi
@@ -26,6 +27,13 @@ async def ack_click_then(
     followups: FollowUps, slack: SlackWebApi, ack: AsyncAck, body: dict[str, Any], name: str, work: Work
 ) -> None:
     """Button click: Slack ignores an ack's body here, so a full queue is answered through response_url."""
+    await ack_then(followups, slack, ack, action_invocation(body), name, work)
+
+
+async def ack_then(
+    followups: FollowUps, slack: SlackWebApi, ack: AsyncAck, who: Invocation, name: str, work: Work
+) -> None:
+    """A click or a modal submission (the ack closes the modal): a full queue is answered to `who` apart."""
     await ack()
     if not followups.offer(name, work):
-        await reply_error(slack, action_invocation(body), BUSY)
+        await reply_error(slack, who, BUSY)

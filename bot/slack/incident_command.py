@@ -12,6 +12,7 @@ from bot import errors
 from bot.catalog import Catalog
 from bot.comms import incidents
 from bot.comms.incidents import IncidentService
+from bot.followups import FollowUps
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
@@ -19,6 +20,7 @@ from bot.runbooks.policy import Comms
 from bot.slack import incident_contexts as contexts
 from bot.slack import incident_views as views
 from bot.slack import runbook_views
+from bot.slack.followup import ack_click_then, ack_command_then, ack_then
 from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
@@ -66,6 +68,7 @@ class IncidentRuntime:
     catalog: Catalog
     incidents: IncidentService
     templates: Templates  # incident_list, incident_timeline, incident_reply
+    followups: FollowUps  # the work after the ack, on the bounded queue /runbook uses
 
 
 def register(app: AsyncApp, rt: IncidentRuntime) -> None:
@@ -83,48 +86,64 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
                 text=USAGE, blocks=runbook_views.usage_help("Incident commands", USAGE), response_type="ephemeral"
             )
             return
-        await ack()
-        async with answering(rt.slack, who, f"/incident {parsed.word}"):
-            await _command(rt, service, who, parsed, command)
+
+        async def work() -> None:
+            async with answering(rt.slack, who, f"/incident {parsed.word}"):
+                await _command(rt, service, who, parsed, command)
+
+        await ack_command_then(rt.followups, ack, f"incident-{parsed.word}", work)
 
     async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         title = views.submitted(view, "title").strip()
         if not title:
             await ack(response_action="errors", errors={"title": "An incident needs a title."})
             return
-        await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "declaring an incident"):
-            await _declare_from_modal(rt, service, who, view)
+
+        async def work() -> None:
+            async with answering(rt.slack, who, "declaring an incident"):
+                await _declare_from_modal(rt, service, who, view)
+
+        await ack_then(rt.followups, rt.slack, ack, who, "incident-declare", work)
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "posting an update"):
-            await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
+
+        async def work() -> None:
+            async with answering(rt.slack, who, "posting an update"):
+                await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
+
+        await ack_then(rt.followups, rt.slack, ack, who, "incident-update", work)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "resolving an incident"):
-            await service.resolve(
-                _incident_in(view),
-                actor=who.user_id,
-                root_cause=views.submitted(view, "root_cause"),
-                resolution=views.submitted(view, "resolution"),
-            )
+
+        async def work() -> None:
+            async with answering(rt.slack, who, "resolving an incident"):
+                await service.resolve(
+                    _incident_in(view),
+                    actor=who.user_id,
+                    root_cause=views.submitted(view, "root_cause"),
+                    resolution=views.submitted(view, "resolution"),
+                )
+
+        await ack_then(rt.followups, rt.slack, ack, who, "incident-resolve", work)
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        who = action_invocation(body)
-        async with answering(rt.slack, who, "that click"):
-            await _open_update(rt, service, who, body)
+        async def work() -> None:
+            who = action_invocation(body)
+            async with answering(rt.slack, who, "that click"):
+                await _open_update(rt, service, who, body)
+
+        await ack_click_then(rt.followups, rt.slack, ack, body, "incident-post-update", work)
 
     async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        who = action_invocation(body)
-        async with answering(rt.slack, who, "that click"):
-            await _snooze(rt, service, who, body)
+        async def work() -> None:
+            who = action_invocation(body)
+            async with answering(rt.slack, who, "that click"):
+                await _snooze(rt, service, who, body)
+
+        await ack_click_then(rt.followups, rt.slack, ack, body, "incident-snooze", work)
 
     app.command("/incident")(handle_incident_command)
     app.view(CallbackId.INCIDENT_DECLARE.value)(handle_declare_submission)

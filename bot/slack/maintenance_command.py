@@ -14,10 +14,12 @@ from bot import errors
 from bot.catalog import Catalog
 from bot.comms import maintenance, times
 from bot.comms.maintenance import MaintenanceService
+from bot.followups import FollowUps
 from bot.runbooks import parser
 from bot.runbooks.engine import Clock, Invocation
 from bot.slack import incident_contexts as contexts
 from bot.slack import runbook_views
+from bot.slack.followup import ack_command_then
 from bot.slack.replies import answering, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
@@ -84,6 +86,7 @@ class MaintenanceRuntime:
     maintenance: MaintenanceService
     clock: Clock  # "now", to read a start time typed without a date
     templates: Templates  # maintenance_list, maintenance_reply
+    followups: FollowUps  # the work after the ack, on the bounded queue /runbook uses
 
 
 def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
@@ -103,9 +106,12 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
                 response_type="ephemeral",
             )
             return
-        await ack()
-        async with answering(rt.slack, who, f"/maintenance {parsed.word}"):
-            await _command(rt, service, who, parsed)
+
+        async def work() -> None:
+            async with answering(rt.slack, who, f"/maintenance {parsed.word}"):
+                await _command(rt, service, who, parsed)
+
+        await ack_command_then(rt.followups, ack, f"maintenance-{parsed.word}", work)
 
     app.command("/maintenance")(handle_maintenance_command)
 

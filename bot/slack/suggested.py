@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.ids import SUGGESTION_ACTION
 from bot.runbooks import parser
+from bot.slack.followup import ack_click_then
 from bot.slack.replies import action_invocation, answering, clicked_thread
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 
@@ -30,11 +31,13 @@ def _command_text(value: str) -> str:
 
 def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        who = action_invocation(body)
-        async with answering(rt.slack, who, "that suggested procedure", changes=True):
-            value = str((body.get("actions") or [{}])[0].get("value", ""))
-            parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
-            await run_parsed(rt, who, parsed, thread_ts=clicked_thread(body))
+        async def work() -> None:
+            who = action_invocation(body)
+            async with answering(rt.slack, who, "that suggested procedure", changes=True):
+                value = str((body.get("actions") or [{}])[0].get("value", ""))
+                parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
+                await run_parsed(rt, who, parsed, thread_ts=clicked_thread(body))
+
+        await ack_click_then(rt.followups, rt.slack, ack, body, "suggested", work)
 
     app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

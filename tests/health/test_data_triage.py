@@ -4,9 +4,7 @@ queue-purge actions against the real embedded servers."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -16,8 +14,8 @@ from bot import errors
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult
 from bot.catalog import Catalog, Service
-from bot.store.db import create_database
 from bot.targets import postgres
+from tests.data_world import running
 
 SECRET_SQL = "SELECT pg_sleep(60), 'password=hunter2' AS note, 4111111111111111 AS card"
 
@@ -25,45 +23,6 @@ SECRET_SQL = "SELECT pg_sleep(60), 'password=hunter2' AS note, 4111111111111111 
 @pytest.fixture
 def registry() -> ActionRegistry:
     return ActionRegistry(database_actions())
-
-
-@pytest.fixture
-async def backend_dsn(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    dsn = await create_database(postgres_url)
-    monkeypatch.setenv("MAIL_SCORE_DATABASE_URL", dsn)
-    return dsn
-
-
-@pytest.fixture
-async def dashboard_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[aioredis.Redis]:
-    """email-dashboard's Redis: a database of the embedded server no other test uses, emptied first."""
-    url = f"{redis_url}?db=11"
-    monkeypatch.setenv("EMAIL_DASHBOARD_REDIS_URL", url)
-    client = aioredis.from_url(url)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
-
-
-@contextlib.asynccontextmanager
-async def running(dsn: str, sql: str) -> AsyncIterator[tuple[int, asyncio.Task[object]]]:
-    """A session running `sql` until the block ends: its pid and the task awaiting it."""
-    conn = await asyncpg.connect(dsn)
-    pid = conn.get_server_pid()
-    task: asyncio.Task[object] = asyncio.create_task(conn.execute(sql), name=f"query-{pid}")
-    try:
-        async with asyncio.timeout(10):  # until the server runs it, not a guessed time
-            while True:
-                if pid in [s.pid for s in await postgres.activity(dsn, time_limit=5) if s.state == "active"]:
-                    break
-                await asyncio.sleep(0.02)
-        yield pid, task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await task
-        await conn.close(timeout=5)
 
 
 async def run(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot import errors
@@ -11,16 +9,6 @@ from bot.actions.prometheus import prometheus_actions, slug
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult
 from bot.catalog import Catalog
 from sandbox.prometheus_fake import PrometheusFake
-
-
-@pytest.fixture
-async def prom() -> AsyncIterator[PrometheusFake]:
-    fake = PrometheusFake()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.stop()
 
 
 async def run_query(registry: ActionRegistry, catalog: Catalog, service: str, check: str) -> ActionResult:

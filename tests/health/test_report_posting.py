@@ -11,8 +11,10 @@ import yaml
 
 from bot.app import BotProcess
 from bot.catalog import Catalog
+from bot.ids import ActionId
 from bot.scheduler import Scheduler
 from bot.slack import health_report
+from bot.slack.followup import BUSY
 from bot.store.jobs import PostgresJobStore
 from sandbox.blockkit import iter_elements
 from sandbox.cluster import SandboxCluster
@@ -98,3 +100,33 @@ async def test_health_for_an_unknown_service_says_which_exist(alice: SlackUser, 
     await alice.slash_command("health bakcend")
     message = await slack.wait_for(lambda: (slack.ephemeral_messages("U0ALICE") or [None])[-1])
     assert "Did you mean `backend`" in message.text
+
+
+async def test_a_suggested_fix_clicked_while_the_bot_is_busy_is_told_so_and_requests_nothing(
+    make_bot: MakeBot, slack: SlackFake, http_targets: HttpTargets, tmp_path: Path
+) -> None:
+    config = catalog_with_health_urls(tmp_path, {"backend": http_targets.url("/broken")}, http_targets.url("/ok"))
+    bot = await make_bot(CHATOPS_CONFIG=str(config), FOLLOWUP_WORKERS="1", FOLLOWUP_QUEUE="1")
+    async with user_of(bot, slack, "U0ALICE") as alice:
+        await alice.slash_command("health backend")
+        report = await slack.wait_for(lambda: slack.last_message("C0OPS"), timeout=15)
+        await slack.wait_for(lambda: slack.thread_replies("C0OPS", report.ts) or None, timeout=15)  # its last post
+        # The one worker waits on a slow Slack answer (status backend) and one request waits behind it: the
+        # queue is full.
+        slack.delay("chat.postMessage", 5.0, count=1)
+        await alice.slash_command("status backend")
+        async with asyncio.timeout(15):  # polled: the fake's wait_for wakes on answers, and this one is held
+            while True:
+                if [c for c in slack.calls_to("chat.postMessage") if not c.status]:
+                    break
+                await asyncio.sleep(0.01)
+        await alice.slash_command("status frontend")
+        posted = len(slack.calls_to("chat.postMessage"))
+
+        click = await alice.block_action(report, ActionId.RUN_SUGGESTED.value, value='{"p":"restart","a":"backend"}')
+
+        assert click.status == 200
+        await slack.wait_for(lambda: [m for m in slack.ephemeral_messages("U0ALICE") if BUSY in m.text] or None, 15)
+        await slack.wait_for(lambda: len([c for c in slack.calls_to("chat.postMessage") if c.status]) > posted, 15)
+    assert bot.runtime is not None
+    assert await bot.runtime.executions.recent(service="backend", limit=5) == [], "no restart was requested"

@@ -138,3 +138,51 @@ async def test_previous_logs_of_a_service_whose_pods_never_restarted_say_so(kube
     params = registry.validate_params("kubernetes.logs", {"previous": True})
     result = await registry.get("kubernetes.logs").run(ctx, params)
     assert result.summary == "No pod of backend has restarted, so none has a previous container to read logs from"
+
+
+def _gets(cluster: SandboxCluster) -> set[str]:
+    """The resource paths read since the last clear (kubectl's discovery requests left out)."""
+    return {
+        r.path
+        for r in cluster.requests
+        if r.method == "GET" and ("/namespaces/" in r.path or r.path.endswith("/nodes"))
+    }
+
+
+async def test_diagnosis_reads_are_the_requests_kubectl_get_sends(
+    kube: Kube, dashboard: KubernetesTarget, backend: KubernetesTarget, cluster: SandboxCluster, kubectl: Kubectl
+) -> None:
+    reads = [
+        (lambda: kube.events(dashboard), ("get", "events", "-n", NS)),
+        (lambda: kube.nodes(dashboard), ("get", "nodes")),
+        (lambda: kube.hpa(backend), ("get", "hpa", "backend-hpa", "-n", backend.namespace)),
+        (lambda: kube.endpoints(dashboard), ("get", "services,endpoints,ingresses", "-n", NS)),
+    ]
+    workload = ("/deployments", "/replicasets", "/pods")  # how the bot finds the service's objects first
+    for ours, args in reads:
+        cluster.clear()
+        await ours()
+        sent = {p for p in _gets(cluster) if not any(part in p for part in workload)}
+        cluster.clear()
+        result = await asyncio.to_thread(kubectl, *args)
+        assert result.returncode == 0, (args, result.stderr, [r.path for r in cluster.requests])
+        assert sent and sent <= _gets(cluster), args
+
+
+async def test_log_reads_ask_the_api_what_kubectl_logs_asks(
+    kube: Kube, dashboard: KubernetesTarget, cluster: SandboxCluster, kubectl: Kubectl
+) -> None:
+    pod = crashing(cluster)
+    cluster.clear()
+    await kube.logs(dashboard, lines=10, previous=True)
+    (ours,) = cluster.requests_to("/log")
+    cluster.clear()
+    result = await asyncio.to_thread(
+        kubectl, "logs", pod, "-n", NS, "--tail=10", "--timestamps", "--previous", "--limit-bytes=512000"
+    )
+    assert result.returncode == 0, result.stderr
+    (theirs,) = cluster.requests_to("/log")
+    assert ours.path == theirs.path
+    assert {k: v for k, v in ours.query.items() if k != "container"} == {
+        k: v for k, v in theirs.query.items() if k != "container"
+    }

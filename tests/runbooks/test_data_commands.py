@@ -4,8 +4,6 @@ through the Slack fake, acting on the real embedded PostgreSQL and Redis."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -13,48 +11,12 @@ import redis.asyncio as aioredis
 
 from bot.app import BotProcess
 from bot.ids import ActionId
-from bot.store.db import create_database
-from bot.targets import postgres
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
-from tests.flows import ephemeral_text, final_state, preview_message
+from tests.data_world import older_than_a_minute, running
+from tests.flows import double_click, ephemeral_text, final_state, preview_message, step_summaries
 
 SECRET_SQL = "SELECT pg_sleep(600), 'password=hunter2' AS note, 4111111111111111 AS card"
-
-
-@pytest.fixture
-async def backend_dsn(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """backend's own database (its postgres_dsn_env, read when a step runs)."""
-    dsn = await create_database(postgres_url)
-    monkeypatch.setenv("MAIL_SCORE_DATABASE_URL", dsn)
-    return dsn
-
-
-@pytest.fixture
-async def dashboard_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[aioredis.Redis]:
-    """email-dashboard's Redis: a database of the embedded server no other test uses, emptied first."""
-    url = f"{redis_url}?db=12"
-    monkeypatch.setenv("EMAIL_DASHBOARD_REDIS_URL", url)
-    client = aioredis.from_url(url)
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
-
-
-@contextlib.asynccontextmanager
-async def running(dsn: str, sql: str) -> AsyncIterator[tuple[int, asyncio.Task[object]]]:
-    """A session running `sql` until the block ends: its pid and the task awaiting it."""
-    conn = await asyncpg.connect(dsn)
-    pid = conn.get_server_pid()
-    task: asyncio.Task[object] = asyncio.create_task(conn.execute(sql), name=f"query-{pid}")
-    try:
-        yield pid, task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await task
-        await conn.close(timeout=5)
 
 
 async def reply(slack: SlackFake, user: str, needle: str) -> str:
@@ -151,21 +113,12 @@ async def test_queue_purge_needs_a_second_person_and_an_allowed_queue(
     assert await dashboard_redis.exists("export:queue") == 0
 
 
-async def _older_than_a_minute(dsn: str, pid: int) -> None:
-    """Waits on the condition (the query's age as PostgreSQL sees it), bounded."""
-    async with asyncio.timeout(120):
-        while True:
-            if pid in [q.pid for q in await postgres.long_queries(dsn, 1, time_limit=5)]:
-                return
-            await asyncio.sleep(0.5)
-
-
-async def test_terminate_queries_lists_exact_sessions_and_a_second_person_ends_only_those(
-    alice: SlackUser, bob: SlackUser, slack: SlackFake, backend_dsn: str
+async def test_terminate_queries_lists_exact_sessions_and_a_second_persons_double_click_ends_only_those_once(
+    alice: SlackUser, bob: SlackUser, slack: SlackFake, backend_dsn: str, database_url: str
 ) -> None:
     """Slow (about 65 s): the threshold is at least a minute and a query's age cannot be faked."""
     async with running(backend_dsn, SECRET_SQL) as (long_pid, long_task):
-        await _older_than_a_minute(backend_dsn, long_pid)
+        await older_than_a_minute(backend_dsn, long_pid)
         async with running(backend_dsn, "SELECT pg_sleep(600)") as (young_pid, young_task):
             await alice.slash_command("terminate-queries backend 1")
             preview: Message = await preview_message(slack)
@@ -177,10 +130,14 @@ async def test_terminate_queries_lists_exact_sessions_and_a_second_person_ends_o
             await alice.block_action(preview, ActionId.CONFIRM.value)
             await ephemeral_text(slack, "U0ALICE", "second person")
             assert not long_task.done()
-            await bob.block_action(preview, ActionId.CONFIRM.value)
+            await double_click(slack, bob, preview)
             final = await final_state(slack, preview, "succeeded")
             with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
                 await asyncio.wait_for(long_task, 10)
             assert not young_task.done(), "a session the preview did not list is never terminated"
     assert "Terminated 1 sessions" in str(final.blocks)
     assert "hunter2" not in str(final.blocks)
+    # The double click ran the step once: one backend terminated, by one run.
+    assert await step_summaries(database_url, "terminate-queries") == [
+        "Terminated 1 sessions whose query has run for more than 1 min"
+    ]

@@ -4,18 +4,16 @@ that changes the effect, the run stops and says what changed; query text is show
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 
 from bot.ids import ActionId
 from bot.store.db import create_database
-from bot.targets import postgres
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
+from tests.data_world import older_than_a_minute, running
 from tests.flows import BACKEND, NS, final_state, preview_message, real_scale_patches, replicas
 
 SECRET_SQL = "SELECT pg_sleep(600), 'password=hunter2' AS note, 4111111111111111 AS card"
@@ -54,30 +52,6 @@ async def test_a_confirm_after_the_replicas_changed_stops_and_says_what_changed(
     assert replicas(cluster) == 5
 
 
-@contextlib.asynccontextmanager
-async def _running(dsn: str, sql: str) -> AsyncIterator[tuple[int, asyncio.Task[object]]]:
-    """A session running `sql` until cancelled: (its pid, the task awaiting the query)."""
-    conn = await asyncpg.connect(dsn)
-    pid = conn.get_server_pid()
-    task: asyncio.Task[object] = asyncio.create_task(conn.execute(sql), name=f"query-{pid}")
-    try:
-        yield pid, task
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError, asyncpg.InterfaceError):
-            await task
-        await conn.close(timeout=5)
-
-
-async def _until_longer_than_a_minute(dsn: str, pid: int) -> None:
-    """Waits on the condition (the query's age as PostgreSQL sees it), bounded."""
-    async with asyncio.timeout(120):
-        while True:
-            if pid in [q.pid for q in await postgres.long_queries(dsn, 1, time_limit=5)]:
-                return
-            await asyncio.sleep(0.5)
-
-
 async def _new_preview(slack: SlackFake, besides: set[str]) -> Message:
     def found() -> Message | None:
         return next(
@@ -98,17 +72,17 @@ async def test_kill_long_queries_cancels_only_what_its_preview_showed(
     """Slow (about 90 s): the procedure's threshold is at least a minute and a query's age cannot be faked."""
     dsn = await create_database(postgres_url)
     monkeypatch.setenv("MAIL_SCORE_DATABASE_URL", dsn)  # backend's postgres_dsn_env, read when a step runs
-    async with _running(dsn, SECRET_SQL) as (early, early_task):
+    async with running(dsn, SECRET_SQL) as (early, early_task):
         # A second query 20 s younger: past the threshold at the confirm, not at the preview (which
         # comes within seconds of the first query passing it).
         await asyncio.sleep(20)
-        async with _running(dsn, "SELECT pg_sleep(600)") as (late, late_task):
-            await _until_longer_than_a_minute(dsn, early)
+        async with running(dsn, "SELECT pg_sleep(600)") as (late, late_task):
+            await older_than_a_minute(dsn, early)
             await alice.slash_command("kill-long-queries backend 1")
             first = await _new_preview(slack, set())
             assert f"query pid {early}" in str(first.blocks) and f"query pid {late}" not in str(first.blocks)
 
-            await _until_longer_than_a_minute(dsn, late)
+            await older_than_a_minute(dsn, late)
             await alice.block_action(first, ActionId.CONFIRM.value)
             stopped = await final_state(slack, first, "failed")
             assert f"query pid {late} was not in the preview" in str(stopped.blocks)

@@ -3,8 +3,6 @@ read a real server (the health report's instant queries)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 
@@ -17,16 +15,6 @@ from sandbox.prometheus_fake import PrometheusFake
 ERROR_RATE = (
     'sum(rate(http_requests_total{status=~"5..",service="%s"}[5m])) / sum(rate(http_requests_total{service="%s"}[5m]))'
 )
-
-
-@pytest.fixture
-async def prom() -> AsyncIterator[PrometheusFake]:
-    fake = PrometheusFake()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.stop()
 
 
 async def test_instant_query_is_a_vector_of_string_samples(prom: PrometheusFake, http: aiohttp.ClientSession) -> None:

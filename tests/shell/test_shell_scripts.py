@@ -3,6 +3,7 @@ and the sandbox cluster's state at exit (the shell writes it to $RUNBOOK_SHELL_R
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
 from bot.settings import PROJECT_ROOT
+from tests.readme_table import diagnosis_commands
 
 EXAMPLES = PROJECT_ROOT / "examples"
 BACKEND = "mail-score-production/mail-score-backend"
@@ -213,3 +216,62 @@ def test_runbook_004_tutorial_sees_the_queue_and_restarts_the_model(tmp_path: Pa
     model = report["deployments"]["email-triage/email-classifier-model"]
     assert RESTARTED_AT in model["template_annotations"]
     assert "Classifier model upgrade" in out
+
+
+def _overlay_url(out: str, env: str) -> str:
+    """The local URL the shell printed for `env` at start-up (the sandbox overlay)."""
+    found = re.search(rf"^  {env} = (\S+)$", out, re.MULTILINE)
+    assert found, out
+    return found.group(1)
+
+
+async def _redis_figures(url: str) -> tuple[int, int, int]:
+    """(cache keys, failed jobs, waiting jobs) in one of the shell world's Redis databases."""
+    client = aioredis.from_url(url)
+    try:
+        cache = len([key async for key in client.scan_iter("cache:*")])
+        return (
+            cache,
+            await client.llen("bull:campaign-emails:failed"),
+            await client.llen("bull:campaign-emails:waiting"),
+        )
+    finally:
+        await client.aclose()
+
+
+async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    """Slow (about 70 s): terminate-queries waits until the world's query is a minute old."""
+    code, out, _ = await asyncio.to_thread(run_shell, tmp_path, EXAMPLES / "data-triage.txt", servers=servers)
+    assert code == 0, out
+    # PostgreSQL: three idle sessions and the never-ending query; only the query's session is terminated.
+    terminated = re.search(r"session pid (\d+): `connected", out)
+    assert terminated, out
+    assert re.search(rf"^  {terminated.group(1)} +postgres +1 min  SELECT pg_sleep\(\?\)$", out, re.MULTILINE)
+    after = out[out.rindex("/runbook db-activity backend") :]
+    assert "3 sessions on the database of backend: 0 active" in after and terminated.group(1) not in after
+    # Redis, read back after the shell stopped: backend's 50 cache keys are gone; email-triage lost only
+    # its failed jobs.
+    assert "Unlinked 50 keys matching `cache:*`" in out
+    assert await _redis_figures(_overlay_url(out, "MAIL_SCORE_REDIS_URL")) == (0, 0, 0)
+    assert await _redis_figures(_overlay_url(out, "EMAIL_TRIAGE_REDIS_URL")) == (50, 0, 1500)
+    # Prometheus: backend's error rate is over its fail threshold, and the chart is a PNG in the thread.
+    assert re.search(r"error rate of backend = 0\.0\d+: fail \(above 0\.05\)", out)
+    [chart] = (tmp_path / "data" / "shell-files").glob("*-backend-error-rate-6h.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_command_of_the_readme_diagnosis_table_answers_in_the_shell(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
+    """Slow (about 100 s): one shell session types the table's commands one after another; the script fails
+    on any answer that is an error."""
+    commands = diagnosis_commands()
+    script = write_script(tmp_path, *(f"/runbook {command}" for command in commands))
+    code, out, _ = run_shell(tmp_path, script, servers=servers)
+    assert code == 0, out
+    assert all(f"> /runbook {command}\n" in out for command in commands)
+    # Runbook 000's components are read on their own workloads, not on the dashboard's.
+    assert "[email-ingestion-" in out and "[email-dashboard-export-" in out and "[email-dashboard-auth-" in out
+    assert re.search(r"^  websocket-service-\S+ +1/1 +Running", out, re.MULTILINE)

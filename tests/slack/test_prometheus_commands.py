@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.app import BotProcess
@@ -17,16 +15,6 @@ from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-async def prom() -> AsyncIterator[PrometheusFake]:
-    fake = PrometheusFake()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture
