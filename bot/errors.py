@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import secrets
 import socket
+from collections.abc import Sequence
 
 
 class BotError(Exception):
@@ -56,6 +57,16 @@ class UnavailableError(BotError):
 
 class TargetError(BotError):
     """The target system answered with a refusal the user should read (403, 404, conflict, timeout)."""
+
+
+class ChangedSincePreview(TargetError):
+    """A confirmation found that the world changed since its preview in a way that changes the effect."""
+
+    def __init__(self, differences: Sequence[str]) -> None:
+        shown = "; ".join(differences[:10]) + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
+        super().__init__(
+            f"changed since the preview: {shown}. Nothing was changed; run the command again for a new preview"
+        )
 
 
 class ConfigError(BotError):
