@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import structlog
+import uvloop
 
 from bot import errors, logs, rbac, workers
 from bot.actions import reference
@@ -22,6 +24,15 @@ from bot.store import audit
 from bot.store.db import Database
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def run_server(main: Coroutine[Any, Any, T]) -> T:
+    """Run a serving command on uvloop: the event loop and socket I/O in C cost a request markedly less CPU
+    than asyncio's own loop (bench/README.md, issue 20 round 3)."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -194,14 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             return asyncio.run(_audit_verify(settings))
         if args.command == "socket":
-            return asyncio.run(_socket(settings))
+            return run_server(_socket(settings))
         if args.command == "shell":
             return _shell(settings, args)
         if args.workers < 1:
             raise errors.ConfigError([f"--workers: need at least 1, got {args.workers}"])
         if args.workers > 1:
             return asyncio.run(workers.serve_workers(settings, args.workers))
-        return asyncio.run(_serve(settings, reuse_port=args.reuse_port))
+        return run_server(_serve(settings, reuse_port=args.reuse_port))
     except errors.ConfigError as exc:
         print(f"runbook-bot: {exc}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ becomes UnavailableError so destructive work fails closed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -75,6 +76,7 @@ class Coordinator:
             health_check_interval=30,
         )
         self._prefix = prefix
+        self._once_batch: list[tuple[str, int, asyncio.Future[bool]]] = []  # see first_time
         self._release = self._redis.register_script(_RELEASE_SCRIPT)
         self._release_of_execution = self._redis.register_script(_RELEASE_OF_EXECUTION_SCRIPT)
 
@@ -173,9 +175,42 @@ class Coordinator:
         return max(1, math.ceil(first + window_seconds - now))
 
     async def first_time(self, name: str, *, ttl_seconds: int) -> bool:
-        """True exactly once per name within the TTL (idempotency of deliveries and retries)."""
-        with _redis_errors():
-            return bool(await self._redis.set(self._key("once", name), "1", nx=True, ex=ttl_seconds))
+        """True exactly once per name within the TTL (idempotency of deliveries and retries).
+
+        Every signed request asks this once (the replay check), so the calls made in one turn of the event
+        loop share one pipelined round trip: the first caller sends the batch, the others wait for their
+        own answer. A Redis failure reaches every caller of the batch as UnavailableError.
+        """
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._once_batch.append((self._key("once", name), ttl_seconds, waiter))
+        if len(self._once_batch) > 1:
+            return await waiter  # the first caller of this batch sends it
+        batch = self._once_batch  # the callers of this turn append to this very list
+        try:
+            await asyncio.sleep(0)  # one turn of the loop: the requests read in the same turn join the batch
+            self._once_batch = []
+            with _redis_errors():
+                if len(batch) == 1:  # alone in its turn: a plain SET costs less than a pipeline of one
+                    answers = [await self._redis.set(batch[0][0], "1", nx=True, ex=batch[0][1])]
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for key, ttl, _ in batch:
+                            pipe.set(key, "1", nx=True, ex=ttl)
+                        answers = await pipe.execute()
+        except BaseException as exc:
+            # Cancelled (our own request ended) or Redis failed: the others must not wait forever, and
+            # none of them may take an unanswered SET as "first time".
+            if self._once_batch is batch:
+                self._once_batch = []
+            failure = exc if isinstance(exc, errors.UnavailableError) else errors.UnavailableError("Redis", "cancelled")
+            for _, _, other in batch[1:]:
+                if not other.done():
+                    other.set_exception(failure)
+            raise
+        for (_, _, other), answer in zip(batch[1:], answers[1:], strict=True):
+            if not other.done():
+                other.set_result(bool(answer))
+        return bool(answers[0])
 
     async def cache_get(self, name: str) -> Any | None:
         """A cached JSON value, or None when absent or when Redis fails (a cache miss is never fatal)."""

@@ -104,6 +104,16 @@ class TargetError(BotError):
     """The target system answered with a refusal the user should read (403, 404, conflict, timeout)."""
 
 
+class ChangedSincePreview(TargetError):
+    """A confirmation found that the world changed since its preview in a way that changes the effect."""
+
+    def __init__(self, differences: Sequence[str]) -> None:
+        shown = "; ".join(differences[:10]) + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
+        super().__init__(
+            f"changed since the preview: {shown}. Nothing was changed; run the command again for a new preview"
+        )
+
+
 class ConfigError(BotError):
     """The catalog, a procedure or a template is invalid. Carries every problem, each naming file and key."""
 

@@ -189,7 +189,11 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
             raise errors.UserError(
                 f"{service.deployment} may run {limits.min}–{limits.max} replicas; {p.replicas} is outside that"
             )
-        r = await kube.scale(service, p.replicas, dry_run=ctx.dry_run)
+        # A confirmed run checks its own read against the preview's (see FunctionAction.checks_preview).
+        seen = ctx.expected.get("replicas_before") if ctx.expected and not ctx.dry_run else None
+        r = await kube.scale(
+            service, p.replicas, dry_run=ctx.dry_run, expect_before=None if seen is None else int(seen)
+        )
         data = {"replicas_before": r.before, "replicas_after": r.after}
         if r.before == r.after:
             return ActionResult(f"{service.deployment} already has {r.after} replicas", data=data, no_op=True)
@@ -320,6 +324,14 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         ("maintenance", MaintenanceParams, True, maintenance, maintenance_mode),
     ]
     return [
-        FunctionAction(f"kubernetes.{name}", model, mutating, func, target="kubernetes", requires=requires)
+        FunctionAction(
+            f"kubernetes.{name}",
+            model,
+            mutating,
+            func,
+            target="kubernetes",
+            requires=requires,
+            checks_preview=name == "scale",
+        )
         for name, model, mutating, func, requires in table
     ]

@@ -93,6 +93,12 @@ class Action(Protocol):
         """Fields the target must have set (`hpa`, `deployment`, `queues`), checked at load time."""
         ...
 
+    @property
+    def checks_preview(self) -> bool:
+        """In a confirmed run, compares what it reads with its preview's `expected` before it changes
+        anything, and raises ChangedSincePreview when they differ."""
+        ...
+
     async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult: ...
 
 
@@ -106,6 +112,7 @@ class FunctionAction:
     func: Callable[[ActionContext, Any], Awaitable[ActionResult]]
     target: TargetKind
     requires: tuple[str, ...] = ()
+    checks_preview: bool = False
 
     async def run(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         return await self.func(ctx, params)

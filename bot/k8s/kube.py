@@ -262,14 +262,22 @@ class KubeDeployments(KubeCore):
             pods=tuple(pod_info(p) for p in pods),
         )
 
-    async def scale(self, service: KubernetesTarget, replicas: int, *, dry_run: bool = False) -> ScaleResult:
-        """`kubectl scale`: GET the deployment, then a merge patch of the scale subresource."""
+    async def scale(
+        self, service: KubernetesTarget, replicas: int, *, dry_run: bool = False, expect_before: int | None = None
+    ) -> ScaleResult:
+        """`kubectl scale`: GET the deployment, then a merge patch of the scale subresource.
+
+        With `expect_before` (the replicas a preview saw), nothing is patched unless the GET still reads
+        that many, like `kubectl scale --current-replicas`.
+        """
         if replicas < 0:
             raise errors.UserError("replicas cannot be negative")
         t = self.timeout
 
         async def attempt() -> ScaleResult:
             before = int((await self.read_deployment(service))["spec"].get("replicas", 1))
+            if expect_before is not None and before != expect_before:
+                raise errors.ChangedSincePreview([f"replicas was {expect_before} at the preview, now {before}"])
             scale = await self.call(
                 service,
                 self.op(service, "patch", "deployments/scale"),

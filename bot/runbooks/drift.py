@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bot import errors
+
 Seen = Mapping[int, Mapping[str, Any]]  # step index → {"changes": [[what, before], …], "data": {…}}
 
 
@@ -36,7 +38,4 @@ def describe(before: Seen, now: Seen) -> str | None:
                 differences.append(f"{what} was not in the preview (now {current[what]})")
             elif then[what] != current[what]:
                 differences.append(f"{what} was {then[what]} at the preview, now {current[what]}")
-    if not differences:
-        return None
-    shown = "; ".join(differences[:10]) + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
-    return f"changed since the preview: {shown}. Nothing was changed; run the command again for a new preview"
+    return str(errors.ChangedSincePreview(differences)) if differences else None

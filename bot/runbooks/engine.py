@@ -414,6 +414,8 @@ class Engine:
         description of what changed (the run stops), or None."""
         if execution.preview is None or "seen" not in execution.preview:
             return None  # requested before previews recorded what they saw
+        if self._steps.checked_by_its_step(procedure, execution.args) in recorded:
+            return None  # that step compares what it reads with the preview before it writes
         try:
             _, _, now = await self._steps.preview(procedure, execution.args, execution.service)
         except errors.BotError as exc:

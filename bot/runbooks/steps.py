@@ -31,6 +31,15 @@ class StepRunner:
             chosen.append((index, step))
         return chosen
 
+    def checked_by_its_step(self, procedure: Procedure, args: Mapping[str, Any]) -> int | None:
+        """The index of the procedure's one mutating step when its action checks the preview itself
+        (Action.checks_preview), else None. Nothing changes before that step, and the step compares its
+        own read with the preview's just before it writes, so a confirmation need not repeat the dry run."""
+        mutating = [(i, s) for i, s in self.chosen(procedure, args) if self._registry.get(s.action).mutating]
+        if len(mutating) == 1 and self._registry.get(mutating[0][1].action).checks_preview:
+            return mutating[0][0]
+        return None
+
     async def run(
         self,
         procedure: Procedure,

@@ -8,6 +8,7 @@ slack_sdk errors into ours. `link_names`/`parse` are never sent with user text.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -98,6 +99,11 @@ class SlackWebApi:
 
     def __init__(self, *, token: str, base_url: str, timeout: float) -> None:
         self._timeout = timeout
+        # slack_sdk formats a debug line of every request and response (the blocks included) whenever its
+        # logger's own level is unset, whatever the effective level: a logger with a level spares that work.
+        # Library records are shown from WARNING on anyway (bot/logs.py).
+        self._sdk_log = logging.getLogger(f"{__name__}.slack_sdk")
+        self._sdk_log.setLevel(logging.WARNING)
         # One pooled session for every Web API and response_url call: a TLS handshake per call would
         # cost more than the call itself.
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
@@ -107,6 +113,7 @@ class SlackWebApi:
             timeout=int(max(1, timeout)),
             retry_handlers=_retry_handlers(),
             session=self._session,
+            logger=self._sdk_log,
         )
 
     async def close(self) -> None:
@@ -173,6 +180,7 @@ class SlackWebApi:
             timeout=int(max(1, self._timeout)),
             session=self._session,
             retry_handlers=_retry_handlers(),
+            logger=self._sdk_log,
         )
         try:
             response = await client.send(

@@ -52,6 +52,27 @@ async def test_a_confirm_after_the_replicas_changed_stops_and_says_what_changed(
     assert replicas(cluster) == 5
 
 
+async def test_a_confirmed_scale_checks_its_own_read_instead_of_repeating_the_dry_run(
+    alice: SlackUser, slack: SlackFake, cluster: SandboxCluster
+) -> None:
+    """Issue 20: after the Confirm click, one GET (compared with the preview's replicas), one PATCH, the rollout
+    wait; no second dry run. With the preview's two requests that is 6, kubectl's dry run + scale + rollout
+    status make 7."""
+    await alice.slash_command("scale backend 5")
+    preview = await preview_message(slack)
+    preview_requests = [r for r in cluster.requests if "/namespaces/" in r.path]
+    assert [(r.method, "dryRun" in r.query) for r in preview_requests] == [("GET", False), ("PATCH", True)]
+    confirmed_from = len(cluster.requests)
+
+    await alice.block_action(preview, ActionId.CONFIRM.value)
+    await final_state(slack, preview, "succeeded")
+    after = [r for r in cluster.requests[confirmed_from:] if "/namespaces/" in r.path]
+    assert not [r for r in after if "dryRun" in r.query], "the confirmation repeats no dry run"
+    assert [r.method for r in after if r.path.endswith(f"/deployments/{BACKEND}")] == ["GET"]
+    assert len(real_scale_patches(cluster)) == 1 and replicas(cluster) == 5
+    assert len(preview_requests) + len(after) <= 7
+
+
 async def _new_preview(slack: SlackFake, besides: set[str]) -> Message:
     def found() -> Message | None:
         return next(
