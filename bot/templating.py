@@ -28,6 +28,7 @@ from bot.text import escape
 SUFFIX = ".yml.j2"
 MAX_BLOCKS = 50
 MAX_TEXT = 4000
+PUBLIC_PREFIX = "public_"  # templates of what customers read (the status page), rendered by render_public
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,23 @@ class Templates:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
         return Rendered(text[:MAX_TEXT], blocks)
 
+    def render_public(self, name: str, context: Mapping[str, Any]) -> dict[str, str]:
+        """A text customers read (templates/public_*.yml.j2): its `name` and `body`, plain strings, no Block Kit."""
+        fields = ("name", "body")
+        try:
+            document = yaml.safe_load(self._env.get_template(name + SUFFIX).render(**context))
+            if not isinstance(document, dict):
+                raise ValueError(f"the template must render a mapping with {', '.join(fields)}")
+            out: dict[str, str] = {}
+            for key in fields:
+                value = document.get(key)
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"`{key}` is missing or empty")
+                out[key] = value.strip()[:MAX_TEXT]
+        except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError) as exc:
+            raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
+        return out
+
 
 SampleContexts = Mapping[str, Callable[[], Mapping[str, Any]]]
 """Template name → a function building a hostile context for it (every surface contributes its own)."""
@@ -115,11 +133,14 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
             problems.append(f"{path}: missing (the bot renders this template)")
             continue
         try:
-            rendered = templates.render(name, make_context())
+            if name.startswith(PUBLIC_PREFIX):  # customers' text: no Block Kit
+                shown = json.dumps(templates.render_public(name, make_context()))
+            else:
+                rendered = templates.render(name, make_context())
+                shown = json.dumps([rendered.text, rendered.blocks])
         except errors.ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        shown = json.dumps([rendered.text, rendered.blocks])
         for ping in PINGS:
             if ping in shown:
                 problems.append(f"{path}: user text {ping!r} reached the message unescaped (it would ping)")

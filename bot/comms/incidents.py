@@ -19,7 +19,7 @@ import structlog
 from bot import errors
 from bot import text as usertext  # `text` is a parameter name here
 from bot.catalog import Catalog
-from bot.comms import contexts
+from bot.comms import contexts, paging
 from bot.comms.records import Incident, IncidentEvent, IncidentStore
 from bot.runbooks.engine import Clock
 from bot.runbooks.policy import Comms, Policy
@@ -95,16 +95,22 @@ class IncidentService:
         await self.policy.check_lead(lead)
         impact = usertext.checked("impact", impact, max_chars=NOTE_MAX_CHARS)
         now = self.clock()
+        severity, services = self.check_severity(severity), self.check_services(services)
+        page = paging.trigger(self.catalog, severity=severity, services=services, title=title, lead=lead)
         incident = await self.store.create(
             title=title,
-            severity=self.check_severity(severity),
+            severity=severity,
             impact=impact,
-            services=self.check_services(services),
+            services=services,
             lead=lead,
             declared_by=declared_by,
             channel_id=self.catalog.channels.incidents,
             at=now,
+            outbox=[page] if page else [],
         )
+        not_paged = paging.not_paged_reason(self.catalog, severity=severity, services=services)
+        if not_paged:
+            await self.store.add_event(incident.id, at=now, kind="pager", actor="bot", text=not_paged)
         # The reminder first: if Slack is down, the lead is still reminded once it is back.
         await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
         rendered = self.templates.render("incident_declared", contexts.incident(incident, self.catalog))
@@ -157,13 +163,15 @@ class IncidentService:
     async def resolve(self, incident_id: int, *, actor: str, root_cause: str, resolution: str) -> Incident:
         root_cause = usertext.checked("root cause", root_cause, max_chars=NOTE_MAX_CHARS)
         resolution = usertext.checked("resolution", resolution, max_chars=NOTE_MAX_CHARS)
-        await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
+        incident = await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
+        page_resolve = paging.resolve(self.catalog, incident)
         resolved = await self.store.resolve(
             incident_id,
             at=self.clock(),
             actor=actor,
             root_cause=root_cause,
             resolution=resolution,
+            outbox=[page_resolve] if page_resolve else [],
         )
         if resolved is None:  # someone else resolved it between our read and our write
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")

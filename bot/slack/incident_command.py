@@ -13,19 +13,22 @@ from bot.catalog import Catalog
 from bot.comms import incidents
 from bot.comms.contexts import when
 from bot.comms.incidents import IncidentService
+from bot.comms.public import UPDATE_STATUSES, PublicComms
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
+from bot.slack import incident_public, runbook_views
 from bot.slack import incident_views as views
-from bot.slack import runbook_views
 from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
+from bot.targets.pagerduty import PagerDuty
 
 log = structlog.get_logger(__name__)
 USAGE = (
-    '/incident declare [P1 "title"] · /incident update <id> [text] · '
-    "/incident resolve <id> [root cause] · /incident list · /incident timeline <id>"
+    '/incident declare [P1 "title" [--service NAME] [--public|--no-public]] · '
+    "/incident update <id> [--public investigating|identified|monitoring] [text] · "
+    "/incident resolve <id> [root cause] · /incident list · /incident timeline <id> · /incident oncall <service>"
 )
 
 
@@ -35,6 +38,28 @@ class Parsed:
     incident_id: int | None = None
     text: str = ""
     severity: str = ""
+    services: tuple[str, ...] = ()
+    publish: bool | None = None  # --public / --no-public; None: the severity's default from the catalog
+    public_status: str = ""  # update --public <status>
+
+
+def _declare_flags(rest: list[str]) -> tuple[list[str], tuple[str, ...], bool | None]:
+    """The quick form's words and its flags: `--service NAME` (repeatable), `--public`, `--no-public`."""
+    words: list[str] = []
+    services: list[str] = []
+    publish: bool | None = None
+    words_left = iter(rest)
+    for word in words_left:
+        if word == "--service":
+            name = next(words_left, "")
+            if not name:
+                raise errors.UserError("`--service` needs a service name: `--service backend`.")
+            services.append(name)
+        elif word in ("--public", "--no-public"):
+            publish = word == "--public"
+        else:
+            words.append(word)
+    return words, tuple(services), publish
 
 
 def parse(text: str, service: incidents.IncidentService) -> Parsed:
@@ -47,14 +72,30 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
     if word == "declare":
         if not rest:
             return Parsed(word)
-        if len(rest) < 2:
+        words, services, publish = _declare_flags(rest)
+        if len(words) < 2:
             raise errors.UserError('The quick form needs a severity and a title: `/incident declare P1 "title"`.')
-        return Parsed(word, severity=service.check_severity(rest[0]), text=" ".join(rest[1:]))
+        return Parsed(
+            word,
+            severity=service.check_severity(words[0]),
+            text=" ".join(words[1:]),
+            services=tuple(service.check_services(services)),
+            publish=publish,
+        )
+    if word == "oncall":
+        if len(rest) != 1:
+            raise errors.UserError("Say which service: `/incident oncall <service>`.")
+        return Parsed(word, text=rest[0])
     if word in ("update", "resolve", "timeline"):
         if not rest:
             raise errors.UserError(f"Say which incident: `/incident {word} <id>`.")
+        if word == "update" and rest[1:2] == ["--public"]:
+            status = rest[2].lower() if len(rest) > 2 else ""
+            if status not in UPDATE_STATUSES:
+                raise errors.UserError(f"`--public` needs the status customers see: {', '.join(UPDATE_STATUSES)}.")
+            return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[3:]), public_status=status)
         return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[1:]))
-    raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline"])
+    raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline", "oncall"])
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,8 @@ class IncidentRuntime:
     slack: SlackWebApi
     catalog: Catalog
     incidents: IncidentService
+    public: PublicComms | None = None  # the catalog has a `statuspage:` section
+    pager: PagerDuty | None = None  # the catalog has a `pagerduty:` section (for `/incident oncall`)
 
 
 def register(app: AsyncApp, rt: IncidentRuntime) -> None:
@@ -105,12 +148,15 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         await ack()
         who = _view_invocation(body, view)
         async with answering(rt.slack, who, "resolving an incident"):
-            await service.resolve(
+            resolved = await service.resolve(
                 _incident_in(view),
                 actor=who.user_id,
                 root_cause=views.submitted(view, "root_cause"),
                 resolution=views.submitted(view, "resolution"),
             )
+            note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+            if note and who.channel_id:
+                await rt.slack.post_ephemeral(who.channel_id, who.user_id, note.strip())
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -130,6 +176,8 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
     app.view(CallbackId.INCIDENT_RESOLVE.value)(handle_resolve_submission)
     app.action(ActionId.INCIDENT_POST_UPDATE.value)(handle_post_update_action)
     app.action(ActionId.INCIDENT_SNOOZE.value)(handle_snooze_action)
+    if rt.public is not None:
+        incident_public.register(app, rt.slack, rt.public)
 
 
 async def _declare_from_modal(
@@ -143,9 +191,12 @@ async def _declare_from_modal(
         lead=views.submitted(view, "lead") or who.user_id,
         declared_by=who.user_id,
     )
+    note = await incident_public.offer_declared(
+        rt.public, incident, requested=incident_public.chosen(view), user=who.user_id
+    )
     # The modal closes silently; tell the declarer where the notice went.
     if who.channel_id:
-        text = f"Incident #{incident.id} declared; the notice is in <#{incident.channel_id}>."
+        text = f"Incident #{incident.id} declared; the notice is in <#{incident.channel_id}>.{note}"
         await rt.slack.post_ephemeral(who.channel_id, who.user_id, text)
 
 
@@ -193,17 +244,23 @@ async def _command(
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
         modal = views.declare_modal(rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
+        if rt.public is not None:
+            modal["blocks"].append(incident_public.status_page_block(rt.catalog))
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
             title=parsed.text,
             severity=parsed.severity,
             impact="",
-            services=[],
+            services=parsed.services,
             lead=who.user_id,
             declared_by=who.user_id,
         )
-        await rt.slack.respond(answer, f"Incident #{incident.id} declared; the notice is in {channel}.")
+        note = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
+        await rt.slack.respond(answer, f"Incident #{incident.id} declared; the notice is in {channel}.{note}")
+    elif parsed.word == "oncall":
+        text = await incident_public.on_call_text(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
+        await rt.slack.respond(answer, text, incident_public.on_call_blocks(text))
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
         await rt.slack.respond(answer, "Open incidents", views.incident_list(found, rt.catalog))
@@ -211,19 +268,23 @@ async def _command(
         assert parsed.incident_id is not None
         found_one, events = await service.timeline(parsed.incident_id, who.user_id)
         await rt.slack.respond(answer, f"Timeline of #{found_one.id}", views.timeline(found_one, events, rt.catalog))
+    elif parsed.word == "update" and parsed.public_status:
+        assert parsed.incident_id is not None
+        await _public_update(rt, service, who, parsed)
     elif parsed.word == "update" and parsed.text:
         assert parsed.incident_id is not None
         await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
         await rt.slack.respond(answer, f"Update posted in {channel}.")
     elif parsed.word == "resolve" and parsed.text:
         assert parsed.incident_id is not None
-        await service.resolve(
+        resolved = await service.resolve(
             parsed.incident_id,
             actor=who.user_id,
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        await rt.slack.respond(answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}.")
+        note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+        await rt.slack.respond(answer, f"Incident #{parsed.incident_id} resolved; the notice is in {channel}.{note}")
     else:
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
@@ -232,3 +293,22 @@ async def _command(
             incident, channel_id=who.channel_id
         )
         await rt.slack.open_view(str(command["trigger_id"]), modal)
+
+
+async def _public_update(
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, parsed: Parsed
+) -> None:
+    """`/incident update <id> --public <status> [text]`: the Slack update (when there is text), then the
+    status page preview of the new public status."""
+    assert parsed.incident_id is not None
+    if rt.public is None:
+        raise errors.UserError("This catalog has no status page (`statuspage:`); nothing public to update.")
+    if parsed.text:
+        incident = await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
+    else:
+        incident = await service.load_for_change(parsed.incident_id, who.user_id, Comms.UPDATE_INCIDENT)
+    await rt.public.propose(incident, action="update", status=parsed.public_status, requested_by=who.user_id)
+    await rt.slack.respond(
+        who.response_url or "",
+        f"A status page preview ({parsed.public_status}) of #{incident.id} waits for a Confirm in its thread.",
+    )
