@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -117,7 +117,7 @@ class IncidentService:
         ts = await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
         await self.store.set_message(incident.id, ts)
         log.info("incident declared", incident=incident.id, severity=incident.severity, lead=lead)
-        return incident
+        return replace(incident, message_ts=ts)
 
     async def check_may_declare(self, user_id: str) -> None:
         """Before the declare modal opens; its submission is checked again in declare()."""

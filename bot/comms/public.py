@@ -181,8 +181,9 @@ class PublicComms:
             event_text=f"status page {draft.action} {verb}: {draft.payload.get('name', '')}",
             outbox=outbox,
         )
-        if decided is None:
-            raise errors.UserError(f"That status page preview was already {draft.state}.")
+        if decided is None:  # someone decided between our read and our write (a double click, two people)
+            now = await self.store.get_draft(draft_id)
+            raise errors.UserError(f"That status page preview was already {now.state if now else draft.state}.")
         if decided.channel_id and decided.message_ts:
             shown = "Queued for the status page" if confirm else "Not posted"
             context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")
