@@ -37,6 +37,11 @@ _CONDITION = {
     "partial_outage": "a partial outage",
     "major_outage": "an outage",
 }
+_PROBLEM = {
+    "degraded_performance": "degraded performance",
+    "partial_outage": "partial outage",
+    "major_outage": "outage",
+}
 _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": "public_resolved"}
 
 
@@ -129,7 +134,8 @@ class PublicComms:
         context = {
             "services": _joined(page.names),
             "plural": len(page.names) > 1,
-            "condition": _CONDITION[rule.component_status],
+            "condition": _CONDITION[rule.component_status],  # "an outage": after "of", "reports of"
+            "problem": _PROBLEM[rule.component_status],  # "outage": after "the"
             "status": status,
             "impact": rule.impact,
         }

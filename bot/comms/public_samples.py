@@ -21,6 +21,7 @@ def _public(status: str) -> Mapping[str, Any]:
         "services": YAML_HOSTILE,
         "plural": True,
         "condition": "a partial outage",
+        "problem": "partial outage",
         "status": status,
         "impact": "major",
     }
