@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.app import BotProcess
 from bot.catalog import Catalog
+from sandbox import blockkit
 from sandbox.pagerduty_fake import OnCallEntry, PagerDutyFake
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake
@@ -274,3 +278,66 @@ async def outbox_events(bot: BotProcess) -> list[str]:
     assert bot.runtime is not None
     rows = await bot.runtime.db.pool.fetch("SELECT text FROM incident_events WHERE actor = 'bot' ORDER BY seq")
     return [r["text"] for r in rows]
+
+
+async def test_the_declare_modal_offers_the_status_page_and_its_choice_is_kept(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake, statuspage: StatuspageFake
+) -> None:
+    await alice_p.slash_command("declare", command="/incident")
+    stored = await slack.wait_for(lambda: (slack.views_for("U0ALICE") or [None])[-1])
+    assert blockkit.validate_view(stored.view) == []
+    assert "As the severity says (yes for P1, P2)" in str(stored.view)
+    values = {
+        "title": {"title": "Logins failing"},
+        "severity": {"severity": {"type": "static_select", "selected_option": {"value": "P1"}}},
+        "impact": {"impact": "Half of the users cannot log in"},
+        "services": {"services": {"type": "multi_static_select", "selected_options": [{"value": "backend"}]}},
+        "lead": {"lead": {"type": "users_select", "selected_user": "U0ALICE"}},
+        "status_page": {"status_page": {"type": "static_select", "selected_option": {"value": "skip"}}},
+    }
+    await alice_p.view_submission(stored.view, values)
+    await slack.wait_for(
+        lambda: next((m for m in slack.ephemeral_messages("U0ALICE") if "Incident #1 declared" in m.text), None)
+    )
+    await alice_p.slash_command("declare", command="/incident")
+    stored = await slack.wait_for(lambda: (slack.views_for("U0ALICE") or [None, None])[1])
+    as_severity_says = {"status_page": {"type": "static_select", "selected_option": {"value": "default"}}}
+    await alice_p.view_submission(
+        stored.view, {**values, "title": {"title": "Logins still failing"}, "status_page": as_severity_says}
+    )
+    notice = await slack.wait_for(lambda: (notices(slack, "Logins still failing") or [None])[0])
+    await preview(slack, notice)
+    previews = [m for m in slack.messages(INCIDENTS) if PREVIEW in m.text]
+    assert [m.thread_ts for m in previews] == [notice.ts]  # only the second (severity default) was previewed
+    assert statuspage.count("POST") == 0
+
+
+async def test_who_may_not_publish_gets_no_preview_and_is_told_why(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake
+) -> None:
+    async with user_of(pbot, slack, "U0CAROL") as carol:
+        await carol.slash_command('declare P1 "Carol sees errors" --service backend', command="/incident")
+        answer = await slack.wait_for(
+            lambda: next((m for m in slack.ephemeral_messages("U0CAROL") if "declared" in m.text), None)
+        )
+        assert "Not offered for the status page: You may not post to the status page" in answer.text
+        # She leads it, so she may update it; posting publicly is still not hers to do.
+        await carol.slash_command("update 1 --public monitoring", command="/incident")
+        await slack.wait_for(
+            lambda: len([m for m in slack.ephemeral_messages("U0CAROL") if "You may not post" in m.text]) == 2
+        )
+    assert [m for m in slack.messages(INCIDENTS) if PREVIEW in m.text] == []
+
+
+def test_check_config_names_the_key_variables_that_are_not_set() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config"],
+        env={k: v for k, v in os.environ.items() if not k.startswith(("STATUSPAGE_", "PAGERDUTY_"))},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "statuspage.api_key_env: environment variable STATUSPAGE_API_KEY is not set" in result.stderr
+    assert "pagerduty.services.backend.routing_key_env: environment variable PAGERDUTY_MAILSCORE_KEY" in result.stderr
