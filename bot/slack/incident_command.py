@@ -142,7 +142,12 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         await ack()
         who = _view_invocation(body, view)
         async with answering(rt.slack, who, "posting an update"):
-            await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
+            incident = await service.post_update(
+                _incident_in(view), text=views.submitted(view, "update"), author=who.user_id
+            )
+            status = incident_public.chosen_status(view)
+            if status and rt.public is not None:
+                await rt.public.propose(incident, action="update", status=status, requested_by=who.user_id)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
@@ -219,7 +224,10 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
-    await rt.slack.open_view(str(body["trigger_id"]), views.update_modal(incident, channel_id=who.channel_id))
+    modal = views.update_modal(incident, channel_id=who.channel_id)
+    await rt.slack.open_view(
+        str(body["trigger_id"]), await incident_public.with_public_status(rt.public, modal, incident.id)
+    )
 
 
 async def _snooze(
@@ -292,6 +300,8 @@ async def _command(
         modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
             incident, channel_id=who.channel_id
         )
+        if parsed.word == "update":
+            modal = await incident_public.with_public_status(rt.public, modal, incident.id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
 
 

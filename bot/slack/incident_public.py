@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import errors
 from bot.catalog import Catalog
 from bot.comms.contexts import safe
-from bot.comms.public import PublicComms
+from bot.comms.public import UPDATE_STATUSES, PublicComms
 from bot.comms.records import Incident
 from bot.ids import ActionId
 from bot.runbooks.engine import Invocation
@@ -24,6 +24,7 @@ from bot.targets.pagerduty import PagerDuty
 
 log = structlog.get_logger(__name__)
 STATUS_PAGE_BLOCK = "status_page"
+PUBLIC_STATUS_BLOCK = "public_status"
 _CHOICES = {"default": None, "post": True, "skip": False}
 
 
@@ -50,6 +51,32 @@ def status_page_block(catalog: Catalog) -> dict[str, Any]:
             "initial_option": options[0],
         },
     }
+
+
+def public_status_block() -> dict[str, Any]:
+    """The update modal's optional new public status (only offered when the incident is on the status page)."""
+    options = [{"text": {"type": "plain_text", "text": status}, "value": status} for status in UPDATE_STATUSES]
+    return {
+        "type": "input",
+        "block_id": PUBLIC_STATUS_BLOCK,
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Status page: new status (preview first)"},
+        "element": {"type": "static_select", "action_id": PUBLIC_STATUS_BLOCK, "options": options},
+    }
+
+
+def chosen_status(view: dict[str, Any]) -> str:
+    """The update modal's public status, or "" (none chosen, or a value that is not one of ours)."""
+    element = view.get("state", {}).get("values", {}).get(PUBLIC_STATUS_BLOCK, {}).get(PUBLIC_STATUS_BLOCK) or {}
+    value = str((element.get("selected_option") or {}).get("value", ""))
+    return value if value in UPDATE_STATUSES else ""
+
+
+async def with_public_status(public: PublicComms | None, modal: dict[str, Any], incident_id: int) -> dict[str, Any]:
+    """The update modal, with the public status choice when the incident is on the status page."""
+    if public is not None and await public.store.is_public(incident_id):
+        modal["blocks"].append(public_status_block())
+    return modal
 
 
 def chosen(view: dict[str, Any]) -> bool | None:

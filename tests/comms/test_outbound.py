@@ -15,6 +15,7 @@ from sandbox import blockkit
 from sandbox.pagerduty_fake import OnCallEntry, PagerDutyFake
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake
+from sandbox.slack_fake_records import StoredView
 from sandbox.statuspage_fake import StatuspageFake
 from tests.comms.helpers import INCIDENTS, notices, shown
 from tests.comms.outbound_helpers import (
@@ -69,6 +70,11 @@ async def preview(slack: SlackFake, notice: Message, count: int = 1) -> Message:
         return previews[count - 1] if len(previews) >= count else None
 
     return await slack.wait_for(found)
+
+
+def second_view(slack: SlackFake, user: str) -> StoredView | None:
+    views = slack.views_for(user)
+    return views[1] if len(views) > 1 else None
 
 
 async def declare_public(user: SlackUser, slack: SlackFake, title: str) -> Message:
@@ -300,7 +306,7 @@ async def test_the_declare_modal_offers_the_status_page_and_its_choice_is_kept(
         lambda: next((m for m in slack.ephemeral_messages("U0ALICE") if "Incident #1 declared" in m.text), None)
     )
     await alice_p.slash_command("declare", command="/incident")
-    stored = await slack.wait_for(lambda: (slack.views_for("U0ALICE") or [None, None])[1])
+    stored = await slack.wait_for(lambda: second_view(slack, "U0ALICE"))
     as_severity_says = {"status_page": {"type": "static_select", "selected_option": {"value": "default"}}}
     await alice_p.view_submission(
         stored.view, {**values, "title": {"title": "Logins still failing"}, "status_page": as_severity_says}
@@ -341,3 +347,31 @@ def test_check_config_names_the_key_variables_that_are_not_set() -> None:
     assert result.returncode == 0, result.stderr
     assert "statuspage.api_key_env: environment variable STATUSPAGE_API_KEY is not set" in result.stderr
     assert "pagerduty.services.backend.routing_key_env: environment variable PAGERDUTY_MAILSCORE_KEY" in result.stderr
+
+
+async def test_the_update_modal_offers_a_public_status_once_the_incident_is_public(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake, statuspage: StatuspageFake
+) -> None:
+    await alice_p.slash_command('declare P2 "Internal only" --service backend --no-public', command="/incident")
+    await slack.wait_for(lambda: notices(slack, "Internal only"))
+    await alice_p.slash_command("update 1", command="/incident")
+    plain = await slack.wait_for(lambda: (slack.views_for("U0ALICE") or [None])[-1])
+    assert "public_status" not in str(plain.view)
+
+    notice = await declare_public(alice_p, slack, "Checkout is down")
+    await alice_p.click(await preview(slack, notice), "Post to the status page")
+    await statuspage.wait_for(lambda: statuspage.incidents)
+    await alice_p.slash_command("update 2", command="/incident")
+    stored = await slack.wait_for(lambda: second_view(slack, "U0ALICE"))
+    assert blockkit.validate_view(stored.view) == [] and "Status page: new status" in str(stored.view)
+    await alice_p.view_submission(
+        stored.view,
+        {
+            "update": {"update": "Fix deployed, watching error rates"},
+            "public_status": {"public_status": {"type": "static_select", "selected_option": {"value": "monitoring"}}},
+        },
+    )
+    await alice_p.click(await preview(slack, notice, 2), "Post to the status page")
+    (public,) = statuspage.incidents.values()
+    await statuspage.wait_for(lambda: public["status"] == "monitoring")
+    assert "A fix has been applied to Mail Score API" in public["incident_updates"][0]["body"]
