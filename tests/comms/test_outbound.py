@@ -375,3 +375,20 @@ async def test_the_update_modal_offers_a_public_status_once_the_incident_is_publ
     (public,) = statuspage.incidents.values()
     await statuspage.wait_for(lambda: public["status"] == "monitoring")
     assert "A fix has been applied to Mail Score API" in public["incident_updates"][0]["body"]
+
+
+async def test_a_key_statuspage_refuses_waits_and_goes_through_once_it_is_fixed(
+    monkeypatch: pytest.MonkeyPatch,
+    pbot: BotProcess,
+    alice_p: SlackUser,
+    slack: SlackFake,
+    statuspage: StatuspageFake,
+) -> None:
+    monkeypatch.setenv("STATUSPAGE_API_KEY", "a-revoked-key")
+    notice = await declare_public(alice_p, slack, "Login page blank")
+    await alice_p.click(await preview(slack, notice), "Post to the status page")
+    await statuspage.wait_for(lambda: statuspage.count("POST", status=401) >= 2)  # retried, not dropped
+    assert "status page create pending, retrying: HTTP 401: Could not authenticate" in await outbox_events(pbot)
+    monkeypatch.setenv("STATUSPAGE_API_KEY", STATUSPAGE_KEY)  # read at each call: no restart needed
+    await settled(pbot, 2)
+    assert statuspage.count("POST", status=201) == 1 and len(statuspage.incidents) == 1
