@@ -31,6 +31,7 @@ from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
 from bot.comms import public_samples
 from bot.comms import samples as comms_samples
+from bot.comms.escalation import Escalations
 from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
 from bot.comms.outbox import OutboxWorker
@@ -295,6 +296,8 @@ class BotProcess:
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
         templates = Templates(s.templates_dir)
+        escalations = Escalations(incident_store, rt.scheduler, slack, catalog, templates, rt.clock)
+        escalations.register_jobs(rt.scheduler)
         incidents = IncidentService(
             store=incident_store,
             scheduler=rt.scheduler,
@@ -303,6 +306,7 @@ class BotProcess:
             catalog=catalog,
             templates=templates,
             clock=rt.clock,
+            escalations=escalations if catalog.escalation else None,
         )
         incidents.register_jobs(rt.scheduler)
         public = self._build_outbound(rt, templates)

@@ -70,14 +70,23 @@ class PagerDutyConfig(_Model):
         return self.routing_key_env
 
 
+class EscalationStep(_Model):
+    """One row of a severity's escalation matrix: past `after_minutes` open, remind the lead to escalate."""
+
+    level: str = Field(min_length=1, max_length=20)  # "L2"
+    after_minutes: int = Field(gt=0)  # since the declaration
+    contacts: list[str] = Field(min_length=1)  # who to bring in (names, roles, rotations: shown as written)
+
+
 def reference_problems(
     statuspage: StatuspageConfig | None,
     pagerduty: PagerDutyConfig | None,
     *,
     services: Collection[str],
     severities: Collection[str],
+    escalation: Mapping[str, list[EscalationStep]] | None = None,
 ) -> list[str]:
-    """Services and severities the two sections name that the catalog does not define."""
+    """Services and severities these sections name that the catalog does not define."""
     problems: list[str] = []
 
     def check(section: str, names: Collection[str], known: Collection[str], what: str) -> None:
@@ -85,6 +94,8 @@ def reference_problems(
             if name not in known:
                 problems.append(f"{section}: {name!r} is not a {what} of this catalog; fix the spelling or add it")
 
+    if escalation:
+        check("escalation", escalation, severities, "severity under 'severities'")
     if statuspage is not None:
         check("statuspage.services", statuspage.services, services, "service under 'services'")
         check("statuspage.severities", statuspage.severities, severities, "severity under 'severities'")

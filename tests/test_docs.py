@@ -9,7 +9,14 @@ import pytest
 from bot.actions import reference
 from bot.app import load_configuration
 from bot.catalog import ReplicaLimits, Service
-from bot.catalog_outbound import PagerDutyConfig, PagerDutyRoute, PublicSeverity, StatuspageConfig, StatuspageService
+from bot.catalog_outbound import (
+    EscalationStep,
+    PagerDutyConfig,
+    PagerDutyRoute,
+    PublicSeverity,
+    StatuspageConfig,
+    StatuspageService,
+)
 from bot.catalog_targets import (
     ComponentSpec,
     ComposeTarget,
@@ -55,6 +62,7 @@ SECTIONS: dict[str, set[str]] = {
     "## Statuspage severity": set(PublicSeverity.model_fields),
     "## PagerDuty (": set(PagerDutyConfig.model_fields),
     "## PagerDuty route": set(PagerDutyRoute.model_fields),
+    "## Escalation step": set(EscalationStep.model_fields),
 }
 
 

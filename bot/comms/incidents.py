@@ -37,6 +37,14 @@ REMINDER_KIND = "incident.reminder"
 Blocks = Sequence[dict[str, Any]]
 
 
+class EscalationSchedule(Protocol):
+    """bot.comms.escalation.Escalations: escalation reminders scheduled at declaration, cancelled at resolve."""
+
+    async def schedule_for(self, incident: Incident) -> None: ...
+
+    async def cancel_for(self, incident_id: int) -> None: ...
+
+
 class Poster(Protocol):
     async def post_message(
         self, channel: str, text: str, blocks: Blocks | None = None, *, thread_ts: str | None = None
@@ -64,6 +72,7 @@ class IncidentService:
     catalog: Catalog
     templates: Templates
     clock: Clock
+    escalations: EscalationSchedule | None = None  # the catalog's escalation matrix, when it has one
 
     def register_jobs(self, scheduler: Scheduler) -> None:
         scheduler.on(REMINDER_KIND, self.on_reminder)
@@ -113,6 +122,8 @@ class IncidentService:
             await self.store.add_event(incident.id, at=now, kind="pager", actor="bot", text=not_paged)
         # The reminder first: if Slack is down, the lead is still reminded once it is back.
         await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
+        if self.escalations is not None:
+            await self.escalations.schedule_for(incident)
         rendered = self.templates.render("incident_declared", contexts.incident(incident, self.catalog))
         ts = await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
         await self.store.set_message(incident.id, ts)
@@ -176,6 +187,8 @@ class IncidentService:
         if resolved is None:  # someone else resolved it between our read and our write
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")
         await self.scheduler.cancel(reminder_prefix(incident_id))
+        if self.escalations is not None:
+            await self.escalations.cancel_for(incident_id)
         rendered = self.templates.render(
             "incident_resolved", contexts.incident_resolved(resolved, self.catalog, resolved_by=actor)
         )

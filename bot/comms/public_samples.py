@@ -1,4 +1,4 @@
-"""Sample data for check_templates: the status page texts and their Slack preview.
+"""Sample data for check_templates: the status page texts, their Slack preview, and escalation reminders.
 
 Public texts take only catalog text (service names), so their samples are hostile to YAML rather
 than to Slack; the preview is shown in Slack and gets text that would ping if it were not escaped.
@@ -7,12 +7,16 @@ than to Slack; the preview is shown in Slack and gets text that would ping if it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog import Catalog
+from bot.comms import contexts
 from bot.comms.public import PublicDraft, preview_context
+from bot.comms.records import Incident
 from bot.comms.samples import NASTY
 
+_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 
@@ -25,6 +29,25 @@ def _public(status: str) -> Mapping[str, Any]:
         "status": status,
         "impact": "major",
     }
+
+
+def _incident(catalog: Catalog) -> Incident:
+    return Incident(
+        id=42,
+        title=NASTY,
+        severity=next(iter(catalog.severities), "P1"),
+        impact=NASTY,
+        services=("backend", "<!here>"),
+        lead="U0LEAD",
+        declared_by="U0DECLARER",
+        state="open",
+        channel_id="C0INCIDENTS",
+        message_ts=None,
+        root_cause=None,
+        resolution=None,
+        declared_at=_AT,
+        resolved_at=None,
+    )
 
 
 def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
@@ -47,4 +70,10 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         "public_update": lambda: _public("identified"),
         "public_resolved": lambda: _public("resolved"),
         "incident_public_preview": lambda: preview_context(draft),
+        "incident_escalation": lambda: {
+            **contexts.incident(_incident(catalog), catalog, late=True),
+            "level": contexts.safe(NASTY, 20),
+            "contacts": contexts.safe(NASTY, 200),
+            "open_for": "30m",
+        },
     }

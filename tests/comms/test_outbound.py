@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -17,7 +18,7 @@ from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import Message, SlackFake
 from sandbox.slack_fake_records import StoredView
 from sandbox.statuspage_fake import StatuspageFake
-from tests.comms.helpers import INCIDENTS, notices, shown
+from tests.comms.helpers import INCIDENTS, declared_at, notices, shown
 from tests.comms.outbound_helpers import (
     DEFAULT_ROUTING_KEY,
     MAILSCORE_ROUTING_KEY,
@@ -392,3 +393,27 @@ async def test_a_key_statuspage_refuses_waits_and_goes_through_once_it_is_fixed(
     monkeypatch.setenv("STATUSPAGE_API_KEY", STATUSPAGE_KEY)  # read at each call: no restart needed
     await settled(pbot, 2)
     assert statuspage.count("POST", status=201) == 1 and len(statuspage.incidents) == 1
+
+
+async def test_escalation_reminders_follow_the_matrix_and_stop_at_resolve(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake
+) -> None:
+    assert pbot.runtime is not None
+    scheduler = pbot.runtime.scheduler
+    await alice_p.slash_command('declare P1 "Queue stuck" --no-public', command="/incident")
+    notice = await slack.wait_for(lambda: (notices(slack, "Queue stuck") or [None])[0])
+    start = await declared_at(pbot, 1)
+
+    await scheduler.run_due(now=start + timedelta(minutes=29))
+    assert not [m for m in slack.thread_replies(INCIDENTS, notice.ts) if "escalate" in m.text]
+    fired = await scheduler.run_due(now=start + timedelta(minutes=30))
+    assert "incident.escalation" in [j.kind for j in fired]
+    (l2,) = [m for m in slack.thread_replies(INCIDENTS, notice.ts) if "escalate" in m.text]
+    assert "escalate to L2" in shown(l2) and "Senior SRE (sre-senior@company.com)" in shown(l2)
+    assert "has been open 30m" in l2.text and "<@U0ALICE>" in l2.text
+
+    await alice_p.slash_command("resolve 1 Queue drained", command="/incident")
+    await slack.wait_for(lambda: notices(slack, "[RESOLVED]"))
+    await scheduler.run_due(now=start + timedelta(hours=3))
+    assert len([m for m in slack.thread_replies(INCIDENTS, notice.ts) if "escalate" in m.text]) == 1
+    assert await scheduler.pending("incident:1:escalation:") == []
