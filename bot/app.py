@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -29,9 +29,13 @@ from bot.actions.prometheus import prometheus_actions
 from bot.actions.registry import ActionRegistry
 from bot.alerts.refs import AlertRefs
 from bot.catalog import Catalog, load_catalog
+from bot.comms import public_samples
 from bot.comms import samples as comms_samples
+from bot.comms.escalation import Escalations
 from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
+from bot.comms.outbox import OutboxWorker
+from bot.comms.public import PublicComms
 from bot.docker import Compose, Engines
 from bot.embedded import EmbeddedServers
 from bot.followups import FollowUps
@@ -75,8 +79,11 @@ from bot.store.guides import GuideSessionStore
 from bot.store.incidents import PostgresIncidentStore
 from bot.store.jobs import PostgresJobStore
 from bot.store.maintenance import PostgresMaintenanceStore
+from bot.store.outbox import PostgresOutboxStore
 from bot.store.signatures import SeenSignatures
 from bot.targets import env
+from bot.targets.pagerduty import PagerDuty
+from bot.targets.statuspage import Statuspage
 from bot.tasks import TaskOwner
 from bot.templating import SampleContexts, Templates, check_templates
 from bot.values import ValueMask, derive_key
@@ -130,6 +137,7 @@ def template_samples(catalog: Catalog) -> SampleContexts:
     """Every template the bot renders, each with a hostile sample context from the surface that renders it."""
     return {
         **comms_samples.sample_contexts(catalog),
+        **public_samples.public_sample_contexts(catalog),
         **runbook_samples.sample_contexts(catalog),
         **feature_samples.sample_contexts(catalog),
     }
@@ -175,6 +183,9 @@ class BotProcess:
     _engines: Engines | None = None
     _views: RunbookViews | None = None  # also redraws what recovery and the sweep closed
     _runner: web.AppRunner | None = None
+    _statuspage: Statuspage | None = None
+    _pagerduty: PagerDuty | None = None
+    outbox: OutboxWorker | None = None  # delivers to Statuspage and PagerDuty; tests drain it directly
     port: int | None = None
     run_scheduler: bool = True  # tests drive the scheduler with their own clock instead
 
@@ -305,6 +316,8 @@ class BotProcess:
         )
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
+        escalations = Escalations(incident_store, rt.scheduler, slack, catalog, templates, rt.clock)
+        escalations.register_jobs(rt.scheduler)
         incidents = IncidentService(
             store=incident_store,
             scheduler=rt.scheduler,
@@ -313,9 +326,13 @@ class BotProcess:
             catalog=catalog,
             templates=templates,
             clock=rt.clock,
+            escalations=escalations if catalog.escalation else None,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates, rt.followups))
+        public = self._build_outbound(rt, templates)
+        incident_command.register(
+            bolt, IncidentRuntime(slack, catalog, incidents, templates, rt.followups, public, self._pagerduty)
+        )
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -329,6 +346,35 @@ class BotProcess:
         maintenance_command.register(
             bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates, rt.followups)
         )
+
+    def _build_outbound(self, rt: Runtime, templates: Templates) -> PublicComms | None:
+        """Statuspage and PagerDuty clients (when the catalog names them), the outbox worker that calls
+        them (owned by rt.tasks, so cancelled on shutdown) and the status page drafts."""
+        s, catalog = rt.settings, rt.catalog
+        if catalog.statuspage is not None:
+            self._statuspage = Statuspage(
+                s.statuspage_api_url, api_key_env=catalog.statuspage.api_key_env, timeout=s.outbound_timeout
+            )
+        if catalog.pagerduty is not None:
+            self._pagerduty = PagerDuty(s.pagerduty_events_url, s.pagerduty_api_url, timeout=s.outbound_timeout)
+        store = PostgresOutboxStore(rt.db)
+        self.outbox = OutboxWorker(
+            store=store,
+            statuspage=self._statuspage,
+            pager=self._pagerduty,
+            clock=rt.clock,
+            backoff_seconds=s.outbox_backoff_seconds,
+            backoff_max_seconds=s.outbox_backoff_max_seconds,
+            lease=timedelta(seconds=s.outbound_timeout * 3),
+        )
+        rt.tasks.every("outbox", s.outbox_poll_seconds, self._drain_outbox)
+        if catalog.statuspage is None:
+            return None
+        return PublicComms(catalog.statuspage, store, rt.slack, rt.policy, catalog, templates, rt.clock)
+
+    async def _drain_outbox(self) -> None:
+        if self.outbox is not None:
+            await self.outbox.drain()
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""
@@ -383,6 +429,10 @@ class BotProcess:
             await rt.scheduler.stop(self.settings.shutdown_grace_seconds)
             await rt.followups.close(self.settings.shutdown_grace_seconds)  # queued answers may still spawn executions
             await rt.tasks.drain(self.settings.shutdown_grace_seconds)
+            for client in (self._statuspage, self._pagerduty):
+                if client is not None:
+                    await client.close()
+            self._statuspage = self._pagerduty = self.outbox = None
             await rt.slack.close()
             with contextlib.suppress(errors.UnavailableError, OSError):
                 await rt.coord.close()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot import errors
 from bot.catalog_alerts import AlertsConfig
 from bot.catalog_comms import CommsConfig
+from bot.catalog_outbound import EscalationStep, PagerDutyConfig, StatuspageConfig, reference_problems
 from bot.catalog_targets import (
     NAME_PATTERN,
     TARGET_KINDS,
@@ -205,6 +206,10 @@ class Catalog(Model):
     health: HealthSchedule = HealthSchedule()
     alerts: AlertsConfig = AlertsConfig()  # Alertmanager webhook: suggestions and routing
     comms: CommsConfig = CommsConfig()  # who may read, declare, update, resolve, schedule, cancel
+    statuspage: StatuspageConfig | None = None  # public incidents on Atlassian Statuspage
+    pagerduty: PagerDutyConfig | None = None  # paging the on-call for P1/P2 incidents
+    # Per severity, when to remind an open incident's lead to escalate, and to whom (runbooks' matrices).
+    escalation: dict[str, list[EscalationStep]] = {}
     # Env variables and ConfigMap keys whose values may be shown; every other value is masked
     # (a keyed fingerprint) in previews, progress, history, the audit log and the logs.
     shown_values: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = []
@@ -232,6 +237,15 @@ class Catalog(Model):
             )
         problems.extend(self.alerts.channel_problems(self.channels.resolve))
         problems.extend(self.comms.role_problems(self.roles))
+        problems.extend(
+            reference_problems(
+                self.statuspage,
+                self.pagerduty,
+                services=self.services,
+                severities=self.severities,
+                escalation=self.escalation,
+            )
+        )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import structlog
 import uvloop
 
-from bot import errors, logs, rbac, workers
+from bot import catalog_outbound, errors, logs, rbac, workers
 from bot.actions import reference
 from bot.app import BotProcess, load_configuration
 from bot.embedded import EmbeddedServers
@@ -147,6 +148,10 @@ def _check_config(settings: Settings) -> int:
     catalog, _, procedures = load_configuration(settings)
     guides = load_guides(settings.guides_dir, procedures, catalog)
     print(f"configuration OK: {len(catalog.services)} services, {len(procedures)} procedures, {len(guides)} guides")
+    # Secrets come from the environment of the serving process, which may not be this shell's: an unset one
+    # is named, and status page updates and pages wait in the outbox ("pending, retrying") until it is set.
+    for unset in catalog_outbound.unset_env(catalog.statuspage, catalog.pagerduty, os.environ):
+        print(f"warning: {unset} (until it is, the calls that need it wait in the outbox)", file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,8 @@ class ActionId(enum.StrEnum):
     INCIDENT_SNOOZE = "incident_snooze"
     GUIDE_OPEN = "guide_open"  # a runbook or a section picked from a guide menu
     GUIDE_STEP = "guide_step"  # a step of an open guide section
+    PUBLIC_CONFIRM = "incident_public_confirm"  # post the previewed text to the status page
+    PUBLIC_CANCEL = "incident_public_cancel"
 
 
 class BlockId(enum.StrEnum):

@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     redis_timeout: float = Field(default=2.0, gt=0, alias="REDIS_TIMEOUT")
     # A client gets this long to send a request's headers, and again its body; a slow one is cut off.
     http_read_timeout: float = Field(default=10.0, gt=0, alias="HTTP_READ_TIMEOUT")
+    # Statuspage and PagerDuty (issue 23): the APIs' addresses (tests and the shell point them at the
+    # fakes), the timeout of each call, and how the outbox retries what they could not take.
+    statuspage_api_url: str = Field(default="https://api.statuspage.io/v1/", alias="STATUSPAGE_API_URL")
+    pagerduty_events_url: str = Field(default="https://events.pagerduty.com/v2/enqueue", alias="PAGERDUTY_EVENTS_URL")
+    pagerduty_api_url: str = Field(default="https://api.pagerduty.com/", alias="PAGERDUTY_API_URL")
+    outbound_timeout: float = Field(default=10.0, gt=0, alias="OUTBOUND_TIMEOUT")
+    outbox_poll_seconds: float = Field(default=2.0, gt=0, alias="OUTBOX_POLL_SECONDS")
+    outbox_backoff_seconds: float = Field(default=5.0, gt=0, alias="OUTBOX_BACKOFF_SECONDS")  # doubles per attempt
+    outbox_backoff_max_seconds: float = Field(default=600.0, gt=0, alias="OUTBOX_BACKOFF_MAX_SECONDS")
     db_pool_size: int = Field(default=10, ge=2, le=200, alias="DB_POOL_SIZE")
     # Confirmed changes one requester may have per minute (a catalog role's changes_per_minute overrides it).
     destructive_per_minute: int = Field(default=10, ge=1, alias="DESTRUCTIVE_REQUESTS_PER_MINUTE")

@@ -95,6 +95,9 @@ def load_document(source: str) -> object:
         return yaml.load(source, Loader=YamlLoader)  # noqa: S506 (a safe loader, C or Python)
 
 
+PUBLIC_PREFIX = "public_"  # templates of what customers read (the status page), rendered by render_public
+
+
 @dataclass(frozen=True)
 class Rendered:
     text: str
@@ -243,6 +246,23 @@ class Templates:
         except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError, SlackObjectFormationError) as exc:
             raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
 
+    def render_public(self, name: str, context: Mapping[str, Any]) -> dict[str, str]:
+        """A text customers read (templates/public_*.yml.j2): its `name` and `body`, plain strings, no Block Kit."""
+        fields = ("name", "body")
+        try:
+            document = load_document(self._env.get_template(name + SUFFIX).render(**context))
+            if not isinstance(document, dict):
+                raise ValueError(f"the template must render a mapping with {', '.join(fields)}")
+            out: dict[str, str] = {}
+            for key in fields:
+                value = document.get(key)
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"`{key}` is missing or empty")
+                out[key] = value.strip()[:MAX_TEXT]
+        except (jinja2.TemplateError, yaml.YAMLError, ValueError, TypeError) as exc:
+            raise errors.ConfigError([f"{self.dir / (name + SUFFIX)}: {type(exc).__name__}: {exc}"]) from exc
+        return out
+
 
 MODAL_SUFFIX = "_modal"  # a template named …_modal renders a view (render_view), not a message
 MODAL_LABEL = 24  # Slack's limit for a modal's title, submit and close
@@ -282,6 +302,8 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
         try:
             if name.endswith(MODAL_SUFFIX):
                 shown = json.dumps(templates.render_view(name, make_context(), callback_id=name, private_metadata=""))
+            elif name.startswith(PUBLIC_PREFIX):  # customers' text: no Block Kit
+                shown = json.dumps(templates.render_public(name, make_context()))
             else:
                 rendered = templates.render(name, make_context())
                 shown = json.dumps([rendered.text, rendered.blocks])

@@ -33,6 +33,7 @@ from bot.embedded import EmbeddedServers
 from bot.settings import Settings
 from sandbox.cluster import SandboxCluster
 from sandbox.docker_engine import DockerEngineFake
+from sandbox.shell_outbound import OutboundFakes
 from sandbox.shell_render import looks_like_error
 from sandbox.shell_session import SLASH_COMMANDS, Session
 from sandbox.shell_world import ShellWorld
@@ -58,6 +59,7 @@ HELP: Final = """\
   expect-error TEXT          (scripts) the last line was meant to be refused with TEXT
   repeat-until SECONDS TEXT  (scripts) type the last line again until its answer contains TEXT
   $incident, $maintenance    the number of the last incident / window the bot mentioned
+  status-page                deliver what the bot owes Statuspage and PagerDuty, show the public page
   help | exit"""
 
 
@@ -78,6 +80,7 @@ async def run(
     cluster = SandboxCluster()
     docker = DockerEngineFake()
     world = ShellWorld()
+    outbound = OutboundFakes()
     # The bot and the services' databases share one PostgreSQL and one Redis: the configured ones, else
     # the embedded servers, started here so the world can be seeded before the bot starts.
     embedded = EmbeddedServers(settings.data_dir)
@@ -92,6 +95,8 @@ async def run(
             redis_url = settings.redis_url or SecretStr(await asyncio.to_thread(embedded.redis_url))
             await world.start(catalog, database_url.get_secret_value(), redis_url.get_secret_value())
             world.apply(os.environ)
+            await outbound.start(catalog)
+            outbound.apply(os.environ)
             overlay = world.overlay_catalog(settings.chatops_config, Path(tmp) / "chatops.sandbox.yml")
             await fake.start()
             await cluster.start()
@@ -115,6 +120,7 @@ async def run(
                         "redis_url": redis_url,
                         "chatops_config": overlay,
                         "prometheus_url": world.prometheus.url,
+                        **outbound.settings(),
                     }
                 )
             )
@@ -133,8 +139,8 @@ async def run(
                 )
                 session.mark_all_seen()
                 _write(_welcome(session, catalog, time.monotonic() - started))
-                _write(world.describe())
-                return await _loop(session, catalog, scripted=lines is not None)
+                _write(world.describe() + "\n" + outbound.describe())
+                return await _loop(session, catalog, process, outbound, scripted=lines is not None)
         finally:
             _write_report(cluster, docker)
             if process is not None:
@@ -142,6 +148,7 @@ async def run(
             await cluster.stop()
             await docker.stop()
             await fake.close()
+            await outbound.stop()
             await world.stop()
             await asyncio.to_thread(embedded.close)
 
@@ -149,7 +156,9 @@ async def run(
 # ── the conversation ────────────────────────────────────────────────────────
 
 
-async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
+async def _loop(
+    session: Session, catalog: Catalog, process: BotProcess, outbound: OutboundFakes, *, scripted: bool
+) -> int:
     failed: list[str] = []
     pending: list[str] = []  # errors from the last line, forgiven by a following `expect-error`
     number = 0
@@ -186,6 +195,9 @@ async def _loop(session: Session, catalog: Catalog, *, scripted: bool) -> int:
             break
         last = line
         session.begin_line()
+        if word == "status-page":
+            session.show(await outbound.show(process))
+            continue
         await _dispatch(session, catalog, _substitute(line, numbers))
         numbers.update(_numbers_in("\n".join(session.output)))
         pending = list(session.errors)

@@ -9,6 +9,14 @@ import pytest
 from bot.actions import reference
 from bot.app import load_configuration
 from bot.catalog import ReplicaLimits, Service
+from bot.catalog_outbound import (
+    EscalationStep,
+    PagerDutyConfig,
+    PagerDutyRoute,
+    PublicSeverity,
+    StatuspageConfig,
+    StatuspageService,
+)
 from bot.catalog_targets import (
     ComponentSpec,
     ComposeTarget,
@@ -49,6 +57,12 @@ SECTIONS: dict[str, set[str]] = {
     "## Docker host": set(DockerHost.model_fields),
     "## Replica limits": set(ReplicaLimits.model_fields),
     "## Maintenance": set(EnvMaintenance.model_fields) | set(ConfigMapMaintenance.model_fields),
+    "## Statuspage (": set(StatuspageConfig.model_fields),
+    "## Statuspage service": set(StatuspageService.model_fields),
+    "## Statuspage severity": set(PublicSeverity.model_fields),
+    "## PagerDuty (": set(PagerDutyConfig.model_fields),
+    "## PagerDuty route": set(PagerDutyRoute.model_fields),
+    "## Escalation step": set(EscalationStep.model_fields),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ import structlog
 from bot import errors
 from bot import text as usertext  # `text` is a parameter name here
 from bot.catalog import Catalog
-from bot.comms import contexts
+from bot.comms import contexts, paging
 from bot.comms.records import Incident, IncidentEvent, IncidentStore
 from bot.runbooks.engine import Clock
 from bot.runbooks.policy import Comms, Policy
@@ -35,6 +35,14 @@ REMINDER_KIND = "incident.reminder"
 
 # Block Kit as bot.slack.webapi takes it; comms is below the Slack layer and does not import it.
 Blocks = Sequence[dict[str, Any]]
+
+
+class EscalationSchedule(Protocol):
+    """bot.comms.escalation.Escalations: escalation reminders scheduled at declaration, cancelled at resolve."""
+
+    async def schedule_for(self, incident: Incident) -> None: ...
+
+    async def cancel_for(self, incident_id: int) -> None: ...
 
 
 class Poster(Protocol):
@@ -64,6 +72,7 @@ class IncidentService:
     catalog: Catalog
     templates: Templates
     clock: Clock
+    escalations: EscalationSchedule | None = None  # the catalog's escalation matrix, when it has one
 
     def register_jobs(self, scheduler: Scheduler) -> None:
         scheduler.on(REMINDER_KIND, self.on_reminder)
@@ -95,23 +104,31 @@ class IncidentService:
         await self.policy.check_lead(lead)
         impact = usertext.checked("impact", impact, max_chars=NOTE_MAX_CHARS)
         now = self.clock()
+        severity, services = self.check_severity(severity), self.check_services(services)
+        page = paging.trigger(self.catalog, severity=severity, services=services, title=title, lead=lead)
         incident = await self.store.create(
             title=title,
-            severity=self.check_severity(severity),
+            severity=severity,
             impact=impact,
-            services=self.check_services(services),
+            services=services,
             lead=lead,
             declared_by=declared_by,
             channel_id=self.catalog.channels.incidents,
             at=now,
+            outbox=[page] if page else [],
         )
+        not_paged = paging.not_paged_reason(self.catalog, severity=severity, services=services)
+        if not_paged:
+            await self.store.add_event(incident.id, at=now, kind="pager", actor="bot", text=not_paged)
         # The reminder first: if Slack is down, the lead is still reminded once it is back.
         await self._schedule_reminder(incident, now, key=uuid.uuid4().hex)
+        if self.escalations is not None:
+            await self.escalations.schedule_for(incident)
         rendered = self.templates.render("incident_declared", contexts.incident(incident, self.catalog))
         ts = await self.slack.post_message(incident.channel_id, rendered.text, rendered.blocks)
         await self.store.set_message(incident.id, ts)
         log.info("incident declared", incident=incident.id, severity=incident.severity, lead=lead)
-        return incident
+        return replace(incident, message_ts=ts)
 
     async def check_may_declare(self, user_id: str) -> None:
         """Before the declare modal opens; its submission is checked again in declare()."""
@@ -157,17 +174,21 @@ class IncidentService:
     async def resolve(self, incident_id: int, *, actor: str, root_cause: str, resolution: str) -> Incident:
         root_cause = usertext.checked("root cause", root_cause, max_chars=NOTE_MAX_CHARS)
         resolution = usertext.checked("resolution", resolution, max_chars=NOTE_MAX_CHARS)
-        await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
+        incident = await self.load_for_change(incident_id, actor, Comms.RESOLVE_INCIDENT)
+        page_resolve = paging.resolve(self.catalog, incident)
         resolved = await self.store.resolve(
             incident_id,
             at=self.clock(),
             actor=actor,
             root_cause=root_cause,
             resolution=resolution,
+            outbox=[page_resolve] if page_resolve else [],
         )
         if resolved is None:  # someone else resolved it between our read and our write
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")
         await self.scheduler.cancel(reminder_prefix(incident_id))
+        if self.escalations is not None:
+            await self.escalations.cancel_for(incident_id)
         rendered = self.templates.render(
             "incident_resolved", contexts.incident_resolved(resolved, self.catalog, resolved_by=actor)
         )

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.comms.outbox import Outbound
+
 
 @dataclass(frozen=True)
 class Incident:
@@ -69,7 +71,10 @@ class IncidentStore(Protocol):
         declared_by: str,
         channel_id: str,
         at: datetime,
-    ) -> Incident: ...
+        outbox: Sequence[Outbound] = (),
+    ) -> Incident:
+        """The incident, its `declared` event and the outbox rows it causes, in one transaction."""
+        ...
 
     async def get(self, incident_id: int) -> Incident | None: ...
 
@@ -78,9 +83,16 @@ class IncidentStore(Protocol):
     async def add_event(self, incident_id: int, *, at: datetime, kind: str, actor: str, text: str = "") -> None: ...
 
     async def resolve(
-        self, incident_id: int, *, at: datetime, actor: str, root_cause: str, resolution: str
+        self,
+        incident_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        root_cause: str,
+        resolution: str,
+        outbox: Sequence[Outbound] = (),
     ) -> Incident | None:
-        """open → resolved, once: a second resolve (double submit, two people) gets None."""
+        """open → resolved (with the outbox rows it causes), once: a second resolve gets None."""
         ...
 
     async def recent(self, *, open_only: bool, limit: int = 20) -> list[Incident]: ...

@@ -51,6 +51,7 @@ class Comms(enum.Enum):
     DECLARE_INCIDENT = ("incident", "declare", "declare an incident")
     UPDATE_INCIDENT = ("incident", "update", "update")
     RESOLVE_INCIDENT = ("incident", "resolve", "resolve")
+    PUBLISH_INCIDENT = ("incident", "publish", "post to the status page")
     READ_MAINTENANCE = ("maintenance", "read", "read maintenance windows")
     SCHEDULE_MAINTENANCE = ("maintenance", "schedule", "schedule maintenance")
     CANCEL_MAINTENANCE = ("maintenance", "cancel", "cancel maintenance")

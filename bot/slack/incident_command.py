@@ -12,23 +12,26 @@ from bot import errors
 from bot.catalog import Catalog
 from bot.comms import incidents
 from bot.comms.incidents import IncidentService
+from bot.comms.public import UPDATE_STATUSES, PublicComms
 from bot.followups import FollowUps
 from bot.ids import ActionId, CallbackId
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
 from bot.slack import incident_contexts as contexts
+from bot.slack import incident_public, runbook_views
 from bot.slack import incident_views as views
-from bot.slack import runbook_views
 from bot.slack.followup import ack_click_then, ack_command_then, ack_then
 from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
+from bot.targets.pagerduty import PagerDuty
 from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 USAGE = (
-    '/incident declare [P1 "title"] · /incident update <id> [text] · '
-    "/incident resolve <id> [root cause] · /incident list · /incident timeline <id>"
+    '/incident declare [P1 "title" [--service NAME] [--public|--no-public]] · '
+    "/incident update <id> [--public investigating|identified|monitoring] [text] · "
+    "/incident resolve <id> [root cause] · /incident list · /incident timeline <id> · /incident oncall <service>"
 )
 
 
@@ -38,6 +41,28 @@ class Parsed:
     incident_id: int | None = None
     text: str = ""
     severity: str = ""
+    services: tuple[str, ...] = ()
+    publish: bool | None = None  # --public / --no-public; None: the severity's default from the catalog
+    public_status: str = ""  # update --public <status>
+
+
+def _declare_flags(rest: list[str]) -> tuple[list[str], tuple[str, ...], bool | None]:
+    """The quick form's words and its flags: `--service NAME` (repeatable), `--public`, `--no-public`."""
+    words: list[str] = []
+    services: list[str] = []
+    publish: bool | None = None
+    words_left = iter(rest)
+    for word in words_left:
+        if word == "--service":
+            name = next(words_left, "")
+            if not name:
+                raise errors.UserError("`--service` needs a service name: `--service backend`.")
+            services.append(name)
+        elif word in ("--public", "--no-public"):
+            publish = word == "--public"
+        else:
+            words.append(word)
+    return words, tuple(services), publish
 
 
 def parse(text: str, service: incidents.IncidentService) -> Parsed:
@@ -50,14 +75,30 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
     if word == "declare":
         if not rest:
             return Parsed(word)
-        if len(rest) < 2:
+        words, services, publish = _declare_flags(rest)
+        if len(words) < 2:
             raise errors.UserError('The quick form needs a severity and a title: `/incident declare P1 "title"`.')
-        return Parsed(word, severity=service.check_severity(rest[0]), text=" ".join(rest[1:]))
+        return Parsed(
+            word,
+            severity=service.check_severity(words[0]),
+            text=" ".join(words[1:]),
+            services=tuple(service.check_services(services)),
+            publish=publish,
+        )
+    if word == "oncall":
+        if len(rest) != 1:
+            raise errors.UserError("Say which service: `/incident oncall <service>`.")
+        return Parsed(word, text=rest[0])
     if word in ("update", "resolve", "timeline"):
         if not rest:
             raise errors.UserError(f"Say which incident: `/incident {word} <id>`.")
+        if word == "update" and rest[1:2] == ["--public"]:
+            status = rest[2].lower() if len(rest) > 2 else ""
+            if status not in UPDATE_STATUSES:
+                raise errors.UserError(f"`--public` needs the status customers see: {', '.join(UPDATE_STATUSES)}.")
+            return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[3:]), public_status=status)
         return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[1:]))
-    raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline"])
+    raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline", "oncall"])
 
 
 @dataclass(frozen=True)
@@ -69,6 +110,8 @@ class IncidentRuntime:
     incidents: IncidentService
     templates: Templates  # incident_list, incident_timeline, incident_reply
     followups: FollowUps  # the work after the ack, on the bounded queue /runbook uses
+    public: PublicComms | None = None  # the catalog has a `statuspage:` section
+    pager: PagerDuty | None = None  # the catalog has a `pagerduty:` section (for `/incident oncall`)
 
 
 def register(app: AsyncApp, rt: IncidentRuntime) -> None:
@@ -111,7 +154,12 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
 
         async def work() -> None:
             async with answering(rt.slack, who, "posting an update"):
-                await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
+                incident = await service.post_update(
+                    _incident_in(view), text=views.submitted(view, "update"), author=who.user_id
+                )
+                status = incident_public.chosen_status(view)
+                if status and rt.public is not None:
+                    await rt.public.propose(incident, action="update", status=status, requested_by=who.user_id)
 
         await ack_then(rt.followups, rt.slack, ack, who, "incident-update", work)
 
@@ -120,12 +168,15 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
 
         async def work() -> None:
             async with answering(rt.slack, who, "resolving an incident"):
-                await service.resolve(
+                resolved = await service.resolve(
                     _incident_in(view),
                     actor=who.user_id,
                     root_cause=views.submitted(view, "root_cause"),
                     resolution=views.submitted(view, "resolution"),
                 )
+                note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+                if note and who.channel_id:
+                    await rt.slack.post_ephemeral(who.channel_id, who.user_id, note.strip())
 
         await ack_then(rt.followups, rt.slack, ack, who, "incident-resolve", work)
 
@@ -151,6 +202,8 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
     app.view(CallbackId.INCIDENT_RESOLVE.value)(handle_resolve_submission)
     app.action(ActionId.INCIDENT_POST_UPDATE.value)(handle_post_update_action)
     app.action(ActionId.INCIDENT_SNOOZE.value)(handle_snooze_action)
+    if rt.public is not None:
+        incident_public.register(app, rt.slack, rt.public)
 
 
 async def _declare_from_modal(
@@ -164,10 +217,13 @@ async def _declare_from_modal(
         lead=views.submitted(view, "lead") or who.user_id,
         declared_by=who.user_id,
     )
+    note = await incident_public.offer_declared(
+        rt.public, incident, requested=incident_public.chosen(view), user=who.user_id
+    )
     # The modal closes silently; tell the declarer where the notice went.
     if who.channel_id:
         said = rt.templates.render(
-            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id)
+            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id, note=note)
         )
         await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
@@ -191,8 +247,9 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
+    modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id)
     await rt.slack.open_view(
-        str(body["trigger_id"]), views.update_modal(rt.templates, incident, channel_id=who.channel_id)
+        str(body["trigger_id"]), await incident_public.with_public_status(rt.public, modal, incident.id)
     )
 
 
@@ -220,17 +277,23 @@ async def _command(
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
         modal = views.declare_modal(rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
+        if rt.public is not None:
+            modal["blocks"].append(incident_public.status_page_block(rt.catalog))
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
             title=parsed.text,
             severity=parsed.severity,
             impact="",
-            services=[],
+            services=parsed.services,
             lead=who.user_id,
             declared_by=who.user_id,
         )
-        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel))
+        note = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, note=note))
+    elif parsed.word == "oncall":
+        text = await incident_public.on_call_text(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
+        await rt.slack.respond(answer, text, incident_public.on_call_blocks(text))
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
         listing = rt.templates.render("incident_list", contexts.incident_list(found, rt.catalog))
@@ -240,19 +303,23 @@ async def _command(
         found_one, events = await service.timeline(parsed.incident_id, who.user_id)
         shown = rt.templates.render("incident_timeline", contexts.timeline(found_one, events, rt.catalog))
         await rt.slack.respond(answer, shown.text, shown.blocks)
+    elif parsed.word == "update" and parsed.public_status:
+        assert parsed.incident_id is not None
+        await _public_update(rt, service, who, parsed)
     elif parsed.word == "update" and parsed.text:
         assert parsed.incident_id is not None
         await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
         await _reply(rt, answer, contexts.incident_reply("updated", parsed.incident_id, channel))
     elif parsed.word == "resolve" and parsed.text:
         assert parsed.incident_id is not None
-        await service.resolve(
+        resolved = await service.resolve(
             parsed.incident_id,
             actor=who.user_id,
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel))
+        note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, note=note))
     else:
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
@@ -260,9 +327,30 @@ async def _command(
         modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
             rt.templates, incident, channel_id=who.channel_id
         )
+        if parsed.word == "update":
+            modal = await incident_public.with_public_status(rt.public, modal, incident.id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
 
 
 async def _reply(rt: IncidentRuntime, response_url: str, context: dict[str, Any]) -> None:
     said = rt.templates.render("incident_reply", context)
     await rt.slack.respond(response_url, said.text, said.blocks)
+
+
+async def _public_update(
+    rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, parsed: Parsed
+) -> None:
+    """`/incident update <id> --public <status> [text]`: the Slack update (when there is text), then the
+    status page preview of the new public status."""
+    assert parsed.incident_id is not None
+    if rt.public is None:
+        raise errors.UserError("This catalog has no status page (`statuspage:`); nothing public to update.")
+    if parsed.text:
+        incident = await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
+    else:
+        incident = await service.load_for_change(parsed.incident_id, who.user_id, Comms.UPDATE_INCIDENT)
+    await rt.public.propose(incident, action="update", status=parsed.public_status, requested_by=who.user_id)
+    await rt.slack.respond(
+        who.response_url or "",
+        f"A status page preview ({parsed.public_status}) of #{incident.id} waits for a Confirm in its thread.",
+    )

@@ -53,14 +53,22 @@ def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catal
 
 
 def incident_reply(
-    reply: str, incident_id: int, channel_id: str, *, due: datetime | None = None, timezone: str = "UTC"
+    reply: str,
+    incident_id: int,
+    channel_id: str,
+    *,
+    due: datetime | None = None,
+    timezone: str = "UTC",
+    note: str = "",
 ) -> dict[str, Any]:
-    """A short answer about one incident: `reply` names which (declared, updated, resolved, snoozed)."""
+    """A short answer about one incident: `reply` names which (declared, updated, resolved, snoozed);
+    `note` is what happened to the status page, if anything."""
     return {
         "reply": reply,
         "id": incident_id,
         "channel": channel(channel_id),
         "due": when(due, timezone) if due else "",
+        "note": safe(note.strip(), 500),
     }
 
 

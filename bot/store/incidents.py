@@ -7,8 +7,10 @@ from datetime import datetime
 
 import asyncpg
 
+from bot.comms.outbox import Outbound
 from bot.comms.records import Incident, IncidentEvent
 from bot.store.db import Database
+from bot.store.outbox import insert_outbound
 
 _ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
 # The only interpolation into SQL below is this constant column list; values are always $n parameters.
@@ -37,8 +39,9 @@ class PostgresIncidentStore:
         declared_by: str,
         channel_id: str,
         at: datetime,
+        outbox: Sequence[Outbound] = (),
     ) -> Incident:
-        # The incident and its first timeline entry are one fact: both or neither.
+        # The incident, its first timeline entry and the calls it causes (paging) are one fact: all or none.
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
                 "INSERT INTO incidents (title, severity, impact, services, lead, declared_by, channel_id,"
@@ -61,6 +64,7 @@ class PostgresIncidentStore:
                 declared_by,
                 title,
             )
+            await insert_outbound(conn, row["id"], outbox, at=at)
         return _incident(row)
 
     async def get(self, incident_id: int) -> Incident | None:
@@ -84,7 +88,14 @@ class PostgresIncidentStore:
             )
 
     async def resolve(
-        self, incident_id: int, *, at: datetime, actor: str, root_cause: str, resolution: str
+        self,
+        incident_id: int,
+        *,
+        at: datetime,
+        actor: str,
+        root_cause: str,
+        resolution: str,
+        outbox: Sequence[Outbound] = (),
     ) -> Incident | None:
         """open → resolved, once: a second resolve (double submit, two people) gets None."""
         async with self._db.transaction() as conn:
@@ -106,6 +117,7 @@ class PostgresIncidentStore:
                 actor,
                 root_cause,
             )
+            await insert_outbound(conn, incident_id, outbox, at=at)
         return _incident(row)
 
     async def recent(self, *, open_only: bool, limit: int = 20) -> list[Incident]:

@@ -75,13 +75,15 @@ async def test_p1_reminders_come_every_15_minutes_and_stop_after_resolve(
     reminder = slack.thread_replies(INCIDENTS, notice.ts)[-1]
     assert "<@U0ALICE>" in shown(reminder) and "(posted late)" not in reminder.text
     assert {b.label for b in find_buttons(reminder)} == {"Post update", "Snooze"}
-    assert len(await scheduler.run_due(now=start + timedelta(minutes=30))) == 1
-    assert len(slack.thread_replies(INCIDENTS, notice.ts)) == 2
+    # At 30 minutes the second reminder, and the catalog's escalation matrix (P1: L2 after 30 minutes).
+    fired = await scheduler.run_due(now=start + timedelta(minutes=30))
+    assert sorted(j.kind for j in fired) == ["incident.escalation", "incident.reminder"]
+    assert len(slack.thread_replies(INCIDENTS, notice.ts)) == 3
 
     await alice.slash_command("resolve 1 a stuck consumer", command="/incident")
     await confirmed(slack, "U0ALICE", "Incident #1 resolved")
     assert await scheduler.run_due(now=start + timedelta(hours=3)) == []
-    assert len(slack.thread_replies(INCIDENTS, notice.ts)) == 2
+    assert len(slack.thread_replies(INCIDENTS, notice.ts)) == 3
 
 
 async def test_an_update_moves_the_next_reminder_a_full_cadence_later(

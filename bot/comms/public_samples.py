@@ -1,0 +1,79 @@
+"""Sample data for check_templates: the status page texts, their Slack preview, and escalation reminders.
+
+Public texts take only catalog text (service names), so their samples are hostile to YAML rather
+than to Slack; the preview is shown in Slack and gets text that would ping if it were not escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.catalog import Catalog
+from bot.comms import contexts
+from bot.comms.public import PublicDraft, preview_context
+from bot.comms.records import Incident
+from bot.comms.samples import NASTY
+
+_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
+
+
+def _public(status: str) -> Mapping[str, Any]:
+    return {
+        "services": YAML_HOSTILE,
+        "plural": True,
+        "condition": "a partial outage",
+        "problem": "partial outage",
+        "status": status,
+        "impact": "major",
+    }
+
+
+def _incident(catalog: Catalog) -> Incident:
+    return Incident(
+        id=42,
+        title=NASTY,
+        severity=next(iter(catalog.severities), "P1"),
+        impact=NASTY,
+        services=("backend", "<!here>"),
+        lead="U0LEAD",
+        declared_by="U0DECLARER",
+        state="open",
+        channel_id="C0INCIDENTS",
+        message_ts=None,
+        root_cause=None,
+        resolution=None,
+        declared_at=_AT,
+        resolved_at=None,
+    )
+
+
+def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
+    draft = PublicDraft(
+        id=3,
+        incident_id=42,
+        action="create",
+        payload={
+            "page_id": NASTY,
+            "name": NASTY,
+            "incident": {"status": "investigating", "body": NASTY, "components": {NASTY: "major_outage"}},
+        },
+        requested_by="U0REQUESTER",
+        state="pending",
+        channel_id="C0INCIDENTS",
+        message_ts=None,
+    )
+    return {
+        "public_incident": lambda: _public("investigating"),
+        "public_update": lambda: _public("identified"),
+        "public_resolved": lambda: _public("resolved"),
+        "incident_public_preview": lambda: preview_context(draft),
+        "incident_escalation": lambda: {
+            **contexts.incident(_incident(catalog), catalog, late=True),
+            "level": contexts.safe(NASTY, 20),
+            "contacts": contexts.safe(NASTY, 200),
+            "open_for": "30m",
+        },
+    }

@@ -1,0 +1,146 @@
+"""The outbox and the status page drafts in PostgreSQL (migration 009). The only module with their SQL.
+
+`insert_outbound` is called inside the transaction of the incident change that causes the call
+(bot/store/incidents.py, `decide_draft` below): the change and its outbox rows commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from bot.comms.outbox import Claimed, Outbound, Outcome
+from bot.comms.public import PublicDraft
+from bot.store.db import Connection, Database
+
+_ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
+_DRAFT_COLUMNS = "id, incident_id, action, payload, requested_by, state, channel_id, message_ts"
+ACTOR = "bot"
+
+
+async def insert_outbound(conn: Connection, incident_id: int, items: Sequence[Outbound], *, at: datetime) -> None:
+    for item in items:
+        await conn.execute(
+            "INSERT INTO outbox (incident_id, target, action, payload, created_at, next_attempt_at)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
+            incident_id,
+            item.target,
+            item.action,
+            json.dumps(dict(item.payload)),
+            at,
+        )
+
+
+def _draft(row: asyncpg.Record) -> PublicDraft:
+    return PublicDraft(**{**dict(row), "payload": json.loads(row["payload"])})
+
+
+class PostgresOutboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ---- the worker ----------------------------------------------------------------------------
+
+    async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
+        # One statement: the row is locked (SKIP LOCKED: another replica takes the next one) and leased.
+        # A row waits while an earlier row of its incident and target is pending, so order is kept.
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
+                " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
+                "   AND (o.claimed_until IS NULL OR o.claimed_until < $1)"
+                "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
+                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
+                "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, incident_id, target, action, payload, attempts,"
+                "   (SELECT statuspage_incident_id FROM incidents i WHERE i.id = outbox.incident_id)"
+                "   AS statuspage_incident_id",
+                now,
+                now + lease,
+            )
+        if row is None:
+            return None
+        return Claimed(**{**dict(row), "payload": json.loads(row["payload"])})
+
+    async def finish(self, item: Claimed, outcome: Outcome, *, at: datetime) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL,"
+                " next_attempt_at = COALESCE($4, next_attempt_at),"
+                " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
+                item.id,
+                outcome.state,
+                outcome.error,
+                outcome.next_attempt_at,
+                at,
+            )
+            if outcome.statuspage_incident_id:
+                await conn.execute(
+                    "UPDATE incidents SET statuspage_incident_id = $2 WHERE id = $1",
+                    item.incident_id,
+                    outcome.statuspage_incident_id,
+                )
+            if outcome.event_text:
+                await conn.execute(_ADD_EVENT, item.incident_id, at, outcome.event_kind, ACTOR, outcome.event_text)
+
+    # ---- status page drafts --------------------------------------------------------------------
+
+    async def create_draft(
+        self, incident_id: int, *, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime
+    ) -> PublicDraft:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO public_drafts (incident_id, action, payload, requested_by, created_at)"
+                f" VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING {_DRAFT_COLUMNS}",
+                incident_id,
+                action,
+                json.dumps(dict(payload)),
+                requested_by,
+                at,
+            )
+        assert row is not None
+        return _draft(row)
+
+    async def set_draft_message(self, draft_id: int, *, channel_id: str, ts: str) -> None:
+        async with self._db.acquire() as conn:
+            await conn.execute(
+                "UPDATE public_drafts SET channel_id = $2, message_ts = $3 WHERE id = $1", draft_id, channel_id, ts
+            )
+
+    async def get_draft(self, draft_id: int) -> PublicDraft | None:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(f"SELECT {_DRAFT_COLUMNS} FROM public_drafts WHERE id = $1", draft_id)
+        return _draft(row) if row is not None else None
+
+    async def decide_draft(
+        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Outbound | None
+    ) -> PublicDraft | None:
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE public_drafts SET state = $2, decided_by = $3, decided_at = $4"
+                f" WHERE id = $1 AND state = 'pending' RETURNING {_DRAFT_COLUMNS}",
+                draft_id,
+                "confirmed" if confirm else "cancelled",
+                by,
+                at,
+            )
+            if row is None:
+                return None
+            draft = _draft(row)
+            await conn.execute(_ADD_EVENT, draft.incident_id, at, "public", by, event_text)
+            if outbox is not None:
+                await insert_outbound(conn, draft.incident_id, [outbox], at=at)
+        return draft
+
+    async def is_public(self, incident_id: int) -> bool:
+        async with self._db.acquire() as conn:
+            found = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM public_drafts WHERE incident_id = $1"
+                " AND action = 'create' AND state = 'confirmed')",
+                incident_id,
+            )
+        return bool(found)

@@ -1,0 +1,188 @@
+"""A local Atlassian Statuspage (REST API v1) for tests and the shell, over real HTTP on loopback.
+
+Checks what Statuspage checks: `Authorization: OAuth <key>`, the page, the `{"incident": {…}}`
+envelope, the incident status, impact and component status vocabularies and the page's component
+ids (401, 404, 422 with `{"error": …}` as Statuspage answers them); answers the documented shapes
+(201 with the incident, its `incident_updates` and `components`), and keeps the page's state so a
+test can read what customers would see.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.catalog import Catalog
+from sandbox.api_fake import ApiFake
+
+INCIDENT_STATUSES = frozenset({"investigating", "identified", "monitoring", "resolved"})
+IMPACTS = frozenset({"none", "minor", "major", "critical"})
+COMPONENT_STATUSES = frozenset(
+    {"operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"}
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _error(status: int, *messages: str) -> web.Response:
+    return web.json_response({"error": messages[0] if len(messages) == 1 else list(messages)}, status=status)
+
+
+class StatuspageFake(ApiFake):
+    def __init__(self, api_key: str = "sandbox-statuspage-key") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.components: dict[str, dict[str, dict[str, Any]]] = {}  # page id → component id → component
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        """What STATUSPAGE_API_URL is set to (the fake's `/v1/`)."""
+        return self.base + "/v1/"
+
+    def add_page(self, page_id: str, components: dict[str, str]) -> None:
+        """A page with its components (id → name), all operational."""
+        self.components[page_id] = {
+            cid: {"id": cid, "page_id": page_id, "name": name, "status": "operational"}
+            for cid, name in components.items()
+        }
+
+    def seed_from_catalog(self, catalog: Catalog) -> None:
+        """The pages and components the catalog's `statuspage.services` name, all operational."""
+        pages: dict[str, dict[str, str]] = {}
+        for service in (catalog.statuspage.services if catalog.statuspage else {}).values():
+            pages.setdefault(service.page_id, {}).update(dict.fromkeys(service.components, service.name))
+        for page_id, components in pages.items():
+            self.add_page(page_id, components)
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/pages/{page_id}/incidents", self._create)
+        app.router.add_patch("/v1/pages/{page_id}/incidents/{incident_id}", self._update)
+        app.router.add_get("/v1/pages/{page_id}/incidents", self._list)
+        app.router.add_get("/v1/pages/{page_id}/components", self._list_components)
+
+    def _check(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"OAuth {self.api_key}":
+            return _error(401, "Could not authenticate")
+        if request.match_info["page_id"] not in self.components:
+            return _error(404, "The requested resource could not be found.")
+        return None
+
+    async def _envelope(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "The request body is not valid JSON")
+        incident = body.get("incident") if isinstance(body, dict) else None
+        if not isinstance(incident, dict):
+            return _error(400, "incident is missing")
+        return incident
+
+    def _problems(self, page_id: str, incident: dict[str, Any], *, creating: bool) -> list[str]:
+        problems = []
+        if creating and not str(incident.get("name") or "").strip():
+            problems.append("Name can't be blank")
+        if "status" in incident and incident["status"] not in INCIDENT_STATUSES:
+            problems.append(f"Status {incident['status']} is not a valid incident status")
+        if "impact_override" in incident and incident["impact_override"] not in IMPACTS:
+            problems.append(f"Impact override {incident['impact_override']} is not valid")
+        components = incident.get("components") or {}
+        for cid, status in components.items() if isinstance(components, dict) else []:
+            if cid not in self.components[page_id]:
+                problems.append(f"Component {cid} does not belong to this page")
+            elif status not in COMPONENT_STATUSES:
+                problems.append(f"Component status {status} is not valid")
+        return problems
+
+    def _apply(self, page_id: str, record: dict[str, Any], change: dict[str, Any]) -> None:
+        now = _now()
+        for cid, status in (change.get("components") or {}).items():
+            self.components[page_id][cid]["status"] = status
+        if "components" in change:
+            record["components"] = [dict(self.components[page_id][c]) for c in change["components"]]
+        if "status" in change:
+            record["status"] = change["status"]
+            if change["status"] == "resolved":
+                record["resolved_at"] = now
+        record["updated_at"] = now
+        record["incident_updates"].insert(
+            0,
+            {
+                "id": secrets.token_hex(6),
+                "incident_id": record["id"],
+                "status": record["status"],
+                "body": str(change.get("body") or ""),
+                "created_at": now,
+                "affected_components": [
+                    {"code": cid, "new_status": s} for cid, s in (change.get("components") or {}).items()
+                ],
+            },
+        )
+
+    async def _create(self, request: web.Request) -> web.Response:
+        page_id = request.match_info["page_id"]
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        incident = await self._envelope(request)
+        if isinstance(incident, web.Response):
+            return incident
+        problems = self._problems(page_id, incident, creating=True)
+        if problems:
+            return _error(422, *problems)
+        incident_id = f"spinc{next(self._ids):07d}"
+        now = _now()
+        record: dict[str, Any] = {
+            "id": incident_id,
+            "page_id": page_id,
+            "name": incident["name"],
+            "status": incident.get("status", "investigating"),
+            "impact": incident.get("impact_override", "none"),
+            "impact_override": incident.get("impact_override"),
+            "shortlink": f"https://stspg.io/{incident_id}",
+            "created_at": now,
+            "updated_at": now,
+            "resolved_at": None,
+            "components": [],
+            "incident_updates": [],
+        }
+        self._apply(page_id, record, {**incident, "status": record["status"]})
+        self.incidents[incident_id] = record
+        return web.json_response(record, status=201)
+
+    async def _update(self, request: web.Request) -> web.Response:
+        page_id, incident_id = request.match_info["page_id"], request.match_info["incident_id"]
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        change = await self._envelope(request)
+        if isinstance(change, web.Response):
+            return change
+        record = self.incidents.get(incident_id)
+        if record is None or record["page_id"] != page_id:
+            return _error(404, "The requested resource could not be found.")
+        problems = self._problems(page_id, change, creating=False)
+        if problems:
+            return _error(422, *problems)
+        self._apply(page_id, record, change)
+        return web.json_response(record)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        page_id = request.match_info["page_id"]
+        return web.json_response([i for i in self.incidents.values() if i["page_id"] == page_id])
+
+    async def _list_components(self, request: web.Request) -> web.Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        return web.json_response(list(self.components[request.match_info["page_id"]].values()))

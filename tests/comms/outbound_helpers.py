@@ -1,0 +1,60 @@
+"""Fixtures' helpers for the Statuspage and PagerDuty tests: the fakes' environment and outbox reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.app import BotProcess
+from sandbox.pagerduty_fake import PagerDutyFake
+from sandbox.statuspage_fake import StatuspageFake
+
+STATUSPAGE_KEY = "sp-test-key-0123"
+DEFAULT_ROUTING_KEY = "pd-default-routing-key-000000001"
+MAILSCORE_ROUTING_KEY = "pd-mailscore-routing-key-000001"
+PAGERDUTY_TOKEN = "pd-rest-token-0123"
+
+
+def outbound_env(
+    monkeypatch: pytest.MonkeyPatch, statuspage: StatuspageFake, pagerduty: PagerDutyFake
+) -> dict[str, str]:
+    """The keys in the environment (as the catalog names them) and the bot's settings pointing at the fakes."""
+    monkeypatch.setenv("STATUSPAGE_API_KEY", STATUSPAGE_KEY)
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", DEFAULT_ROUTING_KEY)
+    monkeypatch.setenv("PAGERDUTY_MAILSCORE_KEY", MAILSCORE_ROUTING_KEY)
+    monkeypatch.setenv("PAGERDUTY_API_TOKEN", PAGERDUTY_TOKEN)
+    return {
+        "STATUSPAGE_API_URL": statuspage.url,
+        "PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+        "PAGERDUTY_API_URL": pagerduty.api_url,
+        "OUTBOUND_TIMEOUT": "5",
+        "OUTBOX_POLL_SECONDS": "0.05",
+        "OUTBOX_BACKOFF_SECONDS": "0.05",
+        "OUTBOX_BACKOFF_MAX_SECONDS": "0.2",
+    }
+
+
+async def outbox_rows(bot: BotProcess) -> list[dict[str, Any]]:
+    assert bot.runtime is not None
+    async with bot.runtime.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id, incident_id, target, action, state, attempts, last_error, created_at, next_attempt_at"
+            " FROM outbox ORDER BY id"
+        )
+    return [dict(r) for r in rows]
+
+
+async def rows_when(bot: BotProcess, ready: Callable[[list[dict[str, Any]]], bool]) -> list[dict[str, Any]]:
+    """The outbox rows once `ready(rows)` holds (polling the database, with a deadline)."""
+    async with asyncio.timeout(15):
+        while not ready(rows := await outbox_rows(bot)):  # noqa: ASYNC110 - PostgreSQL gives no notice of a change
+            await asyncio.sleep(0.05)
+    return rows
+
+
+async def settled(bot: BotProcess, count: int) -> list[dict[str, Any]]:
+    """The outbox once `count` rows exist and none is pending."""
+    return await rows_when(bot, lambda rows: len(rows) >= count and all(r["state"] != "pending" for r in rows))
