@@ -40,12 +40,15 @@ class Target:
     gate: asyncio.Event | None = None  # when set, a real run waits for it (a change in progress)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     fail_with: Exception | None = None
+    fail_dry_run_with: Exception | None = None  # the target refuses dry runs (e.g. the one at Confirm)
     before: str = "3"
 
     async def change(self, ctx: ActionContext, params: ChangeParams) -> ActionResult:
         record = {"service": ctx.service_name, "replicas": params.replicas}
         after = str(params.replicas)
         if ctx.dry_run:
+            if self.fail_dry_run_with is not None:
+                raise self.fail_dry_run_with
             self.dry_runs.append(record)
             return ActionResult(f"would set {after}", changes=(Change("replicas", self.before, after),))
         self.runs.append(record)

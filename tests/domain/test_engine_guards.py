@@ -1,0 +1,294 @@
+"""The engine's later guards on in-memory ports: the preview must still hold at Confirm (drift),
+break-glass, the command text written to history and audit, and a lock that follows its execution
+when the sweep or crash recovery finds it ended."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from bot import errors
+from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
+from bot.runbooks.executions import AuditEntry, Execution, State
+from bot.runbooks.locking import BusyError
+from bot.runbooks.parser import bind_arguments
+from tests.domain.conftest import ALICE, BOB, OPS, PROCEDURES, Domain, no_progress, procedure
+
+BACKEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-backend"
+FRONTEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-frontend"
+
+
+async def pending(domain: Domain, name: str = "scale", user: str = ALICE, **args: object) -> Execution:
+    outcome = await domain.engine.request(domain.command(name, **{"replicas": 5, **args}), domain.who(user))
+    assert isinstance(outcome, PendingOutcome)
+    return outcome.execution
+
+
+def audit_of(domain: Domain, execution: Execution, kind: str) -> dict[str, object]:
+    rows = [e for e in domain.store.audit_log if e.execution_id == execution.id and e.kind == kind]
+    assert len(rows) == 1, (kind, rows)
+    return dict(rows[0].detail)
+
+
+# ---- the preview is what runs: checked again at Confirm ------------------------------------------------
+
+
+async def test_a_target_changed_since_the_preview_fails_the_run_and_changes_nothing(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.target.before = "4"  # someone scaled it by hand after the preview
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.FAILED
+    assert domain.target.runs == []
+    assert final.steps == ()
+    assert final.error is not None and "replicas" in final.error
+    assert audit_of(domain, execution, "outcome")["state"] == "failed"
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_an_unchanged_target_runs_with_the_preview_checked_again(domain: Domain) -> None:
+    execution = await pending(domain)
+    dry_runs_at_request = len(domain.target.dry_runs)
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert final.error is None
+    assert len(domain.target.dry_runs) == dry_runs_at_request + 1  # the dry run again, at the click
+    assert domain.target.runs == [{"service": "backend", "replicas": 5}]
+
+
+async def test_a_preview_that_cannot_be_checked_again_fails_the_run(domain: Domain) -> None:
+    execution = await pending(domain)
+    domain.target.fail_dry_run_with = errors.TargetError("the cluster refused the dry run")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.FAILED
+    assert domain.target.runs == []
+    assert final.error is not None and "the cluster refused the dry run" in final.error  # the target's own words
+
+
+async def test_a_request_made_before_previews_recorded_what_they_saw_still_runs(domain: Domain) -> None:
+    execution = await pending(domain)
+    stored = domain.store.executions[execution.id]
+    legacy = {k: v for k, v in (stored.preview or {}).items() if k != "seen"}
+    domain.store.executions[execution.id] = replace(stored, preview=legacy)
+    domain.target.before = "4"  # nothing to compare with: it runs
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert len(domain.target.runs) == 1
+
+
+# ---- break-glass -------------------------------------------------------------------------------------
+
+
+async def test_a_breakglass_member_confirms_their_own_emergency_and_the_audit_says_why(domain: Domain) -> None:
+    execution = await pending(domain, "rollback", emergency="payments down")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert final.state == State.SUCCEEDED
+    assert final.approver == ALICE
+    assert audit_of(domain, execution, "confirmed") == {
+        "as": "breakglass",
+        "emergency": True,
+        "reason": "payments down",
+    }
+
+
+async def test_an_emergency_request_approved_by_a_second_person_is_an_ordinary_approval(domain: Domain) -> None:
+    execution = await pending(domain, "rollback", emergency="payments down")
+
+    await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+
+    assert audit_of(domain, execution, "confirmed") == {"as": "approver"}
+
+
+async def test_an_emergency_request_by_someone_outside_breakglass_creates_nothing(domain: Domain) -> None:
+    with pytest.raises(errors.DeniedError) as denied:
+        await pending(domain, "rollback", user=BOB, emergency="payments down")
+
+    assert denied.value.reason == "role"
+    assert domain.store.executions == {}
+    assert domain.target.dry_runs == []
+
+
+async def test_an_emergency_on_a_procedure_without_a_second_person_creates_nothing(domain: Domain) -> None:
+    with pytest.raises(errors.UserError):
+        await pending(domain, "scale", emergency="payments down")
+
+    assert domain.store.executions == {}
+
+
+async def test_without_an_emergency_the_requester_still_needs_a_second_person(domain: Domain) -> None:
+    execution = await pending(domain, "rollback")
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert denied.value.reason == "same_approver"
+    assert domain.target.runs == []
+
+
+# ---- the command text written to the execution, the audit and the answer ---------------------------
+
+SET_ENV = procedure(
+    "set-env",
+    params=[
+        {"name": "service", "type": "service"},
+        {"name": "variable", "type": "string"},
+        {"name": "value", "type": "string", "value_of": "variable"},
+    ],
+    steps=[{"action": "test.change", "args": {"replicas": 1}}],
+)
+
+
+async def test_the_command_text_is_canonical_and_masks_a_secret_value(domain: Domain) -> None:
+    parsed = bind_arguments(SET_ENV, ["backend", "API_TOKEN", "hunter2"], domain.engine.catalog)
+
+    outcome = await domain.engine.request(parsed, domain.who(ALICE))
+
+    assert isinstance(outcome, PendingOutcome)
+    command = outcome.execution.command
+    assert command is not None and command.startswith("set-env backend API_TOKEN secret:")
+    assert "hunter2" not in command
+    assert audit_of(domain, outcome.execution, "request")["command"] == command
+    assert outcome.execution.preview is not None
+    assert outcome.execution.preview["args"]["value"] == command.split()[-1]
+    assert outcome.execution.args["value"] == "hunter2"  # what runs is the real value
+
+
+async def test_a_value_safe_to_show_is_written_as_typed(domain: Domain) -> None:
+    parsed = bind_arguments(SET_ENV, ["backend", "LOG_LEVEL", "debug"], domain.engine.catalog)
+
+    outcome = await domain.engine.request(parsed, domain.who(ALICE))
+
+    assert isinstance(outcome, PendingOutcome)
+    assert outcome.execution.command == "set-env backend LOG_LEVEL debug"
+    assert audit_of(domain, outcome.execution, "request")["command"] == "set-env backend LOG_LEVEL debug"
+
+
+async def test_the_command_keeps_each_value_as_the_user_typed_it(domain: Domain) -> None:
+    parsed = bind_arguments(PROCEDURES["scale"], ["backend", "05"], domain.engine.catalog)
+    read = bind_arguments(PROCEDURES["status"], ["frontend"], domain.engine.catalog)
+
+    outcome = await domain.engine.request(parsed, domain.who(ALICE))
+    answer = await domain.engine.request(read, domain.who(ALICE))
+
+    assert isinstance(outcome, PendingOutcome)
+    assert outcome.execution.args["replicas"] == 5
+    assert outcome.execution.command == "scale backend 05"
+    assert isinstance(answer, ReadOnlyOutcome)
+    assert answer.command == "status frontend"
+
+
+# ---- a lock follows its execution: freed by owner when the sweep or recovery finds it ended ---------
+
+
+async def crashed(domain: Domain, service: str = "backend", lock: str = BACKEND_LOCK) -> Execution:
+    """A change claimed and locked by a replica that then died (no more heartbeats)."""
+    execution = await pending(domain, service=service)
+    claimed = await domain.store.claim(execution.id, approver=ALICE, owner="replica-2", audit=audit_row(execution))
+    assert claimed is not None
+    domain.locks.take(lock, owner=ALICE, execution=str(execution.id))
+    return claimed
+
+
+def audit_row(execution: Execution) -> AuditEntry:
+    return AuditEntry(kind="confirmed", actor=ALICE, execution_id=execution.id)
+
+
+async def test_recovery_marks_a_run_without_heartbeats_interrupted_and_frees_its_target(domain: Domain) -> None:
+    execution = await crashed(domain)
+    domain.clock.advance(seconds=31)
+
+    found = await domain.engine.recover_interrupted(stale_after_seconds=30)
+
+    assert [e.id for e in found] == [execution.id]
+    assert found[0].state == State.INTERRUPTED
+    assert not domain.locks.held(BACKEND_LOCK)
+    assert domain.target.runs == []  # never re-run
+    await pending(domain, replicas=6)  # the target takes a new change at once
+
+
+async def test_recovery_leaves_a_run_that_still_beats_and_its_lock(domain: Domain) -> None:
+    await crashed(domain)
+    domain.clock.advance(seconds=29)
+
+    assert await domain.engine.recover_interrupted(stale_after_seconds=30) == []
+    assert domain.locks.held(BACKEND_LOCK)
+
+
+async def test_recovery_frees_only_locks_the_interrupted_run_still_holds(domain: Domain) -> None:
+    execution = await crashed(domain)
+    domain.locks.take(BACKEND_LOCK, owner=BOB, execution=str(uuid.uuid4()))  # taken over since (TTL)
+    domain.clock.advance(seconds=31)
+
+    found = await domain.engine.recover_interrupted(stale_after_seconds=30)
+
+    assert [e.id for e in found] == [execution.id]
+    assert domain.locks.held(BACKEND_LOCK)
+
+
+async def test_every_interrupted_run_frees_its_own_target(domain: Domain) -> None:
+    first = await crashed(domain)
+    unlocked = await domain.engine.request(domain.command("unlocked", replicas=1), domain.who(ALICE))
+    assert isinstance(unlocked, PendingOutcome)
+    await domain.store.claim(unlocked.execution.id, approver=ALICE, owner="replica-2", audit=audit_row(first))
+    second = await crashed(domain, "frontend", FRONTEND_LOCK)
+    domain.clock.advance(seconds=31)
+
+    found = await domain.engine.recover_interrupted(stale_after_seconds=30)
+
+    assert {e.id for e in found} == {first.id, unlocked.execution.id, second.id}
+    assert not domain.locks.held(BACKEND_LOCK)
+    assert not domain.locks.held(FRONTEND_LOCK)
+
+
+async def test_a_lock_that_cannot_be_freed_now_does_not_stop_recovery(domain: Domain) -> None:
+    execution = await crashed(domain)
+    domain.clock.advance(seconds=31)
+    domain.locks.available = False
+
+    found = await domain.engine.recover_interrupted(stale_after_seconds=30)
+
+    assert [e.state for e in found] == [State.INTERRUPTED]
+    domain.locks.available = True
+    assert domain.locks.held(BACKEND_LOCK)
+    await pending(domain, replicas=6)  # the next request finds the run ended and frees it
+    assert not domain.locks.held(BACKEND_LOCK)
+    assert (await domain.store.get(execution.id)) is not None
+
+
+async def test_the_sweep_closes_expired_requests_and_interrupted_runs(domain: Domain) -> None:
+    interrupted = await crashed(domain)
+    expiring = await pending(domain, "unlocked", service="frontend")
+    domain.clock.advance(minutes=2)
+
+    swept = await domain.engine.sweep(stale_after_seconds=30)
+
+    assert [(e.id, e.state) for e in swept] == [
+        (expiring.id, State.EXPIRED),
+        (interrupted.id, State.INTERRUPTED),
+    ]
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_a_lock_whose_holder_is_unknown_is_never_freed_by_a_request(domain: Domain) -> None:
+    domain.locks.take(BACKEND_LOCK, owner=BOB)  # taken before locks recorded their execution
+    with pytest.raises(BusyError):
+        await pending(domain)
+    domain.locks.take(BACKEND_LOCK, owner=BOB, execution="not-an-execution-id")
+    with pytest.raises(BusyError):
+        await pending(domain)
+    domain.locks.take(BACKEND_LOCK, owner=BOB, execution=str(uuid.uuid4()))  # no such execution
+    with pytest.raises(BusyError):
+        await pending(domain)
+
+    assert domain.locks.held(BACKEND_LOCK)
