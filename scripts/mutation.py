@@ -96,6 +96,8 @@ def run(workers: int, names: list[str]) -> None:
 
     with tempfile.TemporaryDirectory(prefix="mutation-") as scratch:
         pgdata = Path(scratch) / "postgres"
+        slots = Path(scratch) / "store-slots"
+        slots.mkdir()
         # cleanup_mode=None and stopped below: pgserver's own clean-up (and pg_ctl, as root) can fail
         # or spin once the processes that used the server (mutmut's forks) are gone.
         server = pgserver.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
@@ -104,6 +106,8 @@ def run(workers: int, names: list[str]) -> None:
             "DATABASE_URL": server.get_uri(),
             # pytest's own temp root, so other pytest runs on this machine never clean it up under us
             "PYTEST_DEBUG_TEMPROOT": scratch,
+            # each mutant's test process reuses a migrated store database (tests/store/conftest.py)
+            "STORE_TEST_SLOTS": str(slots),
         }
         try:
             subprocess.run(  # noqa: S603
