@@ -122,6 +122,7 @@ class MemoryExecutionStore:
         return self._transition(execution_id, State.RUNNING, audit, state=state, error=error, finished_at=self._clock())
 
     async def cancel(self, execution_id: uuid.UUID, audit: AuditEntry) -> Execution | None:
+        await asyncio.sleep(0)  # as a claim does: a Cancel and a Confirm clicked together interleave
         self._check()
         return self._transition(execution_id, State.PENDING, audit, state=State.CANCELLED, finished_at=self._clock())
 

@@ -13,7 +13,8 @@ from bot import errors
 
 
 def users(error: errors.UserError) -> set[str]:
-    return set(re.findall(r"@(U[A-Z0-9]+)\b", error.message))
+    """User ids; capitalised, unlike group handles (so a mention of a missing user, `@None`, shows too)."""
+    return set(re.findall(r"@([A-Z][A-Za-z0-9]*)\b", error.message))
 
 
 def groups(error: errors.UserError) -> set[str]:

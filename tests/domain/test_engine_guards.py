@@ -4,8 +4,10 @@ when the sweep or crash recovery finds it ended."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -14,6 +16,7 @@ from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State
 from bot.runbooks.locking import BusyError
 from bot.runbooks.parser import bind_arguments
+from tests.domain import said
 from tests.domain.conftest import ALICE, BOB, OPS, PROCEDURES, Domain, no_progress, procedure
 
 BACKEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-backend"
@@ -292,3 +295,122 @@ async def test_a_lock_whose_holder_is_unknown_is_never_freed_by_a_request(domain
         await pending(domain)
 
     assert domain.locks.held(BACKEND_LOCK)
+
+
+# ---- what a run acts on, and how it reports ------------------------------------------------------------
+
+
+async def test_each_step_acts_on_what_its_own_dry_run_saw(domain: Domain) -> None:
+    domain.target.dry_run_data = {"pods": ["backend-1", "backend-2"]}
+    execution = await pending(domain, "two-steps")
+    domain.target.dry_run_data = {"pods": ["backend-3"]}  # seen again at Confirm; the preview's list is what runs
+
+    await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    assert domain.target.expected == [{"pods": ["backend-1", "backend-2"]}]
+
+
+async def test_step_and_run_durations_are_recorded_to_the_millisecond(domain: Domain) -> None:
+    execution = await pending(domain, "two-steps")
+
+    final = await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+
+    seconds = [s.seconds for s in final.steps] + [audit_of(domain, execution, "outcome")["seconds"]]
+    assert all(isinstance(s, float) and s == round(s, 3) for s in seconds), seconds
+
+
+async def test_the_message_of_a_request_is_remembered(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    await domain.engine.attach_message(execution.id, "C0INCIDENTS", "1700000000.000300")
+
+    stored = await domain.store.get(execution.id)
+    assert stored is not None
+    assert (stored.channel_id, stored.message_ts) == ("C0INCIDENTS", "1700000000.000300")
+
+
+# ---- refusals of a click on a request that is no longer pending -------------------------------------
+
+
+async def test_a_click_on_a_finished_request_names_who_approved_it_even_after_its_expiry(domain: Domain) -> None:
+    execution = await pending(domain)
+    await domain.engine.confirm(execution.id, BOB, OPS, no_progress)
+    domain.clock.now = execution.expires_at + timedelta(minutes=1)
+
+    for click in (
+        domain.engine.confirm(execution.id, ALICE, OPS, no_progress),
+        domain.engine.cancel(execution.id, ALICE, OPS),
+    ):
+        with pytest.raises(errors.UserError) as refused:
+            await click
+        assert said.users(refused.value) == {BOB}
+        assert State.SUCCEEDED.value in refused.value.message  # the state it is in
+
+
+async def test_a_click_on_an_expired_or_cancelled_request_names_nobody(domain: Domain) -> None:
+    expired, cancelled = await pending(domain), await pending(domain, service="frontend")
+    await domain.engine.cancel(cancelled.id, ALICE, OPS)
+    domain.clock.now = expired.expires_at
+
+    for execution in (expired, cancelled):
+        with pytest.raises(errors.UserError) as refused:
+            await domain.engine.confirm(execution.id, ALICE, OPS, no_progress)
+        assert said.users(refused.value) == set()
+    assert domain.target.runs == []
+
+
+async def test_a_cancel_that_loses_to_a_confirm_names_who_confirmed(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    confirmed, cancelled = await asyncio.gather(
+        domain.engine.confirm(execution.id, BOB, OPS, no_progress),
+        domain.engine.cancel(execution.id, ALICE, OPS),
+        return_exceptions=True,
+    )
+
+    assert isinstance(confirmed, Execution) and confirmed.state == State.SUCCEEDED
+    assert isinstance(cancelled, errors.UserError)
+    assert said.users(cancelled) == {BOB}
+
+
+async def test_cancel_from_another_channel_is_refused_and_the_request_stays(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.cancel(execution.id, ALICE, "C0INCIDENTS")
+
+    assert denied.value.reason == "channel"
+    assert said.users(denied.value) == set()
+    stored = await domain.store.get(execution.id)
+    assert stored is not None and stored.state == State.PENDING
+
+
+# ---- history -------------------------------------------------------------------------------------------
+
+
+async def test_the_history_of_a_deployment_lists_its_runs_and_its_rollouts(domain: Domain) -> None:
+    older = await pending(domain)
+    domain.clock.advance(seconds=1)
+    newer = await pending(domain, replicas=6)
+    domain.clock.advance(seconds=1)
+    await pending(domain, service="frontend")
+
+    history = await domain.engine.history("backend", limit=5)
+    latest = await domain.engine.history("backend", limit=1)
+
+    assert [e.id for e in history.executions] == [newer.id, older.id]
+    assert [e.id for e in latest.executions] == [newer.id]
+    assert history.rollout is not None and history.rollout.details == "revisions of backend"
+    assert domain.target.histories == ["backend", "backend"]
+
+
+async def test_history_of_everything_or_of_a_compose_service_has_no_rollouts(domain: Domain) -> None:
+    made = [await pending(domain), await pending(domain, service="frontend")]
+
+    everything = await domain.engine.history(None, limit=10)
+    compose = await domain.engine.history("newsletter-app", limit=10)
+
+    assert {e.id for e in everything.executions} == {e.id for e in made}
+    assert everything.rollout is None
+    assert (compose.executions, compose.rollout) == ([], None)
+    assert domain.target.histories == []
