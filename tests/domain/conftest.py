@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, FunctionAction
-from bot.catalog import Catalog, load_catalog
+from bot.catalog import Catalog, Service, load_catalog
 from bot.runbooks.engine import ROLLOUT_HISTORY, Engine, Invocation
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
@@ -46,7 +46,7 @@ class Target:
     before: str = "3"
     dry_run_data: dict[str, Any] = field(default_factory=dict)  # what a dry run reports it saw (pods, queries)
     expected: list[object] = field(default_factory=list)  # what each real run was told its dry run saw
-    histories: list[str | None] = field(default_factory=list)  # services whose rollout history was read
+    histories: list[tuple[str | None, Service | None, BaseModel]] = field(default_factory=list)  # rollouts read
 
     async def change(self, ctx: ActionContext, params: ChangeParams) -> ActionResult:
         record = {"service": ctx.service_name, "replicas": params.replicas}
@@ -71,7 +71,7 @@ class Target:
         )
 
     async def history(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
-        self.histories.append(ctx.service_name)
+        self.histories.append((ctx.service_name, ctx.service, params))
         return ActionResult("rollout history", details=f"revisions of {ctx.service_name}")
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:

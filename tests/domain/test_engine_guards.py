@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from pydantic import BaseModel
 
 from bot import errors
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
@@ -401,7 +402,9 @@ async def test_the_history_of_a_deployment_lists_its_runs_and_its_rollouts(domai
     assert [e.id for e in history.executions] == [newer.id, older.id]
     assert [e.id for e in latest.executions] == [newer.id]
     assert history.rollout is not None and history.rollout.details == "revisions of backend"
-    assert domain.target.histories == ["backend", "backend"]
+    backend = domain.engine.catalog.services["backend"]
+    assert [(name, service) for name, service, _ in domain.target.histories] == [("backend", backend)] * 2
+    assert all(isinstance(params, BaseModel) for _, _, params in domain.target.histories)
 
 
 async def test_history_of_everything_or_of_a_compose_service_has_no_rollouts(domain: Domain) -> None:
