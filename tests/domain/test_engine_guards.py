@@ -62,6 +62,7 @@ async def test_an_unchanged_target_runs_with_the_preview_checked_again(domain: D
     assert final.state == State.SUCCEEDED
     assert final.error is None
     assert len(domain.target.dry_runs) == dry_runs_at_request + 1  # the dry run again, at the click
+    assert domain.target.dry_runs[-1] == {"service": "backend", "replicas": 5}  # of the same change
     assert domain.target.runs == [{"service": "backend", "replicas": 5}]
 
 
