@@ -9,9 +9,10 @@ of its own (tests/store/conftest.py); the server is stopped when this script end
 Every surviving mutant is reviewed, in one of two lists (`mutant name  # why` lines):
 - scripts/mutation-equivalent.txt: equivalent mutants, which no test can tell from the original; they
   are left out of the score;
-- scripts/mutation-wording.txt: mutants that change only the words of a message a person reads. Tests
-  assert states, denial reasons, audit rows and the data a message names, never its sentences, so
-  these survive by design; they stay in the score as survivors.
+- scripts/mutation-survivors.txt: survivors that are not equivalent but that no test here kills, each
+  with the reason: mostly mutants that change only the words of a message a person reads (tests
+  assert states, denial reasons, audit rows and the data a message names, never its sentences).
+  They stay in the score as survivors.
 A survivor in neither list is unreviewed: kill it with a test, or list it with the reason.
 """
 
@@ -32,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MUTMUT = ROOT / ".venv" / "bin" / "mutmut"
 EQUIVALENT = ROOT / "scripts" / "mutation-equivalent.txt"
-WORDING = ROOT / "scripts" / "mutation-wording.txt"
+KEPT = ROOT / "scripts" / "mutation-survivors.txt"
 TARGET = 0.90
 RESULT = re.compile(r"^\s+(\S+): (.+)$")
 CAUGHT = {"killed", "timeout", "caught by type check", "segfault"}
@@ -63,13 +64,13 @@ def report() -> int:
     if not statuses:
         print("no mutation results: run without --report-only first")
         return 2
-    equivalent, wording = reviewed(EQUIVALENT), reviewed(WORDING)
+    equivalent, kept = reviewed(EQUIVALENT), reviewed(KEPT)
     unchecked = sum(1 for status in statuses.values() if status == "not checked")
     counted = {name: status for name, status in statuses.items() if name not in equivalent and status != "not checked"}
     killed = sum(1 for status in counted.values() if status in CAUGHT)
     survivors = sorted(name for name, status in counted.items() if status not in CAUGHT)
-    unreviewed = [name for name in survivors if name not in wording]
-    stale = sorted((set(equivalent) | set(wording)) - set(statuses))
+    unreviewed = [name for name in survivors if name not in kept]
+    stale = sorted((set(equivalent) | set(kept)) - set(statuses))
     score = killed / len(counted) if counted else 1.0
 
     by_module = Counter(name.rsplit(".", 1)[0].split(".x", 1)[0] for name in survivors)
@@ -77,10 +78,10 @@ def report() -> int:
     print(f"by status: {dict(Counter(statuses.values()))}")
     print(f"survivors by module: {dict(by_module)}")
     for name in survivors:
-        why = f"wording: {wording[name]}" if name in wording else "NOT REVIEWED"
+        why = f"reviewed: {kept[name]}" if name in kept else "NOT REVIEWED"
         print(f"  survived ({counted[name]}): {name}    [{why}]")
     print(
-        f"\nsurvivors: {len(survivors)}, reviewed as wording only: {len(survivors) - len(unreviewed)},"
+        f"\nsurvivors: {len(survivors)}, reviewed (in {KEPT.name}): {len(survivors) - len(unreviewed)},"
         f" not reviewed: {len(unreviewed)} (see one: .venv/bin/mutmut show NAME)"
     )
     if stale:

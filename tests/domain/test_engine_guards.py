@@ -13,12 +13,14 @@ import pytest
 from pydantic import BaseModel
 
 from bot import errors
+from bot.catalog import Catalog
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State
 from bot.runbooks.locking import BusyError
 from bot.runbooks.parser import bind_arguments
+from bot.runbooks.policy import RateLimit
 from tests.domain import said
-from tests.domain.conftest import ALICE, BOB, OPS, PROCEDURES, Domain, no_progress, procedure
+from tests.domain.conftest import ALICE, BOB, OPS, PROCEDURES, Domain, make_domain, no_progress, procedure
 
 BACKEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-backend"
 FRONTEND_LOCK = "kubernetes:default/mail-score-production/deployment/mail-score-frontend"
@@ -418,3 +420,82 @@ async def test_history_of_everything_or_of_a_compose_service_has_no_rollouts(dom
     assert everything.rollout is None
     assert (compose.executions, compose.rollout) == ([], None)
     assert domain.target.histories == []
+
+
+# ---- the lock a run holds, and the run cut off by shutdown ------------------------------------------
+
+
+async def start_gated(domain: Domain, execution: Execution, progress: ProgressLog) -> asyncio.Task[Execution]:
+    domain.target.gate = asyncio.Event()
+    running = asyncio.create_task(domain.engine.confirm(execution.id, ALICE, OPS, progress))
+    await asyncio.wait_for(domain.target.started.wait(), timeout=10)
+    return running
+
+
+class ProgressLog:
+    """Every progress call: (state, steps done, step running, line)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[State, int, str | None, str | None]] = []
+
+    async def __call__(
+        self, execution: Execution, done: tuple[object, ...], step: str | None, line: str | None
+    ) -> None:
+        self.calls.append((execution.state, len(done), step, line))
+
+
+async def test_a_runs_lock_names_its_execution_and_lasts_the_steps_timeouts_plus_a_minute(domain: Domain) -> None:
+    execution = await pending(domain)
+    running = await start_gated(domain, execution, ProgressLog())
+
+    holder = await domain.locks.holder(BACKEND_LOCK)
+    assert holder is not None and holder.execution == str(execution.id)  # so recovery can free it by owner
+    domain.clock.advance(seconds=30 + 59)
+    assert domain.locks.held(BACKEND_LOCK)
+    domain.clock.advance(seconds=1)  # the step's 30 s timeout plus the 60 s margin: the TTL ends
+    assert not domain.locks.held(BACKEND_LOCK)
+    assert domain.target.gate is not None
+    domain.target.gate.set()
+    await running
+
+
+async def test_a_run_cut_off_by_shutdown_says_so_before_the_process_exits(domain: Domain) -> None:
+    execution = await pending(domain)
+    progress = ProgressLog()
+    running = await start_gated(domain, execution, progress)
+
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    assert progress.calls[-1] == (State.INTERRUPTED, 0, None, None)  # the message shows the run stopped
+
+
+async def test_a_run_cut_off_while_postgresql_is_gone_still_shuts_down(domain: Domain) -> None:
+    execution = await pending(domain)
+    progress = ProgressLog()
+    running = await start_gated(domain, execution, progress)
+    domain.store.available = False
+
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):  # not the store's error: shutdown goes on
+        await running
+
+    assert progress.calls[-1][0] == State.RUNNING  # nothing more could be said; recovery redraws it later
+    assert not domain.locks.held(BACKEND_LOCK)
+
+
+async def test_each_change_counts_against_its_requesters_limit_whoever_confirms_it(catalog: Catalog) -> None:
+    domain = make_domain(catalog, rate_limit=RateLimit(destructive_per_window=2, window_seconds=60))
+    alices = [await pending(domain, service=s) for s in ("backend", "frontend", "email-dashboard")]
+    bobs = await pending(domain, "scale", user=BOB, service="email-triage")
+    for execution in alices[:2]:
+        await domain.engine.confirm(execution.id, BOB, OPS, no_progress)  # approved by BOB, counted for ALICE
+
+    with pytest.raises(errors.DeniedError) as denied:
+        await domain.engine.confirm(alices[2].id, BOB, OPS, no_progress)
+    final = await domain.engine.confirm(bobs.id, BOB, OPS, no_progress)
+
+    assert denied.value.reason == "rate_limit"
+    assert said.users(denied.value) == {ALICE}
+    assert final.state == State.SUCCEEDED
