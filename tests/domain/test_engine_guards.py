@@ -16,7 +16,7 @@ from bot import errors
 from bot.catalog import Catalog
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import AuditEntry, Execution, State
-from bot.runbooks.locking import BusyError
+from bot.runbooks.locking import BusyError, lock_name
 from bot.runbooks.parser import bind_arguments
 from bot.runbooks.policy import RateLimit
 from tests.domain import said
@@ -499,3 +499,66 @@ async def test_each_change_counts_against_its_requesters_limit_whoever_confirms_
     assert denied.value.reason == "rate_limit"
     assert said.users(denied.value) == {ALICE}
     assert final.state == State.SUCCEEDED
+
+
+# ---- which target a change locks, and what the request says of the target's last run -----------------
+
+
+def test_a_procedure_pinned_to_a_component_locks_that_components_target(domain: Domain) -> None:
+    catalog = domain.engine.catalog
+
+    def pinned(component: str | None) -> str | None:
+        target = {"service": "email-dashboard", "component": component} if component else {"service": "email-dashboard"}
+        fixed = procedure("pinned", params=[{"name": "replicas", "type": "int", "required": False}], target=target)
+        return lock_name(catalog, "email-dashboard", fixed, domain.registry)
+
+    assert pinned("ingestion") == "kubernetes:default/production/deployment/email-ingestion"
+    assert pinned("auth") == "kubernetes:default/production/pods/component=auth"
+    assert pinned(None) == "kubernetes:default/production/deployment/email-dashboard"
+    assert lock_name(catalog, "newsletter-app", PROCEDURES["scale"], domain.registry) is None  # no such target
+
+
+async def test_a_request_on_a_target_whose_last_run_was_cut_off_says_which_run(domain: Domain) -> None:
+    interrupted = await crashed(domain)
+    domain.clock.advance(seconds=31)
+    await domain.engine.recover_interrupted(stale_after_seconds=30)
+    finished = await pending(domain, service="frontend")
+    await domain.engine.confirm(finished.id, ALICE, OPS, no_progress)
+
+    after_crash = await domain.engine.request(domain.command("scale", replicas=6), domain.who(ALICE))
+    after_success = await domain.engine.request(domain.command("scale", "frontend", replicas=6), domain.who(ALICE))
+    unlocked = await domain.engine.request(domain.command("unlocked", replicas=6), domain.who(ALICE))
+
+    assert isinstance(after_crash, PendingOutcome) and after_crash.last_interrupted is not None
+    assert after_crash.last_interrupted.id == interrupted.id
+    assert isinstance(after_success, PendingOutcome) and after_success.last_interrupted is None
+    assert isinstance(unlocked, PendingOutcome) and unlocked.last_interrupted is None
+
+
+async def test_the_click_that_loses_a_race_is_told_who_won(domain: Domain) -> None:
+    execution = await pending(domain)
+
+    results = await asyncio.gather(
+        domain.engine.confirm(execution.id, BOB, OPS, no_progress),
+        domain.engine.confirm(execution.id, ALICE, OPS, no_progress),
+        return_exceptions=True,
+    )
+
+    [won] = [r for r in results if isinstance(r, Execution)]
+    [lost] = [r for r in results if isinstance(r, errors.UserError)]
+    assert said.users(lost) == {won.approver}
+    assert len(domain.target.runs) == 1
+
+
+async def test_a_switch_is_written_by_name_when_on_and_left_out_when_off(domain: Domain) -> None:
+    forced = procedure(
+        "restart",
+        params=[{"name": "service", "type": "service"}, {"name": "force", "type": "switch"}],
+        steps=[{"action": "test.change", "args": {"replicas": 1}}],
+    )
+    on = bind_arguments(forced, ["backend", "--force"], domain.engine.catalog)
+
+    outcome = await domain.engine.request(on, domain.who(ALICE))
+
+    assert isinstance(outcome, PendingOutcome)
+    assert outcome.execution.command == "restart backend --force"
