@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+import uuid
 from datetime import UTC, datetime
 
 from bot.runbooks.executions import AuditEntry
@@ -111,3 +112,35 @@ async def test_appends_from_many_connections_at_once_keep_one_chain(db: Database
 
     report = await audit.verify(db)
     assert (report.ok, report.rows) == (True, 30)
+
+
+async def test_rows_appended_under_any_local_time_zone_keep_their_true_time(db: Database) -> None:
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    try:
+        await append_rows(db, 2)
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+    async with db.acquire() as conn:
+        skew = await conn.fetchval("SELECT max(abs(extract(epoch FROM now() - at))) FROM audit_log")
+    assert skew < 600
+    assert (await audit.verify(db)).ok
+
+
+async def test_detail_values_that_are_not_json_are_written_as_text(db: Database) -> None:
+    execution_id = uuid.UUID("6f1c7a52-3d2e-4b8a-9c0d-1e2f3a4b5c6d")
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    store = PostgresExecutionStore(db)
+
+    await store.audit(AuditEntry(kind="step", actor="runbook-bot", detail={"execution": execution_id, "at": when}))
+
+    async with db.acquire() as conn:
+        detail = json.loads(await conn.fetchval("SELECT detail FROM audit_log"))
+    assert detail == {"execution": str(execution_id), "at": str(when)}
+    assert (await audit.verify(db)).ok
