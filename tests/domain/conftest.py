@@ -4,6 +4,7 @@ test actions that record what they were asked to do. No database, no Slack, no c
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +12,13 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, FunctionAction
-from bot.catalog import Catalog
-from bot.runbooks.engine import Engine, Invocation
+from bot.catalog import Catalog, Service, load_catalog
+from bot.runbooks.engine import ROLLOUT_HISTORY, Engine, Invocation
 from bot.runbooks.model import Procedure
 from bot.runbooks.parser import ParsedCommand
 from bot.runbooks.policy import Policy, RateLimit
 from bot.values import ValueMask
+from tests.conftest import CATALOG_PATH
 from tests.domain.memory import ManualClock, MemoryExecutionStore, MemoryGroups, MemoryLocks, MemoryRateLimiter
 
 # From chatops.yml: alice and bob are operators, bob is the only approver, carol only views.
@@ -40,15 +42,24 @@ class Target:
     gate: asyncio.Event | None = None  # when set, a real run waits for it (a change in progress)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     fail_with: Exception | None = None
+    fail_dry_run_with: Exception | None = None  # the target refuses dry runs (e.g. the one at Confirm)
     before: str = "3"
+    dry_run_data: dict[str, Any] = field(default_factory=dict)  # what a dry run reports it saw (pods, queries)
+    expected: list[object] = field(default_factory=list)  # what each real run was told its dry run saw
+    histories: list[tuple[str | None, Service | None, BaseModel]] = field(default_factory=list)  # rollouts read
 
     async def change(self, ctx: ActionContext, params: ChangeParams) -> ActionResult:
         record = {"service": ctx.service_name, "replicas": params.replicas}
         after = str(params.replicas)
         if ctx.dry_run:
+            if self.fail_dry_run_with is not None:
+                raise self.fail_dry_run_with
             self.dry_runs.append(record)
-            return ActionResult(f"would set {after}", changes=(Change("replicas", self.before, after),))
+            return ActionResult(
+                f"would set {after}", changes=(Change("replicas", self.before, after),), data=dict(self.dry_run_data)
+            )
         self.runs.append(record)
+        self.expected.append(ctx.expected)
         self.started.set()
         await ctx.report_progress(f"{ctx.service_name}: setting {after}")
         if self.gate is not None:
@@ -58,6 +69,10 @@ class Target:
         return ActionResult(
             f"set {after}", changes=(Change("replicas", self.before, after),), details=f"{ctx.service_name}={after}"
         )
+
+    async def history(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
+        self.histories.append((ctx.service_name, ctx.service, params))
+        return ActionResult("rollout history", details=f"revisions of {ctx.service_name}")
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.reads += 1
@@ -150,6 +165,7 @@ def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartb
         [
             FunctionAction("test.change", ChangeParams, True, target.change, target="kubernetes"),
             FunctionAction("test.read", NoParams, False, target.read, target="kubernetes"),
+            FunctionAction(ROLLOUT_HISTORY, NoParams, False, target.history, target="kubernetes"),
         ]
     )
     policy = Policy(catalog, groups, limiter, rate_limit or RateLimit())
@@ -166,6 +182,18 @@ def make_domain(catalog: Catalog, *, rate_limit: RateLimit | None = None, heartb
         mask=ValueMask.of(catalog.shown_values, b"test key"),
     )
     return Domain(clock, store, locks, groups, limiter, target, registry, policy, engine)
+
+
+@functools.cache
+def _chatops_catalog() -> Catalog:
+    return load_catalog(CATALOG_PATH)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """chatops.yml, parsed once per process (the suite's fixture parses it once per session): the
+    mutation run starts a pytest session per mutant in a process forked after the catalog was parsed."""
+    return _chatops_catalog()
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ class MemoryExecutionStore:
         self.down_for: set[str] = set()  # names of calls that raise UnavailableError (a partial outage)
         self.beats: list[uuid.UUID] = []  # the execution each heartbeat was for
         self.owners: dict[uuid.UUID, str] = {}  # the replica that claimed each execution
+        self.heartbeat_at: dict[uuid.UUID, datetime] = {}  # last sign of life of each running execution
 
     def _check(self, call: str = "") -> None:
         if not self.available or call in self.down_for:
@@ -92,6 +93,7 @@ class MemoryExecutionStore:
             return None
         if current.state == State.PENDING:
             self.owners[execution_id] = owner
+            self.heartbeat_at[execution_id] = self._clock()
         return self._transition(
             execution_id, State.PENDING, audit, state=State.RUNNING, approver=approver, started_at=self._clock()
         )
@@ -104,11 +106,14 @@ class MemoryExecutionStore:
         self._check("record_step")
         current = self.executions[execution_id]
         self.executions[execution_id] = replace(current, steps=(*current.steps, step))
+        self.heartbeat_at[execution_id] = self._clock()
         self.audit_log.append(audit)
 
     async def heartbeat(self, execution_id: uuid.UUID) -> None:
         self.beats.append(execution_id)
         self._check("heartbeat")
+        if execution_id in self.heartbeat_at:
+            self.heartbeat_at[execution_id] = self._clock()
 
     async def finish(
         self, execution_id: uuid.UUID, state: State, *, error: str | None, audit: AuditEntry
@@ -117,6 +122,7 @@ class MemoryExecutionStore:
         return self._transition(execution_id, State.RUNNING, audit, state=state, error=error, finished_at=self._clock())
 
     async def cancel(self, execution_id: uuid.UUID, audit: AuditEntry) -> Execution | None:
+        await asyncio.sleep(0)  # as a claim does: a Cancel and a Confirm clicked together interleave
         self._check()
         return self._transition(execution_id, State.PENDING, audit, state=State.CANCELLED, finished_at=self._clock())
 
@@ -133,8 +139,24 @@ class MemoryExecutionStore:
         return expired
 
     async def interrupt_orphans(self, *, stale_after_seconds: float) -> list[Execution]:
+        """Running executions whose last heartbeat is older than `stale_after_seconds` → interrupted."""
         self._check()
-        return []
+        now = self._clock()
+        stale = [
+            e
+            for e in self.executions.values()
+            if e.state == State.RUNNING
+            and self.heartbeat_at.get(e.id, now) < now - timedelta(seconds=stale_after_seconds)
+        ]
+        interrupted = []
+        for execution in stale:
+            entry = AuditEntry(kind="interrupted", actor="runbook-bot", execution_id=execution.id)
+            done = self._transition(
+                execution.id, State.RUNNING, entry, state=State.INTERRUPTED, error="lost track", finished_at=now
+            )
+            if done is not None:
+                interrupted.append(done)
+        return interrupted
 
     async def recent(self, *, service: str | None, limit: int) -> list[Execution]:
         self._check()
@@ -232,9 +254,12 @@ class MemoryGroups:
     def __init__(self, groups: dict[str, frozenset[str]] | None = None) -> None:
         self.groups = dict(groups or {})
         self.lookups: list[str] = []
+        self.available = True  # False: lookups raise UnavailableError, as Slack's usergroups API down does
 
     async def groups_of(self, user_id: str) -> frozenset[str]:
         self.lookups.append(user_id)
+        if not self.available:
+            raise errors.UnavailableError("Slack", "usergroups.list failed")
         return self.groups.get(user_id, frozenset())
 
 
