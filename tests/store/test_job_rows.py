@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.scheduler import CLAIM_LEASE
 from bot.store.db import Database
 from bot.store.jobs import PostgresJobStore
 
@@ -30,19 +31,33 @@ async def test_a_claimed_job_is_no_longer_pending_and_keeps_its_id(db: Database)
     await jobs.add("reminder", "r:1", NOW, {"n": 1})
     [before] = await jobs.pending("r:")
 
-    [claimed] = await jobs.claim_due(NOW + timedelta(seconds=60), owner="replica-a", limit=10)
+    [claimed] = await jobs.claim_due(
+        NOW + timedelta(seconds=60), owner="replica-a", limit=10, stale_before=NOW + timedelta(seconds=60) - CLAIM_LEASE
+    )
 
     assert (claimed.id, claimed.kind, claimed.payload, claimed.late) == (before.id, "reminder", {"n": 1}, False)
     assert await jobs.pending("r:") == []
-    assert await jobs.claim_due(NOW + timedelta(hours=1), owner="replica-b", limit=10) == []
+    within_the_lease = NOW + timedelta(seconds=60) + CLAIM_LEASE
+    assert (
+        await jobs.claim_due(within_the_lease, owner="replica-b", limit=10, stale_before=within_the_lease - CLAIM_LEASE)
+        == []
+    )
 
 
 async def test_a_job_not_yet_due_is_not_claimed(db: Database) -> None:
     jobs = PostgresJobStore(db)
     await jobs.add("reminder", "r:1", NOW + timedelta(seconds=1), {})
 
-    assert await jobs.claim_due(NOW, owner="replica-a", limit=10) == []
-    assert [j.key for j in await jobs.claim_due(NOW + timedelta(seconds=1), owner="replica-a", limit=10)] == ["r:1"]
+    assert await jobs.claim_due(NOW, owner="replica-a", limit=10, stale_before=NOW - CLAIM_LEASE) == []
+    assert [
+        j.key
+        for j in await jobs.claim_due(
+            NOW + timedelta(seconds=1),
+            owner="replica-a",
+            limit=10,
+            stale_before=NOW + timedelta(seconds=1) - CLAIM_LEASE,
+        )
+    ] == ["r:1"]
 
 
 async def test_a_fire_claim_records_who_ran_it_and_whether_late(db: Database) -> None:
@@ -68,7 +83,7 @@ async def test_cancel_counts_only_pending_jobs(db: Database) -> None:
     jobs = PostgresJobStore(db)
     for key in ("c:1", "c:2", "c:3"):
         await jobs.add("reminder", key, NOW, {})
-    await jobs.claim_due(NOW, owner="replica-a", limit=1)
+    await jobs.claim_due(NOW, owner="replica-a", limit=1, stale_before=NOW - CLAIM_LEASE)
 
     assert await jobs.cancel("c:") == 2
     assert await jobs.cancel("c:") == 0
