@@ -54,6 +54,7 @@ from bot.slack import (
     incident_command,
     maintenance_command,
     recovery,
+    reply_samples,
     runbook_actions,
     runbook_command,
     runbook_samples,
@@ -65,6 +66,8 @@ from bot.slack.health_report import HealthRuntime
 from bot.slack.incident_command import IncidentRuntime
 from bot.slack.maintenance_command import MaintenanceRuntime
 from bot.slack.replays import ReplayGuard
+from bot.slack.replies import Replier
+from bot.slack.reply_views import ReplyViews
 from bot.slack.runbook_actions import ExecutionRuntime
 from bot.slack.runbook_requests import RunbookRuntime
 from bot.slack.runbook_views import RunbookViews
@@ -132,6 +135,7 @@ def template_samples(catalog: Catalog) -> SampleContexts:
         **comms_samples.sample_contexts(catalog),
         **runbook_samples.sample_contexts(catalog),
         **feature_samples.sample_contexts(catalog),
+        **reply_samples.sample_contexts(),
     }
 
 
@@ -279,6 +283,7 @@ class BotProcess:
         )
         incident_store = PostgresIncidentStore(rt.db)
         self._views = RunbookViews(templates)
+        replier = Replier(slack, ReplyViews(templates))  # the one error box every surface answers with
         runbooks = RunbookRuntime(
             slack=slack,
             catalog=catalog,
@@ -289,6 +294,7 @@ class BotProcess:
             health=self.health,
             followups=rt.followups,
             views=self._views,
+            replier=replier,
             guide=GuideRuntime(
                 guides=guide_files,
                 sessions=GuideSessionStore(rt.db),
@@ -301,7 +307,7 @@ class BotProcess:
         runbook_command.register(bolt, runbooks)
         guides.register(bolt, runbooks)
         runbook_actions.register(
-            bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views)
+            bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views, replier)
         )
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
@@ -315,7 +321,7 @@ class BotProcess:
             clock=rt.clock,
         )
         incidents.register_jobs(rt.scheduler)
-        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates))
+        incident_command.register(bolt, IncidentRuntime(slack, catalog, incidents, templates, replier))
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
             scheduler=rt.scheduler,
@@ -326,7 +332,9 @@ class BotProcess:
             clock=rt.clock,
         )
         maintenance.register_jobs(rt.scheduler)
-        maintenance_command.register(bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates))
+        maintenance_command.register(
+            bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates, replier)
+        )
 
     async def recover_executions(self) -> list[Execution]:
         """At start-up: executions a crash cut off are marked interrupted (never re-run) and say so."""

@@ -221,7 +221,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that guide"):
+        async with answering(rt.replier, who, "that guide"):
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
@@ -234,7 +234,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_guide_step_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that guide step", changes=True):
+        async with answering(rt.replier, who, "that guide step", changes=True):
             value = _read_value(body)
             step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
             message = body.get("message") or {}

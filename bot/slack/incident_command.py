@@ -18,8 +18,7 @@ from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
 from bot.slack import incident_contexts as contexts
 from bot.slack import incident_views as views
-from bot.slack import runbook_views
-from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
+from bot.slack.replies import Replier, action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
 
@@ -66,6 +65,7 @@ class IncidentRuntime:
     catalog: Catalog
     incidents: IncidentService
     templates: Templates  # incident_list, incident_timeline, incident_reply
+    replier: Replier  # errors, usage and outage answers (templates/reply_*)
 
 
 def register(app: AsyncApp, rt: IncidentRuntime) -> None:
@@ -76,15 +76,15 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
-            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
+            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(
-                text=USAGE, blocks=runbook_views.usage_help("Incident commands", USAGE), response_type="ephemeral"
-            )
+            text, blocks = rt.replier.views.usage("Incident commands", USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         await ack()
-        async with answering(rt.slack, who, f"/incident {parsed.word}"):
+        async with answering(rt.replier, who, f"/incident {parsed.word}"):
             await _command(rt, service, who, parsed, command)
 
     async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -94,19 +94,19 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
             return
         await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "declaring an incident"):
+        async with answering(rt.replier, who, "declaring an incident"):
             await _declare_from_modal(rt, service, who, view)
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "posting an update"):
+        async with answering(rt.replier, who, "posting an update"):
             await service.post_update(_incident_in(view), text=views.submitted(view, "update"), author=who.user_id)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
         who = _view_invocation(body, view)
-        async with answering(rt.slack, who, "resolving an incident"):
+        async with answering(rt.replier, who, "resolving an incident"):
             await service.resolve(
                 _incident_in(view),
                 actor=who.user_id,
@@ -117,13 +117,13 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that click"):
+        async with answering(rt.replier, who, "that click"):
             await _open_update(rt, service, who, body)
 
     async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that click"):
+        async with answering(rt.replier, who, "that click"):
             await _snooze(rt, service, who, body)
 
     app.command("/incident")(handle_incident_command)

@@ -17,8 +17,7 @@ from bot.comms.maintenance import MaintenanceService
 from bot.runbooks import parser
 from bot.runbooks.engine import Clock, Invocation
 from bot.slack import incident_contexts as contexts
-from bot.slack import runbook_views
-from bot.slack.replies import answering, command_invocation
+from bot.slack.replies import Replier, answering, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
 
@@ -84,6 +83,7 @@ class MaintenanceRuntime:
     maintenance: MaintenanceService
     clock: Clock  # "now", to read a start time typed without a date
     templates: Templates  # maintenance_list, maintenance_reply
+    replier: Replier  # errors, usage and outage answers (templates/reply_*)
 
 
 def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
@@ -94,17 +94,15 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
-            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
+            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(
-                text=USAGE,
-                blocks=runbook_views.usage_help("Maintenance commands", USAGE),
-                response_type="ephemeral",
-            )
+            text, blocks = rt.replier.views.usage("Maintenance commands", USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         await ack()
-        async with answering(rt.slack, who, f"/maintenance {parsed.word}"):
+        async with answering(rt.replier, who, f"/maintenance {parsed.word}"):
             await _command(rt, service, who, parsed)
 
     app.command("/maintenance")(handle_maintenance_command)

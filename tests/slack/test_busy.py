@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from bot.ids import ActionId
-from bot.slack.followup import BUSY
 from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
+
+BUSY = "I'm busy with other requests right now; nothing was done. Try again in a moment."  # templates/reply_busy
 
 
 async def received(slack: SlackFake, method: str, count: int) -> None:
