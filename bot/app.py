@@ -58,6 +58,7 @@ from bot.slack import (
     incident_command,
     maintenance_command,
     recovery,
+    reply_samples,
     runbook_actions,
     runbook_command,
     runbook_samples,
@@ -69,6 +70,8 @@ from bot.slack.health_report import HealthRuntime
 from bot.slack.incident_command import IncidentRuntime
 from bot.slack.maintenance_command import MaintenanceRuntime
 from bot.slack.replays import ReplayGuard
+from bot.slack.replies import Replier
+from bot.slack.reply_views import ReplyViews
 from bot.slack.runbook_actions import ExecutionRuntime
 from bot.slack.runbook_requests import RunbookRuntime
 from bot.slack.runbook_views import RunbookViews
@@ -140,6 +143,7 @@ def template_samples(catalog: Catalog) -> SampleContexts:
         **public_samples.public_sample_contexts(catalog),
         **runbook_samples.sample_contexts(catalog),
         **feature_samples.sample_contexts(catalog),
+        **reply_samples.sample_contexts(),
     }
 
 
@@ -290,6 +294,7 @@ class BotProcess:
         )
         incident_store = PostgresIncidentStore(rt.db)
         self._views = RunbookViews(templates)
+        replier = Replier(slack, ReplyViews(templates))  # the one error box every surface answers with
         runbooks = RunbookRuntime(
             slack=slack,
             catalog=catalog,
@@ -300,6 +305,7 @@ class BotProcess:
             health=self.health,
             followups=rt.followups,
             views=self._views,
+            replier=replier,
             guide=GuideRuntime(
                 guides=guide_files,
                 sessions=GuideSessionStore(rt.db),
@@ -312,7 +318,7 @@ class BotProcess:
         runbook_command.register(bolt, runbooks)
         guides.register(bolt, runbooks)
         runbook_actions.register(
-            bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views)
+            bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views, replier)
         )
         suggested.register(bolt, runbooks)
         health_report.register(rt.scheduler, self.health)
@@ -331,7 +337,7 @@ class BotProcess:
         incidents.register_jobs(rt.scheduler)
         public = self._build_outbound(rt, templates)
         incident_command.register(
-            bolt, IncidentRuntime(slack, catalog, incidents, templates, rt.followups, public, self._pagerduty)
+            bolt, IncidentRuntime(slack, catalog, incidents, templates, rt.followups, replier, public, self._pagerduty)
         )
         maintenance = MaintenanceService(
             store=PostgresMaintenanceStore(rt.db),
@@ -344,7 +350,7 @@ class BotProcess:
         )
         maintenance.register_jobs(rt.scheduler)
         maintenance_command.register(
-            bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates, rt.followups)
+            bolt, MaintenanceRuntime(slack, catalog, maintenance, rt.clock, templates, rt.followups, replier)
         )
 
     def _build_outbound(self, rt: Runtime, templates: Templates) -> PublicComms | None:

@@ -11,6 +11,7 @@ colons or newlines typed by a user can never change the document's structure.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,22 @@ class Rendered:
     blocks: list[dict[str, Any]]
 
 
+# What YAML may not hold raw in a quoted scalar: characters outside its printable set (DEL, C1 controls,
+# U+FFFE/U+FFFF) make the parse fail, and its extra line breaks (NEL, U+2028, U+2029) would be folded
+# into spaces. json.dumps leaves them raw; the \u escapes below mean the same in YAML.
+_NOT_YAML_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _escape_unprintable(match: re.Match[str]) -> str:
+    point = ord(match.group())
+    if 0xD800 <= point <= 0xDFFF:  # a lone surrogate: no YAML escape means it, and Slack would refuse it
+        return "\ufffd"
+    return f"\\u{point:04x}"
+
+
 def _quote(value: object) -> str:
     # JSON strings are valid YAML flow scalars, and json.dumps escapes every newline and quote.
-    return json.dumps(str(value), ensure_ascii=False)
+    return _NOT_YAML_PRINTABLE.sub(_escape_unprintable, json.dumps(str(value), ensure_ascii=False))
 
 
 def build_environment(templates_dir: Path) -> SandboxedEnvironment:

@@ -12,6 +12,9 @@ from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import RESPONSE_URL_METHOD, Message, SlackFake
 
+# What a user hears when the follow-up queue is full (templates/reply_busy.yml.j2).
+BUSY = "I'm busy with other requests right now; nothing was done. Try again in a moment."
+
 NS, BACKEND = "mail-score-production", "mail-score-backend"
 
 

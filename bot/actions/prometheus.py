@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import charts, errors
-from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, FunctionAction
+from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, Chart, FunctionAction
 from bot.catalog import PrometheusCheck
 from bot.targets import prometheus
 
@@ -54,13 +54,19 @@ class GraphParams(CheckParams):
     window: Literal["1h", "6h", "24h"] = "1h"
 
 
+def crossed(check: PrometheusCheck, value: float) -> tuple[str, float | None]:
+    """(`fail`, its threshold), (`warn`, its threshold) or (`ok`, None) against the check's catalog thresholds."""
+    if check.fail_above is not None and value > check.fail_above:
+        return "fail", check.fail_above
+    if check.warn_above is not None and value > check.warn_above:
+        return "warn", check.warn_above
+    return "ok", None
+
+
 def verdict(check: PrometheusCheck, value: float) -> str:
     """`fail (above 0.05)`, `warn (above 0.01)` or `ok` against the check's catalog thresholds."""
-    if check.fail_above is not None and value > check.fail_above:
-        return f"fail (above {check.fail_above:g})"
-    if check.warn_above is not None and value > check.warn_above:
-        return f"warn (above {check.warn_above:g})"
-    return "ok"
+    state, limit = crossed(check, value)
+    return state if limit is None else f"{state} (above {limit:g})"
 
 
 class Runner:
@@ -115,15 +121,14 @@ class Runner:
         title = f"{check.name} of {name}, last {params.window}"
         png = await asyncio.to_thread(charts.line_chart, title, lines, thresholds)
         latest = found[0].points[-1][1] if found[0].points else None
-        summary = f"{title}: chart in the thread"
-        if latest is not None:
-            summary = f"{title}: now {latest:.4g}, {verdict(check, latest)}; chart in the thread"
+        state, limit = crossed(check, latest) if latest is not None else ("", None)
         filename = f"{name}-{slug(check.name)}-{params.window}.png"
         return ActionResult(
-            summary,
+            title,  # the chart's own title (drawn in it, and its file's); the chat caption is a template
             details=check.query,
             data={"series": len(found), "points": sum(len(s.points) for s in found)},
             files=(Attachment(filename, title, png),),
+            chart=Chart(check.name, name, params.window, len(found), latest, state, limit),
         )
 
 

@@ -62,6 +62,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """What a chart result shows, for the chat surface to word its caption: the catalog check, the
+    service, the window, how many series, and the latest value against the check's thresholds."""
+
+    check: str
+    service: str
+    window: str  # 1h, 6h, 24h
+    series: int
+    latest: float | None  # None: the first series has no point
+    state: str  # ok, warn or fail against the thresholds ("" without a latest value)
+    limit: float | None  # the threshold crossed (warn or fail), None when ok
+
+
+@dataclass(frozen=True)
 class ActionResult:
     """What an action did (or, in a dry run, would do). Plain text: the Slack layer escapes it."""
 
@@ -71,6 +85,7 @@ class ActionResult:
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
     no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
     files: tuple[Attachment, ...] = ()  # uploaded whole in the result's thread (long output, charts)
+    chart: Chart | None = None  # a chart result: the surface words its caption from these facts
 
 
 class Action(Protocol):

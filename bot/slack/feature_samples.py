@@ -11,6 +11,7 @@ from typing import Any
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
+from bot.comms import guide_events
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
@@ -134,7 +135,11 @@ def _window(n: int) -> MaintenanceWindow:
 
 def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
     incidents = [incident(n) for n in range(25)]
-    events = [IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)]
+    events = [
+        *(IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)),
+        IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.opened(NASTY, NASTY)),
+        IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.step(NASTY)),
+    ]
     zone = catalog.timezone
     return {
         "incident_list": lambda: incident_contexts.incident_list(incidents, catalog),

@@ -20,6 +20,7 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
+from bot.comms import guide_events
 from bot.guides.model import Guide, GuideStep, Section
 from bot.ids import ActionId, numbered_action
 from bot.runbooks import parser
@@ -39,13 +40,12 @@ log = structlog.get_logger(__name__)
 
 USAGE = "/runbook guide [runbook] [section] [--incident N]"
 REMINDER_KIND = "guide-escalation"
-# The words of errors and of incident timeline entries; the messages themselves are templates (guide_*).
+# The words of errors; the messages themselves are templates (guide_*), and so are the incident timeline's
+# entries (stored as data by bot/comms/guide_events.py, worded by incident_timeline).
 WORDS = {
     "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
     "no_incident": "No open incident #{id}. `/incident list` shows the open ones.",
     "bad_incident": "`--incident` takes an incident number, like `--incident 12`.",
-    "timeline_opened": "opened the runbook guide {guide}: {section}",
-    "timeline_step": "from the runbook guide: /runbook {command}",
 }
 
 
@@ -179,8 +179,8 @@ async def open_section(
         incident_id=incident_id,
     )
     if incident_id is not None:
-        event = WORDS["timeline_opened"].format(guide=guide.title, section=section.title)
-        await rt.guide.incidents.add_event(incident_id, at=now, kind="guide", actor=who.user_id, text=event)
+        event = guide_events.opened(guide.title, section.title)
+        await rt.guide.incidents.add_event(incident_id, at=now, kind=guide_events.KIND, actor=who.user_id, text=event)
     escalation = guide.sections[section_index].escalation
     if escalation is not None and escalation.after_minutes:
         await rt.guide.scheduler.schedule(
@@ -211,9 +211,9 @@ async def _record_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thr
     """A step asked for from a guide opened for an incident goes on that incident's timeline."""
     incident_id = await rt.guide.sessions.incident_of(who.channel_id, thread_ts)
     if incident_id is not None:
-        event = WORDS["timeline_step"].format(command=step.command_text())
+        event = guide_events.step(step.command_text())
         await rt.guide.incidents.add_event(
-            incident_id, at=rt.guide.clock(), kind="guide", actor=who.user_id, text=event
+            incident_id, at=rt.guide.clock(), kind=guide_events.KIND, actor=who.user_id, text=event
         )
 
 
@@ -221,7 +221,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that guide"):
+        async with answering(rt.replier, who, "that guide"):
             await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
@@ -234,7 +234,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_guide_step_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
-        async with answering(rt.slack, who, "that guide step", changes=True):
+        async with answering(rt.replier, who, "that guide step", changes=True):
             value = _read_value(body)
             step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
             message = body.get("message") or {}

@@ -19,10 +19,10 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms
 from bot.slack import incident_contexts as contexts
-from bot.slack import incident_public, runbook_views
+from bot.slack import incident_public
 from bot.slack import incident_views as views
 from bot.slack.followup import ack_click_then, ack_command_then, ack_then
-from bot.slack.replies import action_invocation, answering, clicked_thread, command_invocation
+from bot.slack.replies import Replier, action_invocation, answering, clicked_thread, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.targets.pagerduty import PagerDuty
 from bot.templating import Templates
@@ -110,6 +110,7 @@ class IncidentRuntime:
     incidents: IncidentService
     templates: Templates  # incident_list, incident_timeline, incident_reply
     followups: FollowUps  # the work after the ack, on the bounded queue /runbook uses
+    replier: Replier  # errors, usage and outage answers (templates/reply_*)
     public: PublicComms | None = None  # the catalog has a `statuspage:` section
     pager: PagerDuty | None = None  # the catalog has a `pagerduty:` section (for `/incident oncall`)
 
@@ -122,19 +123,19 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
-            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
+            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(
-                text=USAGE, blocks=runbook_views.usage_help("Incident commands", USAGE), response_type="ephemeral"
-            )
+            text, blocks = rt.replier.views.usage("Incident commands", USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
 
         async def work() -> None:
-            async with answering(rt.slack, who, f"/incident {parsed.word}"):
+            async with answering(rt.replier, who, f"/incident {parsed.word}"):
                 await _command(rt, service, who, parsed, command)
 
-        await ack_command_then(rt.followups, ack, f"incident-{parsed.word}", work)
+        await ack_command_then(rt.followups, rt.replier, ack, f"incident-{parsed.word}", work)
 
     async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         title = views.submitted(view, "title").strip()
@@ -144,16 +145,16 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         who = _view_invocation(body, view)
 
         async def work() -> None:
-            async with answering(rt.slack, who, "declaring an incident"):
+            async with answering(rt.replier, who, "declaring an incident"):
                 await _declare_from_modal(rt, service, who, view)
 
-        await ack_then(rt.followups, rt.slack, ack, who, "incident-declare", work)
+        await ack_then(rt.followups, rt.replier, ack, who, "incident-declare", work)
 
     async def handle_update_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         who = _view_invocation(body, view)
 
         async def work() -> None:
-            async with answering(rt.slack, who, "posting an update"):
+            async with answering(rt.replier, who, "posting an update"):
                 incident = await service.post_update(
                     _incident_in(view), text=views.submitted(view, "update"), author=who.user_id
                 )
@@ -161,13 +162,13 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
                 if status and rt.public is not None:
                     await rt.public.propose(incident, action="update", status=status, requested_by=who.user_id)
 
-        await ack_then(rt.followups, rt.slack, ack, who, "incident-update", work)
+        await ack_then(rt.followups, rt.replier, ack, who, "incident-update", work)
 
     async def handle_resolve_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         who = _view_invocation(body, view)
 
         async def work() -> None:
-            async with answering(rt.slack, who, "resolving an incident"):
+            async with answering(rt.replier, who, "resolving an incident"):
                 resolved = await service.resolve(
                     _incident_in(view),
                     actor=who.user_id,
@@ -178,23 +179,23 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
                 if note and who.channel_id:
                     await rt.slack.post_ephemeral(who.channel_id, who.user_id, note.strip())
 
-        await ack_then(rt.followups, rt.slack, ack, who, "incident-resolve", work)
+        await ack_then(rt.followups, rt.replier, ack, who, "incident-resolve", work)
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         async def work() -> None:
             who = action_invocation(body)
-            async with answering(rt.slack, who, "that click"):
+            async with answering(rt.replier, who, "that click"):
                 await _open_update(rt, service, who, body)
 
-        await ack_click_then(rt.followups, rt.slack, ack, body, "incident-post-update", work)
+        await ack_click_then(rt.followups, rt.replier, ack, body, "incident-post-update", work)
 
     async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         async def work() -> None:
             who = action_invocation(body)
-            async with answering(rt.slack, who, "that click"):
+            async with answering(rt.replier, who, "that click"):
                 await _snooze(rt, service, who, body)
 
-        await ack_click_then(rt.followups, rt.slack, ack, body, "incident-snooze", work)
+        await ack_click_then(rt.followups, rt.replier, ack, body, "incident-snooze", work)
 
     app.command("/incident")(handle_incident_command)
     app.view(CallbackId.INCIDENT_DECLARE.value)(handle_declare_submission)
@@ -203,7 +204,7 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
     app.action(ActionId.INCIDENT_POST_UPDATE.value)(handle_post_update_action)
     app.action(ActionId.INCIDENT_SNOOZE.value)(handle_snooze_action)
     if rt.public is not None:
-        incident_public.register(app, rt.slack, rt.public)
+        incident_public.register(app, rt.replier, rt.public)
 
 
 async def _declare_from_modal(
@@ -293,7 +294,8 @@ async def _command(
         await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, note=note))
     elif parsed.word == "oncall":
         text = await incident_public.on_call_text(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
-        await rt.slack.respond(answer, text, incident_public.on_call_blocks(text))
+        shown = rt.templates.render("incident_oncall", {"said": text})
+        await rt.slack.respond(answer, shown.text, shown.blocks)
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
         listing = rt.templates.render("incident_list", contexts.incident_list(found, rt.catalog))

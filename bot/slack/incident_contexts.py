@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalog import Catalog
+from bot.comms import guide_events
 from bot.comms.contexts import mention, safe, when
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 
@@ -46,9 +47,23 @@ def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catal
                 "by_bot": e.actor == "bot",
                 "actor": mention(e.actor),
                 "text": safe(e.text, 300) if e.text else "",
+                **_guide_entry(e),
             }
             for e in events
         ],
+    }
+
+
+def _guide_entry(event: IncidentEvent) -> dict[str, Any]:
+    """A runbook guide's entry as data for the template to word (`guide_opened`, `guide_step`)."""
+    entry = guide_events.read(event.text) if event.kind == guide_events.KIND else None
+    return {
+        "guide_opened": (
+            {"guide": safe(entry.guide, 150), "section": safe(entry.section, 150)}
+            if isinstance(entry, guide_events.Opened)
+            else None
+        ),
+        "guide_step": safe(entry.command, 300) if isinstance(entry, guide_events.Step) else None,
     }
 
 

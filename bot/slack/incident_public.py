@@ -17,9 +17,7 @@ from bot.comms.records import Incident
 from bot.ids import ActionId
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms, Policy
-from bot.slack import blocks as bk
-from bot.slack.replies import action_invocation, answering
-from bot.slack.webapi import SlackWebApi
+from bot.slack.replies import Replier, action_invocation, answering
 from bot.targets.pagerduty import PagerDuty
 
 log = structlog.get_logger(__name__)
@@ -136,28 +134,24 @@ async def on_call_text(pager: PagerDuty | None, catalog: Catalog, policy: Policy
     return f"On call for {service} now:\n" + "\n".join(lines)
 
 
-def register(app: AsyncApp, slack: SlackWebApi, public: PublicComms) -> None:
+def register(app: AsyncApp, replier: Replier, public: PublicComms) -> None:
     async def handle_public_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await _decide(slack, public, action_invocation(body), body, confirm=True)
+        await _decide(replier, public, action_invocation(body), body, confirm=True)
 
     async def handle_public_cancel_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await _decide(slack, public, action_invocation(body), body, confirm=False)
+        await _decide(replier, public, action_invocation(body), body, confirm=False)
 
     app.action(ActionId.PUBLIC_CONFIRM.value)(handle_public_confirm_action)
     app.action(ActionId.PUBLIC_CANCEL.value)(handle_public_cancel_action)
 
 
 async def _decide(
-    slack: SlackWebApi, public: PublicComms, who: Invocation, body: dict[str, Any], *, confirm: bool
+    replier: Replier, public: PublicComms, who: Invocation, body: dict[str, Any], *, confirm: bool
 ) -> None:
-    async with answering(slack, who, "that click", changes=confirm):
+    async with answering(replier, who, "that click", changes=confirm):
         raw = str((body.get("actions") or [{}])[0].get("value", ""))
         if not raw.isdigit() or len(raw) > 12:
             raise errors.UserError("That button does not name a status page preview.")
         await public.decide(int(raw), user_id=who.user_id, confirm=confirm)
-
-
-def on_call_blocks(text: str) -> bk.Blocks:
-    return bk.render([bk.section(text)])

@@ -18,9 +18,8 @@ from bot.followups import FollowUps
 from bot.runbooks import parser
 from bot.runbooks.engine import Clock, Invocation
 from bot.slack import incident_contexts as contexts
-from bot.slack import runbook_views
 from bot.slack.followup import ack_command_then
-from bot.slack.replies import answering, command_invocation
+from bot.slack.replies import Replier, answering, command_invocation
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
 
@@ -87,6 +86,7 @@ class MaintenanceRuntime:
     clock: Clock  # "now", to read a start time typed without a date
     templates: Templates  # maintenance_list, maintenance_reply
     followups: FollowUps  # the work after the ack, on the bounded queue /runbook uses
+    replier: Replier  # errors, usage and outage answers (templates/reply_*)
 
 
 def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
@@ -97,21 +97,19 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
-            await ack(text=exc.message, blocks=runbook_views.error(exc.message, USAGE), response_type="ephemeral")
+            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            await ack(
-                text=USAGE,
-                blocks=runbook_views.usage_help("Maintenance commands", USAGE),
-                response_type="ephemeral",
-            )
+            text, blocks = rt.replier.views.usage("Maintenance commands", USAGE)
+            await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
 
         async def work() -> None:
-            async with answering(rt.slack, who, f"/maintenance {parsed.word}"):
+            async with answering(rt.replier, who, f"/maintenance {parsed.word}"):
                 await _command(rt, service, who, parsed)
 
-        await ack_command_then(rt.followups, ack, f"maintenance-{parsed.word}", work)
+        await ack_command_then(rt.followups, rt.replier, ack, f"maintenance-{parsed.word}", work)
 
     app.command("/maintenance")(handle_maintenance_command)
 

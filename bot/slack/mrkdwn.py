@@ -30,10 +30,6 @@ def preformatted(text: str, *, limit: int = 2900) -> str:
     return body
 
 
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def mention(user_id: str) -> str:
     """`<@U…>` for a Slack user id; anything else is shown as escaped text, so it can never ping."""
     return f"<@{user_id}>" if USER_ID.match(user_id) else escape(user_id)
@@ -61,4 +57,4 @@ def said(parts: Sequence[errors.Part]) -> str:
     return "".join(shown)
 
 
-__all__ = ["channel_link", "code", "escape", "mention", "preformatted", "said", "truncate"]
+__all__ = ["channel_link", "code", "escape", "mention", "preformatted", "said"]

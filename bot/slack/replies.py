@@ -1,4 +1,6 @@
-"""Answering the person who typed or clicked: short ephemeral errors, and traceable unexpected ones."""
+"""Answering the person who typed or clicked: short ephemeral errors, and traceable unexpected ones.
+
+Their wording is in templates/reply_*.yml.j2, shared by every surface (bot/slack/reply_views.py)."""
 
 from __future__ import annotations
 
@@ -11,39 +13,52 @@ import structlog
 from bot import errors, metrics
 from bot.runbooks.engine import Invocation
 from bot.slack import blocks as bk
-from bot.slack import runbook_views as views
 from bot.slack.mrkdwn import said
+from bot.slack.reply_views import ReplyViews
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 
 
-async def reply_error(slack: SlackWebApi, who: Invocation, message: str, usage: str | None = None) -> None:
-    """One ephemeral line (plus usage) to the user; never raises, since it is the last resort."""
-    await _reply(slack, who, message, views.error(message, usage))
+class Replier:
+    """Answers one person (ephemeral): errors, busy, outages and unexpected failures.
 
+    Built once by the composition root with the Slack client and the shared answers' views; every
+    surface's listeners answer through it (and word their acks with `views`)."""
 
-async def _reply(slack: SlackWebApi, who: Invocation, message: str, blocks: bk.Blocks) -> None:
-    try:
-        if who.response_url:
-            await slack.respond(who.response_url, message, blocks, ephemeral=True)
-        else:
-            await slack.post_ephemeral(who.channel_id, who.user_id, message, blocks)
-    except errors.BotError:
-        log.warning("could not tell the user about an error", user=who.user_id, error=message)
+    def __init__(self, slack: SlackWebApi, views: ReplyViews) -> None:
+        self.slack = slack
+        self.views = views
 
+    async def error(self, who: Invocation, message: str, usage: str | None = None) -> None:
+        """One ephemeral line (plus usage) to the user; never raises, since it is the last resort."""
+        await self._reply(who, *self.views.error(message, usage))
 
-async def reply_unexpected(slack: SlackWebApi, who: Invocation, doing: str) -> str:
-    """Log the current exception with a fresh error id and show the user that id. Returns the id."""
-    error_id = errors.new_error_id()
-    log.exception("unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id)
-    await reply_error(
-        slack,
-        who,
-        f"Something went wrong on my side while handling {doing}. "
-        f"Nothing further was done. Error id `{error_id}`: give it to the bot's operators.",
-    )
-    return error_id
+    async def busy(self, who: Invocation) -> None:
+        await self._reply(who, *self.views.busy())
+
+    async def unexpected(self, who: Invocation, doing: str) -> str:
+        """Log the current exception with a fresh error id and show the user that id. Returns the id."""
+        error_id = errors.new_error_id()
+        log.exception("unexpected error", error_id=error_id, doing=doing, user=who.user_id, channel=who.channel_id)
+        await self._reply(who, *self.views.unexpected(doing, error_id))
+        return error_id
+
+    async def unavailable(self, who: Invocation, exc: errors.UnavailableError, *, changes: bool) -> None:
+        await self._reply(who, *self.views.unavailable(exc, changes=changes))
+
+    async def nothing_to_change(self, who: Invocation, message: str) -> None:
+        """A change request whose dry run changes nothing: no buttons, and no request was created."""
+        await self._reply(who, *self.views.nothing_to_change(message))
+
+    async def _reply(self, who: Invocation, text: str, blocks: bk.Blocks) -> None:
+        try:
+            if who.response_url:
+                await self.slack.respond(who.response_url, text, blocks, ephemeral=True)
+            else:
+                await self.slack.post_ephemeral(who.channel_id, who.user_id, text, blocks)
+        except errors.BotError:
+            log.warning("could not tell the user about an error", user=who.user_id, error=text)
 
 
 def command_invocation(command: dict[str, Any]) -> Invocation:
@@ -74,17 +89,8 @@ def clicked_thread(body: dict[str, Any]) -> str | None:
     return str(thread) if thread else None
 
 
-def unavailable_text(exc: errors.UnavailableError, *, changes: bool) -> str:
-    if changes:
-        return (
-            f"{exc.dependency} is unavailable ({exc.detail}), so changes are refused until it is back. "
-            "Nothing was changed. Read-only commands still work."
-        )
-    return f"{exc.dependency} is unavailable ({exc.detail}). Try again shortly."
-
-
 @contextlib.asynccontextmanager
-async def answering(slack: SlackWebApi, who: Invocation, doing: str, *, changes: bool = False) -> AsyncIterator[None]:
+async def answering(replier: Replier, who: Invocation, doing: str, *, changes: bool = False) -> AsyncIterator[None]:
     """Work done after the ack: whatever fails ends as one message to the person who asked.
 
     `changes` says the work would have changed something, so an outage message says nothing changed.
@@ -93,14 +99,14 @@ async def answering(slack: SlackWebApi, who: Invocation, doing: str, *, changes:
     try:
         yield
     except errors.NothingToChange as exc:
-        await _reply(slack, who, exc.message, views.nothing_to_change(exc.message))
+        await replier.nothing_to_change(who, exc.message)
     except errors.UserError as exc:
         if isinstance(exc, errors.DeniedError):
             metrics.count_denial(exc.reason)
-        await reply_error(slack, who, said(exc.parts), exc.usage)
+        await replier.error(who, said(exc.parts), exc.usage)
     except errors.UnavailableError as exc:
-        await reply_error(slack, who, unavailable_text(exc, changes=changes))
+        await replier.unavailable(who, exc, changes=changes)
     except errors.TargetError as exc:
-        await reply_error(slack, who, str(exc))
+        await replier.error(who, str(exc))
     except Exception:  # the user gets an error id; the traceback goes to the log
-        await reply_unexpected(slack, who, doing)
+        await replier.unexpected(who, doing)

@@ -20,7 +20,7 @@ from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.slack import breakglass, runbook_contexts
 from bot.slack.followup import ack_click_then
-from bot.slack.replies import action_invocation, answering
+from bot.slack.replies import Replier, action_invocation, answering
 from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 from bot.tasks import TaskOwner
@@ -43,14 +43,15 @@ class ExecutionRuntime:
     tasks: TaskOwner  # a confirmed run outlives the click's request
     followups: FollowUps  # the work after the ack, on a bounded queue
     views: RunbookViews  # how the preview, progress and outcome look
+    replier: Replier  # errors, busy and outage answers (templates/reply_*)
 
 
 def register(app: AsyncApp, rt: ExecutionRuntime) -> None:
     async def handle_confirm_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack_click_then(rt.followups, rt.slack, ack, body, "confirm", lambda: _on_click(rt, body, confirm=True))
+        await ack_click_then(rt.followups, rt.replier, ack, body, "confirm", lambda: _on_click(rt, body, confirm=True))
 
     async def handle_cancel_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack_click_then(rt.followups, rt.slack, ack, body, "cancel", lambda: _on_click(rt, body, confirm=False))
+        await ack_click_then(rt.followups, rt.replier, ack, body, "cancel", lambda: _on_click(rt, body, confirm=False))
 
     app.action(ActionId.CONFIRM.value)(handle_confirm_action)
     app.action(ActionId.CANCEL.value)(handle_cancel_action)
@@ -77,7 +78,7 @@ def _preview_ts(execution: Execution, body: dict[str, Any]) -> str | None:
 
 async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool) -> None:
     who = action_invocation(body)
-    async with answering(rt.slack, who, "that click", changes=True):
+    async with answering(rt.replier, who, "that click", changes=True):
         execution_id = _execution_id(body)
         if confirm:
             execution, procedure = await rt.engine.load(execution_id)
@@ -102,7 +103,7 @@ async def _on_click(rt: ExecutionRuntime, body: dict[str, Any], *, confirm: bool
 
 
 async def _confirm(rt: ExecutionRuntime, who: Invocation, execution_id: uuid.UUID, progress: MessageProgress) -> None:
-    async with answering(rt.slack, who, "this confirmation", changes=True):
+    async with answering(rt.replier, who, "this confirmation", changes=True):
         final = await rt.engine.confirm(execution_id, who.user_id, who.channel_id, progress.update)
         metrics.observe_execution(final)
 

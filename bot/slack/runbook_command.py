@@ -14,7 +14,6 @@ from bot.runbooks.engine import Invocation
 from bot.runbooks.loader import RESERVED_NAMES
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack import guides, health_report
-from bot.slack import runbook_views as views
 from bot.slack.followup import ack_command_then
 from bot.slack.mrkdwn import said
 from bot.slack.replies import answering, command_invocation
@@ -52,14 +51,14 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
             return
         parsed = None if word in BUILT_IN_AFTER_ACK else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
-        message = said(exc.parts)
-        await ack(text=message, blocks=views.error(message, exc.usage), response_type="ephemeral")
+        text, blocks = rt.replier.views.error(said(exc.parts), exc.usage)
+        await ack(text=text, blocks=blocks, response_type="ephemeral")
         return
     changes = parsed is not None and parsed.procedure.destructive
 
     async def answer() -> None:
         log.info("runbook command", user=who.user_id, channel=who.channel_id, command=word)
-        async with answering(rt.slack, who, quoted(f"/runbook {word}"), changes=changes):
+        async with answering(rt.replier, who, quoted(f"/runbook {word}"), changes=changes):
             if parsed is not None:
                 await run_parsed(rt, who, parsed)
             elif word == "list":
@@ -74,7 +73,7 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
                 await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
                 await _history(rt, who, tokens[1:])
 
-    await ack_command_then(rt.followups, ack, f"runbook-{word}", answer)
+    await ack_command_then(rt.followups, rt.replier, ack, f"runbook-{word}", answer)
 
 
 async def _history(rt: RunbookRuntime, who: Invocation, rest: list[str]) -> None:

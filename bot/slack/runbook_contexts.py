@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.actions.registry import ActionResult, Change
+from bot.actions.registry import ActionResult, Change, Chart
 from bot.catalog import Catalog
 from bot.comms.contexts import CONTROL, safe
 from bot.ids import ActionId, BlockId
@@ -73,9 +73,23 @@ def results(found: Iterable[ActionResult]) -> list[dict[str, Any]]:
             "summary": shown(r.summary),
             "changes": _changes(r.changes),
             "details": preformatted(r.details) if r.details else "",
+            "chart": _chart(r.chart) if r.chart else None,
         }
         for r in found
     ]
+
+
+def _chart(chart: Chart) -> dict[str, Any]:
+    """A chart's facts for its caption (runbook_macros.j2:chart_caption), numbers as Prometheus shows them."""
+    return {
+        "check": shown(chart.check),
+        "service": shown(chart.service),
+        "window": shown(chart.window),
+        "series": chart.series,
+        "latest": "" if chart.latest is None else f"{chart.latest:.4g}",
+        "state": chart.state,
+        "limit": "" if chart.limit is None else f"{chart.limit:g}",
+    }
 
 
 def _procedure_line(p: Procedure) -> dict[str, Any]:
@@ -108,7 +122,6 @@ def allowed_list(procedures: Sequence[Procedure]) -> dict[str, Any]:
 def read_only_result(outcome: ReadOnlyOutcome, user_id: str) -> dict[str, Any]:
     return {
         "title": shown(command_text(outcome.procedure.name, outcome.args, outcome.command)),
-        "summaries": [shown(r.summary) for r in outcome.results],
         "results": results(outcome.results),
         "command": command(outcome.procedure.name, outcome.args, outcome.command),
         "user": mention(user_id),

@@ -15,6 +15,7 @@ from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
 from bot.slack import health_report, uploads
 from bot.slack.guide_runtime import GuideRuntime
+from bot.slack.replies import Replier
 from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 
@@ -33,6 +34,7 @@ class RunbookRuntime:
     guide: GuideRuntime  # `/runbook guide` and its buttons
     followups: FollowUps  # the work after the ack, on a bounded queue
     views: RunbookViews  # how its messages look (templates/runbook_*)
+    replier: Replier  # errors, usage, busy and outage answers (templates/reply_*)
 
 
 async def run_parsed(

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.actions.registry import ActionResult, Change
+from bot.actions.registry import ActionResult, Change, Chart
 from bot.catalog import Catalog
 from bot.comms.samples import NASTY
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
@@ -52,6 +52,11 @@ def _result() -> ActionResult:
     )
 
 
+def _chart_result() -> ActionResult:
+    """A chart of a hostile catalog check (its name is free text) on a hostile service name."""
+    return ActionResult(HOSTILE, chart=Chart(HOSTILE, HOSTILE, "6h", 3, 0.0712, "fail", 0.05))
+
+
 def _execution(state: State, **fields: Any) -> Execution:
     return Execution(
         id=uuid.UUID(int=7),
@@ -89,7 +94,8 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
         "runbook_help_procedure": lambda: contexts.help_procedure(scale),
         "runbook_list": lambda: contexts.allowed_list(many),
         "runbook_result": lambda: contexts.read_only_result(
-            ReadOnlyOutcome(status, {"service": HOSTILE}, tuple(_result() for _ in range(20)), HOSTILE), "<!channel>"
+            ReadOnlyOutcome(status, {"service": HOSTILE}, (*(_result() for _ in range(19)), _chart_result()), HOSTILE),
+            "<!channel>",
         ),
         "runbook_preview": lambda: contexts.preview(
             PendingOutcome(

@@ -2,7 +2,7 @@
 
 Each is a template in templates/runbook_*.yml.j2, so a team can reword them without touching Python;
 bot/slack/runbook_contexts.py turns the records into escaped values for them. The short error box
-below is shared by every surface (incident, maintenance and guide listeners call it too).
+every surface shares is bot/slack/replies.py's Replier (templates/reply_*).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.slack import blocks as bk
 from bot.slack import runbook_contexts as contexts
-from bot.slack.mrkdwn import code, escape
 from bot.templating import Templates
 
 
@@ -39,8 +38,6 @@ class RunbookViews:
         return self._message("runbook_help_procedure", contexts.help_procedure(procedure))[1]
 
     def allowed_list(self, procedures: Sequence[Procedure]) -> bk.Blocks:
-        if not procedures:
-            return error("You may not run any procedure yet. Ask an admin to add you to a role in the catalog.")
         return self._message("runbook_list", contexts.allowed_list(procedures))[1]
 
     def read_only_result(self, outcome: ReadOnlyOutcome, user_id: str) -> tuple[str, bk.Blocks]:
@@ -74,25 +71,3 @@ class RunbookViews:
     def breakglass_notice(self, execution: Execution, why: str, who_approves: str) -> tuple[str, bk.Blocks]:
         """To the approvers: a two-person procedure ran on its requester's word alone, and why."""
         return self._message("runbook_breakglass", contexts.breakglass_notice(execution, why, who_approves))
-
-
-def error(message: str, usage: str | None = None) -> bk.Blocks:
-    parts = [bk.section(f":warning: {message}")]
-    if usage:
-        parts.append(bk.context(f"Usage: {code(usage)}"))
-    return bk.render(parts)
-
-
-def usage_help(title: str, usage: str) -> bk.Blocks:
-    """What `/incident help` and `/maintenance help` show: the usage, not dressed as a warning."""
-    return bk.render([bk.section(f"*{escape(title)}*"), bk.context(f"Usage: {code(usage)}")])
-
-
-def nothing_to_change(message: str) -> bk.Blocks:
-    """A change request whose dry run changes nothing: no buttons, and no request was created."""
-    return bk.render(
-        [
-            bk.section(f":information_source: {escape(message)}"),
-            bk.context("Nothing to change, so nothing to confirm: no request was created."),
-        ]
-    )

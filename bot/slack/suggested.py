@@ -33,11 +33,11 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
     async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         async def work() -> None:
             who = action_invocation(body)
-            async with answering(rt.slack, who, "that suggested procedure", changes=True):
+            async with answering(rt.replier, who, "that suggested procedure", changes=True):
                 value = str((body.get("actions") or [{}])[0].get("value", ""))
                 parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
                 await run_parsed(rt, who, parsed, thread_ts=clicked_thread(body))
 
-        await ack_click_then(rt.followups, rt.slack, ack, body, "suggested", work)
+        await ack_click_then(rt.followups, rt.replier, ack, body, "suggested", work)
 
     app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

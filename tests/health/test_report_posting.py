@@ -14,13 +14,13 @@ from bot.catalog import Catalog
 from bot.ids import ActionId
 from bot.scheduler import Scheduler
 from bot.slack import health_report
-from bot.slack.followup import BUSY
 from bot.store.jobs import PostgresJobStore
 from sandbox.blockkit import iter_elements
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
 from tests.conftest import CATALOG_PATH, MakeBot, user_of
+from tests.flows import BUSY
 from tests.health.conftest import HttpTargets, with_health_urls
 
 

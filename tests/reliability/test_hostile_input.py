@@ -15,11 +15,12 @@ from bot.app import load_configuration
 from bot.comms import contexts, samples
 from bot.runbooks import parser
 from bot.settings import load_settings
-from bot.slack import runbook_views as views
+from bot.slack.reply_views import ReplyViews
 from bot.templating import Templates
 from sandbox.blockkit import validate_message_blocks
 
 CATALOG, _, PROCEDURES = load_configuration(load_settings())
+REPLIES = ReplyViews(Templates(load_settings().templates_dir))
 # Any raw `<` in mrkdwn opens Slack markup: a ping (`<!channel>`, `<@U…>`, `<#C…>`) or a link (`<http…|…>`).
 MARKUP = re.compile(r"<")
 
@@ -69,7 +70,7 @@ def test_any_input_parses_or_fails_with_an_escaped_user_error(words: list[str]) 
     try:
         parsed = parser.parse(text, PROCEDURES, CATALOG)
     except errors.UserError as exc:
-        for block in views.error(exc.message, exc.usage):
+        for block in REPLIES.error(exc.message, exc.usage)[1]:
             assert not MARKUP.search(str(block)), block
         return
     for param in parsed.procedure.params:

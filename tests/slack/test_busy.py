@@ -6,10 +6,10 @@ import asyncio
 
 from bot.app import BotProcess
 from bot.ids import ActionId
-from bot.slack.followup import BUSY
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
+from tests.flows import BUSY
 
 
 async def received(slack: SlackFake, method: str, count: int) -> None:

@@ -16,10 +16,12 @@ from bot.alerts.payload import parse
 from bot.alerts.routing import Suggestion
 from bot.app import template_samples
 from bot.catalog import Catalog
+from bot.comms import guide_events
+from bot.comms.records import IncidentEvent
 from bot.health import model as health
 from bot.health.model import CheckResult, Report, ServiceHealth, State
 from bot.settings import PROJECT_ROOT
-from bot.slack import alert_contexts, alert_views, feature_samples, health_views, incident_views
+from bot.slack import alert_contexts, alert_views, feature_samples, health_views, incident_contexts, incident_views
 from bot.slack.health_contexts import Occasion
 from bot.templating import PINGS, Templates, check_templates
 from sandbox import blockkit
@@ -169,3 +171,20 @@ def test_whatever_alertmanager_and_the_checks_send_no_message_pings_or_breaks(
         assert validate_message_blocks(blocks) == []
         shown = json.dumps(blocks, ensure_ascii=False) + text
         assert not [p for p in PINGED if p in shown]
+
+
+def test_a_guides_timeline_entries_are_stored_as_data_and_worded_by_the_template(catalog: Catalog) -> None:
+    incident = feature_samples.incident(1)
+    at = incident.declared_at
+    events = [
+        IncidentEvent(at, guide_events.KIND, "U0ALICE", guide_events.opened("Dashboard <!here>", "Slow")),
+        IncidentEvent(at, guide_events.KIND, "U0ALICE", guide_events.step("top email-dashboard")),
+        IncidentEvent(at, guide_events.KIND, "U0ALICE", "opened the runbook guide Old: Words"),  # written before
+    ]
+
+    shown = Templates(TEMPLATES).render("incident_timeline", incident_contexts.timeline(incident, events, catalog))
+
+    lines = shown.blocks[1]["text"]["text"].split("\n")
+    assert lines[0].endswith("*guide* by <@U0ALICE>: opened the runbook guide Dashboard &lt;!here&gt;: Slow")
+    assert lines[1].endswith("*guide* by <@U0ALICE>: from the runbook guide: /runbook top email-dashboard")
+    assert lines[2].endswith("*guide* by <@U0ALICE>: opened the runbook guide Old: Words")

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from bot.app import BotProcess
+from bot.comms import guide_events
 from bot.ids import ActionId
 from bot.store.incidents import PostgresIncidentStore
 from sandbox.cluster import SandboxCluster
@@ -184,15 +185,15 @@ async def test_a_guide_opened_for_an_incident_shows_on_its_timeline(
     await alice.block_action(message, _button(message, "Run", "CPU and Memory usage"))
     await _in_thread(slack, message, "cpu")
 
-    async def guide_events() -> list[str]:
+    async def guide_entries() -> list[str]:
         return [e.text for e in await incidents.timeline(incident.id) if e.kind == "guide"]
 
     async with asyncio.timeout(5):  # the timeline entry is written right after the step answers
-        while len(await guide_events()) < 2:  # noqa: ASYNC110 - polls PostgreSQL; no event to await
+        while len(await guide_entries()) < 2:  # noqa: ASYNC110 - polls PostgreSQL; no event to await
             await asyncio.sleep(0.05)
-    assert await guide_events() == [
-        "opened the runbook guide Email Dashboard Support Runbook: Issue 2: Slow Performance / Timeouts",
-        "from the runbook guide: /runbook top email-dashboard",
+    assert [guide_events.read(text) for text in await guide_entries()] == [  # data; incident_timeline words it
+        guide_events.Opened("Email Dashboard Support Runbook", "Issue 2: Slow Performance / Timeouts"),
+        guide_events.Step("top email-dashboard"),
     ]
 
 

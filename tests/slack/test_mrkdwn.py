@@ -30,11 +30,6 @@ def test_preformatted_blocks_are_cut_to_fit_one_section() -> None:
     assert mrkdwn.preformatted("a" * 100, limit=100) == "a" * 100
 
 
-def test_truncate_keeps_short_text_and_marks_a_cut() -> None:
-    assert mrkdwn.truncate("abc", 3) == "abc"
-    assert mrkdwn.truncate("abcd", 3) == "ab…"
-
-
 def test_quoted_user_text_is_escaped_shortened_and_cannot_close_its_span() -> None:
     assert text.quoted("<!channel>`x") == "`&lt;!channel&gt;'x`"
     assert text.quoted("a" * 100, limit=10) == "`" + "a" * 9 + "…`"

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.actions.registry import ActionResult, Chart
 from bot.app import template_samples
 from bot.catalog import Catalog
+from bot.runbooks.engine import ReadOnlyOutcome
 from bot.runbooks.executions import Execution, State, StepRecord
 from bot.runbooks.model import Procedure
 from bot.settings import PROJECT_ROOT
@@ -144,3 +146,27 @@ def test_aliases_in_a_template_are_shared_as_safe_load_shares_them_never_expande
 
     assert document == yaml.safe_load(laughs)
     assert isinstance(document, dict) and document["c"][0] is document["c"][1]
+
+
+@pytest.mark.parametrize(
+    ("chart", "caption"),
+    [
+        (
+            Chart("error rate", "backend", "6h", 1, 0.0712345, "fail", 0.05),
+            "error rate of backend, last 6h: now 0.07123, fail (above 0.05); chart in the thread",
+        ),
+        (Chart("up", "backend", "1h", 2, 1.0, "ok", None), "up of backend, last 1h: now 1, ok; chart in the thread"),
+        (
+            Chart("up <!here>", "backend", "24h", 0, None, "", None),
+            "up &lt;!here&gt; of backend, last 24h: chart in the thread",
+        ),
+    ],
+)
+def test_a_chart_result_is_captioned_by_the_template_from_the_actions_facts(chart: Chart, caption: str) -> None:
+    status = _procedure("graph")
+    outcome = ReadOnlyOutcome(status, {}, (ActionResult("the chart's own title", chart=chart),), "graph backend")
+
+    text, blocks = RunbookViews(Templates(TEMPLATES)).read_only_result(outcome, "U0ALICE")
+
+    assert text == f"graph backend: {caption}"
+    assert blocks[0]["text"]["text"] == caption

@@ -1,0 +1,28 @@
+"""Hostile sample data for the shared answers (templates/reply_*): check_templates renders each at
+start-up and in `check-config`. The values are built the way bot/slack/replies.py builds them, from
+user text that would ping, link, close a code span or break YAML if it reached a template unescaped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot import errors
+from bot.slack.mrkdwn import escape, said
+from bot.slack.reply_views import usage_value
+from bot.slack.runbook_samples import HOSTILE
+from bot.text import quoted
+
+# A domain refusal as `answering` shows it: sentence text (escaped by the domain), a name as code, a channel.
+_REFUSAL = said(("Unknown service ", errors.Code(HOSTILE), f" ({escape(HOSTILE)}); try in ", errors.Channel(HOSTILE)))
+
+
+def sample_contexts() -> dict[str, Callable[[], Mapping[str, Any]]]:
+    return {
+        "reply_error": lambda: {"message": _REFUSAL * 20, "usage": usage_value(HOSTILE * 20)},
+        "reply_usage": lambda: {"title": escape(HOSTILE), "usage": usage_value(HOSTILE * 20)},
+        "reply_nothing_to_change": lambda: {"message": escape(HOSTILE * 20)},
+        "reply_unexpected": lambda: {"doing": quoted(f"/runbook {HOSTILE}"), "error_id": "E-0123abcd"},
+        "reply_unavailable": lambda: {"dependency": escape(HOSTILE), "detail": escape(HOSTILE), "changes": True},
+        "reply_busy": dict,
+    }
