@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -147,9 +148,28 @@ def template_samples(catalog: Catalog) -> SampleContexts:
     }
 
 
+# Rendering every template with hostile data takes about a second; a process that starts the bot more
+# than once (the test suite starts hundreds) checks the same files once. Keyed on what the check reads:
+# each template file and the catalog file, by name, size and modification time.
+_checked_templates: dict[tuple[object, ...], list[str]] = {}
+
+
+def _files_key(*paths: Path) -> tuple[object, ...]:
+    files = sorted(f for p in paths for f in (p.iterdir() if p.is_dir() else [p]) if f.is_file())
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
+def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
+    """check_templates with the samples of every surface, once per process for unchanged files."""
+    key = _files_key(settings.templates_dir, settings.chatops_config)
+    if key not in _checked_templates:
+        _checked_templates[key] = check_templates(settings.templates_dir, template_samples(catalog))
+    return list(_checked_templates[key])
+
+
 def load_procedures_and_templates(settings: Settings, catalog: Catalog, registry: ActionRegistry) -> dict[str, Any]:
     """Procedures and message templates, checked together so that one run lists every problem."""
-    template_problems = check_templates(settings.templates_dir, template_samples(catalog))
+    template_problems = checked_templates(settings, catalog)
     try:
         procedures = load_procedures(settings.commands_dir, catalog, registry)
     except errors.ConfigError as exc:

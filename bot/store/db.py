@@ -99,9 +99,10 @@ class Database:
         except CONNECTION_ERRORS as exc:
             raise _unavailable(exc) from exc
         finally:
-            # Releasing a connection the server cut (AdminShutdownError on its reset) must not replace
-            # the error the caller is handling with an untranslated one; the pool drops it either way.
-            with contextlib.suppress(*CONNECTION_ERRORS):
+            # Releasing a connection the server cut (AdminShutdownError on its reset), or one whose
+            # interrupted query is still being cancelled (InternalClientError on its reset), must not
+            # replace the error the caller is handling with an untranslated one; the pool drops it either way.
+            with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.exceptions.InternalClientError):
                 await self.pool.release(conn)
 
     @contextlib.asynccontextmanager
