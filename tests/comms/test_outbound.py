@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -212,8 +213,9 @@ async def test_confirm_is_checked_at_the_click_and_a_double_click_posts_once(
     assert "You may not post to the status page" in denial.text
     assert [r for r in await outbox_rows(pbot) if r["target"] == "statuspage"] == []
 
+    stale = copy.deepcopy(shown_preview)  # what a client that has not redrawn yet still shows
     await alice_p.click(shown_preview, "Post to the status page")
-    await alice_p.click(shown_preview, "Post to the status page")
+    await alice_p.click(stale, "Post to the status page")
     again = await slack.wait_for(
         lambda: next((m for m in slack.ephemeral_messages("U0ALICE") if "already confirmed" in m.text), None)
     )
