@@ -7,9 +7,13 @@ templates. A user reads `<@U…>` in chat markup and `@U…` in plain text; both
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from bot import errors
+
+# Anything a message names: a quoted role or procedure, a user or group, a channel.
+NAMED = re.compile(r"`[^`]+`|@[A-Za-z0-9][A-Za-z0-9-]*|#C[A-Z0-9]+")
 
 
 def users(error: errors.UserError) -> set[str]:
@@ -28,3 +32,10 @@ def channels(error: errors.UserError) -> set[str]:
 def quoted(error: errors.UserError) -> set[str]:
     """Roles and procedures the message names (shown as inline code)."""
     return set(re.findall(r"`([^`]+)`", error.message))
+
+
+def run_together(error: errors.UserError) -> list[str]:
+    """Names with nothing between them (`a``b`, @U1@U2): in chat they read as one, so a list of them needs words
+    or commas between. Empty when every name stands apart."""
+    found = list(NAMED.finditer(error.message))
+    return [first.group() + then.group() for first, then in itertools.pairwise(found) if first.end() == then.start()]

@@ -411,6 +411,7 @@ async def test_a_request_on_a_busy_target_is_refused_before_anything_is_created(
         await domain.engine.request(domain.command("scale", replicas=5), domain.who(ALICE))
 
     assert errors.User(BOB) in busy.value.parts  # who holds the target
+    assert busy.value.holder.owner == BOB  # and as data, for whoever handles the error
     assert "backend" in busy.value.message
     assert "None" not in busy.value.message
     assert domain.store.executions == {}

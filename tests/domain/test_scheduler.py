@@ -348,6 +348,26 @@ async def test_stop_lets_the_running_job_finish_and_hands_the_rest_of_its_batch_
     assert store.jobs["job-1"].owner is None
 
 
+async def test_a_poll_stopped_mid_batch_answers_the_jobs_it_ran_and_hands_back_the_rest(
+    store: MemoryJobStore, clock: ManualClock
+) -> None:
+    scheduler = Scheduler(store, clock=clock, replica_id="a")
+    started: list[str] = []
+
+    async def stop_during(job: Job) -> None:
+        started.append(job.key)
+        await scheduler.stop(1)  # as at shutdown, while this job runs
+
+    scheduler.on("slow", stop_during)
+    await _three_due_jobs(scheduler, clock)
+
+    ran = await scheduler.run_due()
+
+    assert [job.key for job in ran] == started == ["job-0"]
+    assert [store.state(f"job-{n}") for n in range(3)] == ["done", "pending", "pending"]
+    assert [store.jobs[f"job-{n}"].owner for n in (1, 2)] == [None, None]
+
+
 async def test_a_job_cut_short_at_shutdown_is_no_error_and_runs_again_once_its_claim_goes_stale(
     store: MemoryJobStore, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
