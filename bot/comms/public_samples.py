@@ -7,16 +7,15 @@ than to Slack; the preview is shown in Slack and gets text that would ping if it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any
 
 from bot.catalog import Catalog
-from bot.comms import contexts
+from bot.comms import contexts, samples
 from bot.comms.public import PublicDraft, preview_context
 from bot.comms.records import Incident
 from bot.comms.samples import NASTY
 
-_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 
@@ -32,22 +31,8 @@ def _public(status: str) -> Mapping[str, Any]:
 
 
 def _incident(catalog: Catalog) -> Incident:
-    return Incident(
-        id=42,
-        title=NASTY,
-        severity=next(iter(catalog.severities), "P1"),
-        impact=NASTY,
-        services=("backend", "<!here>"),
-        lead="U0LEAD",
-        declared_by="U0DECLARER",
-        state="open",
-        channel_id="C0INCIDENTS",
-        message_ts=None,
-        root_cause=None,
-        resolution=None,
-        declared_at=_AT,
-        resolved_at=None,
-    )
+    """The hostile sample incident, still open (a status page incident is posted while it is)."""
+    return replace(samples.sample_incident(catalog), root_cause=None, resolution=None, resolved_at=None)
 
 
 def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:

@@ -17,7 +17,8 @@ NASTY = '<!channel> <!here> <@U0SAMPLE> "quoted": {a: [b]} & more\n- not a list 
 _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
-def _incident(catalog: Catalog) -> Incident:
+def sample_incident(catalog: Catalog) -> Incident:
+    """A resolved incident whose every free-text field is hostile."""
     severity = next(iter(catalog.severities), "P1")
     return Incident(
         id=42,
@@ -53,7 +54,7 @@ def _window(catalog: Catalog) -> MaintenanceWindow:
 
 
 def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
-    inc, window = _incident(catalog), _window(catalog)
+    inc, window = sample_incident(catalog), _window(catalog)
     return {
         "incident_declared": lambda: contexts.incident(inc, catalog),
         "incident_update": lambda: {
