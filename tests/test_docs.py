@@ -85,3 +85,21 @@ def test_the_actions_table_is_what_runbook_bot_actions_prints() -> None:
     assert embedded == reference.markdown_table(registry), (
         "regenerate the table: runbook-bot actions --markdown (between the actions markers)"
     )
+
+
+def test_every_test_a_readme_table_names_exists() -> None:
+    """A Guarantees row points at the tests that show its promise; a renamed test must not leave it pointing nowhere.
+    `…::name` in a row means the file named last in that row."""
+    missing = []
+    for row in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        if not row.startswith("|"):
+            continue
+        current = None
+        for path, name in re.findall(r"(tests/[\w/]+\.py)?::(test_\w+)", row.replace("…::", "::")):
+            current = path or current
+            if current is None:
+                continue
+            source = PROJECT_ROOT / current
+            if not source.is_file() or f"def {name}(" not in source.read_text(encoding="utf-8"):
+                missing.append(f"{current}::{name}")
+    assert missing == []
