@@ -107,7 +107,7 @@ def test_incident_templates_never_let_user_text_ping_or_break_block_kit(
     title: str, impact: str, update: str, root_cause: str
 ) -> None:
     incident = dataclasses.replace(
-        samples._incident(CATALOG), title=title, impact=impact, root_cause=root_cause, resolution=update
+        samples.sample_incident(CATALOG), title=title, impact=impact, root_cause=root_cause, resolution=update
     )
     rendered = [
         TEMPLATES.render("incident_declared", contexts.incident(incident, CATALOG)),
