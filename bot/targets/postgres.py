@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import asyncpg
 
@@ -36,18 +37,26 @@ SELECT pid, usename, application_name, backend_start, query_start,
  ORDER BY query_start
 """
 
-# Cancel exactly the queries a preview listed, in one statement: a pid counts only with the same
-# backend_start (same session, not a reused pid) and query_start (same query, not the next one).
-CANCEL_SQL = """
+
+def _end_listed_queries(function: Literal["pg_cancel_backend", "pg_terminate_backend"]) -> str:
+    """Exactly the queries a preview listed, in one statement: a pid counts only with the same
+    backend_start (same session, not a reused pid) and query_start (same query, not the next one)."""
+    return f"""
 SELECT a.pid, a.usename, a.application_name, a.backend_start, a.query_start,
        EXTRACT(EPOCH FROM now() - a.query_start)::bigint AS seconds, left(a.query, 400) AS query,
-       pg_cancel_backend(a.pid) AS cancelled
+       {function}(a.pid) AS cancelled
   FROM pg_stat_activity a
   JOIN unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS e (pid, backend_start, query_start)
     ON a.pid = e.pid AND a.backend_start = e.backend_start AND a.query_start = e.query_start
  WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
  ORDER BY a.query_start
-"""
+"""  # noqa: S608 - `function` is one of two literal names, never input
+
+
+CANCEL_SQL = _end_listed_queries("pg_cancel_backend")
+# Ends the whole session (runbook 002's pg_terminate_backend), for the same exact queries.
+TERMINATE_SQL = _end_listed_queries("pg_terminate_backend")
+
 QUERY_SHOWN_CHARS = 120
 # Literals in query text are data (passwords, card numbers, e-mail addresses): masked before the text
 # is shown or stored. Comments go too; they can hold anything.
@@ -164,18 +173,6 @@ SELECT pid, usename, application_name, state, wait_event_type, wait_event,
 """
 ACTIVITY_ROWS = 50
 
-# Like CANCEL_SQL, but ends the session (runbook 002's pg_terminate_backend): only the exact queries a
-# preview listed, matched on pid + backend_start + query_start.
-TERMINATE_SQL = """
-SELECT a.pid, a.usename, a.application_name, a.backend_start, a.query_start,
-       EXTRACT(EPOCH FROM now() - a.query_start)::bigint AS seconds, left(a.query, 400) AS query,
-       pg_terminate_backend(a.pid) AS cancelled
-  FROM pg_stat_activity a
-  JOIN unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS e (pid, backend_start, query_start)
-    ON a.pid = e.pid AND a.backend_start = e.backend_start AND a.query_start = e.query_start
- WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
- ORDER BY a.query_start
-"""
 
 READY_SQL = "SELECT pg_is_in_recovery() AS in_recovery, current_setting('server_version') AS version"
 
