@@ -37,6 +37,7 @@ class FollowUps:
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=capacity)
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._running = 0
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._serve(), name=f"follow-up-{i}") for i in range(self._workers)]
@@ -56,6 +57,11 @@ class FollowUps:
     def queued(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and nothing running: every request acknowledged so far has had its answer."""
+        return self._running == 0 and self._queue.empty()
+
     async def _serve(self) -> None:
         while True:
             item = await self._queue.get()
@@ -63,7 +69,11 @@ class FollowUps:
                 return
             # Each item in its own task so it runs in its request's context; the worker only awaits it.
             # Cancelling the worker (at shutdown) cancels the item's task and waits for it to finish.
-            await asyncio.create_task(_run(item), name=item.name, context=item.context)
+            self._running += 1
+            try:
+                await asyncio.create_task(_run(item), name=item.name, context=item.context)
+            finally:
+                self._running -= 1
 
     async def close(self, grace_seconds: float) -> None:
         """Refuse new work, serve what is queued for up to `grace_seconds`, then cancel the rest."""

@@ -135,6 +135,9 @@ async def run(
                     user_id=_user_id(fake, as_user) or "U0ALICE",
                     channel=_channel_id(fake, catalog, channel) or catalog.channels.ops,
                     activity=lambda: len(fake.calls) + len(cluster.requests) + len(docker.requests),
+                    bot_idle=lambda: (
+                        process is not None and process.runtime is not None and process.runtime.followups.idle
+                    ),
                     files_dir=settings.data_dir / "shell-files",
                 )
                 session.mark_all_seen()

@@ -65,6 +65,9 @@ class Session:
     channel: str
     # Requests the bot made to the Slack fake and the sandbox cluster: "quiet" means this stopped moving.
     activity: Callable[[], int] = lambda: 0
+    # Whether the bot has answered every request so far (its follow-up queue is empty and idle): once it
+    # has, and nothing else moves, there is nothing left to wait for.
+    bot_idle: Callable[[], bool] = lambda: False
     seen: dict[tuple[str, str], int] = field(default_factory=dict)  # message → versions shown
     seen_views: set[str] = field(default_factory=set)
     choices: list[render.Choice] = field(default_factory=list)  # the last numbered buttons
@@ -193,6 +196,9 @@ class Session:
             self.render_new()
             calls = self.fake.calls
             busy = any(c.status == 0 for c in calls[before:]) or _executions_running()
+            answered = any(c.method in VISIBLE_METHODS for c in calls[before:])
+            if answered and not busy and self.bot_idle():
+                break
             if self.activity() != count or busy:
                 count, quiet_since = self.activity(), loop.time()
             elif loop.time() - quiet_since >= IDLE:

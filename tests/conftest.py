@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
 from bot.embedded import EmbeddedServers
 from bot.settings import PROJECT_ROOT, Settings
-from bot.store.db import create_database
+from bot.store.db import Database, create_database
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
@@ -34,8 +36,21 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServe
 
 
 @pytest.fixture(scope="session")
-def postgres_url(embedded: EmbeddedServers) -> str:
-    return os.environ.get("DATABASE_URL") or embedded.postgres_url()
+async def postgres_url(embedded: EmbeddedServers) -> str:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return configured
+    url = embedded.postgres_url()
+    # This server lives for one test session and is thrown away: waiting for each of its thousands of
+    # new databases to reach the disk buys nothing (a server given by DATABASE_URL is left as it is).
+    conn = await asyncpg.connect(url)
+    try:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            await conn.execute(f"ALTER SYSTEM SET {setting} = off")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +58,23 @@ def redis_url(embedded: EmbeddedServers) -> str:
     return os.environ.get("REDIS_URL") or embedded.redis_url()
 
 
+@pytest.fixture(scope="session")
+async def migrated_template(postgres_url: str) -> str:
+    """A database the bot's migrations were applied to, copied for each test (nothing connects to it after)."""
+    url = await create_database(postgres_url, prefix="template")
+    database = Database(url, timeout=30)
+    await database.open()
+    try:
+        await database.migrate()
+    finally:
+        await database.close()
+    return urllib.parse.urlsplit(url).path.lstrip("/")
+
+
 @pytest.fixture
-async def database_url(postgres_url: str) -> str:
+async def database_url(postgres_url: str, migrated_template: str) -> str:
     """Each test that starts a bot gets its own database: no test sees another's rows or audit chain."""
-    return await create_database(postgres_url)
+    return await create_database(postgres_url, template=migrated_template)
 
 
 @pytest.fixture(scope="session")

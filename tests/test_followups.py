@@ -120,3 +120,29 @@ async def test_close_serves_what_was_queued_then_refuses_and_cancels_what_outliv
     assert done == ["quick"]
     assert cancelled.is_set()
     assert not queue.offer("late", quick)
+
+
+async def test_idle_only_once_everything_queued_has_run_to_the_end() -> None:
+    queue = FollowUps(workers=1, capacity=10)
+    queue.start()
+    release = asyncio.Event()
+    done: list[str] = []
+
+    def work(name: str) -> Work:
+        async def run() -> None:
+            await release.wait()
+            done.append(name)
+
+        return run
+
+    try:
+        assert queue.idle
+        assert queue.offer("first", work("first")) and queue.offer("second", work("second"))
+        assert not queue.idle  # queued
+        await until(lambda: queue.queued == 1)
+        assert not queue.idle  # one running, one queued
+        release.set()
+        await until(lambda: queue.idle)
+        assert done == ["first", "second"]
+    finally:
+        await queue.close(1)

@@ -19,6 +19,7 @@ log = structlog.get_logger(__name__)
 
 def build_bolt_app(client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
+        name="runbook-bot",  # without a name, bolt walks the whole call stack (inspect.stack) to make one up
         client=client,
         request_verification_enabled=False,
         process_before_response=False,

@@ -151,15 +151,17 @@ def available_migrations() -> list[tuple[str, str]]:
     return [(entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8")) for entry in files]
 
 
-async def create_database(server_url: str, *, prefix: str = "t") -> str:
-    """Create a fresh, empty database on the server at `server_url`; its URL.
+async def create_database(server_url: str, *, prefix: str = "t", template: str | None = None) -> str:
+    """Create a fresh database on the server at `server_url`, empty or a copy of `template`; its URL.
 
-    For tests and benchmarks: each gets a database of its own (own rows, own audit chain).
+    For tests and benchmarks: each gets a database of its own (own rows, own audit chain). Copying a
+    migrated template is several times cheaper than migrating each new database.
     """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(server_url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     parts = urllib.parse.urlsplit(server_url)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import redis.asyncio as aioredis
 
 from bot.app import BotProcess
 from sandbox.slack_fake import SlackFake
-from tests.alerts.conftest import Alertmanager, group
+from tests.alerts.conftest import TOKEN, Alertmanager, group
+from tests.conftest import MakeBot
 from tests.observability.conftest import delta, scrape
 
 
@@ -49,15 +51,17 @@ async def test_a_huge_group_key_and_receiver_do_not_become_a_megabyte_in_redis(
     assert max(sizes.values()) < 16 * 1024, sizes
 
 
-async def test_queued_alert_groups_are_bounded_in_bytes_not_only_in_count(
-    alertmanager: Alertmanager, slack: SlackFake
-) -> None:
+async def test_queued_alert_groups_are_bounded_in_bytes_not_only_in_count(make_bot: MakeBot, slack: SlackFake) -> None:
+    # The queue never drains here, so the bot's stop would wait out the whole default shutdown grace.
+    bot = await make_bot(ALERTMANAGER_TOKEN=TOKEN, SHUTDOWN_GRACE_SECONDS="1")
     slack.fail_next("chat.postMessage", 500, count=10_000)  # nothing drains: every group stays queued
     big = "d" * 1900
     statuses = []
-    for n in range(40):
-        payload = group(f"Alert{n}", alerts=20, annotations={f"a{i}": big for i in range(20)})
-        status, _ = await alertmanager.send(payload)
-        statuses.append(status)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        alertmanager = Alertmanager(session, f"http://127.0.0.1:{bot.port}/alerts/alertmanager")
+        for n in range(40):
+            payload = group(f"Alert{n}", alerts=20, annotations={f"a{i}": big for i in range(20)})
+            status, _ = await alertmanager.send(payload)
+            statuses.append(status)
     assert 200 in statuses
     assert 503 in statuses, "40 groups of ~0.8 MB were all queued"
