@@ -10,6 +10,10 @@ what and why, and it is not retried) or pending again after a backoff that honou
 Delivery is idempotent where the other side allows: PagerDuty events carry a dedup key derived from
 the incident's id, and the Statuspage incident's id is stored with the delivered create, so later
 updates patch that incident and a create is never sent for an incident that already has one.
+Statuspage has no idempotency key, so a create carries the row's own key in the incident's
+`metadata`; a create attempted again (its first attempt failed, or its replica died before recording
+the answer) first looks for the page's unresolved incident carrying that key and adopts it: a crash
+between Statuspage accepting a create and our commit never makes a second public incident.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ PAGERDUTY = "pagerduty"
 # The timeline kinds of what the worker reports, so `/incident timeline` shows the public side too.
 STATUSPAGE_EVENT = "status page"
 PAGERDUTY_EVENT = "pager"
+
+
+def outbox_metadata(key: str) -> dict[str, dict[str, str]]:
+    """The Statuspage incident's `metadata` naming the outbox row that created it (top-level values are objects)."""
+    return {"runbook_bot": {"outbox_key": key}}
 
 
 def dedup_key(incident_id: int) -> str:
@@ -56,6 +65,7 @@ class Claimed:
     payload: Mapping[str, Any]
     attempts: int  # including this one
     statuspage_incident_id: str | None
+    idempotency_key: str  # the row's own key: a Statuspage create carries it in its metadata
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,10 @@ class OutboxStore(Protocol):
 
 class StatuspageApi(Protocol):
     async def create_incident(self, page_id: str, incident: Mapping[str, Any]) -> str: ...
+
+    async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """The id of the page's unresolved incident whose metadata includes `metadata`, if any."""
+        ...
 
     async def update_incident(self, page_id: str, incident_id: str, incident: Mapping[str, Any]) -> None: ...
 
@@ -165,7 +179,13 @@ class OutboxWorker:
         if item.action == "create":
             if item.statuspage_incident_id:  # delivered before: never a second public incident
                 return item.statuspage_incident_id
-            return await self.statuspage.create_incident(page_id, body)
+            metadata = outbox_metadata(item.idempotency_key)
+            if item.attempts > 1:  # an earlier attempt may have been accepted before its answer was recorded
+                adopted = await self.statuspage.find_unresolved(page_id, metadata)
+                if adopted is not None:
+                    log.info("outbox adopted a created incident", incident=item.incident_id, statuspage=adopted)
+                    return adopted
+            return await self.statuspage.create_incident(page_id, {**body, "metadata": metadata})
         if not item.statuspage_incident_id:
             raise DeliveryError("there is no public incident to update (its creation was refused)", temporary=False)
         await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)

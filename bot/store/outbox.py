@@ -1,4 +1,4 @@
-"""The outbox and the status page drafts in PostgreSQL (migration 009). The only module with their SQL.
+"""The outbox and the status page drafts in PostgreSQL (migrations 009, 010). The only module with their SQL.
 
 `insert_outbound` is called inside the transaction of the incident change that causes the call
 (bot/store/incidents.py, `decide_draft` below): the change and its outbox rows commit together.
@@ -56,8 +56,9 @@ class PostgresOutboxStore:
                 "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
                 "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
                 "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, incident_id, target, action, payload, attempts,"
-                "   (SELECT statuspage_incident_id FROM incidents i WHERE i.id = outbox.incident_id)"
+                " RETURNING id, incident_id, target, action, payload, attempts, idempotency_key::text,"
+                "   (SELECT s.statuspage_incident_id FROM statuspage_incidents s"
+                "    WHERE s.incident_id = outbox.incident_id AND s.page_id = outbox.payload ->> 'page_id')"
                 "   AS statuspage_incident_id",
                 now,
                 now + lease,
@@ -80,8 +81,10 @@ class PostgresOutboxStore:
             )
             if outcome.statuspage_incident_id:
                 await conn.execute(
-                    "UPDATE incidents SET statuspage_incident_id = $2 WHERE id = $1",
+                    "INSERT INTO statuspage_incidents (incident_id, page_id, statuspage_incident_id)"
+                    " VALUES ($1, $2, $3) ON CONFLICT (incident_id, page_id) DO NOTHING",
                     item.incident_id,
+                    str(item.payload["page_id"]),
                     outcome.statuspage_incident_id,
                 )
             if outcome.event_text:

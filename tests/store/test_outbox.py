@@ -1,15 +1,21 @@
 """The outbox in PostgreSQL: a due row is claimed by one replica, in order per incident and target,
-and a leased row comes back only when its lease ends (its replica died mid-call)."""
+and a leased row comes back only when its lease ends (its replica died mid-call); the replica that
+takes it over adopts the Statuspage incident the dead one created instead of posting another."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, Outcome
+import pytest
+
+from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, OutboxWorker, Outcome
 from bot.store.db import Database
 from bot.store.incidents import PostgresIncidentStore
-from bot.store.outbox import PostgresOutboxStore
+from bot.store.outbox import PostgresOutboxStore, insert_outbound
+from bot.targets.statuspage import Statuspage
+from sandbox.statuspage_fake import StatuspageFake
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -56,7 +62,10 @@ async def test_an_update_waits_for_the_create_it_patches_and_gets_its_id(db: Dat
     update = await store.claim_next(NOW, lease=LEASE)
     assert update is not None and update.action == "update" and update.statuspage_incident_id == "sp1"
     async with db.acquire() as conn:
-        stored = await conn.fetchval("SELECT statuspage_incident_id FROM incidents WHERE id = $1", incident_id)
+        stored = await conn.fetchval(
+            "SELECT statuspage_incident_id FROM statuspage_incidents WHERE incident_id = $1 AND page_id = 'p'",
+            incident_id,
+        )
         kinds = await conn.fetch("SELECT kind, text FROM incident_events WHERE actor = 'bot'")
     assert stored == "sp1" and [(k["kind"], k["text"]) for k in kinds] == [("status page", "created")]
 
@@ -76,3 +85,67 @@ async def test_a_leased_row_comes_back_after_its_lease_and_a_retried_one_after_i
     assert last is not None and last.attempts == 3
     await store.finish(last, DELIVERED, at=later)
     assert await store.claim_next(later + timedelta(hours=1), lease=LEASE) is None
+
+
+SP_KEY_ENV, SP_KEY = "STORE_TEST_STATUSPAGE_KEY", "sp-store-test-key"
+CREATE = {"page_id": "page1", "incident": {"name": "Outage of Mail Score API", "status": "investigating"}}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[StatuspageFake]:
+    async with StatuspageFake(SP_KEY) as started:
+        started.add_page("page1", {"cmp1": "Mail Score API"})
+        yield started
+
+
+@pytest.fixture
+async def statuspage(monkeypatch: pytest.MonkeyPatch, fake: StatuspageFake) -> AsyncIterator[Statuspage]:
+    monkeypatch.setenv(SP_KEY_ENV, SP_KEY)
+    client = Statuspage(fake.url, api_key_env=SP_KEY_ENV, timeout=5)
+    yield client
+    await client.close()
+
+
+def worker(db: Database, statuspage: Statuspage, at: datetime) -> OutboxWorker:
+    return OutboxWorker(
+        PostgresOutboxStore(db), statuspage, None, lambda: at, backoff_seconds=1, backoff_max_seconds=1, lease=LEASE
+    )
+
+
+async def test_a_replica_dying_after_statuspage_accepted_a_create_leaves_one_public_incident(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    incident_id = await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    first = worker(db, statuspage, NOW)
+    claimed = await first.store.claim_next(NOW, lease=LEASE)
+    assert claimed is not None
+    assert (await first.attempt(claimed)).state == "delivered"  # Statuspage has it; the replica dies here
+    (created,) = fake.incidents
+    assert fake.incidents[created]["metadata"] == {"runbook_bot": {"outbox_key": claimed.idempotency_key}}
+
+    assert await worker(db, statuspage, NOW + LEASE - timedelta(seconds=1)).drain() == 0  # still leased
+    assert await worker(db, statuspage, NOW + LEASE + timedelta(seconds=1)).drain() == 1
+    assert list(fake.incidents) == [created] and fake.count("POST", "/incidents") == 1
+    assert fake.count("GET", "/incidents/unresolved", status=200) == 1
+    async with db.transaction() as conn:
+        stored = await conn.fetchval("SELECT statuspage_incident_id FROM statuspage_incidents")
+        await insert_outbound(
+            conn,
+            incident_id,
+            [Outbound(STATUSPAGE, "update", {"page_id": "page1", "incident": {"status": "identified"}})],
+            at=NOW,
+        )
+    assert stored == created
+    assert await worker(db, statuspage, NOW + LEASE * 2).drain() == 1
+    assert fake.incidents[created]["status"] == "identified" and len(fake.incidents) == 1
+
+
+async def test_a_first_create_never_looks_and_a_retried_one_creates_when_nothing_carries_its_key(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    fake.fail(503)  # the first attempt fails before Statuspage takes anything
+    assert await worker(db, statuspage, NOW).drain() == 1
+    assert fake.incidents == {} and fake.count("GET") == 0
+    assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
+    assert fake.count("GET", "/incidents/unresolved", status=200) == 1 and len(fake.incidents) == 1
