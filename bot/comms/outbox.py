@@ -3,9 +3,11 @@
 A row is written in the same transaction as that change (declaring, confirming a public update,
 resolving), so a crash, a restart or an outage of the other side never loses one. The worker that
 every replica runs claims one due row at a time (`FOR UPDATE SKIP LOCKED` and a lease, so a row is
-delivered by one replica), in order per incident and target (an update never overtakes the create
-it patches), and ends it as delivered, refused (a 4xx other than a rate limit: the timeline says
-what and why, and it is not retried) or pending again after a backoff that honours `Retry-After`.
+delivered by one replica), in order per incident, target and Statuspage page (an update never
+overtakes the create it patches; one page's outage does not hold up another page), and ends it as
+delivered, refused (a 4xx other than a rate limit: the timeline says what and why, and it is not
+retried) or pending again after a backoff that honours `Retry-After`. Its timeline entries are data
+(bot/comms/outbox_events.py), worded by the timeline's template.
 
 Delivery is idempotent where the other side allows: PagerDuty events carry a dedup key derived from
 the incident's id, and the Statuspage incident's id is stored with the delivered create, so later
@@ -25,6 +27,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from bot.comms import outbox_events
 from bot.runbooks.engine import Clock
 from bot.targets.outbound import DeliveryError
 
@@ -82,7 +85,7 @@ class Outcome:
 
 class OutboxStore(Protocol):
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
-        """The oldest due row with no earlier pending row of its incident and target, leased to us."""
+        """The oldest due row with no earlier pending row of its incident, target and page, leased to us."""
         ...
 
     async def finish(self, item: Claimed, outcome: Outcome, *, at: datetime) -> None:
@@ -106,20 +109,21 @@ class PagerApi(Protocol):
     ) -> str: ...
 
 
-def _delivered_text(item: Claimed) -> str:
-    if item.target == PAGERDUTY:
-        done = {"trigger": "triggered", "resolve": "resolved"}.get(item.action, item.action)
-        return f"PagerDuty {done} (dedup key {dedup_key(item.incident_id)})"
-    status = str(item.payload.get("incident", {}).get("status", ""))
-    if item.action == "create":
-        return f"status page updated: public incident created ({status})"
-    if item.action == "resolve":
-        return "status page updated: resolved, components back to operational"
-    return f"status page updated: {status}"
-
-
-def _what(item: Claimed) -> str:
-    return "status page" if item.target == STATUSPAGE else "PagerDuty"
+def _event(item: Claimed, outcome: str, reason: str = "") -> str:
+    """The timeline entry of an attempt, as data: the template words it (bot/comms/outbox_events.py)."""
+    pager = item.target == PAGERDUTY
+    return outbox_events.encode(
+        outbox_events.Delivery(
+            target=item.target,
+            action=item.action,
+            outcome=outcome,
+            page="" if pager else str(item.payload.get("page_id", "")),
+            services="" if pager else str(item.payload.get("services", "")),
+            status="" if pager else str(item.payload.get("incident", {}).get("status", "")),
+            reason=reason,
+            dedup_key=dedup_key(item.incident_id) if pager else "",
+        )
+    )
 
 
 @dataclass
@@ -148,15 +152,16 @@ class OutboxWorker:
         except DeliveryError as exc:
             if not exc.temporary:
                 log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
-                refusal = f"{_what(item)} refused the {item.action}: {exc.reason}"
+                refusal = _event(item, outbox_events.REFUSED, exc.reason)
                 return Outcome("refused", kind, refusal, error=exc.reason)
             delay = self.backoff(item.attempts) if exc.retry_after is None else exc.retry_after
             due = self.clock() + timedelta(seconds=delay)
             log.info("outbox retrying", target=item.target, action=item.action, reason=exc.reason, seconds=delay)
             # One line for the first failure, not one per attempt: a long outage must not bury the timeline.
-            first = f"{_what(item)} {item.action} pending, retrying: {exc.reason}" if item.attempts == 1 else None
+            first = _event(item, outbox_events.RETRYING, exc.reason) if item.attempts == 1 else None
             return Outcome("pending", kind, first, error=exc.reason, next_attempt_at=due)
-        return Outcome("delivered", kind, _delivered_text(item), statuspage_incident_id=created)
+        delivered = _event(item, outbox_events.DELIVERED)
+        return Outcome("delivered", kind, delivered, statuspage_incident_id=created)
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)))

@@ -47,14 +47,15 @@ class PostgresOutboxStore:
 
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
         # One statement: the row is locked (SKIP LOCKED: another replica takes the next one) and leased.
-        # A row waits while an earlier row of its incident and target is pending, so order is kept.
+        # A row waits while an earlier row of its incident, target and page is pending, so order is kept.
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
                 "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
                 " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
                 "   AND (o.claimed_until IS NULL OR o.claimed_until < $1)"
                 "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
-                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
+                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending'"
+                "                   AND e.payload ->> 'page_id' IS NOT DISTINCT FROM o.payload ->> 'page_id')"
                 "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, incident_id, target, action, payload, attempts, idempotency_key::text,"
                 "   (SELECT s.statuspage_incident_id FROM statuspage_incidents s"
@@ -120,7 +121,7 @@ class PostgresOutboxStore:
         return _draft(row) if row is not None else None
 
     async def decide_draft(
-        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Outbound | None
+        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Sequence[Outbound]
     ) -> PublicDraft | None:
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
@@ -135,8 +136,7 @@ class PostgresOutboxStore:
                 return None
             draft = _draft(row)
             await conn.execute(_ADD_EVENT, draft.incident_id, at, "public", by, event_text)
-            if outbox is not None:
-                await insert_outbound(conn, draft.incident_id, [outbox], at=at)
+            await insert_outbound(conn, draft.incident_id, outbox, at=at)
         return draft
 
     async def is_public(self, incident_id: int) -> bool:
@@ -147,3 +147,13 @@ class PostgresOutboxStore:
                 incident_id,
             )
         return bool(found)
+
+    async def public_pages(self, incident_id: int) -> list[str]:
+        async with self._db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT payload ->> 'page_id' AS page_id, min(id) AS first FROM outbox"
+                " WHERE incident_id = $1 AND target = 'statuspage' AND action = 'create' AND state <> 'refused'"
+                " GROUP BY 1 ORDER BY first",
+                incident_id,
+            )
+        return [r["page_id"] for r in rows]

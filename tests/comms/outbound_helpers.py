@@ -13,7 +13,7 @@ from sandbox.pagerduty_fake import PagerDutyFake
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
 from sandbox.statuspage_fake import StatuspageFake
-from tests.comms.helpers import INCIDENTS, notices
+from tests.comms.helpers import INCIDENTS, notices, shown
 
 STATUSPAGE_KEY = "sp-test-key-0123"
 DEFAULT_ROUTING_KEY = "pd-default-routing-key-000000001"
@@ -79,3 +79,14 @@ async def declare_public(user: SlackUser, slack: SlackFake, title: str, *, servi
     flags = " ".join(f"--service {name}" for name in services.split(","))
     await user.slash_command(f'declare P1 "{title}" {flags}', command="/incident")
     return await slack.wait_for(lambda: (notices(slack, title) or [None])[0])
+
+
+async def timeline(user: SlackUser, slack: SlackFake, incident_id: int) -> str:
+    """`/incident timeline <id>` as the user sees it (the outbox's entries worded by the template)."""
+    before = len(slack.ephemeral_messages(user.user_id))
+    await user.slash_command(f"timeline {incident_id}", command="/incident")
+    heading = f"Timeline of #{incident_id}"
+    answer = await slack.wait_for(
+        lambda: next((m for m in slack.ephemeral_messages(user.user_id)[before:] if heading in m.text), None)
+    )
+    return shown(answer)

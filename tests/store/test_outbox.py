@@ -149,3 +149,21 @@ async def test_a_first_create_never_looks_and_a_retried_one_creates_when_nothing
     assert fake.incidents == {} and fake.count("GET") == 0
     assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
     assert fake.count("GET", "/incidents/unresolved", status=200) == 1 and len(fake.incidents) == 1
+
+
+async def test_one_pages_pending_create_does_not_hold_up_another_pages_update(db: Database) -> None:
+    page = {"incident": {"status": "investigating"}}
+    await declared(
+        db,
+        Outbound(STATUSPAGE, "create", {**page, "page_id": "a"}),
+        Outbound(STATUSPAGE, "create", {**page, "page_id": "b"}),
+        Outbound(STATUSPAGE, "update", {**page, "page_id": "a"}),
+    )
+    store = PostgresOutboxStore(db)
+    create_a = await store.claim_next(NOW, lease=LEASE)
+    create_b = await store.claim_next(NOW, lease=LEASE)  # another page: not behind page a's create
+    assert create_a is not None and create_b is not None and create_b.payload["page_id"] == "b"
+    assert await store.claim_next(NOW, lease=LEASE) is None  # page a's update waits for page a's create
+    await store.finish(create_a, Outcome("delivered", "status page", None, statuspage_incident_id="spa"), at=NOW)
+    update_a = await store.claim_next(NOW, lease=LEASE)  # page b's create is still out: no matter
+    assert update_a is not None and update_a.action == "update" and update_a.statuspage_incident_id == "spa"
