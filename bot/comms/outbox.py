@@ -20,6 +20,7 @@ between Statuspage accepting a create and our commit never makes a second public
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +36,9 @@ log = structlog.get_logger(__name__)
 
 STATUSPAGE = "statuspage"
 PAGERDUTY = "pagerduty"
+# An attempt ends (as a temporary failure) before this share of its row's lease has passed: after the
+# lease another replica may take the row, and its create must find ours already answered or abandoned.
+LEASE_SHARE = 0.8
 # The timeline kinds of what the worker reports, so `/incident timeline` shows the public side too.
 STATUSPAGE_EVENT = "status page"
 PAGERDUTY_EVENT = "pager"
@@ -148,7 +152,7 @@ class OutboxWorker:
     async def attempt(self, item: Claimed) -> Outcome:
         kind = STATUSPAGE_EVENT if item.target == STATUSPAGE else PAGERDUTY_EVENT
         try:
-            created = await self._send(item)
+            created = await self._send_within_lease(item)
         except DeliveryError as exc:
             if not exc.temporary:
                 log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
@@ -165,6 +169,13 @@ class OutboxWorker:
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)))
+
+    async def _send_within_lease(self, item: Claimed) -> str | None:
+        try:
+            async with asyncio.timeout(self.lease.total_seconds() * LEASE_SHARE):
+                return await self._send(item)
+        except TimeoutError as exc:  # only our deadline: the calls' own timeouts are DeliveryErrors
+            raise DeliveryError("no answer within the outbox row's lease", temporary=True) from exc
 
     async def _send(self, item: Claimed) -> str | None:
         if item.target == PAGERDUTY:

@@ -167,3 +167,26 @@ async def test_one_pages_pending_create_does_not_hold_up_another_pages_update(db
     await store.finish(create_a, Outcome("delivered", "status page", None, statuspage_incident_id="spa"), at=NOW)
     update_a = await store.claim_next(NOW, lease=LEASE)  # page b's create is still out: no matter
     assert update_a is not None and update_a.action == "update" and update_a.statuspage_incident_id == "spa"
+
+
+async def test_an_attempt_ends_within_its_lease_and_the_next_adopts_what_statuspage_took(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    answer = fake.hold_answers("POST", "/incidents")  # Statuspage takes the create; its answer does not come
+    lease = timedelta(seconds=1)  # shorter than the client's timeout: only the lease can end the attempt
+    slow = OutboxWorker(
+        PostgresOutboxStore(db), statuspage, None, lambda: NOW, backoff_seconds=1, backoff_max_seconds=1, lease=lease
+    )
+    assert await slow.drain() == 1
+    answer.set()  # to a caller that gave up
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, claimed_until, last_error FROM outbox")
+    assert row is not None and row["state"] == "pending" and row["claimed_until"] is None  # given back, not held
+    assert row["last_error"] == "no answer within the outbox row's lease"
+    assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
+    assert len(fake.incidents) == 1 and fake.count("POST", "/incidents") == 1
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT statuspage_incident_id FROM statuspage_incidents") == next(
+            iter(fake.incidents)
+        )
