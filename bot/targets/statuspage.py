@@ -16,8 +16,8 @@ from bot.targets.outbound import DeliveryError, JsonApi
 
 # `GET …/incidents/unresolved` answers at most `per_page` (up to 100) incidents per page of results.
 PER_PAGE = 100
-# A page with more unresolved incidents than this is not one we could be looking through for ours:
-# the bound keeps a misbehaving answer (the same full page again and again) from looping forever.
+# How far the search goes (2,000 unresolved incidents, far more than a real page has): the bound keeps
+# a misbehaving answer (the same full page again and again) from looping forever.
 MAX_RESULT_PAGES = 20
 
 
@@ -54,7 +54,9 @@ class Statuspage:
                 headers=self._headers(),
                 params={"page": str(number), "per_page": str(PER_PAGE)},
             )
-            listed = answer if isinstance(answer, list) else []
+            if not isinstance(answer, list):  # not knowing is not "absent": creating now could duplicate
+                raise DeliveryError("Statuspage answered the unresolved incidents without a list", temporary=True)
+            listed: list[Any] = answer
             for incident in listed:
                 if isinstance(incident, dict) and _carries(incident.get("metadata"), metadata):
                     found = incident.get("id")
