@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, OutboxWorker, Outcome
-from bot.store.db import Database
+from bot.store.db import Database, available_migrations, create_database
 from bot.store.incidents import PostgresIncidentStore
 from bot.store.outbox import PostgresOutboxStore, insert_outbound
 from bot.targets.statuspage import Statuspage
@@ -190,3 +191,43 @@ async def test_an_attempt_ends_within_its_lease_and_the_next_adopts_what_statusp
         assert await conn.fetchval("SELECT statuspage_incident_id FROM statuspage_incidents") == next(
             iter(fake.incidents)
         )
+
+
+async def test_migration_010_keeps_the_statuspage_id_an_incident_had_on_its_page(postgres_url: str) -> None:
+    url = await create_database(postgres_url)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz)")
+        for version, sql in available_migrations():
+            if version >= "010":
+                break
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        for title, page_id in (("Delivered", "mailscore01"), ("Never delivered", None)):
+            incident = await conn.fetchval(
+                "INSERT INTO incidents (title, severity, lead, declared_by, channel_id, declared_at,"
+                " statuspage_incident_id) VALUES ($1, 'P1', 'U0A', 'U0A', 'C0I', $2, $3) RETURNING id",
+                title,
+                NOW,
+                f"sp-{title}" if page_id else None,
+            )
+            await conn.execute(
+                "INSERT INTO outbox (incident_id, target, action, payload, created_at, next_attempt_at)"
+                " VALUES ($1, 'statuspage', 'create', $2::jsonb, $3, $3)",
+                incident,
+                f'{{"page_id": "{page_id or "mailscore01"}", "incident": {{}}}}',
+                NOW,
+            )
+    finally:
+        await conn.close()
+    database = Database(url, timeout=10)
+    await database.open()
+    try:
+        assert "010_statuspage_pages" in await database.migrate()
+        async with database.acquire() as migrated:
+            kept = [tuple(r) for r in await migrated.fetch("SELECT * FROM statuspage_incidents")]
+            keys = await migrated.fetch("SELECT DISTINCT idempotency_key FROM outbox")
+    finally:
+        await database.close()
+    assert kept == [(1, "mailscore01", "sp-Delivered")]
+    assert len(keys) == 2  # every row, old ones too, has a key of its own
