@@ -64,7 +64,8 @@ class ApiFake:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._faulty])
         self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A fake does not wait for connections a killed caller left open (aiohttp would wait 60 s).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
