@@ -1,6 +1,7 @@
 """What the Statuspage and PagerDuty fakes share: a loopback aiohttp server, recorded calls, and
-failures on demand (an outage answering 500s, rate limits with `Retry-After`), so tests and the
-shell can take the other side down and bring it back."""
+failures on demand (an outage answering 500s, rate limits with `Retry-After`, a request carried out
+whose answer is lost or held back), so tests and the shell can take the other side down and bring
+it back."""
 
 from __future__ import annotations
 
@@ -30,11 +31,23 @@ class Fault:
     body: dict[str, Any]
 
 
+@dataclass
+class LostAnswer:
+    """Requests of `method` whose path contains `path_part` are carried out, then their answer is lost:
+    the connection closes (`released` is None) or the answer waits until `released` is set."""
+
+    method: str
+    path_part: str
+    times: int
+    released: asyncio.Event | None
+
+
 class ApiFake:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.down = False  # every request answers 500 until it is back up
         self._faults: list[Fault] = []
+        self._lost: list[LostAnswer] = []
         self._runner: web.AppRunner | None = None
         self._base: str | None = None
         self._changed = asyncio.Condition()
@@ -51,13 +64,17 @@ class ApiFake:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._faulty])
         self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A fake does not wait for connections a killed caller left open (aiohttp would wait 60 s).
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self._base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:
+        for lost in self._lost:  # a held answer must not keep the server's shutdown waiting
+            if lost.released is not None:
+                lost.released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -73,6 +90,18 @@ class ApiFake:
     def fail(self, status: int, *, times: int = 1, retry_after: str | None = None, error: str = "") -> None:
         """The next `times` requests answer `status` (with `Retry-After` when given)."""
         self._faults.append(Fault(status, times, retry_after, {"error": error or f"injected {status}"}))
+
+    def drop_answers(self, method: str, path_part: str = "", *, times: int = 1) -> None:
+        """The next `times` matching requests take effect, but the connection closes before the answer
+        (as when the other side accepted a call and the network or our process failed before we read it)."""
+        self._lost.append(LostAnswer(method, path_part, times, None))
+
+    def hold_answers(self, method: str, path_part: str = "", *, times: int = 1) -> asyncio.Event:
+        """The next `times` matching requests take effect and their answers wait until the event is set
+        (a test kills the caller meanwhile); stop() sets it."""
+        released = asyncio.Event()
+        self._lost.append(LostAnswer(method, path_part, times, released))
+        return released
 
     def count(self, method: str, path_part: str = "", *, status: int | None = None) -> int:
         """Answered calls of `method` whose path contains `path_part` (only those with `status` when given)."""
@@ -114,4 +143,13 @@ class ApiFake:
         self.calls.append(Call(request.method, request.path, body, response.status))
         async with self._changed:
             self._changed.notify_all()
+        lost = next((x for x in self._lost if x.method == request.method and x.path_part in request.path), None)
+        if lost is not None and 200 <= response.status < 300:
+            lost.times -= 1
+            if lost.times <= 0:
+                self._lost.remove(lost)
+            if lost.released is not None:
+                await lost.released.wait()
+            elif request.transport is not None:
+                request.transport.close()
         return response

@@ -81,7 +81,8 @@ class OutboundFakes:
         lines = ["Status page (what customers see):"]
         for incident in self.statuspage.incidents.values():
             latest = incident["incident_updates"][0]["body"] if incident["incident_updates"] else ""
-            lines.append(f"  {incident['id']} [{incident['status']}, impact {incident['impact']}] {incident['name']}")
+            state = f"[{incident['status']}, impact {incident['impact']}]"
+            lines.append(f"  {incident['id']} {state} {incident['name']} (page {incident['page_id']})")
             lines.append(f"    latest update: {latest}")
         if not self.statuspage.incidents:
             lines.append("  no incidents")

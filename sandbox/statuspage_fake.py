@@ -3,8 +3,9 @@
 Checks what Statuspage checks: `Authorization: OAuth <key>`, the page, the `{"incident": {…}}`
 envelope, the incident status, impact and component status vocabularies and the page's component
 ids (401, 404, 422 with `{"error": …}` as Statuspage answers them); answers the documented shapes
-(201 with the incident, its `incident_updates` and `components`), and keeps the page's state so a
-test can read what customers would see.
+(201 with the incident, its `incident_updates`, `components` and `metadata`; the page's unresolved
+incidents, newest first, `page` and `per_page` at most 100), and keeps the page's state so a test
+can read what customers would see.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ IMPACTS = frozenset({"none", "minor", "major", "critical"})
 COMPONENT_STATUSES = frozenset(
     {"operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"}
 )
+UNRESOLVED = frozenset({"investigating", "identified", "monitoring"})
+MAX_PER_PAGE = 100
 
 
 def _now() -> str:
@@ -66,6 +69,7 @@ class StatuspageFake(ApiFake):
         app.router.add_post("/v1/pages/{page_id}/incidents", self._create)
         app.router.add_patch("/v1/pages/{page_id}/incidents/{incident_id}", self._update)
         app.router.add_get("/v1/pages/{page_id}/incidents", self._list)
+        app.router.add_get("/v1/pages/{page_id}/incidents/unresolved", self._unresolved)
         app.router.add_get("/v1/pages/{page_id}/components", self._list_components)
 
     def _check(self, request: web.Request) -> web.Response | None:
@@ -93,6 +97,11 @@ class StatuspageFake(ApiFake):
             problems.append(f"Status {incident['status']} is not a valid incident status")
         if "impact_override" in incident and incident["impact_override"] not in IMPACTS:
             problems.append(f"Impact override {incident['impact_override']} is not valid")
+        metadata = incident.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict) or not all(isinstance(v, dict) for v in metadata.values())
+        ):
+            problems.append("Metadata must be an object whose top-level values are objects")
         components = incident.get("components") or {}
         for cid, status in components.items() if isinstance(components, dict) else []:
             if cid not in self.components[page_id]:
@@ -107,6 +116,8 @@ class StatuspageFake(ApiFake):
             self.components[page_id][cid]["status"] = status
         if "components" in change:
             record["components"] = [dict(self.components[page_id][c]) for c in change["components"]]
+        if "metadata" in change:
+            record["metadata"] = change["metadata"]
         if "status" in change:
             record["status"] = change["status"]
             if change["status"] == "resolved":
@@ -152,6 +163,7 @@ class StatuspageFake(ApiFake):
             "resolved_at": None,
             "components": [],
             "incident_updates": [],
+            "metadata": {},
         }
         self._apply(page_id, record, {**incident, "status": record["status"]})
         self.incidents[incident_id] = record
@@ -180,6 +192,22 @@ class StatuspageFake(ApiFake):
             return refused
         page_id = request.match_info["page_id"]
         return web.json_response([i for i in self.incidents.values() if i["page_id"] == page_id])
+
+    async def _unresolved(self, request: web.Request) -> web.Response:
+        refused = self._check(request)
+        if refused is not None:
+            return refused
+        try:
+            number = int(request.query.get("page", "1"))
+            per_page = min(int(request.query.get("per_page", str(MAX_PER_PAGE))), MAX_PER_PAGE)
+        except ValueError:
+            return _error(400, "page and per_page must be integers")
+        if number < 1 or per_page < 1:
+            return _error(400, "page and per_page must be positive")
+        page_id = request.match_info["page_id"]
+        unresolved = [i for i in self.incidents.values() if i["page_id"] == page_id and i["status"] in UNRESOLVED]
+        newest_first = unresolved[::-1]
+        return web.json_response(newest_first[(number - 1) * per_page : number * per_page])
 
     async def _list_components(self, request: web.Request) -> web.Response:
         refused = self._check(request)

@@ -3,17 +3,24 @@
 A row is written in the same transaction as that change (declaring, confirming a public update,
 resolving), so a crash, a restart or an outage of the other side never loses one. The worker that
 every replica runs claims one due row at a time (`FOR UPDATE SKIP LOCKED` and a lease, so a row is
-delivered by one replica), in order per incident and target (an update never overtakes the create
-it patches), and ends it as delivered, refused (a 4xx other than a rate limit: the timeline says
-what and why, and it is not retried) or pending again after a backoff that honours `Retry-After`.
+delivered by one replica), in order per incident, target and Statuspage page (an update never
+overtakes the create it patches; one page's outage does not hold up another page), and ends it as
+delivered, refused (a 4xx other than a rate limit: the timeline says what and why, and it is not
+retried) or pending again after a backoff that honours `Retry-After`. Its timeline entries are data
+(bot/comms/outbox_events.py), worded by the timeline's template.
 
 Delivery is idempotent where the other side allows: PagerDuty events carry a dedup key derived from
 the incident's id, and the Statuspage incident's id is stored with the delivered create, so later
 updates patch that incident and a create is never sent for an incident that already has one.
+Statuspage has no idempotency key, so a create carries the row's own key in the incident's
+`metadata`; a create attempted again (its first attempt failed, or its replica died before recording
+the answer) first looks for the page's unresolved incident carrying that key and adopts it: a crash
+between Statuspage accepting a create and our commit never makes a second public incident.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +28,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from bot.comms import outbox_events
 from bot.runbooks.engine import Clock
 from bot.targets.outbound import DeliveryError
 
@@ -28,9 +36,17 @@ log = structlog.get_logger(__name__)
 
 STATUSPAGE = "statuspage"
 PAGERDUTY = "pagerduty"
+# An attempt ends (as a temporary failure) before this share of its row's lease has passed: after the
+# lease another replica may take the row, and its create must find ours already answered or abandoned.
+LEASE_SHARE = 0.8
 # The timeline kinds of what the worker reports, so `/incident timeline` shows the public side too.
 STATUSPAGE_EVENT = "status page"
 PAGERDUTY_EVENT = "pager"
+
+
+def outbox_metadata(key: str) -> dict[str, dict[str, str]]:
+    """The Statuspage incident's `metadata` naming the outbox row that created it (top-level values are objects)."""
+    return {"runbook_bot": {"outbox_key": key}}
 
 
 def dedup_key(incident_id: int) -> str:
@@ -56,6 +72,7 @@ class Claimed:
     payload: Mapping[str, Any]
     attempts: int  # including this one
     statuspage_incident_id: str | None
+    idempotency_key: str  # the row's own key: a Statuspage create carries it in its metadata
 
 
 @dataclass(frozen=True)
@@ -72,7 +89,7 @@ class Outcome:
 
 class OutboxStore(Protocol):
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
-        """The oldest due row with no earlier pending row of its incident and target, leased to us."""
+        """The oldest due row with no earlier pending row of its incident, target and page, leased to us."""
         ...
 
     async def finish(self, item: Claimed, outcome: Outcome, *, at: datetime) -> None:
@@ -83,6 +100,10 @@ class OutboxStore(Protocol):
 class StatuspageApi(Protocol):
     async def create_incident(self, page_id: str, incident: Mapping[str, Any]) -> str: ...
 
+    async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """The id of the page's unresolved incident whose metadata includes `metadata`, if any."""
+        ...
+
     async def update_incident(self, page_id: str, incident_id: str, incident: Mapping[str, Any]) -> None: ...
 
 
@@ -92,20 +113,21 @@ class PagerApi(Protocol):
     ) -> str: ...
 
 
-def _delivered_text(item: Claimed) -> str:
-    if item.target == PAGERDUTY:
-        done = {"trigger": "triggered", "resolve": "resolved"}.get(item.action, item.action)
-        return f"PagerDuty {done} (dedup key {dedup_key(item.incident_id)})"
-    status = str(item.payload.get("incident", {}).get("status", ""))
-    if item.action == "create":
-        return f"status page updated: public incident created ({status})"
-    if item.action == "resolve":
-        return "status page updated: resolved, components back to operational"
-    return f"status page updated: {status}"
-
-
-def _what(item: Claimed) -> str:
-    return "status page" if item.target == STATUSPAGE else "PagerDuty"
+def _event(item: Claimed, outcome: str, reason: str = "") -> str:
+    """The timeline entry of an attempt, as data: the template words it (bot/comms/outbox_events.py)."""
+    pager = item.target == PAGERDUTY
+    return outbox_events.encode(
+        outbox_events.Delivery(
+            target=item.target,
+            action=item.action,
+            outcome=outcome,
+            page="" if pager else str(item.payload.get("page_id", "")),
+            services="" if pager else str(item.payload.get("services", "")),
+            status="" if pager else str(item.payload.get("incident", {}).get("status", "")),
+            reason=reason,
+            dedup_key=dedup_key(item.incident_id) if pager else "",
+        )
+    )
 
 
 @dataclass
@@ -130,22 +152,30 @@ class OutboxWorker:
     async def attempt(self, item: Claimed) -> Outcome:
         kind = STATUSPAGE_EVENT if item.target == STATUSPAGE else PAGERDUTY_EVENT
         try:
-            created = await self._send(item)
+            created = await self._send_within_lease(item)
         except DeliveryError as exc:
             if not exc.temporary:
                 log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
-                refusal = f"{_what(item)} refused the {item.action}: {exc.reason}"
+                refusal = _event(item, outbox_events.REFUSED, exc.reason)
                 return Outcome("refused", kind, refusal, error=exc.reason)
             delay = self.backoff(item.attempts) if exc.retry_after is None else exc.retry_after
             due = self.clock() + timedelta(seconds=delay)
             log.info("outbox retrying", target=item.target, action=item.action, reason=exc.reason, seconds=delay)
             # One line for the first failure, not one per attempt: a long outage must not bury the timeline.
-            first = f"{_what(item)} {item.action} pending, retrying: {exc.reason}" if item.attempts == 1 else None
+            first = _event(item, outbox_events.RETRYING, exc.reason) if item.attempts == 1 else None
             return Outcome("pending", kind, first, error=exc.reason, next_attempt_at=due)
-        return Outcome("delivered", kind, _delivered_text(item), statuspage_incident_id=created)
+        delivered = _event(item, outbox_events.DELIVERED)
+        return Outcome("delivered", kind, delivered, statuspage_incident_id=created)
 
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)))
+
+    async def _send_within_lease(self, item: Claimed) -> str | None:
+        try:
+            async with asyncio.timeout(self.lease.total_seconds() * LEASE_SHARE):
+                return await self._send(item)
+        except TimeoutError as exc:  # only our deadline: the calls' own timeouts are DeliveryErrors
+            raise DeliveryError("no answer within the outbox row's lease", temporary=True) from exc
 
     async def _send(self, item: Claimed) -> str | None:
         if item.target == PAGERDUTY:
@@ -165,7 +195,13 @@ class OutboxWorker:
         if item.action == "create":
             if item.statuspage_incident_id:  # delivered before: never a second public incident
                 return item.statuspage_incident_id
-            return await self.statuspage.create_incident(page_id, body)
+            metadata = outbox_metadata(item.idempotency_key)
+            if item.attempts > 1:  # an earlier attempt may have been accepted before its answer was recorded
+                adopted = await self.statuspage.find_unresolved(page_id, metadata)
+                if adopted is not None:
+                    log.info("outbox adopted a created incident", incident=item.incident_id, statuspage=adopted)
+                    return adopted
+            return await self.statuspage.create_incident(page_id, {**body, "metadata": metadata})
         if not item.statuspage_incident_id:
             raise DeliveryError("there is no public incident to update (its creation was refused)", temporary=False)
         await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)

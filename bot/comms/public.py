@@ -4,7 +4,9 @@ Nothing public is sent without a Confirm: proposing writes a draft and posts its
 incident's thread; the click of someone the catalog's `comms.incident.publish` allows (checked at
 request and at click) turns the draft into an outbox row in one transaction, exactly once.
 The text comes from templates/public_*.yml.j2 and the catalog's public service names only: what
-engineers type in Slack never reaches customers.
+engineers type in Slack never reaches customers. An incident whose services are on several Statuspage
+pages is posted to each (each page's own services, components and text, its own outbox row and
+Statuspage incident); one preview shows every page and one Confirm queues them all.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import structlog
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.catalog_outbound import StatuspageConfig
+from bot.catalog_outbound import PublicSeverity, StatuspageConfig
 from bot.comms import contexts
 from bot.comms.incidents import Blocks
 from bot.comms.outbox import STATUSPAGE, Outbound
@@ -50,7 +52,7 @@ class PublicDraft:
     id: int
     incident_id: int
     action: str  # create, update, resolve
-    payload: Mapping[str, Any]  # {"page_id": …, "incident": the Statuspage body}
+    payload: Mapping[str, Any]  # {"pages": [{"page_id", "services", "name", "incident": the Statuspage body}, …]}
     requested_by: str
     state: str  # pending, confirmed, cancelled
     channel_id: str | None
@@ -67,13 +69,17 @@ class PublicStore(Protocol):
     async def get_draft(self, draft_id: int) -> PublicDraft | None: ...
 
     async def decide_draft(
-        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Outbound | None
+        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Sequence[Outbound]
     ) -> PublicDraft | None:
-        """pending → confirmed (with its outbox row and timeline line) or cancelled, once; None when already decided."""
+        """pending → confirmed (with its outbox rows and timeline line) or cancelled, once; None if decided already."""
         ...
 
     async def is_public(self, incident_id: int) -> bool:
         """Whether a create was confirmed for the incident (there is, or will be, a public incident)."""
+        ...
+
+    async def public_pages(self, incident_id: int) -> list[str]:
+        """The pages a confirmed create of the incident was queued for and not refused by, in order."""
         ...
 
 
@@ -92,15 +98,22 @@ class Page:
     names: tuple[str, ...]
 
 
-def page_of(config: StatuspageConfig, services: Sequence[str]) -> Page | None:
-    """The page of the incident's first service that has one, with every component of its services on it."""
+def pages_of(config: StatuspageConfig, services: Sequence[str]) -> list[Page]:
+    """Every page the incident's services are on (in the order they are named), each with its services'
+    components and public names."""
     listed = [config.services[s] for s in services if s in config.services]
-    if not listed:
-        return None
-    page_id = listed[0].page_id
-    on_page = [s for s in listed if s.page_id == page_id]
-    components = tuple(dict.fromkeys(c for s in on_page for c in s.components))
-    return Page(page_id, components, tuple(s.name for s in on_page))
+    pages: list[Page] = []
+    for page_id in dict.fromkeys(s.page_id for s in listed):
+        on_page = [s for s in listed if s.page_id == page_id]
+        components = tuple(dict.fromkeys(c for s in on_page for c in s.components))
+        pages.append(Page(page_id, components, tuple(s.name for s in on_page)))
+    return pages
+
+
+def pages_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A draft's pages; a draft written before drafts had several pages is its one page."""
+    pages = payload.get("pages")
+    return list(pages) if isinstance(pages, list) else [payload]
 
 
 def _joined(names: Sequence[str]) -> str:
@@ -120,10 +133,13 @@ class PublicComms:
     def offered_by_default(self, severity: str) -> bool:
         return self.config.default_for(severity)
 
-    def draft(self, incident: Incident, action: str, status: str) -> dict[str, Any]:
-        """The Statuspage body for this incident and step; UserError when it cannot go public."""
-        page = page_of(self.config, incident.services)
-        if page is None:
+    def draft(
+        self, incident: Incident, action: str, status: str, *, only: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The Statuspage body for each page of this incident (only those in `only` when given); UserError
+        when it cannot go public."""
+        pages = [p for p in pages_of(self.config, incident.services) if only is None or p.page_id in only]
+        if not pages:
             named = ", ".join(sorted(self.config.services)) or "none"
             raise errors.UserError(
                 f"Incident #{incident.id} names no service with a status page (those with one: {named})."
@@ -131,8 +147,12 @@ class PublicComms:
         rule = self.config.severities.get(incident.severity)
         if rule is None:
             raise errors.UserError(f"{incident.severity} incidents are not posted to the status page.")
+        return {"pages": [self._page_draft(page, rule, action, status) for page in pages]}
+
+    def _page_draft(self, page: Page, rule: PublicSeverity, action: str, status: str) -> dict[str, Any]:
+        services = _joined(page.names)
         context = {
-            "services": _joined(page.names),
+            "services": services,
             "plural": len(page.names) > 1,
             "condition": _CONDITION[rule.component_status],  # "an outage": after "of", "reports of"
             "problem": _PROBLEM[rule.component_status],  # "outage": after "the"
@@ -151,16 +171,23 @@ class PublicComms:
             }
         elif action == "resolve":
             body["components"] = dict.fromkeys(page.components, "operational")
-        return {"page_id": page.page_id, "name": text["name"], "incident": body}
+        return {"page_id": page.page_id, "services": services, "name": text["name"], "incident": body}
 
     async def propose(self, incident: Incident, *, action: str, status: str, requested_by: str) -> PublicDraft:
         """Write the draft and post its preview in the incident's thread."""
         await self.policy.check_comms(requested_by, Comms.PUBLISH_INCIDENT)
-        if action != "create" and not await self.store.is_public(incident.id):
-            raise errors.UserError(
-                f"Incident #{incident.id} is not on the status page; declare it with `--public` to post it."
-            )
-        payload = self.draft(incident, action, status)
+        only: list[str] | None = None
+        if action != "create":
+            if not await self.store.is_public(incident.id):
+                raise errors.UserError(
+                    f"Incident #{incident.id} is not on the status page; declare it with `--public` to post it."
+                )
+            only = await self.store.public_pages(incident.id)  # not a page that refused the create
+            if not only:
+                raise errors.UserError(
+                    f"Incident #{incident.id} is on no status page: every page refused its creation (see its timeline)."
+                )
+        payload = self.draft(incident, action, status, only=only)
         draft = await self.store.create_draft(
             incident.id, action=action, payload=payload, requested_by=requested_by, at=self.clock()
         )
@@ -178,13 +205,15 @@ class PublicComms:
         if draft is None:
             raise errors.NotFoundError("That status page preview no longer exists.")
         verb = "confirmed" if confirm else "cancelled"
-        outbox = Outbound(STATUSPAGE, draft.action, draft.payload) if confirm else None
+        pages = pages_in(draft.payload)
+        outbox = [Outbound(STATUSPAGE, draft.action, page) for page in pages] if confirm else []
+        names = "; ".join(dict.fromkeys(str(page.get("name", "")) for page in pages))
         decided = await self.store.decide_draft(
             draft_id,
             confirm=confirm,
             by=user_id,
             at=self.clock(),
-            event_text=f"status page {draft.action} {verb}: {draft.payload.get('name', '')}",
+            event_text=f"status page {draft.action} {verb}: {names}",
             outbox=outbox,
         )
         if decided is None:  # someone decided between our read and our write (a double click, two people)
@@ -200,19 +229,27 @@ class PublicComms:
 
 
 def preview_context(draft: PublicDraft, *, decided: str = "") -> dict[str, Any]:
-    body = draft.payload.get("incident", {})
-    components = body.get("components") or {}
+    pages = pages_in(draft.payload)
+    first = pages[0].get("incident", {}) if pages else {}
     return {
         "id": draft.incident_id,
         "action": draft.action,
-        "status": contexts.safe(body.get("status", ""), 40),
-        "impact": contexts.safe(body.get("impact_override", ""), 40),
-        "page_id": contexts.safe(draft.payload.get("page_id", ""), 60),
-        "name": contexts.safe(draft.payload.get("name", ""), 200),
-        "body": contexts.safe(body.get("body", "")),
-        "components": contexts.safe(", ".join(f"{c} → {s}" for c, s in components.items()) or "unchanged", 500),
+        "status": contexts.safe(first.get("status", ""), 40),
+        "impact": contexts.safe(first.get("impact_override", ""), 40),
+        "pages": [_page_context(page) for page in pages],
         "requested_by": contexts.mention(draft.requested_by),
         "decided": decided,
         "actions": {"confirm": ActionId.PUBLIC_CONFIRM.value, "cancel": ActionId.PUBLIC_CANCEL.value},
         "value": str(draft.id),
+    }
+
+
+def _page_context(page: Mapping[str, Any]) -> dict[str, Any]:
+    body = page.get("incident", {})
+    components = body.get("components") or {}
+    return {
+        "page_id": contexts.safe(page.get("page_id", ""), 60),
+        "name": contexts.safe(page.get("name", ""), 200),
+        "body": contexts.safe(body.get("body", "")),
+        "components": contexts.safe(", ".join(f"{c} → {s}" for c, s in components.items()) or "unchanged", 500),
     }

@@ -41,9 +41,15 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         incident_id=42,
         action="create",
         payload={
-            "page_id": NASTY,
-            "name": NASTY,
-            "incident": {"status": "investigating", "body": NASTY, "components": {NASTY: "major_outage"}},
+            "pages": [
+                {
+                    "page_id": NASTY,
+                    "services": NASTY,
+                    "name": NASTY,
+                    "incident": {"status": "investigating", "body": NASTY, "components": {NASTY: "major_outage"}},
+                }
+            ]
+            * 2  # an incident on two pages: one section each
         },
         requested_by="U0REQUESTER",
         state="pending",

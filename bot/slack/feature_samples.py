@@ -11,7 +11,7 @@ from typing import Any
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
-from bot.comms import guide_events
+from bot.comms import guide_events, outbox_events
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
@@ -139,6 +139,13 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         *(IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.opened(NASTY, NASTY)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.step(NASTY)),
+        *(
+            IncidentEvent(
+                _AT, NASTY, "bot", outbox_events.encode(outbox_events.Delivery(target, action, outcome, *[NASTY] * 5))
+            )
+            for target, action in (("statuspage", "create"), ("statuspage", "resolve"), ("pagerduty", "trigger"))
+            for outcome in (outbox_events.DELIVERED, outbox_events.REFUSED, outbox_events.RETRYING)
+        ),
     ]
     zone = catalog.timezone
     return {

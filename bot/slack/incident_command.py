@@ -182,12 +182,12 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         await ack_then(rt.followups, rt.replier, ack, who, "incident-resolve", work)
 
     async def handle_post_update_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        async def work() -> None:
-            who = action_invocation(body)
-            async with answering(rt.replier, who, "that click"):
-                await _open_update(rt, service, who, body)
-
-        await ack_click_then(rt.followups, rt.replier, ack, body, "incident-post-update", work)
+        # A trigger_id lives 3 s: the modal opens right after the ack, not from the follow-up queue, where
+        # it could wait longer than that (or be refused as busy). Opening it is one read and one call.
+        await ack()
+        who = action_invocation(body)
+        async with answering(rt.replier, who, "that click"):
+            await _open_update(rt, service, who, body)
 
     async def handle_snooze_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         async def work() -> None:

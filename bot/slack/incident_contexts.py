@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalog import Catalog
-from bot.comms import guide_events
+from bot.comms import guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 
@@ -48,6 +48,7 @@ def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catal
                 "actor": mention(e.actor),
                 "text": safe(e.text, 300) if e.text else "",
                 **_guide_entry(e),
+                "outbox": _outbox_entry(e),
             }
             for e in events
         ],
@@ -64,6 +65,23 @@ def _guide_entry(event: IncidentEvent) -> dict[str, Any]:
             else None
         ),
         "guide_step": safe(entry.command, 300) if isinstance(entry, guide_events.Step) else None,
+    }
+
+
+def _outbox_entry(event: IncidentEvent) -> dict[str, str] | None:
+    """What the outbox worker reported (status page, PagerDuty) as data for the template to word."""
+    entry = outbox_events.read(event.text) if event.actor == "bot" else None
+    if entry is None:
+        return None
+    return {
+        "target": safe(entry.target, 20),
+        "action": safe(entry.action, 20),
+        "outcome": safe(entry.outcome, 20),
+        "page": safe(entry.page, 60),
+        "services": safe(entry.services, 200),
+        "status": safe(entry.status, 40),
+        "reason": safe(entry.reason, 300),
+        "dedup_key": safe(entry.dedup_key, 80),
     }
 
 

@@ -71,8 +71,9 @@ def chosen_status(view: dict[str, Any]) -> str:
 
 
 async def with_public_status(public: PublicComms | None, modal: dict[str, Any], incident_id: int) -> dict[str, Any]:
-    """The update modal, with the public status choice when the incident is on the status page."""
-    if public is not None and await public.store.is_public(incident_id):
+    """The update modal, with the public status choice when the incident is on a status page (a page that
+    refused its creation does not count)."""
+    if public is not None and await public.store.public_pages(incident_id):
         modal["blocks"].append(public_status_block())
     return modal
 
@@ -101,7 +102,7 @@ async def offer_declared(public: PublicComms | None, incident: Incident, *, requ
 
 async def offer_resolved(public: PublicComms | None, incident: Incident, *, user: str) -> str:
     """After a resolve: if the incident is public, the preview of its resolution (components back to operational)."""
-    if public is None or not await public.store.is_public(incident.id):
+    if public is None or not await public.store.public_pages(incident.id):
         return ""
     try:
         await public.propose(incident, action="resolve", status="resolved", requested_by=user)

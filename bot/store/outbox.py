@@ -1,4 +1,4 @@
-"""The outbox and the status page drafts in PostgreSQL (migration 009). The only module with their SQL.
+"""The outbox and the status page drafts in PostgreSQL (migrations 009, 010). The only module with their SQL.
 
 `insert_outbound` is called inside the transaction of the incident change that causes the call
 (bot/store/incidents.py, `decide_draft` below): the change and its outbox rows commit together.
@@ -47,17 +47,19 @@ class PostgresOutboxStore:
 
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
         # One statement: the row is locked (SKIP LOCKED: another replica takes the next one) and leased.
-        # A row waits while an earlier row of its incident and target is pending, so order is kept.
+        # A row waits while an earlier row of its incident, target and page is pending, so order is kept.
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
                 "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
                 " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
                 "   AND (o.claimed_until IS NULL OR o.claimed_until < $1)"
                 "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
-                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
+                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending'"
+                "                   AND e.payload ->> 'page_id' IS NOT DISTINCT FROM o.payload ->> 'page_id')"
                 "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, incident_id, target, action, payload, attempts,"
-                "   (SELECT statuspage_incident_id FROM incidents i WHERE i.id = outbox.incident_id)"
+                " RETURNING id, incident_id, target, action, payload, attempts, idempotency_key::text,"
+                "   (SELECT s.statuspage_incident_id FROM statuspage_incidents s"
+                "    WHERE s.incident_id = outbox.incident_id AND s.page_id = outbox.payload ->> 'page_id')"
                 "   AS statuspage_incident_id",
                 now,
                 now + lease,
@@ -80,8 +82,10 @@ class PostgresOutboxStore:
             )
             if outcome.statuspage_incident_id:
                 await conn.execute(
-                    "UPDATE incidents SET statuspage_incident_id = $2 WHERE id = $1",
+                    "INSERT INTO statuspage_incidents (incident_id, page_id, statuspage_incident_id)"
+                    " VALUES ($1, $2, $3) ON CONFLICT (incident_id, page_id) DO NOTHING",
                     item.incident_id,
+                    str(item.payload["page_id"]),
                     outcome.statuspage_incident_id,
                 )
             if outcome.event_text:
@@ -117,7 +121,7 @@ class PostgresOutboxStore:
         return _draft(row) if row is not None else None
 
     async def decide_draft(
-        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Outbound | None
+        self, draft_id: int, *, confirm: bool, by: str, at: datetime, event_text: str, outbox: Sequence[Outbound]
     ) -> PublicDraft | None:
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
@@ -132,8 +136,7 @@ class PostgresOutboxStore:
                 return None
             draft = _draft(row)
             await conn.execute(_ADD_EVENT, draft.incident_id, at, "public", by, event_text)
-            if outbox is not None:
-                await insert_outbound(conn, draft.incident_id, [outbox], at=at)
+            await insert_outbound(conn, draft.incident_id, outbox, at=at)
         return draft
 
     async def is_public(self, incident_id: int) -> bool:
@@ -144,3 +147,13 @@ class PostgresOutboxStore:
                 incident_id,
             )
         return bool(found)
+
+    async def public_pages(self, incident_id: int) -> list[str]:
+        async with self._db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT payload ->> 'page_id' AS page_id, min(id) AS first FROM outbox"
+                " WHERE incident_id = $1 AND target = 'statuspage' AND action = 'create' AND state <> 'refused'"
+                " GROUP BY 1 ORDER BY first",
+                incident_id,
+            )
+        return [r["page_id"] for r in rows]

@@ -1,4 +1,5 @@
-"""Atlassian Statuspage REST API v1: create and update an incident (and its components' status).
+"""Atlassian Statuspage REST API v1: create and update an incident (and its components' status), and
+find an unresolved one by its metadata.
 
 `Authorization: OAuth <key>`, the key read from the environment variable the catalog names, at
 the moment of the call (a key set later is picked up without a restart).
@@ -12,6 +13,12 @@ from typing import Any
 from bot import errors
 from bot.targets import env
 from bot.targets.outbound import DeliveryError, JsonApi
+
+# `GET …/incidents/unresolved` answers at most `per_page` (up to 100) incidents per page of results.
+PER_PAGE = 100
+# How far the search goes (2,000 unresolved incidents, far more than a real page has): the bound keeps
+# a misbehaving answer (the same full page again and again) from looping forever.
+MAX_RESULT_PAGES = 20
 
 
 class Statuspage:
@@ -37,6 +44,28 @@ class Statuspage:
             raise DeliveryError("Statuspage answered without an incident id", temporary=True)
         return incident_id
 
+    async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """GET /pages/{page_id}/incidents/unresolved, page by page: the first incident whose metadata
+        holds every key and value of `metadata` (Statuspage's metadata is objects at the top level)."""
+        for number in range(1, MAX_RESULT_PAGES + 1):
+            answer = await self._api.call(
+                "GET",
+                f"{self._base}pages/{page_id}/incidents/unresolved",
+                headers=self._headers(),
+                params={"page": str(number), "per_page": str(PER_PAGE)},
+            )
+            if not isinstance(answer, list):  # not knowing is not "absent": creating now could duplicate
+                raise DeliveryError("Statuspage answered the unresolved incidents without a list", temporary=True)
+            listed: list[Any] = answer
+            for incident in listed:
+                if isinstance(incident, dict) and _carries(incident.get("metadata"), metadata):
+                    found = incident.get("id")
+                    if isinstance(found, str) and found:
+                        return found
+            if len(listed) < PER_PAGE:
+                return None
+        return None
+
     async def update_incident(self, page_id: str, incident_id: str, incident: Mapping[str, Any]) -> None:
         """PATCH /pages/{page_id}/incidents/{incident_id}: a new status, a new update, components."""
         await self._api.call(
@@ -48,3 +77,13 @@ class Statuspage:
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _carries(stored: object, wanted: Mapping[str, Mapping[str, str]]) -> bool:
+    if not isinstance(stored, dict):
+        return False
+    for group, values in wanted.items():
+        held = stored.get(group)
+        if not isinstance(held, dict) or any(held.get(k) != v for k, v in values.items()):
+            return False
+    return True

@@ -1,5 +1,6 @@
-"""The status page tutorial in the shell (issue 23): the shell's Statuspage and PagerDuty fakes show the
-public incident created, updated and resolved, and the page opened and resolved, once each."""
+"""The status page tutorials in the shell (issue 23): the shell's Statuspage and PagerDuty fakes show the
+public incident created, updated and resolved, and the page opened and resolved, once each; an incident
+on two pages is posted and resolved on both."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_o
     assert "spinc0000002" not in out  # one public incident, however many steps
     assert "[resolved] [P1] Mail Score API returns 500s (events: trigger, resolve)" in out
     assert "Mail Score API: operational" in out
+
+
+def test_an_incident_on_two_pages_is_posted_and_resolved_on_both(tmp_path: Path, servers: dict[str, str]) -> None:
+    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-two-status-pages.txt", servers=servers)
+    assert code == 0, out
+    assert "Customers on page `mailscore01` would read" in out and "Customers on page `helpdesk01` would read" in out
+    assert "spinc0000001 [resolved, impact critical] An outage of Mail Score API (page mailscore01)" in out
+    assert "spinc0000002 [resolved, impact critical] An outage of Helpdesk API (page helpdesk01)" in out
+    assert "spinc0000003" not in out  # one public incident per page, however many steps

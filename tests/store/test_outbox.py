@@ -1,15 +1,22 @@
 """The outbox in PostgreSQL: a due row is claimed by one replica, in order per incident and target,
-and a leased row comes back only when its lease ends (its replica died mid-call)."""
+and a leased row comes back only when its lease ends (its replica died mid-call); the replica that
+takes it over adopts the Statuspage incident the dead one created instead of posting another."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, Outcome
-from bot.store.db import Database
+import asyncpg
+import pytest
+
+from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, OutboxWorker, Outcome
+from bot.store.db import Database, available_migrations, create_database
 from bot.store.incidents import PostgresIncidentStore
-from bot.store.outbox import PostgresOutboxStore
+from bot.store.outbox import PostgresOutboxStore, insert_outbound
+from bot.targets.statuspage import Statuspage
+from sandbox.statuspage_fake import StatuspageFake
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -56,7 +63,10 @@ async def test_an_update_waits_for_the_create_it_patches_and_gets_its_id(db: Dat
     update = await store.claim_next(NOW, lease=LEASE)
     assert update is not None and update.action == "update" and update.statuspage_incident_id == "sp1"
     async with db.acquire() as conn:
-        stored = await conn.fetchval("SELECT statuspage_incident_id FROM incidents WHERE id = $1", incident_id)
+        stored = await conn.fetchval(
+            "SELECT statuspage_incident_id FROM statuspage_incidents WHERE incident_id = $1 AND page_id = 'p'",
+            incident_id,
+        )
         kinds = await conn.fetch("SELECT kind, text FROM incident_events WHERE actor = 'bot'")
     assert stored == "sp1" and [(k["kind"], k["text"]) for k in kinds] == [("status page", "created")]
 
@@ -76,3 +86,148 @@ async def test_a_leased_row_comes_back_after_its_lease_and_a_retried_one_after_i
     assert last is not None and last.attempts == 3
     await store.finish(last, DELIVERED, at=later)
     assert await store.claim_next(later + timedelta(hours=1), lease=LEASE) is None
+
+
+SP_KEY_ENV, SP_KEY = "STORE_TEST_STATUSPAGE_KEY", "sp-store-test-key"
+CREATE = {"page_id": "page1", "incident": {"name": "Outage of Mail Score API", "status": "investigating"}}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[StatuspageFake]:
+    async with StatuspageFake(SP_KEY) as started:
+        started.add_page("page1", {"cmp1": "Mail Score API"})
+        yield started
+
+
+@pytest.fixture
+async def statuspage(monkeypatch: pytest.MonkeyPatch, fake: StatuspageFake) -> AsyncIterator[Statuspage]:
+    monkeypatch.setenv(SP_KEY_ENV, SP_KEY)
+    client = Statuspage(fake.url, api_key_env=SP_KEY_ENV, timeout=5)
+    yield client
+    await client.close()
+
+
+def worker(db: Database, statuspage: Statuspage, at: datetime) -> OutboxWorker:
+    return OutboxWorker(
+        PostgresOutboxStore(db), statuspage, None, lambda: at, backoff_seconds=1, backoff_max_seconds=1, lease=LEASE
+    )
+
+
+async def test_a_replica_dying_after_statuspage_accepted_a_create_leaves_one_public_incident(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    incident_id = await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    first = worker(db, statuspage, NOW)
+    claimed = await first.store.claim_next(NOW, lease=LEASE)
+    assert claimed is not None
+    assert (await first.attempt(claimed)).state == "delivered"  # Statuspage has it; the replica dies here
+    (created,) = fake.incidents
+    assert fake.incidents[created]["metadata"] == {"runbook_bot": {"outbox_key": claimed.idempotency_key}}
+
+    assert await worker(db, statuspage, NOW + LEASE - timedelta(seconds=1)).drain() == 0  # still leased
+    assert await worker(db, statuspage, NOW + LEASE + timedelta(seconds=1)).drain() == 1
+    assert list(fake.incidents) == [created] and fake.count("POST", "/incidents") == 1
+    assert fake.count("GET", "/incidents/unresolved", status=200) == 1
+    async with db.transaction() as conn:
+        stored = await conn.fetchval("SELECT statuspage_incident_id FROM statuspage_incidents")
+        await insert_outbound(
+            conn,
+            incident_id,
+            [Outbound(STATUSPAGE, "update", {"page_id": "page1", "incident": {"status": "identified"}})],
+            at=NOW,
+        )
+    assert stored == created
+    assert await worker(db, statuspage, NOW + LEASE * 2).drain() == 1
+    assert fake.incidents[created]["status"] == "identified" and len(fake.incidents) == 1
+
+
+async def test_a_first_create_never_looks_and_a_retried_one_creates_when_nothing_carries_its_key(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    fake.fail(503)  # the first attempt fails before Statuspage takes anything
+    assert await worker(db, statuspage, NOW).drain() == 1
+    assert fake.incidents == {} and fake.count("GET") == 0
+    assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
+    assert fake.count("GET", "/incidents/unresolved", status=200) == 1 and len(fake.incidents) == 1
+
+
+async def test_one_pages_pending_create_does_not_hold_up_another_pages_update(db: Database) -> None:
+    page = {"incident": {"status": "investigating"}}
+    await declared(
+        db,
+        Outbound(STATUSPAGE, "create", {**page, "page_id": "a"}),
+        Outbound(STATUSPAGE, "create", {**page, "page_id": "b"}),
+        Outbound(STATUSPAGE, "update", {**page, "page_id": "a"}),
+    )
+    store = PostgresOutboxStore(db)
+    create_a = await store.claim_next(NOW, lease=LEASE)
+    create_b = await store.claim_next(NOW, lease=LEASE)  # another page: not behind page a's create
+    assert create_a is not None and create_b is not None and create_b.payload["page_id"] == "b"
+    assert await store.claim_next(NOW, lease=LEASE) is None  # page a's update waits for page a's create
+    await store.finish(create_a, Outcome("delivered", "status page", None, statuspage_incident_id="spa"), at=NOW)
+    update_a = await store.claim_next(NOW, lease=LEASE)  # page b's create is still out: no matter
+    assert update_a is not None and update_a.action == "update" and update_a.statuspage_incident_id == "spa"
+
+
+async def test_an_attempt_ends_within_its_lease_and_the_next_adopts_what_statuspage_took(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    answer = fake.hold_answers("POST", "/incidents")  # Statuspage takes the create; its answer does not come
+    lease = timedelta(seconds=1)  # shorter than the client's timeout: only the lease can end the attempt
+    slow = OutboxWorker(
+        PostgresOutboxStore(db), statuspage, None, lambda: NOW, backoff_seconds=1, backoff_max_seconds=1, lease=lease
+    )
+    assert await slow.drain() == 1
+    answer.set()  # to a caller that gave up
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, claimed_until, last_error FROM outbox")
+    assert row is not None and row["state"] == "pending" and row["claimed_until"] is None  # given back, not held
+    assert row["last_error"] == "no answer within the outbox row's lease"
+    assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
+    assert len(fake.incidents) == 1 and fake.count("POST", "/incidents") == 1
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT statuspage_incident_id FROM statuspage_incidents") == next(
+            iter(fake.incidents)
+        )
+
+
+async def test_migration_010_keeps_the_statuspage_id_an_incident_had_on_its_page(postgres_url: str) -> None:
+    url = await create_database(postgres_url)
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz)")
+        for version, sql in available_migrations():
+            if version >= "010":
+                break
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        for title, page_id in (("Delivered", "mailscore01"), ("Never delivered", None)):
+            incident = await conn.fetchval(
+                "INSERT INTO incidents (title, severity, lead, declared_by, channel_id, declared_at,"
+                " statuspage_incident_id) VALUES ($1, 'P1', 'U0A', 'U0A', 'C0I', $2, $3) RETURNING id",
+                title,
+                NOW,
+                f"sp-{title}" if page_id else None,
+            )
+            await conn.execute(
+                "INSERT INTO outbox (incident_id, target, action, payload, created_at, next_attempt_at)"
+                " VALUES ($1, 'statuspage', 'create', $2::jsonb, $3, $3)",
+                incident,
+                f'{{"page_id": "{page_id or "mailscore01"}", "incident": {{}}}}',
+                NOW,
+            )
+    finally:
+        await conn.close()
+    database = Database(url, timeout=10)
+    await database.open()
+    try:
+        assert "010_statuspage_pages" in await database.migrate()
+        async with database.acquire() as migrated:
+            kept = [tuple(r) for r in await migrated.fetch("SELECT * FROM statuspage_incidents")]
+            keys = await migrated.fetch("SELECT DISTINCT idempotency_key FROM outbox")
+    finally:
+        await database.close()
+    assert kept == [(1, "mailscore01", "sp-Delivered")]
+    assert len(keys) == 2  # every row, old ones too, has a key of its own
