@@ -48,13 +48,16 @@ _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": 
 @dataclass(frozen=True)
 class PublicDraft:
     id: int
-    incident_id: int
-    action: str  # create, update, resolve
+    incident_id: int | None  # None for a maintenance window's draft
+    action: str  # create, update, resolve; a window's: create, start, complete, cancel
     payload: Mapping[str, Any]  # {"page_id": …, "incident": the Statuspage body}
     requested_by: str
     state: str  # pending, confirmed, cancelled
     channel_id: str | None
     message_ts: str | None
+    maintenance_id: int | None = (
+        None  # the window whose scheduled maintenance this is (bot/comms/maintenance_public.py)
+    )
 
 
 class PublicStore(Protocol):
@@ -193,7 +196,8 @@ class PublicComms:
         if decided.channel_id and decided.message_ts:
             shown = "Queued for the status page" if confirm else "Not posted"
             context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")
-            rendered = self.templates.render("incident_public_preview", context)
+            template = "incident_public_preview" if decided.maintenance_id is None else "maintenance_public_preview"
+            rendered = self.templates.render(template, context)
             await self.slack.update_message(decided.channel_id, decided.message_ts, rendered.text, rendered.blocks)
         log.info("public draft decided", draft=draft_id, incident=draft.incident_id, confirmed=confirm)
         return decided
@@ -203,7 +207,9 @@ def preview_context(draft: PublicDraft, *, decided: str = "") -> dict[str, Any]:
     body = draft.payload.get("incident", {})
     components = body.get("components") or {}
     return {
-        "id": draft.incident_id,
+        "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
+        "window": contexts.safe(draft.payload.get("window", ""), 200),  # a maintenance's times, as previewed
+        "component_ids": contexts.safe(", ".join(body.get("component_ids") or []), 500),  # a maintenance's
         "action": draft.action,
         "status": contexts.safe(body.get("status", ""), 40),
         "impact": contexts.safe(body.get("impact_override", ""), 40),
