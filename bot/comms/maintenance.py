@@ -106,24 +106,50 @@ class MaintenanceService:
             created_by=created_by,
             at=now,
         )
-        prefix = job_prefix(window.id)
-        if starts_at - ANNOUNCE_AHEAD > now:
-            await self.scheduler.schedule(
-                NOTICE_KIND,
-                prefix + "reminder",
-                starts_at - ANNOUNCE_AHEAD,
-                {"window": window.id, "notice": "reminder"},
-            )
-        await self.scheduler.schedule(
-            NOTICE_KIND, prefix + "started", starts_at, {"window": window.id, "notice": "started"}
-        )
-        await self.scheduler.schedule(
-            NOTICE_KIND, prefix + "completed", window.ends_at, {"window": window.id, "notice": "completed"}
-        )
+        await self._schedule_notices(window, now=now)
         ts = await self._post("maintenance_scheduled", window, late=False)
         await self.store.set_message(window.id, ts)
         window = replace(window, message_ts=ts)
         log.info("maintenance scheduled", window=window.id, starts_at=starts_at.isoformat())
+        return window
+
+    async def _schedule_notices(self, window: MaintenanceWindow, *, now: datetime, version: str = "") -> None:
+        """The reminder (when there is time for it), start and completion notices of the window's times.
+        A rescheduled window's notices carry a `version` after the notice's name: a job key is never reused,
+        and `maintenance:<id>:started` still prefixes every start notice the window ever had."""
+        prefix = job_prefix(window.id)
+        if window.starts_at - ANNOUNCE_AHEAD > now:
+            await self.scheduler.schedule(
+                NOTICE_KIND,
+                prefix + "reminder" + version,
+                window.starts_at - ANNOUNCE_AHEAD,
+                {"window": window.id, "notice": "reminder"},
+            )
+        await self.scheduler.schedule(
+            NOTICE_KIND, prefix + "started" + version, window.starts_at, {"window": window.id, "notice": "started"}
+        )
+        await self.scheduler.schedule(
+            NOTICE_KIND, prefix + "completed" + version, window.ends_at, {"window": window.id, "notice": "completed"}
+        )
+
+    async def reschedule(
+        self, window_id: int, *, starts_at: datetime, length: timedelta, actor: str
+    ) -> MaintenanceWindow:
+        """A scheduled window gets new times: its pending notices follow them, and the change is announced."""
+        await self.policy.check_comms(actor, Comms.SCHEDULE_MAINTENANCE)
+        window = await self.store.reschedule(window_id, starts_at=starts_at, ends_at=starts_at + length)
+        if window is None:
+            existing = await self.store.get(window_id)
+            if existing is None:
+                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
+            raise errors.UserError(
+                f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; only a scheduled window can be moved."
+            )
+        now = self.clock()
+        await self.scheduler.cancel(job_prefix(window_id))
+        await self._schedule_notices(window, now=now, version=f":v{int(now.timestamp() * 1000)}")
+        await self._post("maintenance_rescheduled", window, late=False)
+        log.info("maintenance rescheduled", window=window_id, starts_at=starts_at.isoformat())
         return window
 
     async def upcoming(self, user_id: str) -> list[MaintenanceWindow]:

@@ -3,9 +3,9 @@
 Statuspage (REST API v1) models a scheduled maintenance as an incident created with status `scheduled`,
 `scheduled_for`/`scheduled_until` and automation flags: we let Statuspage move it to `in_progress` at
 the start (its components to `under_maintenance`) and to `completed` at the end (back to
-`operational`), so a window that runs as planned needs one call. A window started or completed early
-patches it; a cancelled one is marked `completed` with a cancellation message rather than deleted, so
-subscribers who were told it was coming are told it is not.
+`operational`), so a window that runs as planned needs one call. A window moved to new times, or
+started or completed early, patches it. A cancelled one is marked `completed` with a cancellation
+message rather than deleted, so subscribers who were told it was coming are told it is not.
 
 Each step reuses the incident flow (bot/comms/public.py): a draft, its preview in the window's
 thread, a Confirm by someone `comms.incident.publish` allows (at request and at click), and then
@@ -33,6 +33,7 @@ PREVIEW_TEMPLATE = "maintenance_public_preview"
 # A window's step → (template of what customers read, Statuspage status, status of its components).
 STEPS: dict[str, tuple[str, str, str | None]] = {
     "create": ("public_maintenance_scheduled", "scheduled", None),
+    "reschedule": ("public_maintenance_rescheduled", "scheduled", None),
     "start": ("public_maintenance_started", "in_progress", "under_maintenance"),
     "complete": ("public_maintenance_completed", "completed", "operational"),
     # Only a window that has not started can be cancelled: its components were never touched.
@@ -105,6 +106,8 @@ class MaintenancePublic:
                 "component_ids": list(page.components),
                 "deliver_notifications": True,
             }
+        elif action == "reschedule":  # the same maintenance, moved: Statuspage tells subscribers the new times
+            body |= {"scheduled_for": window.starts_at.isoformat(), "scheduled_until": window.ends_at.isoformat()}
         if component_status is not None:
             body["components"] = dict.fromkeys(page.components, component_status)
         return {"page_id": page.page_id, "name": text["name"], "window": f"{start} – {end}", "incident": body}

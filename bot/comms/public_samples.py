@@ -16,7 +16,7 @@ from bot.comms.public import PublicDraft, preview_context
 from bot.comms.records import Incident
 from bot.comms.samples import NASTY
 
-_WINDOW_STEPS = ("scheduled", "started", "completed", "cancelled")
+_WINDOW_STEPS = ("scheduled", "rescheduled", "started", "completed", "cancelled")
 YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 

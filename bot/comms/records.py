@@ -136,6 +136,10 @@ class MaintenanceStore(Protocol):
 
     async def upcoming(self, *, limit: int = 20) -> list[MaintenanceWindow]: ...
 
+    async def reschedule(self, window_id: int, *, starts_at: datetime, ends_at: datetime) -> MaintenanceWindow | None:
+        """New times for a window still `scheduled`, atomically; None when it is not (or not there)."""
+        ...
+
     async def set_message(self, window_id: int, ts: str) -> None: ...
 
     async def latest_status_page_events(self, window_ids: Sequence[int]) -> dict[int, WindowEvent]:

@@ -26,7 +26,8 @@ from bot.templating import Templates
 log = structlog.get_logger(__name__)
 USAGE = (
     "/maintenance schedule <start> <duration> <purpose…> [--services a,b] [--public|--no-public] · "
-    "/maintenance cancel|start|complete <id> · /maintenance list  (start: 2026-12-01T22:00+01:00 or 2026-12-01 22:00)"
+    "/maintenance reschedule <id> <start> <duration> · /maintenance cancel|start|complete <id> · "
+    "/maintenance list  (start: 2026-12-01T22:00+01:00 or 2026-12-01 22:00)"
 )
 _BY_ID = ("cancel", "start", "complete")  # subcommands that name one window
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -44,6 +45,14 @@ class Parsed:
     publish: bool | None = None  # --public / --no-public; None: the catalog's `statuspage.maintenance_default`
 
 
+def _joined_start(rest: list[str], at: int) -> list[str]:
+    """A start typed as a date and a time at position `at`, as one token: "2026-12-01 22:00" arrives as
+    two tokens, and people type it that way."""
+    if len(rest) >= at + 2 and _DATE_ONLY.match(rest[at]) and _TIME_ONLY.match(rest[at + 1]):
+        return [*rest[:at], f"{rest[at]}T{rest[at + 1]}", *rest[at + 2 :]]
+    return rest
+
+
 def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
     tokens = parser.tokenize(text)
     word = tokens[0].lower() if tokens else "help"
@@ -54,8 +63,16 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
         if len(rest) != 1:
             raise errors.UserError(f"Say which window: `/maintenance {word} <id>`.")
         return Parsed(word, window_id=maintenance.parse_id(rest[0]))
+    if word == "reschedule":
+        rest = _joined_start(rest, 1)
+        if len(rest) != 3:
+            raise errors.UserError("`reschedule` needs the window's id, a new start and a duration.")
+        starts_at = times.parse_start(rest[1], timezone=timezone, now=now)
+        return Parsed(
+            word, window_id=maintenance.parse_id(rest[0]), starts_at=starts_at, length=times.parse_duration(rest[2])
+        )
     if word != "schedule":
-        raise parser.unknown_name_error("subcommand", word, ["schedule", *_BY_ID, "list"])
+        raise parser.unknown_name_error("subcommand", word, ["schedule", "reschedule", *_BY_ID, "list"])
     flags = [t for t in rest if t in ("--public", "--no-public")]
     if len(set(flags)) > 1:
         raise errors.UserError("Say `--public` or `--no-public`, not both.")
@@ -68,9 +85,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
             raise errors.UserError("`--services` needs a comma-separated list, e.g. `--services backend,frontend`.")
         services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
         rest = rest[:at] + rest[at + 2 :]
-    # "2026-12-01 22:00" arrives as two tokens; people type it that way, so accept it.
-    if len(rest) >= 2 and _DATE_ONLY.match(rest[0]) and _TIME_ONLY.match(rest[1]):
-        rest = [f"{rest[0]}T{rest[1]}", *rest[2:]]
+    rest = _joined_start(rest, 0)
     if len(rest) < 3:
         raise errors.UserError("`schedule` needs a start, a duration and a purpose.")
     starts_at = times.parse_start(rest[0], timezone=timezone, now=now)
@@ -130,6 +145,15 @@ async def _command(
         windows = await service.upcoming(who.user_id)
         events = await service.status_page_events(windows)
         said = rt.templates.render("maintenance_list", contexts.maintenance_list(windows, rt.catalog.timezone, events))
+    elif parsed.word == "reschedule":
+        assert parsed.window_id is not None and parsed.starts_at is not None
+        window = await service.reschedule(
+            parsed.window_id, starts_at=parsed.starts_at, length=parsed.length, actor=who.user_id
+        )
+        offer = await service.offer_public(window, "reschedule", requested=None, user=who.user_id)
+        said = rt.templates.render(
+            "maintenance_reply", contexts.maintenance_reply("rescheduled", window.id, offer=offer)
+        )
     elif parsed.word in _BY_ID:
         assert parsed.window_id is not None
         step = {"cancel": service.cancel, "start": service.start_now, "complete": service.complete_now}

@@ -80,6 +80,17 @@ class PostgresMaintenanceStore:
             )
         return [_window(r) for r in rows]
 
+    async def reschedule(self, window_id: int, *, starts_at: datetime, ends_at: datetime) -> MaintenanceWindow | None:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "UPDATE maintenance_windows SET starts_at = $2, ends_at = $3"
+                f" WHERE id = $1 AND state = 'scheduled' RETURNING {_COLUMNS}",
+                window_id,
+                starts_at,
+                ends_at,
+            )
+        return _window(row) if row is not None else None
+
     async def set_message(self, window_id: int, ts: str) -> None:
         async with self._db.acquire() as conn:
             await conn.execute("UPDATE maintenance_windows SET message_ts = $2 WHERE id = $1", window_id, ts)

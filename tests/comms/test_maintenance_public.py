@@ -350,3 +350,63 @@ def test_check_config_names_what_window_announcements_miss(tmp_path: Path) -> No
     )
     assert "windows of service 'email-dashboard' cannot be announced: it has no page id" in result.stderr
     assert "service 'backend'" not in result.stderr
+
+
+async def test_moving_a_public_window_patches_its_maintenance_once_and_its_notices_follow(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake, statuspage: StatuspageFake
+) -> None:
+    assert pbot.runtime is not None
+    scheduler = pbot.runtime.scheduler
+    first_start = start_in(pbot, timedelta(days=2))
+    announcement = await schedule_public(alice_p, slack, first_start, "--public")
+    await alice_p.click(await preview(slack, announcement), POST)
+    await settled(pbot, 1)
+    moved_to = first_start + timedelta(days=1, hours=3)
+    for count, start in enumerate((first_start + timedelta(hours=1), moved_to), start=2):  # twice: keys stay unique
+        await alice_p.slash_command(f"reschedule 1 {start.isoformat()} 3h", command="/maintenance")
+        await slack.wait_for(lambda n=count: len(notices(slack, "Maintenance #1 moved to")) == n - 1 or None)
+        await alice_p.click(await preview(slack, announcement, count), POST)
+    reply = await confirmed(slack, "U0ALICE", "Maintenance #1 moved")
+    assert "A status page preview waits" in reply.text
+    rows = await settled(pbot, 3)
+    assert [(r["action"], r["state"]) for r in rows] == [
+        ("create", "delivered"),
+        ("reschedule", "delivered"),
+        ("reschedule", "delivered"),
+    ]
+    (public,) = statuspage.maintenances()
+    assert datetime.fromisoformat(public["scheduled_for"]) == moved_to
+    assert datetime.fromisoformat(public["scheduled_until"]) == moved_to + timedelta(hours=3)
+    assert public["status"] == "scheduled" and "has moved" in public["incident_updates"][0]["body"]
+    assert statuspage.count("POST") == 1 and statuspage.count("PATCH") == 2
+    pending = await scheduler.pending("maintenance:1:")
+    assert sorted(j.run_at for j in pending) == [
+        moved_to - timedelta(hours=24),
+        moved_to,
+        moved_to + timedelta(hours=3),
+    ]
+    assert await scheduler.run_due(now=first_start + timedelta(hours=1)) == []  # the old times fire nothing
+    assert not notices(slack, "Maintenance #1 has started")
+
+
+async def test_the_catalog_can_announce_every_window_on_the_status_page_by_default(
+    make_bot: MakeBot,
+    monkeypatch: pytest.MonkeyPatch,
+    statuspage: StatuspageFake,
+    pagerduty: PagerDutyFake,
+    slack: SlackFake,
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "chatops.yml"
+    source = CATALOG_PATH.read_text(encoding="utf-8")
+    catalog.write_text(
+        source.replace("statuspage:\n", "statuspage:\n  maintenance_default: true\n", 1), encoding="utf-8"
+    )
+    bot = await make_bot(**outbound_env(monkeypatch, statuspage, pagerduty), CHATOPS_CONFIG=str(catalog))
+    async with user_of(bot, slack, "U0ALICE") as alice:
+        announcement = await schedule_public(alice, slack, start_in(bot, timedelta(days=1)))
+        await preview(slack, announcement)
+        await schedule_public(alice, slack, start_in(bot, timedelta(days=1)), "--no-public")
+    reply = await confirmed(slack, "U0ALICE", "Maintenance #2 announced")
+    assert "status page" not in reply.text
+    assert len([m for m in slack.messages(INCIDENTS) if PREVIEW in m.text]) == 1

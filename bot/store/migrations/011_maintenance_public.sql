@@ -14,7 +14,7 @@ CREATE TABLE maintenance_events (
     at             timestamptz NOT NULL,
     kind           text        NOT NULL,   -- public (a person decided a preview), status page (the worker)
     actor          text        NOT NULL,
-    action         text        NOT NULL,   -- create, start, complete, cancel
+    action         text        NOT NULL,   -- create, reschedule, start, complete, cancel
     outcome        text        NOT NULL,   -- confirmed, cancelled; delivered, pending, refused, orphaned
     detail         text        NOT NULL DEFAULT ''  -- what Statuspage answered, when it refused or failed
 );
@@ -26,7 +26,7 @@ ALTER TABLE public_drafts ADD COLUMN maintenance_id bigint REFERENCES maintenanc
 ALTER TABLE public_drafts ADD CONSTRAINT public_drafts_subject CHECK (num_nonnulls(incident_id, maintenance_id) = 1);
 ALTER TABLE public_drafts DROP CONSTRAINT public_drafts_action_check;
 ALTER TABLE public_drafts ADD CONSTRAINT public_drafts_action_check
-    CHECK (action IN ('create', 'update', 'resolve', 'start', 'complete', 'cancel'));
+    CHECK (action IN ('create', 'update', 'resolve', 'reschedule', 'start', 'complete', 'cancel'));
 
 ALTER TABLE outbox ALTER COLUMN incident_id DROP NOT NULL;
 ALTER TABLE outbox ADD COLUMN maintenance_id bigint REFERENCES maintenance_windows (id);
