@@ -233,6 +233,8 @@ async def test_starting_early_then_cancel_refused_and_completing_reach_the_fake_
     (public,) = statuspage.maintenances()
     assert public["status"] == "in_progress"
     assert statuspage.components["mailscore01"]["cmpbackend01"]["status"] == "under_maintenance"
+    await alice_p.slash_command("cancel 1", command="/maintenance")  # too late to cancel a running window
+    await confirmed(slack, "U0ALICE", "only a scheduled window can be cancelled")
 
     await alice_p.slash_command("complete 1", command="/maintenance")
     await alice_p.click(await preview(slack, announcement, 3), POST)
