@@ -41,6 +41,17 @@ STEPS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
+# The window states in which a step's preview may still be confirmed: a preview left waiting while the
+# window moved on (a create for a window since cancelled, a start after it completed) is closed instead.
+CONFIRMABLE_IN: dict[str, tuple[str, ...]] = {
+    "create": ("scheduled", "in_progress"),
+    "reschedule": ("scheduled",),
+    "start": ("in_progress",),
+    "complete": ("completed",),
+    "cancel": ("cancelled",),
+}
+
+
 class WindowDrafts(Protocol):
     async def create_window_draft(
         self, window_id: int, *, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.comms.maintenance_public import CONFIRMABLE_IN
 from bot.comms.outbox import STATUSPAGE_EVENT, Claimed, ClaimedWindow, Outbound, Outcome, WindowOutcome
 from bot.comms.public import PublicDraft
 from bot.store.db import Connection, Database
@@ -200,6 +201,12 @@ class PostgresOutboxStore:
                 return None
             draft = _draft(row)
             if draft.maintenance_id is not None:  # a maintenance window's step: its own timeline and rows
+                state = await conn.fetchval(
+                    "SELECT state FROM maintenance_windows WHERE id = $1 FOR UPDATE", draft.maintenance_id
+                )
+                if confirm and state not in CONFIRMABLE_IN[draft.action]:  # the window moved on since the preview
+                    await conn.execute("UPDATE public_drafts SET state = 'cancelled' WHERE id = $1", draft_id)
+                    return None
                 outcome = "confirmed" if confirm else "cancelled"
                 await conn.execute(_ADD_WINDOW_EVENT, draft.maintenance_id, at, "public", by, draft.action, outcome, "")
                 if outbox is not None:

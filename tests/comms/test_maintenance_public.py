@@ -412,3 +412,16 @@ async def test_the_catalog_can_announce_every_window_on_the_status_page_by_defau
     reply = await confirmed(slack, "U0ALICE", "Maintenance #2 announced")
     assert "status page" not in reply.text
     assert len([m for m in slack.messages(INCIDENTS) if PREVIEW in m.text]) == 1
+
+
+async def test_a_preview_left_waiting_while_its_window_was_cancelled_posts_nothing(
+    pbot: BotProcess, alice_p: SlackUser, slack: SlackFake, statuspage: StatuspageFake
+) -> None:
+    announcement = await schedule_public(alice_p, slack, start_in(pbot, timedelta(days=1)), "--public")
+    waiting = await preview(slack, announcement)
+    await alice_p.slash_command("cancel 1", command="/maintenance")
+    reply = await confirmed(slack, "U0ALICE", "Maintenance #1 cancelled")
+    assert "status page" not in reply.text  # never confirmed: not public, so no cancellation to preview
+    await alice_p.click(waiting, POST)
+    await confirmed(slack, "U0ALICE", "That status page preview was already cancelled")
+    assert await outbox_rows(pbot) == [] and statuspage.count("POST") == 0
