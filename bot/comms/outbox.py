@@ -77,7 +77,7 @@ class ClaimedWindow:
     id: int
     maintenance_id: int
     target: str
-    action: str  # create, start, complete, cancel
+    action: str  # create, reschedule, start, complete, cancel
     payload: Mapping[str, Any]
     attempts: int  # including this one
     statuspage_incident_id: str | None

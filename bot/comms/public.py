@@ -49,15 +49,14 @@ _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": 
 class PublicDraft:
     id: int
     incident_id: int | None  # None for a maintenance window's draft
-    action: str  # create, update, resolve; a window's: create, start, complete, cancel
+    action: str  # create, update, resolve; a window's: create, reschedule, start, complete, cancel
     payload: Mapping[str, Any]  # {"page_id": …, "incident": the Statuspage body}
     requested_by: str
     state: str  # pending, confirmed, cancelled
     channel_id: str | None
     message_ts: str | None
-    maintenance_id: int | None = (
-        None  # the window whose scheduled maintenance this is (bot/comms/maintenance_public.py)
-    )
+    # The window whose scheduled maintenance this is (bot/comms/maintenance_public.py); None for an incident's.
+    maintenance_id: int | None = None
 
 
 class PublicStore(Protocol):
@@ -209,7 +208,8 @@ def preview_context(draft: PublicDraft, *, decided: str = "") -> dict[str, Any]:
     return {
         "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
         "window": contexts.safe(draft.payload.get("window", ""), 200),  # a maintenance's times, as previewed
-        "component_ids": contexts.safe(", ".join(body.get("component_ids") or []), 500),  # a maintenance's
+        # A scheduled maintenance names its components; they change status only while it runs.
+        "component_ids": contexts.safe(", ".join(body.get("component_ids") or []), 500),
         "action": draft.action,
         "status": contexts.safe(body.get("status", ""), 40),
         "impact": contexts.safe(body.get("impact_override", ""), 40),

@@ -67,7 +67,7 @@ class WindowEvent:
     at: datetime
     kind: str  # public (a preview decided), status page (the outbox worker)
     actor: str
-    action: str  # create, start, complete, cancel
+    action: str  # create, reschedule, start, complete, cancel
     outcome: str  # confirmed, cancelled; delivered, pending, refused, orphaned, unconfigured
     detail: str  # what Statuspage answered, when it refused or failed
 
