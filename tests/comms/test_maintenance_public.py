@@ -259,6 +259,7 @@ async def test_cancelling_a_public_window_marks_its_maintenance_completed_once_a
     second = await preview(slack, announcement, 2)
     await alice_p.click(second, POST)
     await alice_p.click(second, POST)  # a double click
+    await confirmed(slack, "U0ALICE", "already confirmed")  # (and the second click's answer is done)
     await settled(pbot, 2)
     (public,) = statuspage.maintenances()
     assert public["status"] == "completed"
