@@ -426,3 +426,24 @@ async def test_a_preview_left_waiting_while_its_window_was_cancelled_posts_nothi
     await alice_p.click(waiting, POST)
     await confirmed(slack, "U0ALICE", "That status page preview was already cancelled")
     assert await outbox_rows(pbot) == [] and statuspage.count("POST") == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("reschedule 1", "`reschedule` needs the window's id, a new start and a duration"),
+        ("reschedule x 2099-01-01 10:00 1h", "x is not a maintenance id"),
+        ("reschedule 1 2001-01-01T10:00+00:00 1h", "is in the past"),
+        ("start", "Say which window: `/maintenance start <id>`"),
+        ("complete 1 2", "Say which window: `/maintenance complete <id>`"),
+        ("schedule 2099-01-01T10:00 1h Upgrade --public --no-public", "Say `--public` or `--no-public`, not both"),
+    ],
+)
+async def test_bad_window_steps_are_refused_with_usage_before_anything_changes(
+    alice: SlackUser, text: str, expected: str
+) -> None:
+    reply = await alice.slash_command(text, command="/maintenance")
+    body = reply.json()
+    assert body["response_type"] == "ephemeral"
+    assert expected in body["text"]
+    assert "/maintenance reschedule &lt;id&gt; &lt;start&gt; &lt;duration&gt;" in str(body["blocks"])
