@@ -447,3 +447,26 @@ async def test_bad_window_steps_are_refused_with_usage_before_anything_changes(
     assert body["response_type"] == "ephemeral"
     assert expected in body["text"]
     assert "/maintenance reschedule &lt;id&gt; &lt;start&gt; &lt;duration&gt;" in str(body["blocks"])
+
+
+async def test_who_may_schedule_but_not_publish_gets_the_window_and_is_told_why_there_is_no_preview(
+    make_bot: MakeBot,
+    monkeypatch: pytest.MonkeyPatch,
+    statuspage: StatuspageFake,
+    pagerduty: PagerDutyFake,
+    slack: SlackFake,
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "chatops.yml"
+    source = CATALOG_PATH.read_text(encoding="utf-8")
+    assert "    publish: [incident]" in source
+    catalog.write_text(source.replace("    publish: [incident]", "    publish: [breakglass]"), encoding="utf-8")
+    bot = await make_bot(**outbound_env(monkeypatch, statuspage, pagerduty), CHATOPS_CONFIG=str(catalog))
+    async with user_of(bot, slack, "U0BOB") as bob:  # an operator: may schedule; publishing is breakglass only here
+        await schedule_public(bob, slack, start_in(bot, timedelta(days=1)), "--public")
+    reply = await confirmed(slack, "U0BOB", "Maintenance #1 announced")
+    refusal = "Not offered for the status page: You may not post to the status page: it needs role `breakglass`"
+    assert f"{refusal} (<@U0ALICE>)" in reply.text  # who may, mentioned
+    assert [m for m in slack.messages(INCIDENTS) if PREVIEW in m.text] == []
+    assert bot.runtime is not None
+    assert await bot.runtime.db.pool.fetchval("SELECT count(*) FROM public_drafts") == 0
