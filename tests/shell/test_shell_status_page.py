@@ -1,6 +1,6 @@
 """The status page tutorial in the shell (issue 23): the shell's Statuspage and PagerDuty fakes show the
 public incident created, updated and resolved, and the page opened and resolved, once each; then a
-maintenance window announced as a Statuspage scheduled maintenance and cancelled."""
+maintenance window announced as a Statuspage scheduled maintenance, moved and cancelled."""
 
 from __future__ import annotations
 
@@ -31,5 +31,6 @@ def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_o
     # The maintenance window became one scheduled maintenance, cancelled by marking it completed.
     assert "spinc0000002 [scheduled, impact maintenance] Scheduled maintenance of Mail Score API" in out
     assert "scheduled for 2030-12-01T21:00:00+00:00 until 2030-12-01T23:00:00+00:00" in out
+    assert "scheduled for 2030-12-02T21:00:00+00:00 until 2030-12-03T00:00:00+00:00" in out  # moved
     assert "spinc0000002 [completed, impact maintenance]" in out
     assert "spinc0000003" not in out
