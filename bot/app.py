@@ -35,6 +35,7 @@ from bot.comms import samples as comms_samples
 from bot.comms.escalation import Escalations
 from bot.comms.incidents import IncidentService
 from bot.comms.maintenance import MaintenanceService
+from bot.comms.maintenance_public import MaintenancePublic
 from bot.comms.outbox import OutboxWorker
 from bot.comms.public import PublicComms
 from bot.docker import Compose, Engines
@@ -367,6 +368,7 @@ class BotProcess:
             catalog=catalog,
             templates=templates,
             clock=rt.clock,
+            public=self._maintenance_public(rt, templates) if public is not None else None,
         )
         maintenance.register_jobs(rt.scheduler)
         maintenance_command.register(
@@ -397,6 +399,19 @@ class BotProcess:
         if catalog.statuspage is None:
             return None
         return PublicComms(catalog.statuspage, store, rt.slack, rt.policy, catalog, templates, rt.clock)
+
+    def _maintenance_public(self, rt: Runtime, templates: Templates) -> MaintenancePublic:
+        """Maintenance windows as Statuspage scheduled maintenances: the incident flow's drafts, previews and outbox."""
+        assert rt.catalog.statuspage is not None
+        return MaintenancePublic(
+            rt.catalog.statuspage,
+            PostgresOutboxStore(rt.db),
+            rt.slack,
+            rt.policy,
+            templates,
+            rt.catalog.timezone,
+            rt.clock,
+        )
 
     async def _drain_outbox(self) -> None:
         if self.outbox is not None:

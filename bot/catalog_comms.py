@@ -25,7 +25,8 @@ class IncidentRules(_Model):
     resolve: RoleNames = Field(default=["incident"], min_length=1)
     # The person named as lead must hold one of these: reminders go to someone who can act on them.
     lead: RoleNames = Field(default=["viewer", "incident"], min_length=1)
-    # Who may confirm what customers read on the status page (at request and at the Confirm click).
+    # Who may confirm what customers read on the status page (at request and at the Confirm click),
+    # for incidents and for maintenance windows alike.
     publish: RoleNames = Field(default=["incident"], min_length=1)
 
 

@@ -41,6 +41,8 @@ class StatuspageConfig(_Model):
     api_key_env: str = Field(pattern=ENV_NAME)  # holds the key sent as `Authorization: OAuth <key>`
     services: dict[str, StatuspageService]
     severities: dict[str, PublicSeverity]
+    # `/maintenance schedule` previews a Statuspage scheduled maintenance unless told `--no-public`.
+    maintenance_default: bool = False
 
     def default_for(self, severity: str) -> bool:
         rule = self.severities.get(severity)
@@ -130,3 +132,24 @@ def unset_env(
             (f"pagerduty.severities.{n}.routing_key_env", r.routing_key_env) for n, r in pagerduty.severities.items()
         ]
     return [f"{key}: environment variable {var} is not set" for key, var in named if not environ.get(var, "").strip()]
+
+
+def maintenance_warnings(
+    statuspage: StatuspageConfig | None, services: Collection[str], environ: Mapping[str, str]
+) -> list[str]:
+    """What keeps maintenance windows off the status page when the catalog announces them by default:
+    the API key's variable unset, or services without a page (their windows cannot be announced)."""
+    if statuspage is None or not statuspage.maintenance_default:
+        return []
+    warnings = []
+    if not environ.get(statuspage.api_key_env, "").strip():
+        warnings.append(
+            f"statuspage.maintenance_default: window announcements need environment variable "
+            f"{statuspage.api_key_env} (statuspage.api_key_env), which is not set"
+        )
+    for name in sorted(set(services) - set(statuspage.services)):
+        warnings.append(
+            f"statuspage.maintenance_default: windows of service {name!r} cannot be announced: it has no "
+            f"page id; add statuspage.services.{name} (page_id, components, name)"
+        )
+    return warnings

@@ -152,6 +152,8 @@ def _check_config(settings: Settings) -> int:
     # is named, and status page updates and pages wait in the outbox ("pending, retrying") until it is set.
     for unset in catalog_outbound.unset_env(catalog.statuspage, catalog.pagerduty, os.environ):
         print(f"warning: {unset} (until it is, the calls that need it wait in the outbox)", file=sys.stderr)
+    for warning in catalog_outbound.maintenance_warnings(catalog.statuspage, catalog.services, os.environ):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

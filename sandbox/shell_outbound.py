@@ -79,10 +79,13 @@ class OutboundFakes:
         if process.outbox is not None:
             await process.outbox.drain()
         lines = ["Status page (what customers see):"]
+        self.statuspage.advance()  # a scheduled maintenance moves along on Statuspage's clock
         for incident in self.statuspage.incidents.values():
             latest = incident["incident_updates"][0]["body"] if incident["incident_updates"] else ""
             state = f"[{incident['status']}, impact {incident['impact']}]"
             lines.append(f"  {incident['id']} {state} {incident['name']} (page {incident['page_id']})")
+            if incident.get("scheduled_for"):
+                lines.append(f"    scheduled for {incident['scheduled_for']} until {incident['scheduled_until']}")
             lines.append(f"    latest update: {latest}")
         if not self.statuspage.incidents:
             lines.append("  no incidents")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,27 @@ UNRESOLVED = frozenset({"investigating", "identified", "monitoring"})
 MAX_PER_PAGE = 100
 
 
+# A scheduled maintenance is an incident with these statuses (and `scheduled_for`/`scheduled_until`).
+MAINTENANCE_STATUSES = frozenset({"scheduled", "in_progress", "verifying", "completed"})
+MAINTENANCE_FLAGS = (
+    "scheduled_remind_prior",
+    "scheduled_auto_in_progress",
+    "scheduled_auto_completed",
+    "auto_transition_to_maintenance_state",
+    "auto_transition_to_operational_state",
+    "deliver_notifications",
+)
+
+
+def _moment(value: object) -> datetime | None:
+    """An ISO 8601 time with its offset, as Statuspage reads `scheduled_for`; None when it is not one."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -44,6 +66,8 @@ class StatuspageFake(ApiFake):
         self.components: dict[str, dict[str, dict[str, Any]]] = {}  # page id → component id → component
         self.incidents: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        # Statuspage's own clock, which moves scheduled maintenances along; a test may set it.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def url(self) -> str:
@@ -145,6 +169,8 @@ class StatuspageFake(ApiFake):
         incident = await self._envelope(request)
         if isinstance(incident, web.Response):
             return incident
+        if incident.get("status") in MAINTENANCE_STATUSES:
+            return self._create_maintenance(page_id, incident)
         problems = self._problems(page_id, incident, creating=True)
         if problems:
             return _error(422, *problems)
@@ -180,6 +206,8 @@ class StatuspageFake(ApiFake):
         record = self.incidents.get(incident_id)
         if record is None or record["page_id"] != page_id:
             return _error(404, "The requested resource could not be found.")
+        if record.get("scheduled_for") is not None:
+            return self._update_maintenance(page_id, record, change)
         problems = self._problems(page_id, change, creating=False)
         if problems:
             return _error(422, *problems)
@@ -191,6 +219,7 @@ class StatuspageFake(ApiFake):
         if refused is not None:
             return refused
         page_id = request.match_info["page_id"]
+        self.advance()
         return web.json_response([i for i in self.incidents.values() if i["page_id"] == page_id])
 
     async def _unresolved(self, request: web.Request) -> web.Response:
@@ -214,3 +243,94 @@ class StatuspageFake(ApiFake):
         if refused is not None:
             return refused
         return web.json_response(list(self.components[request.match_info["page_id"]].values()))
+
+    # ---- scheduled maintenances --------------------------------------------------------------------
+
+    def maintenances(self) -> list[dict[str, Any]]:
+        """The scheduled maintenances as customers see them now (their automatic transitions applied)."""
+        self.advance()
+        return [i for i in self.incidents.values() if i.get("scheduled_for") is not None]
+
+    def advance(self) -> None:
+        """What Statuspage does on its own as its clock passes a maintenance's times (applied when read):
+        `scheduled_auto_in_progress` at `scheduled_for` (components under maintenance), then
+        `scheduled_auto_completed` at `scheduled_until` (components operational again)."""
+        now = self.clock()
+        for record in self.incidents.values():
+            starts, ends = _moment(record.get("scheduled_for")), _moment(record.get("scheduled_until"))
+            if starts is None or ends is None:
+                continue
+            if record["status"] == "scheduled" and record["scheduled_auto_in_progress"] and now >= starts:
+                self._transition(record, "in_progress", "auto_transition_to_maintenance_state", "under_maintenance")
+            if record["status"] in ("in_progress", "verifying") and record["scheduled_auto_completed"] and now >= ends:
+                self._transition(record, "completed", "auto_transition_to_operational_state", "operational")
+
+    def _transition(self, record: dict[str, Any], status: str, flag: str, component_status: str) -> None:
+        change: dict[str, Any] = {"status": status}
+        if record[flag] and record["component_ids"]:
+            change["components"] = dict.fromkeys(record["component_ids"], component_status)
+        self._apply(record["page_id"], record, change)
+
+    def _maintenance_problems(self, page_id: str, incident: dict[str, Any], *, creating: bool) -> list[str]:
+        problems = self._problems(page_id, {k: v for k, v in incident.items() if k != "status"}, creating=creating)
+        if "status" in incident and incident["status"] not in MAINTENANCE_STATUSES:
+            problems.append(f"Status {incident['status']} is not a valid scheduled maintenance status")
+        for key in ("scheduled_for", "scheduled_until"):
+            if creating and key not in incident:
+                problems.append(f"{key.replace('_', ' ').capitalize()} can't be blank")
+            elif key in incident and _moment(incident[key]) is None:
+                problems.append(f"{key.replace('_', ' ').capitalize()} is not a valid ISO 8601 time")
+        starts, ends = _moment(incident.get("scheduled_for")), _moment(incident.get("scheduled_until"))
+        if starts is not None and ends is not None and ends <= starts:
+            problems.append("Scheduled until must be after scheduled for")
+        for flag in MAINTENANCE_FLAGS:
+            if flag in incident and not isinstance(incident[flag], bool):
+                problems.append(f"{flag} must be true or false")
+        ids = incident.get("component_ids", [])
+        if not isinstance(ids, list) or any(c not in self.components[page_id] for c in ids):
+            problems.append("component_ids must name components of this page")
+        return problems
+
+    def _create_maintenance(self, page_id: str, incident: dict[str, Any]) -> web.Response:
+        problems = self._maintenance_problems(page_id, incident, creating=True)
+        if incident.get("status") != "scheduled":
+            problems.append("A scheduled maintenance is created with status scheduled")
+        if problems:
+            return _error(422, *problems)
+        incident_id = f"spinc{next(self._ids):07d}"
+        now = _now()
+        record: dict[str, Any] = {
+            "id": incident_id,
+            "page_id": page_id,
+            "name": incident["name"],
+            "status": "scheduled",
+            "impact": "maintenance",
+            "shortlink": f"https://stspg.io/{incident_id}",
+            "created_at": now,
+            "updated_at": now,
+            "resolved_at": None,
+            "scheduled_for": incident["scheduled_for"],
+            "scheduled_until": incident["scheduled_until"],
+            "component_ids": list(incident.get("component_ids", [])),
+            "components": [dict(self.components[page_id][c]) for c in incident.get("component_ids", [])],
+            "incident_updates": [],
+            **{flag: bool(incident.get(flag, False)) for flag in MAINTENANCE_FLAGS},
+        }
+        self._apply(page_id, record, {"status": "scheduled", "body": incident.get("body", "")})
+        self.incidents[incident_id] = record
+        return web.json_response(record, status=201)
+
+    def _update_maintenance(self, page_id: str, record: dict[str, Any], change: dict[str, Any]) -> web.Response:
+        self.advance()  # Statuspage's own transitions first: a patch lands on the maintenance as it stands
+        problems = self._maintenance_problems(page_id, change, creating=False)
+        starts = _moment(change.get("scheduled_for", record["scheduled_for"]))
+        ends = _moment(change.get("scheduled_until", record["scheduled_until"]))
+        if starts is not None and ends is not None and ends <= starts and "Scheduled until" not in str(problems):
+            problems.append("Scheduled until must be after scheduled for")
+        if problems:
+            return _error(422, *problems)
+        for key in ("scheduled_for", "scheduled_until"):
+            if key in change:
+                record[key] = change[key]
+        self._apply(page_id, record, change)
+        return web.json_response(record)

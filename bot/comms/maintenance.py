@@ -8,7 +8,7 @@ cancelling a window cancels its pending notices.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -17,7 +17,8 @@ from bot import errors, text
 from bot.catalog import Catalog
 from bot.comms import contexts
 from bot.comms.incidents import Poster
-from bot.comms.records import MaintenanceStore, MaintenanceWindow
+from bot.comms.maintenance_public import MaintenancePublic
+from bot.comms.records import MaintenanceStore, MaintenanceWindow, WindowEvent
 from bot.runbooks.engine import Clock
 from bot.runbooks.policy import Comms, Policy
 from bot.scheduler import Job, Scheduler
@@ -33,6 +34,15 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "started": (("scheduled",), "in_progress"),
     "completed": (("scheduled", "in_progress"), "completed"),
 }
+
+
+@dataclass(frozen=True)
+class PublicOffer:
+    """What became of a window step's status page side: `preview` (waits for a Confirm in the window's
+    thread), `refused` (with the refusal's parts), or `` (not asked for)."""
+
+    state: str = ""
+    reason: tuple[errors.Part, ...] = ()
 
 
 def job_prefix(window_id: int) -> str:
@@ -55,6 +65,7 @@ class MaintenanceService:
     catalog: Catalog
     templates: Templates
     clock: Clock
+    public: MaintenancePublic | None = None  # the catalog has a `statuspage:` section
 
     def register_jobs(self, scheduler: Scheduler) -> None:
         scheduler.on(NOTICE_KIND, self.on_notice)
@@ -95,22 +106,50 @@ class MaintenanceService:
             created_by=created_by,
             at=now,
         )
+        await self._schedule_notices(window, now=now)
+        ts = await self._post("maintenance_scheduled", window, late=False)
+        await self.store.set_message(window.id, ts)
+        window = replace(window, message_ts=ts)
+        log.info("maintenance scheduled", window=window.id, starts_at=starts_at.isoformat())
+        return window
+
+    async def _schedule_notices(self, window: MaintenanceWindow, *, now: datetime, version: str = "") -> None:
+        """The reminder (when there is time for it), start and completion notices of the window's times.
+        A rescheduled window's notices carry a `version` after the notice's name: a job key is never reused,
+        and `maintenance:<id>:started` still prefixes every start notice the window ever had."""
         prefix = job_prefix(window.id)
-        if starts_at - ANNOUNCE_AHEAD > now:
+        if window.starts_at - ANNOUNCE_AHEAD > now:
             await self.scheduler.schedule(
                 NOTICE_KIND,
-                prefix + "reminder",
-                starts_at - ANNOUNCE_AHEAD,
+                prefix + "reminder" + version,
+                window.starts_at - ANNOUNCE_AHEAD,
                 {"window": window.id, "notice": "reminder"},
             )
         await self.scheduler.schedule(
-            NOTICE_KIND, prefix + "started", starts_at, {"window": window.id, "notice": "started"}
+            NOTICE_KIND, prefix + "started" + version, window.starts_at, {"window": window.id, "notice": "started"}
         )
         await self.scheduler.schedule(
-            NOTICE_KIND, prefix + "completed", window.ends_at, {"window": window.id, "notice": "completed"}
+            NOTICE_KIND, prefix + "completed" + version, window.ends_at, {"window": window.id, "notice": "completed"}
         )
-        await self._post("maintenance_scheduled", window, late=False)
-        log.info("maintenance scheduled", window=window.id, starts_at=starts_at.isoformat())
+
+    async def reschedule(
+        self, window_id: int, *, starts_at: datetime, length: timedelta, actor: str
+    ) -> MaintenanceWindow:
+        """A scheduled window gets new times: its pending notices follow them, and the change is announced."""
+        await self.policy.check_comms(actor, Comms.SCHEDULE_MAINTENANCE)
+        window = await self.store.reschedule(window_id, starts_at=starts_at, ends_at=starts_at + length)
+        if window is None:
+            existing = await self.store.get(window_id)
+            if existing is None:
+                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
+            raise errors.UserError(
+                f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; only a scheduled window can be moved."
+            )
+        now = self.clock()
+        await self.scheduler.cancel(job_prefix(window_id))
+        await self._schedule_notices(window, now=now, version=f":v{int(now.timestamp() * 1000)}")
+        await self._post("maintenance_rescheduled", window, late=False)
+        log.info("maintenance rescheduled", window=window_id, starts_at=starts_at.isoformat())
         return window
 
     async def upcoming(self, user_id: str) -> list[MaintenanceWindow]:
@@ -132,6 +171,58 @@ class MaintenanceService:
         await self._post("maintenance_cancelled", window, late=False)
         return window
 
+    async def start_now(self, window_id: int, *, actor: str) -> MaintenanceWindow:
+        """A scheduled window starts early: in progress now, its start notice posted now instead of at its time."""
+        await self.policy.check_comms(actor, Comms.SCHEDULE_MAINTENANCE)
+        window = await self._moved(window_id, ("scheduled",), "in_progress", "started")
+        await self.scheduler.cancel(job_prefix(window_id) + "reminder")
+        await self.scheduler.cancel(job_prefix(window_id) + "started")
+        await self._post("maintenance_started", window, late=False)
+        return window
+
+    async def complete_now(self, window_id: int, *, actor: str) -> MaintenanceWindow:
+        """A window ends early (or is marked done before it starts): completed now, no notice left pending."""
+        await self.policy.check_comms(actor, Comms.SCHEDULE_MAINTENANCE)
+        window = await self._moved(window_id, ("scheduled", "in_progress"), "completed", "completed")
+        await self.scheduler.cancel(job_prefix(window_id))
+        await self._post("maintenance_completed", window, late=False)
+        return window
+
+    async def _moved(self, window_id: int, from_states: tuple[str, ...], to: str, verb: str) -> MaintenanceWindow:
+        window = await self.store.move(window_id, from_states=from_states, to=to)
+        if window is not None:
+            return window
+        existing = await self.store.get(window_id)
+        if existing is None:
+            raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
+        raise errors.UserError(
+            f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; it cannot be {verb} now."
+        )
+
+    async def offer_public(
+        self, window: MaintenanceWindow, action: str, *, requested: bool | None, user: str
+    ) -> PublicOffer:
+        """The status page preview of a window's step. A new window gets one when asked (or when the catalog
+        announces windows by default); a later step only when the window is on the status page."""
+        if self.public is None:
+            # Said, not raised: the window itself is scheduled (or changed) already and stays so.
+            no_page = ("This catalog has no status page (", errors.Code("statuspage:"), ").")
+            return PublicOffer("refused", no_page) if requested else PublicOffer()
+        if action == "create":
+            if not (self.public.offered_by_default if requested is None else requested):
+                return PublicOffer()
+        elif not await self.public.is_public(window.id):
+            return PublicOffer()
+        try:
+            await self.public.propose(window, action=action, requested_by=user)
+        except errors.UserError as exc:
+            return PublicOffer("refused", exc.parts)
+        return PublicOffer("preview")
+
+    async def status_page_events(self, windows: Sequence[MaintenanceWindow]) -> dict[int, WindowEvent]:
+        """What the outbox last made of each window's status page steps (for `/maintenance list`)."""
+        return await self.store.latest_status_page_events([w.id for w in windows])
+
     async def on_notice(self, job: Job) -> None:
         notice = str(job.payload["notice"])
         from_states, to = TRANSITIONS[notice]
@@ -141,6 +232,6 @@ class MaintenanceService:
             return
         await self._post(f"maintenance_{notice}", window, late=job.late)
 
-    async def _post(self, template: str, window: MaintenanceWindow, *, late: bool) -> None:
+    async def _post(self, template: str, window: MaintenanceWindow, *, late: bool) -> str:
         rendered = self.templates.render(template, contexts.maintenance(window, self.catalog, late=late))
-        await self.slack.post_message(window.channel_id, rendered.text, rendered.blocks)
+        return await self.slack.post_message(window.channel_id, rendered.text, rendered.blocks)

@@ -87,6 +87,34 @@ class Outcome:
     statuspage_incident_id: str | None = None
 
 
+@dataclass(frozen=True)
+class ClaimedWindow:
+    """A row of a maintenance window: its Statuspage scheduled maintenance, created then patched."""
+
+    id: int
+    maintenance_id: int
+    target: str
+    action: str  # create, reschedule, start, complete, cancel
+    payload: Mapping[str, Any]
+    attempts: int  # including this one
+    statuspage_incident_id: str | None
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    """How a window's row ends this attempt, as data: the window's timeline renders it from a template.
+
+    `outcome` is delivered, pending, refused, or orphaned (a later step of a window whose create never
+    reached Statuspage); `noted` says whether it becomes a timeline event (not every retry does)."""
+
+    state: str  # delivered, refused or pending (the row's state)
+    outcome: str
+    noted: bool
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    statuspage_incident_id: str | None = None
+
+
 class OutboxStore(Protocol):
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
         """The oldest due row with no earlier pending row of its incident, target and page, leased to us."""
@@ -94,6 +122,14 @@ class OutboxStore(Protocol):
 
     async def finish(self, item: Claimed, outcome: Outcome, *, at: datetime) -> None:
         """Record the outcome and its timeline line in one transaction; the lease ends."""
+        ...
+
+    async def claim_next_window(self, now: datetime, *, lease: timedelta) -> ClaimedWindow | None:
+        """The oldest due row of a maintenance window with no earlier pending row of its window, leased to us."""
+        ...
+
+    async def finish_window(self, item: ClaimedWindow, outcome: WindowOutcome, *, at: datetime) -> None:
+        """Record the outcome (and, when `noted`, the window's timeline event) in one transaction."""
         ...
 
 
@@ -147,7 +183,40 @@ class OutboxWorker:
             attempts += 1
             outcome = await self.attempt(item)
             await self.store.finish(item, outcome, at=self.clock())
+        return attempts + await self.drain_windows()
+
+    async def drain_windows(self) -> int:
+        """Deliver every maintenance window row due now (after the incidents' rows); how many attempts."""
+        attempts = 0
+        while (item := await self.store.claim_next_window(self.clock(), lease=self.lease)) is not None:
+            attempts += 1
+            outcome = await self.attempt_window(item)
+            await self.store.finish_window(item, outcome, at=self.clock())
         return attempts
+
+    async def attempt_window(self, item: ClaimedWindow) -> WindowOutcome:
+        """The same retries as an incident's row: a refusal ends it, a temporary failure waits its backoff
+        (or Retry-After), and only the first failure and the end become timeline events."""
+        if self.statuspage is None:
+            return WindowOutcome("refused", "unconfigured", noted=True)
+        page_id = str(item.payload["page_id"])
+        body: Mapping[str, Any] = item.payload["incident"]
+        try:
+            if item.action == "create":
+                created = item.statuspage_incident_id or await self.statuspage.create_incident(page_id, body)
+                return WindowOutcome("delivered", "delivered", noted=True, statuspage_incident_id=created)
+            if not item.statuspage_incident_id:
+                return WindowOutcome("refused", "orphaned", noted=True)
+            await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)
+        except DeliveryError as exc:
+            if not exc.temporary:
+                log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
+                return WindowOutcome("refused", "refused", noted=True, error=exc.reason)
+            delay = self.backoff(item.attempts) if exc.retry_after is None else exc.retry_after
+            due = self.clock() + timedelta(seconds=delay)
+            log.info("outbox retrying", target=item.target, action=item.action, reason=exc.reason, seconds=delay)
+            return WindowOutcome("pending", "pending", noted=item.attempts == 1, error=exc.reason, next_attempt_at=due)
+        return WindowOutcome("delivered", "delivered", noted=True)
 
     async def attempt(self, item: Claimed) -> Outcome:
         kind = STATUSPAGE_EVENT if item.target == STATUSPAGE else PAGERDUTY_EVENT

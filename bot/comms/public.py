@@ -50,13 +50,17 @@ _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": 
 @dataclass(frozen=True)
 class PublicDraft:
     id: int
-    incident_id: int
-    action: str  # create, update, resolve
-    payload: Mapping[str, Any]  # {"pages": [{"page_id", "services", "name", "incident": the Statuspage body}, …]}
+    incident_id: int | None  # None for a maintenance window's draft
+    action: str  # create, update, resolve; a window's: create, reschedule, start, complete, cancel
+    # An incident's: {"pages": [{"page_id", "services", "name", "incident": the Statuspage body}, …]};
+    # a window's: {"page_id": …, "incident": the Statuspage body}
+    payload: Mapping[str, Any]
     requested_by: str
     state: str  # pending, confirmed, cancelled
     channel_id: str | None
     message_ts: str | None
+    # The window whose scheduled maintenance this is (bot/comms/maintenance_public.py); None for an incident's.
+    maintenance_id: int | None = None
 
 
 class PublicStore(Protocol):
@@ -222,7 +226,8 @@ class PublicComms:
         if decided.channel_id and decided.message_ts:
             shown = "Queued for the status page" if confirm else "Not posted"
             context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")
-            rendered = self.templates.render("incident_public_preview", context)
+            template = "incident_public_preview" if decided.maintenance_id is None else "maintenance_public_preview"
+            rendered = self.templates.render(template, context)
             await self.slack.update_message(decided.channel_id, decided.message_ts, rendered.text, rendered.blocks)
         log.info("public draft decided", draft=draft_id, incident=draft.incident_id, confirmed=confirm)
         return decided
@@ -232,7 +237,10 @@ def preview_context(draft: PublicDraft, *, decided: str = "") -> dict[str, Any]:
     pages = pages_in(draft.payload)
     first = pages[0].get("incident", {}) if pages else {}
     return {
-        "id": draft.incident_id,
+        "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
+        "window": contexts.safe(draft.payload.get("window", ""), 200),  # a maintenance's times, as previewed
+        # A scheduled maintenance names its components; they change status only while it runs.
+        "component_ids": contexts.safe(", ".join(first.get("component_ids") or []), 500),
         "action": draft.action,
         "status": contexts.safe(first.get("status", ""), 40),
         "impact": contexts.safe(first.get("impact_override", ""), 40),

@@ -16,6 +16,7 @@ from bot.comms.public import PublicDraft, preview_context
 from bot.comms.records import Incident
 from bot.comms.samples import NASTY
 
+_WINDOW_STEPS = ("scheduled", "rescheduled", "started", "completed", "cancelled")
 YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 
@@ -27,6 +28,17 @@ def _public(status: str) -> Mapping[str, Any]:
         "problem": "partial outage",
         "status": status,
         "impact": "major",
+    }
+
+
+def _window(step: str) -> Callable[[], Mapping[str, Any]]:
+    """The context of a window's public text (templates/public_maintenance_<step>.yml.j2)."""
+    return lambda: {
+        "services": YAML_HOSTILE,
+        "plural": step != "started",
+        "start": YAML_HOSTILE,
+        "end": YAML_HOSTILE,
+        "duration": "2h",
     }
 
 
@@ -56,6 +68,17 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         channel_id="C0INCIDENTS",
         message_ts=None,
     )
+    window_draft = replace(
+        draft,
+        incident_id=None,
+        maintenance_id=7,
+        payload={
+            "page_id": NASTY,
+            "name": NASTY,
+            "window": NASTY,
+            "incident": {"status": "scheduled", "body": NASTY, "component_ids": [NASTY, NASTY]},
+        },
+    )
     return {
         "public_incident": lambda: _public("investigating"),
         "public_update": lambda: _public("identified"),
@@ -68,4 +91,6 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
             "open_for": "30m",
         },
         "incident_oncall": lambda: {"said": contexts.safe(NASTY, 3000)},
+        **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
+        "maintenance_public_preview": lambda: preview_context(window_draft, decided=contexts.safe(NASTY, 300)),
     }

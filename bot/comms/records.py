@@ -57,6 +57,19 @@ class MaintenanceWindow:
     created_by: str
     created_at: datetime
     cancelled_by: str | None
+    message_ts: str | None = None  # the announcement; status page previews go in its thread
+
+
+@dataclass(frozen=True)
+class WindowEvent:
+    """A step of a window's status page side, as data (templates word it): who or what, which step, how it went."""
+
+    at: datetime
+    kind: str  # public (a preview decided), status page (the outbox worker)
+    actor: str
+    action: str  # create, reschedule, start, complete, cancel
+    outcome: str  # confirmed, cancelled; delivered, pending, refused, orphaned, unconfigured
+    detail: str  # what Statuspage answered, when it refused or failed
 
 
 class IncidentStore(Protocol):
@@ -122,3 +135,13 @@ class MaintenanceStore(Protocol):
         ...
 
     async def upcoming(self, *, limit: int = 20) -> list[MaintenanceWindow]: ...
+
+    async def reschedule(self, window_id: int, *, starts_at: datetime, ends_at: datetime) -> MaintenanceWindow | None:
+        """New times for a window still `scheduled`, atomically; None when it is not (or not there)."""
+        ...
+
+    async def set_message(self, window_id: int, ts: str) -> None: ...
+
+    async def latest_status_page_events(self, window_ids: Sequence[int]) -> dict[int, WindowEvent]:
+        """Each window's newest status page event (what the outbox worker last made of it)."""
+        ...

@@ -70,4 +70,5 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
         "maintenance_started": lambda: contexts.maintenance(window, catalog, late=True),
         "maintenance_completed": lambda: contexts.maintenance(window, catalog),
         "maintenance_cancelled": lambda: contexts.maintenance(window, catalog),
+        "maintenance_rescheduled": lambda: contexts.maintenance(window, catalog),
     }

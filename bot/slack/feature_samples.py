@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
 from bot.comms import guide_events, outbox_events
-from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
+from bot.comms.maintenance import PublicOffer
+from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.runbooks.model import Procedure
@@ -133,6 +135,13 @@ def _window(n: int) -> MaintenanceWindow:
     )
 
 
+_OUTCOMES = ("delivered", "pending", "refused", "orphaned", "unconfigured")
+
+
+def _window_event(n: int) -> WindowEvent:
+    return WindowEvent(_AT, "status page", "bot", NASTY, _OUTCOMES[n % len(_OUTCOMES)], NASTY)
+
+
 def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
     incidents = [incident(n) for n in range(25)]
     events = [
@@ -155,9 +164,16 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY),
         "incident_update_modal": lambda: incident_views.about(incidents[1]),
         "incident_resolve_modal": lambda: incident_views.about(incidents[1]),
-        "maintenance_list": lambda: incident_contexts.maintenance_list([_window(n) for n in range(25)], zone),
+        "maintenance_list": lambda: incident_contexts.maintenance_list(
+            [_window(n) for n in range(25)], zone, {n: _window_event(n) for n in range(25)}
+        ),
         "maintenance_reply": lambda: incident_contexts.maintenance_reply(
-            "scheduled", 7, NASTY, notice=timedelta(minutes=90), ahead=timedelta(hours=24)
+            "scheduled",
+            7,
+            NASTY,
+            notice=timedelta(minutes=90),
+            ahead=timedelta(hours=24),
+            offer=PublicOffer("refused", (NASTY, errors.User("U0REFUSER"), errors.Code(NASTY))),
         ),
     }
 

@@ -4,14 +4,16 @@ ids become mentions only when they look like Slack's (bot.comms.contexts.mention
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.catalog import Catalog
 from bot.comms import guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
-from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
+from bot.comms.maintenance import PublicOffer
+from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
+from bot.slack.mrkdwn import said
 
 CHANNEL_LIMIT = 40
 
@@ -105,7 +107,17 @@ def incident_reply(
     }
 
 
-def maintenance_list(windows: Sequence[MaintenanceWindow], timezone: str) -> dict[str, Any]:
+def _status_page(event: WindowEvent | None) -> dict[str, str] | None:
+    """A window's last status page step for the list (the template words it), or None when it has none."""
+    if event is None:
+        return None
+    return {"action": safe(event.action, 20), "outcome": safe(event.outcome, 20), "detail": safe(event.detail, 300)}
+
+
+def maintenance_list(
+    windows: Sequence[MaintenanceWindow], timezone: str, events: Mapping[int, WindowEvent] | None = None
+) -> dict[str, Any]:
+    events = events or {}
     return {
         "windows": [
             {
@@ -116,6 +128,7 @@ def maintenance_list(windows: Sequence[MaintenanceWindow], timezone: str) -> dic
                 "services": safe(", ".join(w.services), 200),
                 "purpose": safe(w.purpose, 200),
                 "created_by": mention(w.created_by),
+                "status_page": _status_page(events.get(w.id)),
             }
             for w in windows
         ]
@@ -123,12 +136,22 @@ def maintenance_list(windows: Sequence[MaintenanceWindow], timezone: str) -> dic
 
 
 def maintenance_reply(
-    reply: str, window_id: int, channel_id: str = "", *, notice: timedelta | None = None, ahead: timedelta | None = None
+    reply: str,
+    window_id: int,
+    channel_id: str = "",
+    *,
+    notice: timedelta | None = None,
+    ahead: timedelta | None = None,
+    offer: PublicOffer | None = None,
 ) -> dict[str, Any]:
-    """A short answer about one window: `reply` is cancelled or scheduled; a notice shorter than
-    `ahead` (the announcement the runbook asks for) is said in minutes."""
+    """A short answer about one window: `reply` is scheduled, cancelled, started or completed; a notice
+    shorter than `ahead` (the announcement the runbook asks for) is said in minutes; `offer` is what
+    became of its status page side."""
     short = notice is not None and ahead is not None and notice < ahead
+    offer = offer or PublicOffer()
     return {
+        "status_page": offer.state,
+        "status_page_reason": said([safe(p, 500) if isinstance(p, str) else p for p in offer.reason]),
         "reply": reply,
         "id": window_id,
         "channel": channel(channel_id),

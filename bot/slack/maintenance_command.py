@@ -25,9 +25,11 @@ from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
 USAGE = (
-    "/maintenance schedule <start> <duration> <purpose…> [--services a,b] · "
-    "/maintenance cancel <id> · /maintenance list  (start: 2026-12-01T22:00+01:00 or 2026-12-01 22:00)"
+    "/maintenance schedule <start> <duration> <purpose…> [--services a,b] [--public|--no-public] · "
+    "/maintenance reschedule <id> <start> <duration> · /maintenance cancel|start|complete <id> · "
+    "/maintenance list  (start: 2026-12-01T22:00+01:00 or 2026-12-01 22:00)"
 )
+_BY_ID = ("cancel", "start", "complete")  # subcommands that name one window
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?([+-]\d{2}:?\d{2}|Z)?$")
 
@@ -40,6 +42,15 @@ class Parsed:
     length: timedelta = timedelta(0)
     purpose: str = ""
     services: list[str] = field(default_factory=list)
+    publish: bool | None = None  # --public / --no-public; None: the catalog's `statuspage.maintenance_default`
+
+
+def _joined_start(rest: list[str], at: int) -> list[str]:
+    """A start typed as a date and a time at position `at`, as one token: "2026-12-01 22:00" arrives as
+    two tokens, and people type it that way."""
+    if len(rest) >= at + 2 and _DATE_ONLY.match(rest[at]) and _TIME_ONLY.match(rest[at + 1]):
+        return [*rest[:at], f"{rest[at]}T{rest[at + 1]}", *rest[at + 2 :]]
+    return rest
 
 
 def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
@@ -48,12 +59,25 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
     rest = tokens[1:]
     if word in ("help", "list"):
         return Parsed(word)
-    if word == "cancel":
+    if word in _BY_ID:
         if len(rest) != 1:
-            raise errors.UserError("Say which window: `/maintenance cancel <id>`.")
+            raise errors.UserError(f"Say which window: `/maintenance {word} <id>`.")
         return Parsed(word, window_id=maintenance.parse_id(rest[0]))
+    if word == "reschedule":
+        rest = _joined_start(rest, 1)
+        if len(rest) != 3:
+            raise errors.UserError("`reschedule` needs the window's id, a new start and a duration.")
+        starts_at = times.parse_start(rest[1], timezone=timezone, now=now)
+        return Parsed(
+            word, window_id=maintenance.parse_id(rest[0]), starts_at=starts_at, length=times.parse_duration(rest[2])
+        )
     if word != "schedule":
-        raise parser.unknown_name_error("subcommand", word, ["schedule", "cancel", "list"])
+        raise parser.unknown_name_error("subcommand", word, ["schedule", "reschedule", *_BY_ID, "list"])
+    flags = [t for t in rest if t in ("--public", "--no-public")]
+    if len(set(flags)) > 1:
+        raise errors.UserError("Say `--public` or `--no-public`, not both.")
+    publish = flags[0] == "--public" if flags else None
+    rest = [t for t in rest if t not in flags]
     services: list[str] = []
     if "--services" in rest:
         at = rest.index("--services")
@@ -61,9 +85,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
             raise errors.UserError("`--services` needs a comma-separated list, e.g. `--services backend,frontend`.")
         services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
         rest = rest[:at] + rest[at + 2 :]
-    # "2026-12-01 22:00" arrives as two tokens; people type it that way, so accept it.
-    if len(rest) >= 2 and _DATE_ONLY.match(rest[0]) and _TIME_ONLY.match(rest[1]):
-        rest = [f"{rest[0]}T{rest[1]}", *rest[2:]]
+    rest = _joined_start(rest, 0)
     if len(rest) < 3:
         raise errors.UserError("`schedule` needs a start, a duration and a purpose.")
     starts_at = times.parse_start(rest[0], timezone=timezone, now=now)
@@ -73,6 +95,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
         length=times.parse_duration(rest[1]),
         purpose=" ".join(rest[2:]),
         services=services,
+        publish=publish,
     )
 
 
@@ -120,11 +143,24 @@ async def _command(
     answer = who.response_url or ""
     if parsed.word == "list":
         windows = await service.upcoming(who.user_id)
-        said = rt.templates.render("maintenance_list", contexts.maintenance_list(windows, rt.catalog.timezone))
-    elif parsed.word == "cancel":
+        events = await service.status_page_events(windows)
+        said = rt.templates.render("maintenance_list", contexts.maintenance_list(windows, rt.catalog.timezone, events))
+    elif parsed.word == "reschedule":
+        assert parsed.window_id is not None and parsed.starts_at is not None
+        window = await service.reschedule(
+            parsed.window_id, starts_at=parsed.starts_at, length=parsed.length, actor=who.user_id
+        )
+        offer = await service.offer_public(window, "reschedule", requested=None, user=who.user_id)
+        said = rt.templates.render(
+            "maintenance_reply", contexts.maintenance_reply("rescheduled", window.id, offer=offer)
+        )
+    elif parsed.word in _BY_ID:
         assert parsed.window_id is not None
-        await service.cancel(parsed.window_id, actor=who.user_id)
-        said = rt.templates.render("maintenance_reply", contexts.maintenance_reply("cancelled", parsed.window_id))
+        step = {"cancel": service.cancel, "start": service.start_now, "complete": service.complete_now}
+        window = await step[parsed.word](parsed.window_id, actor=who.user_id)
+        offer = await service.offer_public(window, parsed.word, requested=None, user=who.user_id)
+        reply = {"cancel": "cancelled", "start": "started", "complete": "completed"}[parsed.word]
+        said = rt.templates.render("maintenance_reply", contexts.maintenance_reply(reply, window.id, offer=offer))
     else:
         assert parsed.starts_at is not None
         window = await service.schedule(
@@ -134,12 +170,14 @@ async def _command(
             services=parsed.services,
             created_by=who.user_id,
         )
+        offer = await service.offer_public(window, "create", requested=parsed.publish, user=who.user_id)
         context = contexts.maintenance_reply(
             "scheduled",
             window.id,
             window.channel_id,
             notice=window.starts_at - window.created_at,
             ahead=maintenance.ANNOUNCE_AHEAD,
+            offer=offer,
         )
         said = rt.templates.render("maintenance_reply", context)
     await rt.slack.respond(answer, said.text, said.blocks)

@@ -7,11 +7,14 @@ from datetime import datetime
 
 import asyncpg
 
-from bot.comms.records import MaintenanceWindow
+from bot.comms.outbox import STATUSPAGE_EVENT
+from bot.comms.records import MaintenanceWindow, WindowEvent
 from bot.store.db import Database
 
 # The only interpolation into SQL below is this constant column list; values are always $n parameters.
-_COLUMNS = "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by"
+_COLUMNS = (
+    "id, purpose, services, starts_at, ends_at, state, channel_id, created_by, created_at, cancelled_by, message_ts"
+)
 
 
 def _window(row: asyncpg.Record) -> MaintenanceWindow:
@@ -76,3 +79,32 @@ class PostgresMaintenanceStore:
                 limit,
             )
         return [_window(r) for r in rows]
+
+    async def reschedule(self, window_id: int, *, starts_at: datetime, ends_at: datetime) -> MaintenanceWindow | None:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "UPDATE maintenance_windows SET starts_at = $2, ends_at = $3"
+                f" WHERE id = $1 AND state = 'scheduled' RETURNING {_COLUMNS}",
+                window_id,
+                starts_at,
+                ends_at,
+            )
+        return _window(row) if row is not None else None
+
+    async def set_message(self, window_id: int, ts: str) -> None:
+        async with self._db.acquire() as conn:
+            await conn.execute("UPDATE maintenance_windows SET message_ts = $2 WHERE id = $1", window_id, ts)
+
+    async def latest_status_page_events(self, window_ids: Sequence[int]) -> dict[int, WindowEvent]:
+        async with self._db.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT DISTINCT ON (maintenance_id) maintenance_id, at, kind, actor, action, outcome, detail"
+                " FROM maintenance_events WHERE maintenance_id = ANY($1::bigint[]) AND kind = $2"
+                " ORDER BY maintenance_id, seq DESC",
+                list(window_ids),
+                STATUSPAGE_EVENT,
+            )
+        return {
+            r["maintenance_id"]: WindowEvent(**{k: v for k, v in dict(r).items() if k != "maintenance_id"})
+            for r in rows
+        }

@@ -13,12 +13,17 @@ from typing import Any
 
 import asyncpg
 
-from bot.comms.outbox import Claimed, Outbound, Outcome
+from bot.comms.maintenance_public import CONFIRMABLE_IN
+from bot.comms.outbox import STATUSPAGE_EVENT, Claimed, ClaimedWindow, Outbound, Outcome, WindowOutcome
 from bot.comms.public import PublicDraft
 from bot.store.db import Connection, Database
 
 _ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
-_DRAFT_COLUMNS = "id, incident_id, action, payload, requested_by, state, channel_id, message_ts"
+_DRAFT_COLUMNS = "id, incident_id, action, payload, requested_by, state, channel_id, message_ts, maintenance_id"
+_ADD_WINDOW_EVENT = (
+    "INSERT INTO maintenance_events (maintenance_id, at, kind, actor, action, outcome, detail)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+)
 ACTOR = "bot"
 
 
@@ -28,6 +33,19 @@ async def insert_outbound(conn: Connection, incident_id: int, items: Sequence[Ou
             "INSERT INTO outbox (incident_id, target, action, payload, created_at, next_attempt_at)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
             incident_id,
+            item.target,
+            item.action,
+            json.dumps(dict(item.payload)),
+            at,
+        )
+
+
+async def insert_window_outbound(conn: Connection, window_id: int, items: Sequence[Outbound], *, at: datetime) -> None:
+    for item in items:
+        await conn.execute(
+            "INSERT INTO outbox (maintenance_id, target, action, payload, created_at, next_attempt_at)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
+            window_id,
             item.target,
             item.action,
             json.dumps(dict(item.payload)),
@@ -53,6 +71,7 @@ class PostgresOutboxStore:
                 "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
                 " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
                 "   AND (o.claimed_until IS NULL OR o.claimed_until < $1)"
+                "   AND o.incident_id IS NOT NULL"  # a maintenance window's rows: claim_next_window
                 "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
                 "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending'"
                 "                   AND e.payload ->> 'page_id' IS NOT DISTINCT FROM o.payload ->> 'page_id')"
@@ -90,6 +109,56 @@ class PostgresOutboxStore:
                 )
             if outcome.event_text:
                 await conn.execute(_ADD_EVENT, item.incident_id, at, outcome.event_kind, ACTOR, outcome.event_text)
+
+    async def claim_next_window(self, now: datetime, *, lease: timedelta) -> ClaimedWindow | None:
+        # As claim_next, for the rows of maintenance windows: one window's rows in order.
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
+                " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
+                "   AND (o.claimed_until IS NULL OR o.claimed_until < $1) AND o.maintenance_id IS NOT NULL"
+                "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.maintenance_id = o.maintenance_id"
+                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
+                "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, maintenance_id, target, action, payload, attempts,"
+                "   (SELECT statuspage_incident_id FROM maintenance_windows m WHERE m.id = outbox.maintenance_id)"
+                "   AS statuspage_incident_id",
+                now,
+                now + lease,
+            )
+        if row is None:
+            return None
+        return ClaimedWindow(**{**dict(row), "payload": json.loads(row["payload"])})
+
+    async def finish_window(self, item: ClaimedWindow, outcome: WindowOutcome, *, at: datetime) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL,"
+                " next_attempt_at = COALESCE($4, next_attempt_at),"
+                " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
+                item.id,
+                outcome.state,
+                outcome.error,
+                outcome.next_attempt_at,
+                at,
+            )
+            if outcome.statuspage_incident_id:
+                await conn.execute(
+                    "UPDATE maintenance_windows SET statuspage_incident_id = $2 WHERE id = $1",
+                    item.maintenance_id,
+                    outcome.statuspage_incident_id,
+                )
+            if outcome.noted:
+                await conn.execute(
+                    _ADD_WINDOW_EVENT,
+                    item.maintenance_id,
+                    at,
+                    STATUSPAGE_EVENT,
+                    ACTOR,
+                    item.action,
+                    outcome.outcome,
+                    outcome.error or "",
+                )
 
     # ---- status page drafts --------------------------------------------------------------------
 
@@ -135,6 +204,18 @@ class PostgresOutboxStore:
             if row is None:
                 return None
             draft = _draft(row)
+            if draft.maintenance_id is not None:  # a maintenance window's step: its own timeline and rows
+                state = await conn.fetchval(
+                    "SELECT state FROM maintenance_windows WHERE id = $1 FOR UPDATE", draft.maintenance_id
+                )
+                if confirm and state not in CONFIRMABLE_IN[draft.action]:  # the window moved on since the preview
+                    await conn.execute("UPDATE public_drafts SET state = 'cancelled' WHERE id = $1", draft_id)
+                    return None
+                outcome = "confirmed" if confirm else "cancelled"
+                await conn.execute(_ADD_WINDOW_EVENT, draft.maintenance_id, at, "public", by, draft.action, outcome, "")
+                await insert_window_outbound(conn, draft.maintenance_id, outbox, at=at)
+                return draft
+            assert draft.incident_id is not None  # the subject CHECK: a draft has a window or an incident
             await conn.execute(_ADD_EVENT, draft.incident_id, at, "public", by, event_text)
             await insert_outbound(conn, draft.incident_id, outbox, at=at)
         return draft
@@ -157,3 +238,30 @@ class PostgresOutboxStore:
                 incident_id,
             )
         return [r["page_id"] for r in rows]
+
+    # ---- maintenance windows on the status page -------------------------------------------------
+
+    async def create_window_draft(
+        self, window_id: int, *, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime
+    ) -> PublicDraft:
+        async with self._db.acquire() as conn:
+            row = await conn.fetchrow(
+                "INSERT INTO public_drafts (maintenance_id, action, payload, requested_by, created_at)"
+                f" VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING {_DRAFT_COLUMNS}",
+                window_id,
+                action,
+                json.dumps(dict(payload)),
+                requested_by,
+                at,
+            )
+        assert row is not None
+        return _draft(row)
+
+    async def window_is_public(self, window_id: int) -> bool:
+        async with self._db.acquire() as conn:
+            found = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM public_drafts WHERE maintenance_id = $1"
+                " AND action = 'create' AND state = 'confirmed')",
+                window_id,
+            )
+        return bool(found)
