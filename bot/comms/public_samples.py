@@ -61,5 +61,4 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
             "contacts": contexts.safe(NASTY, 200),
             "open_for": "30m",
         },
-        "incident_oncall": lambda: {"said": contexts.safe(NASTY, 3000)},
     }

@@ -175,9 +175,12 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
                     root_cause=views.submitted(view, "root_cause"),
                     resolution=views.submitted(view, "resolution"),
                 )
-                note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
-                if note and who.channel_id:
-                    await rt.slack.post_ephemeral(who.channel_id, who.user_id, note.strip())
+                public = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+                if public and who.channel_id:
+                    said = rt.templates.render(
+                        "incident_reply", contexts.incident_reply("status_page", resolved.id, "", public=public)
+                    )
+                    await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
         await ack_then(rt.followups, rt.replier, ack, who, "incident-resolve", work)
 
@@ -218,13 +221,13 @@ async def _declare_from_modal(
         lead=views.submitted(view, "lead") or who.user_id,
         declared_by=who.user_id,
     )
-    note = await incident_public.offer_declared(
+    public = await incident_public.offer_declared(
         rt.public, incident, requested=incident_public.chosen(view), user=who.user_id
     )
     # The modal closes silently; tell the declarer where the notice went.
     if who.channel_id:
         said = rt.templates.render(
-            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id, note=note)
+            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id, public=public)
         )
         await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
@@ -290,11 +293,11 @@ async def _command(
             lead=who.user_id,
             declared_by=who.user_id,
         )
-        note = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
-        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, note=note))
+        public = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, public=public))
     elif parsed.word == "oncall":
-        text = await incident_public.on_call_text(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
-        shown = rt.templates.render("incident_oncall", {"said": text})
+        duty = await incident_public.on_call(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
+        shown = rt.templates.render("incident_oncall", contexts.on_call(duty))
         await rt.slack.respond(answer, shown.text, shown.blocks)
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
@@ -320,8 +323,8 @@ async def _command(
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
-        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, note=note))
+        public = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, public=public))
     else:
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT

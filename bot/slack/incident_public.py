@@ -4,6 +4,7 @@ and `/incident oncall`. Registered beside `/incident` (bot/slack/incident_comman
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -18,12 +19,33 @@ from bot.ids import ActionId
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms, Policy
 from bot.slack.replies import Replier, action_invocation, answering
-from bot.targets.pagerduty import PagerDuty
+from bot.targets.pagerduty import OnCall, PagerDuty
 
 log = structlog.get_logger(__name__)
 STATUS_PAGE_BLOCK = "status_page"
 PUBLIC_STATUS_BLOCK = "public_status"
 _CHOICES = {"default": None, "post": True, "skip": False}
+
+
+@dataclass(frozen=True)
+class StatusPageOffer:
+    """What became of the status page after a declare or resolve; incident_reply words it."""
+
+    action: str  # "create" or "resolve": what the preview would post
+    refused: str = ""  # why no preview was proposed (the refusal's message); "" when one waits for a Confirm
+
+
+@dataclass(frozen=True)
+class OnCallAnswer:
+    """`/incident oncall <service>` as data; incident_oncall words it."""
+
+    service: str
+    # "" (the list below), "not_configured" (no REST API token), "no_policy" (the service has no escalation
+    # policy), "unavailable" (PagerDuty did not answer: `detail`), "nobody" (no one on call in `policy`)
+    problem: str = ""
+    policy: str = ""
+    detail: str = ""
+    on_call: tuple[OnCall, ...] = ()
 
 
 def status_page_block(catalog: Catalog) -> dict[str, Any]:
@@ -85,33 +107,35 @@ def chosen(view: dict[str, Any]) -> bool | None:
     return _CHOICES.get(str(value.get("value", "default")))
 
 
-async def offer_declared(public: PublicComms | None, incident: Incident, *, requested: bool | None, user: str) -> str:
-    """After a declaration: the status page preview when asked for (or the severity's default); a line saying so."""
+async def offer_declared(
+    public: PublicComms | None, incident: Incident, *, requested: bool | None, user: str
+) -> StatusPageOffer | None:
+    """After a declaration: the status page preview when asked for (or the severity's default); None if not asked."""
     if public is None:
-        return ""
+        return None
     wanted = public.offered_by_default(incident.severity) if requested is None else requested
     if not wanted:
-        return ""
+        return None
     try:
         await public.propose(incident, action="create", status="investigating", requested_by=user)
     except errors.UserError as exc:
-        return f" Not offered for the status page: {exc.message}"
-    return " A status page preview waits for a Confirm in its thread."
+        return StatusPageOffer("create", refused=exc.message)
+    return StatusPageOffer("create")
 
 
-async def offer_resolved(public: PublicComms | None, incident: Incident, *, user: str) -> str:
+async def offer_resolved(public: PublicComms | None, incident: Incident, *, user: str) -> StatusPageOffer | None:
     """After a resolve: if the incident is public, the preview of its resolution (components back to operational)."""
     if public is None or not await public.store.is_public(incident.id):
-        return ""
+        return None
     try:
         await public.propose(incident, action="resolve", status="resolved", requested_by=user)
     except errors.UserError as exc:
-        return f" The status page still shows it: {exc.message}"
-    return " A status page preview of the resolution waits for a Confirm in its thread."
+        return StatusPageOffer("resolve", refused=exc.message)
+    return StatusPageOffer("resolve")
 
 
-async def on_call_text(pager: PagerDuty | None, catalog: Catalog, policy: Policy, service: str, user: str) -> str:
-    """Who is on call for a service now, from PagerDuty's REST API; a clear line when that is not configured."""
+async def on_call(pager: PagerDuty | None, catalog: Catalog, policy: Policy, service: str, user: str) -> OnCallAnswer:
+    """Who is on call for a service now, from PagerDuty's REST API; what is missing when that is not configured."""
     await policy.check_comms(user, Comms.READ_INCIDENTS)
     if service not in catalog.services:
         known = ", ".join(sorted(catalog.services))
@@ -119,19 +143,17 @@ async def on_call_text(pager: PagerDuty | None, catalog: Catalog, policy: Policy
     config = catalog.pagerduty
     route = config.services.get(service) if config else None
     if pager is None or config is None or not config.api_token_env:
-        return "On-call lookup is not configured: the catalog's `pagerduty.api_token_env` names no REST API token."
+        return OnCallAnswer(service, "not_configured")
     if route is None or not route.escalation_policy:
-        return f"No escalation policy for {service}: set `pagerduty.services.{service}.escalation_policy`."
+        return OnCallAnswer(service, "no_policy")
+    policy_name = route.escalation_policy
     try:
-        found = await pager.on_call(token_env=config.api_token_env, escalation_policy=route.escalation_policy)
+        found = await pager.on_call(token_env=config.api_token_env, escalation_policy=policy_name)
     except errors.UnavailableError as exc:
-        return f"Could not ask PagerDuty who is on call for {service}: {safe(exc.detail, 300)}"
+        return OnCallAnswer(service, "unavailable", policy=policy_name, detail=exc.detail)
     if not found:
-        return f"Nobody is on call for {service} in escalation policy {safe(route.escalation_policy, 40)}."
-    lines = [
-        f"• L{o.level}: {safe(o.name, 100)}" + (f" ({safe(o.schedule, 100)})" if o.schedule else "") for o in found
-    ]
-    return f"On call for {service} now:\n" + "\n".join(lines)
+        return OnCallAnswer(service, "nobody", policy=policy_name)
+    return OnCallAnswer(service, policy=policy_name, on_call=tuple(found))
 
 
 def register(app: AsyncApp, replier: Replier, public: PublicComms) -> None:
