@@ -13,6 +13,7 @@ from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
 from bot.comms import guide_events, samples
+from bot.comms.contexts import safe
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
@@ -133,6 +134,15 @@ def _window(n: int) -> MaintenanceWindow:
     )
 
 
+def _status_page_choice() -> dict[str, Any]:
+    """The declare modal's status page choice, with a catalog's severity names as long as they may be."""
+    return {
+        "block": "status_page",
+        "options": {v: v for v in ("default", "post", "skip")},
+        "by_default": ", ".join([safe(NASTY, 10)] * 20),
+    }
+
+
 def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
     incidents = [incident(catalog, n) for n in range(25)]
     events = [
@@ -150,8 +160,10 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         "incident_oncall": lambda: incident_contexts.on_call(
             OnCallAnswer(NASTY, policy=NASTY, on_call=tuple(OnCall(n, NASTY, NASTY) for n in range(1, 12)))
         ),
-        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY),
-        "incident_update_modal": lambda: incident_views.about(incidents[1]),
+        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY, _status_page_choice()),
+        "incident_update_modal": lambda: incident_views.update_context(
+            incidents[1], {"block": "public_status", "statuses": [safe(NASTY, 70)] * 5}
+        ),
         "incident_resolve_modal": lambda: incident_views.about(incidents[1]),
         "maintenance_list": lambda: incident_contexts.maintenance_list([_window(n) for n in range(25)], zone),
         "maintenance_reply": lambda: incident_contexts.maintenance_reply(

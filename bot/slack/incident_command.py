@@ -251,10 +251,9 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
-    modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id)
-    await rt.slack.open_view(
-        str(body["trigger_id"]), await incident_public.with_public_status(rt.public, modal, incident.id)
-    )
+    public_status = await incident_public.public_status_choice(rt.public, incident.id)
+    modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id, public_status=public_status)
+    await rt.slack.open_view(str(body["trigger_id"]), modal)
 
 
 async def _snooze(
@@ -280,9 +279,10 @@ async def _command(
     channel = rt.catalog.channels.incidents
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
-        modal = views.declare_modal(rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
-        if rt.public is not None:
-            modal["blocks"].append(incident_public.status_page_block(rt.catalog))
+        status_page = incident_public.status_page_choice(rt.catalog) if rt.public is not None else None
+        modal = views.declare_modal(
+            rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id, status_page=status_page
+        )
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
@@ -329,11 +329,11 @@ async def _command(
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
         incident = await service.load_for_change(parsed.incident_id, who.user_id, verb)
-        modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
-            rt.templates, incident, channel_id=who.channel_id
-        )
         if parsed.word == "update":
-            modal = await incident_public.with_public_status(rt.public, modal, incident.id)
+            public_status = await incident_public.public_status_choice(rt.public, incident.id)
+            modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id, public_status=public_status)
+        else:
+            modal = views.resolve_modal(rt.templates, incident, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
 
 

@@ -48,41 +48,12 @@ class OnCallAnswer:
     on_call: tuple[OnCall, ...] = ()
 
 
-def status_page_block(catalog: Catalog) -> dict[str, Any]:
-    """The declare modal's "update the status page" choice; by default, as the catalog says per severity."""
+def status_page_choice(catalog: Catalog) -> dict[str, Any]:
+    """The declare modal's "update the status page" choice, for incident_declare_modal to word; by default,
+    as the catalog says per severity. The block id and the option values are what `chosen` reads back."""
     assert catalog.statuspage is not None
-    by_default = ", ".join(n for n, r in catalog.statuspage.severities.items() if r.default) or "none"
-    options = [
-        {
-            "text": {"type": "plain_text", "text": f"As the severity says (yes for {by_default})"[:75]},
-            "value": "default",
-        },
-        {"text": {"type": "plain_text", "text": "Yes: preview a status page incident"}, "value": "post"},
-        {"text": {"type": "plain_text", "text": "No"}, "value": "skip"},
-    ]
-    return {
-        "type": "input",
-        "block_id": STATUS_PAGE_BLOCK,
-        "label": {"type": "plain_text", "text": "Update the status page"},
-        "element": {
-            "type": "static_select",
-            "action_id": STATUS_PAGE_BLOCK,
-            "options": options,
-            "initial_option": options[0],
-        },
-    }
-
-
-def public_status_block() -> dict[str, Any]:
-    """The update modal's optional new public status (only offered when the incident is on the status page)."""
-    options = [{"text": {"type": "plain_text", "text": status}, "value": status} for status in UPDATE_STATUSES]
-    return {
-        "type": "input",
-        "block_id": PUBLIC_STATUS_BLOCK,
-        "optional": True,
-        "label": {"type": "plain_text", "text": "Status page: new status (preview first)"},
-        "element": {"type": "static_select", "action_id": PUBLIC_STATUS_BLOCK, "options": options},
-    }
+    by_default = [safe(name, 10) for name, r in catalog.statuspage.severities.items() if r.default]
+    return {"block": STATUS_PAGE_BLOCK, "options": {v: v for v in _CHOICES}, "by_default": ", ".join(by_default)}
 
 
 def chosen_status(view: dict[str, Any]) -> str:
@@ -92,11 +63,12 @@ def chosen_status(view: dict[str, Any]) -> str:
     return value if value in UPDATE_STATUSES else ""
 
 
-async def with_public_status(public: PublicComms | None, modal: dict[str, Any], incident_id: int) -> dict[str, Any]:
-    """The update modal, with the public status choice when the incident is on the status page."""
-    if public is not None and await public.store.is_public(incident_id):
-        modal["blocks"].append(public_status_block())
-    return modal
+async def public_status_choice(public: PublicComms | None, incident_id: int) -> dict[str, Any] | None:
+    """The update modal's optional new public status, for incident_update_modal: only when the incident
+    is on the status page. The block id and the statuses are what `chosen_status` reads back."""
+    if public is None or not await public.store.is_public(incident_id):
+        return None
+    return {"block": PUBLIC_STATUS_BLOCK, "statuses": list(UPDATE_STATUSES)}
 
 
 def chosen(view: dict[str, Any]) -> bool | None:

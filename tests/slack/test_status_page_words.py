@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.catalog import Catalog
 from bot.comms.samples import NASTY
 from bot.settings import PROJECT_ROOT
-from bot.slack import incident_contexts
+from bot.slack import incident_contexts, incident_views
 from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
 from bot.targets.pagerduty import OnCall
 from bot.templating import PINGS, Templates
-from sandbox.blockkit import validate_message_blocks
+from sandbox.blockkit import validate_message_blocks, validate_view
 
 TEMPLATES = PROJECT_ROOT / "templates"
 
@@ -80,3 +81,18 @@ def test_a_team_rewords_the_on_call_answer_by_editing_its_template_only(tmp_path
     text = Templates(folder).render("incident_oncall", incident_contexts.on_call(answer)).text
 
     assert text == "Who to call about backend:\n• L1: Alice (Primary)"
+
+
+def test_the_status_page_choice_starts_on_its_first_option_even_when_that_is_cut(catalog: Catalog) -> None:
+    choice = {"block": "status_page", "options": {"default": "default", "post": "post", "skip": "skip"}}
+    many = ", ".join(f"SEV{n}" for n in range(30))  # more severities by default than an option's 75 characters
+
+    view = incident_views.declare_modal(
+        Templates(TEMPLATES), catalog, user_id="U0ALICE", channel_id="C0OPS", status_page={**choice, "by_default": many}
+    )
+
+    element = view["blocks"][-1]["element"]
+    assert element["initial_option"] == element["options"][0]
+    assert len(element["initial_option"]["text"]["text"]) == 75 and element["initial_option"]["text"]["text"][-1] == "…"
+    assert [o["value"] for o in element["options"]] == ["default", "post", "skip"]
+    assert validate_view(view) == []
