@@ -355,7 +355,5 @@ async def _public_update(
     else:
         incident = await service.load_for_change(parsed.incident_id, who.user_id, Comms.UPDATE_INCIDENT)
     await rt.public.propose(incident, action="update", status=parsed.public_status, requested_by=who.user_id)
-    await rt.slack.respond(
-        who.response_url or "",
-        f"A status page preview ({parsed.public_status}) of #{incident.id} waits for a Confirm in its thread.",
-    )
+    offer = incident_public.StatusPageOffer("update", status=parsed.public_status)
+    await _reply(rt, who.response_url or "", contexts.incident_reply("status_page", incident.id, "", public=offer))

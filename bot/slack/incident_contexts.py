@@ -84,7 +84,11 @@ def incident_reply(
         "id": incident_id,
         "channel": channel(channel_id),
         "due": when(due, timezone) if due else "",
-        "public": {"action": public.action, "refused": safe(public.refused, 500)} if public else None,
+        "public": (
+            {"action": public.action, "refused": safe(public.refused, 500), "status": safe(public.status, 40)}
+            if public
+            else None
+        ),
     }
 
 

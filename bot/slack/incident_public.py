@@ -31,8 +31,9 @@ _CHOICES = {"default": None, "post": True, "skip": False}
 class StatusPageOffer:
     """What became of the status page after a declare or resolve; incident_reply words it."""
 
-    action: str  # "create" or "resolve": what the preview would post
+    action: str  # "create", "update" or "resolve": what the preview would post
     refused: str = ""  # why no preview was proposed (the refusal's message); "" when one waits for a Confirm
+    status: str = ""  # the new public status an update's preview shows
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ def _said(templates: Templates, name: str, context: dict[str, object]) -> str:
         ("resolved", StatusPageOffer("resolve"), "resolved; the notice is in <#C0INC>. A status page preview of the"),
         ("resolved", StatusPageOffer("resolve", refused=NASTY), "The status page still shows it: &lt;!channel&gt;"),
         ("status_page", StatusPageOffer("resolve"), "A status page preview of the resolution waits for a Confirm"),
+        ("status_page", StatusPageOffer("update", status="monitoring"), "preview (monitoring) of #7 waits for a"),
         ("declared", None, "Incident #7 declared; the notice is in <#C0INC>."),
     ],
 )
