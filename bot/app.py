@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 from collections.abc import Mapping
@@ -75,8 +76,9 @@ from bot.slack.replays import ReplayGuard
 from bot.slack.replies import Replier
 from bot.slack.reply_views import ReplyViews
 from bot.slack.runbook_actions import ExecutionRuntime
-from bot.slack.runbook_requests import RunbookRuntime
+from bot.slack.runbook_requests import RunbookRequests, RunbookRuntime
 from bot.slack.runbook_views import RunbookViews
+from bot.slack.subcommands import Subcommands
 from bot.slack.webapi import SlackGroupDirectory, SlackWebApi
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
@@ -311,37 +313,35 @@ class BotProcess:
         concurrency = min(catalog.health.concurrency, 32)
         self._report_kube = Kube(kubeconfig=s.kubeconfig, timeout=s.kube_timeout, max_workers=concurrency)
         self.health = HealthRuntime(
-            slack, catalog, procedures, self._report_kube, s.prometheus_url, templates=templates
+            slack, catalog, procedures, self._report_kube, s.prometheus_url, templates=templates, policy=rt.policy
         )
         incident_store = PostgresIncidentStore(rt.db)
         self._views = RunbookViews(templates)
         replier = Replier(slack, ReplyViews(templates))  # the one error box every surface answers with
-        runbooks = RunbookRuntime(
-            slack=slack,
-            catalog=catalog,
-            procedures=procedures,
-            engine=rt.engine,
-            policy=rt.policy,
-            history_timeout=s.kube_timeout * 2,
-            health=self.health,
-            followups=rt.followups,
-            views=self._views,
-            replier=replier,
-            guide=GuideRuntime(
-                guides=guide_files,
-                sessions=GuideSessionStore(rt.db),
-                incidents=incident_store,
-                scheduler=rt.scheduler,
-                clock=rt.clock,
-                templates=templates,
-            ),
+        requests = RunbookRequests(slack, catalog, procedures, rt.engine, self._views)
+        subcommands = Subcommands()  # `/runbook list`, `history`, `health`, `guide`: added by who answers them
+        runbook_command.register(
+            bolt,
+            RunbookRuntime(requests, rt.policy, s.kube_timeout * 2, rt.followups, replier, subcommands),
         )
-        runbook_command.register(bolt, runbooks)
-        guides.register(bolt, runbooks)
+        health_report.add_subcommand(subcommands, self.health)
+        guide = GuideRuntime(
+            guides=guide_files,
+            sessions=GuideSessionStore(rt.db),
+            incidents=incident_store,
+            scheduler=rt.scheduler,
+            clock=rt.clock,
+            templates=templates,
+            requests=requests,
+            policy=rt.policy,
+            replier=replier,
+            health_step=functools.partial(health_report.answer_in_thread, self.health),
+        )
+        guides.register(bolt, subcommands, guide)
         runbook_actions.register(
             bolt, ExecutionRuntime(slack, rt.engine, procedures, rt.tasks, rt.followups, self._views, replier)
         )
-        suggested.register(bolt, runbooks)
+        suggested.register(bolt, requests, rt.followups, replier)
         health_report.register(rt.scheduler, self.health)
         escalations = Escalations(incident_store, rt.scheduler, slack, catalog, templates, rt.clock)
         escalations.register_jobs(rt.scheduler)

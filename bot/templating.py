@@ -191,8 +191,8 @@ def fit_blocks(blocks: object) -> object:
             _cut_text_of(block["accessory"].get("text"), BUTTON_TEXT)
         if kind == "input" and isinstance(block.get("element"), dict):
             _cut_text_of(block.get("label"), LABEL_TEXT)
-            for option in block["element"].get("options") or ():
-                if isinstance(option, dict):
+            for option in [*(block["element"].get("options") or ()), block["element"].get("initial_option")]:
+                if isinstance(option, dict):  # the initial option is cut as its copy in the options is
                     _cut_text_of(option.get("text"), OPTION_TEXT)
         elif kind == "context" and isinstance(block.get("elements"), list):
             block["elements"] = block["elements"][:MAX_CONTEXT_ELEMENTS]

@@ -4,10 +4,11 @@ from the env var the catalog names."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,28 +74,7 @@ async def connections(ctx: ActionContext, _: NoParams) -> ActionResult:
 
 async def cancel_long_queries(ctx: ActionContext, p: LongQueryParams) -> ActionResult:
     """The dry run lists the long queries (and records which, exactly); the run cancels only those."""
-    dsn = _dsn(ctx)
-    if ctx.dry_run:
-        found = await postgres.long_queries(dsn, p.minutes, time_limit=ctx.timeout_seconds)
-        verb = "Would cancel"
-    else:
-        found = await postgres.cancel_queries(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
-        verb = "Cancelled"
-    if not found:
-        return ActionResult(f"No query has been running for more than {p.minutes} min", no_op=True)
-    done = [q for q in found if q.cancelled or ctx.dry_run]
-    return ActionResult(
-        f"{verb} {len(done)} queries running for more than {p.minutes} min",
-        changes=tuple(_change(q) for q in done),
-        details=_table(found),
-        data={
-            "queries": [
-                {"pid": q.pid, "backend_start": q.backend_start.isoformat(), "query_start": q.query_start.isoformat()}
-                for q in found
-            ],
-            "cancelled": [q.pid for q in found if q.cancelled],
-        },
-    )
+    return await _end_long_queries(ctx, p, _CANCEL)
 
 
 @contextmanager
@@ -163,27 +143,59 @@ def _terminate_change(query: postgres.LongQuery) -> Change:
 async def terminate_queries(ctx: ActionContext, p: LongQueryParams) -> ActionResult:
     """Runbook 002's pg_terminate_backend. The dry run lists the long queries with the start times that
     identify them; the run ends only the sessions still running those very queries."""
+    return await _end_long_queries(ctx, p, _TERMINATE)
+
+
+class _EndQueries(Protocol):
+    def __call__(
+        self, dsn: str, identities: Sequence[tuple[int, datetime, datetime]], *, time_limit: float
+    ) -> Awaitable[list[postgres.LongQuery]]: ...
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """One of the two ways to end the long queries a preview listed: what ends them, and how it is said."""
+
+    end: _EndQueries  # postgres.cancel_queries or postgres.terminate_queries
+    would: str  # the preview's verb
+    did: str  # the run's verb
+    ended: str  # what the count counts
+    change: Callable[[postgres.LongQuery], Change]
+    key: str  # the data field listing the pids it ended
+
+
+_CANCEL = _Ending(postgres.cancel_queries, "Would cancel", "Cancelled", "queries running", _change, "cancelled")
+_TERMINATE = _Ending(
+    postgres.terminate_queries,
+    "Would terminate",
+    "Terminated",
+    "sessions whose query has run",
+    _terminate_change,
+    "terminated",
+)
+
+
+async def _end_long_queries(ctx: ActionContext, p: LongQueryParams, how: _Ending) -> ActionResult:
     with _naming_the_database(ctx):
         dsn = _dsn(ctx)
         if ctx.dry_run:
             found = await postgres.long_queries(dsn, p.minutes, time_limit=ctx.timeout_seconds)
         else:
-            found = await postgres.terminate_queries(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
+            found = await how.end(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
     if not found:
         gone = "" if ctx.dry_run else " (the previewed ones have ended)"
         return ActionResult(f"No query has been running for more than {p.minutes} min{gone}", no_op=True)
     done = [q for q in found if q.cancelled or ctx.dry_run]
-    verb = "Would terminate" if ctx.dry_run else "Terminated"
     return ActionResult(
-        f"{verb} {len(done)} sessions whose query has run for more than {p.minutes} min",
-        changes=tuple(_terminate_change(q) for q in done),
+        f"{how.would if ctx.dry_run else how.did} {len(done)} {how.ended} for more than {p.minutes} min",
+        changes=tuple(how.change(q) for q in done),
         details=_table(found),
         data={
             "queries": [
                 {"pid": q.pid, "backend_start": q.backend_start.isoformat(), "query_start": q.query_start.isoformat()}
                 for q in found
             ],
-            "terminated": [q.pid for q in found if q.cancelled],
+            how.key: [q.pid for q in found if q.cancelled],
         },
     )
 

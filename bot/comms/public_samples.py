@@ -90,7 +90,6 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
             "contacts": contexts.safe(NASTY, 200),
             "open_for": "30m",
         },
-        "incident_oncall": lambda: {"said": contexts.safe(NASTY, 3000)},
         **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
         "maintenance_public_preview": lambda: preview_context(window_draft, decided=contexts.safe(NASTY, 300)),
     }

@@ -5,6 +5,7 @@ overflow a block if its context builder did not escape it and the template did n
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
-from bot.comms import guide_events, outbox_events
+from bot.comms import guide_events, outbox_events, samples
+from bot.comms.contexts import safe
 from bot.comms.maintenance import PublicOffer
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
 from bot.guides.model import Escalation, Guide, GuideStep, Section
@@ -20,6 +22,8 @@ from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggesti
 from bot.runbooks.model import Procedure
 from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts, incident_views
 from bot.slack.health_contexts import Occasion
+from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
+from bot.targets.pagerduty import OnCall
 from bot.templating import PINGS
 
 NASTY = " ".join(PINGS) + ' "quoted": {a: [b]} & more\n- not a list item\n<http://evil.example|click> `x`' + "x" * 3000
@@ -101,21 +105,18 @@ def alert_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
 _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 
-def incident(n: int) -> Incident:
-    return Incident(
+def incident(catalog: Catalog, n: int) -> Incident:
+    """The comms sample incident, open, numbered `n`, with this module's nastier text (links, backticks)."""
+    return replace(
+        samples.sample_incident(catalog),
         id=n,
         title=NASTY,
         severity=NASTY[:12],
         impact=NASTY,
         services=(NASTY, "<!here>"),
         lead=NASTY if n % 2 else "U0LEAD",
-        declared_by="U0DECLARER",
-        state="open",
-        channel_id="C0INCIDENTS",
-        message_ts=None,
         root_cause=None,
         resolution=None,
-        declared_at=_AT,
         resolved_at=None,
     )
 
@@ -142,8 +143,17 @@ def _window_event(n: int) -> WindowEvent:
     return WindowEvent(_AT, "status page", "bot", NASTY, _OUTCOMES[n % len(_OUTCOMES)], NASTY)
 
 
+def _status_page_choice() -> dict[str, Any]:
+    """The declare modal's status page choice, with a catalog's severity names as long as they may be."""
+    return {
+        "block": "status_page",
+        "options": {v: v for v in ("default", "post", "skip")},
+        "by_default": ", ".join([safe(NASTY, 10)] * 20),
+    }
+
+
 def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
-    incidents = [incident(n) for n in range(25)]
+    incidents = [incident(catalog, n) for n in range(25)]
     events = [
         *(IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.opened(NASTY, NASTY)),
@@ -160,9 +170,16 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
     return {
         "incident_list": lambda: incident_contexts.incident_list(incidents, catalog),
         "incident_timeline": lambda: incident_contexts.timeline(incidents[1], events, catalog),
-        "incident_reply": lambda: incident_contexts.incident_reply("snoozed", 42, NASTY, due=_AT, timezone=zone),
-        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY),
-        "incident_update_modal": lambda: incident_views.about(incidents[1]),
+        "incident_reply": lambda: incident_contexts.incident_reply(
+            "declared", 42, NASTY, public=StatusPageOffer("create", refused=NASTY * 3)
+        ),
+        "incident_oncall": lambda: incident_contexts.on_call(
+            OnCallAnswer(NASTY, policy=NASTY, on_call=tuple(OnCall(n, NASTY, NASTY) for n in range(1, 12)))
+        ),
+        "incident_declare_modal": lambda: incident_views.declare_context(catalog, NASTY, _status_page_choice()),
+        "incident_update_modal": lambda: incident_views.update_context(
+            incidents[1], {"block": "public_status", "statuses": [safe(NASTY, 70)] * 5}
+        ),
         "incident_resolve_modal": lambda: incident_views.about(incidents[1]),
         "maintenance_list": lambda: incident_contexts.maintenance_list(
             [_window(n) for n in range(25)], zone, {n: _window_event(n) for n in range(25)}

@@ -29,11 +29,11 @@ from bot.runbooks.model import Procedure
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.scheduler import Job
 from bot.slack import guide_contexts as contexts
-from bot.slack import health_report
 from bot.slack.blocks import Blocks
-from bot.slack.health_contexts import Occasion
+from bot.slack.guide_runtime import GuideRuntime
 from bot.slack.replies import action_invocation, answering
-from bot.slack.runbook_requests import RunbookRuntime, run_parsed
+from bot.slack.runbook_requests import run_parsed
+from bot.slack.subcommands import Subcommands
 from bot.templating import Templates
 
 log = structlog.get_logger(__name__)
@@ -60,10 +60,10 @@ def _read_value(body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _guide(rt: RunbookRuntime, name: object) -> Guide:
-    guide = rt.guide.guides.get(str(name))
+def _guide(rt: GuideRuntime, name: object) -> Guide:
+    guide = rt.guides.get(str(name))
     if guide is None:
-        raise parser.unknown_name_error("runbook", str(name), list(rt.guide.guides), usage=USAGE)
+        raise parser.unknown_name_error("runbook", str(name), list(rt.guides), usage=USAGE)
     return guide
 
 
@@ -107,7 +107,7 @@ def section_message(
 # ── listeners and the command ────────────────────────────────────────────────────────────────────────
 
 
-def _incident_option(words: list[str]) -> tuple[list[str], int | None]:
+def _incident_option(words: Sequence[str]) -> tuple[list[str], int | None]:
     """`… --incident 12` (or `--incident=12`) → the other words and 12."""
     rest: list[str] = []
     incident: str | None = None
@@ -130,21 +130,21 @@ def _incident_option(words: list[str]) -> tuple[list[str], int | None]:
     return rest, int(incident.lstrip("#"))
 
 
-async def answer_guide(rt: RunbookRuntime, who: Invocation, words: list[str]) -> None:
+async def answer_guide(rt: GuideRuntime, who: Invocation, words: Sequence[str]) -> None:
     """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
     await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
     words, incident_id = _incident_option(words)
     if incident_id is not None:
-        incident = await rt.guide.incidents.get(incident_id)
+        incident = await rt.incidents.get(incident_id)
         if incident is None or not incident.open:
             raise errors.NotFoundError(WORDS["no_incident"].format(id=incident_id), usage=USAGE)
     if not words:
-        menu = guides_menu(rt.guide.templates, sorted(rt.guide.guides.values(), key=lambda g: g.name))
-        await rt.slack.respond(who.response_url or "", *menu)
+        menu = guides_menu(rt.templates, sorted(rt.guides.values(), key=lambda g: g.name))
+        await rt.requests.slack.respond(who.response_url or "", *menu)
         return
     guide = _guide(rt, words[0].lower())
     if len(words) == 1:
-        await rt.slack.respond(who.response_url or "", *sections_menu(rt.guide.templates, guide))
+        await rt.requests.slack.respond(who.response_url or "", *sections_menu(rt.templates, guide))
         return
     wanted = " ".join(words[1:])
     section = guide.find_section(wanted)
@@ -154,7 +154,7 @@ async def answer_guide(rt: RunbookRuntime, who: Invocation, words: list[str]) ->
 
 
 async def open_section(
-    rt: RunbookRuntime,
+    rt: GuideRuntime,
     who: Invocation,
     guide: Guide,
     section_index: int,
@@ -166,10 +166,11 @@ async def open_section(
     For an incident, the opening goes on its timeline and the session remembers the link.
     """
     section = guide.sections[section_index]
-    text, blocks = section_message(rt.guide.templates, rt.procedures, guide, section_index, incident_id)
-    ts = await rt.slack.post_message(who.channel_id, text, blocks)
-    now = rt.guide.clock()
-    await rt.guide.sessions.opened(
+    slack = rt.requests.slack
+    text, blocks = section_message(rt.templates, rt.requests.procedures, guide, section_index, incident_id)
+    ts = await slack.post_message(who.channel_id, text, blocks)
+    now = rt.clock()
+    await rt.sessions.opened(
         channel_id=who.channel_id,
         message_ts=ts,
         guide=guide.name,
@@ -180,44 +181,42 @@ async def open_section(
     )
     if incident_id is not None:
         event = guide_events.opened(guide.title, section.title)
-        await rt.guide.incidents.add_event(incident_id, at=now, kind=guide_events.KIND, actor=who.user_id, text=event)
+        await rt.incidents.add_event(incident_id, at=now, kind=guide_events.KIND, actor=who.user_id, text=event)
     escalation = guide.sections[section_index].escalation
     if escalation is not None and escalation.after_minutes:
-        await rt.guide.scheduler.schedule(
+        await rt.scheduler.schedule(
             REMINDER_KIND,
             f"guide:{who.channel_id}:{ts}",
-            rt.guide.clock() + timedelta(minutes=escalation.after_minutes),
+            rt.clock() + timedelta(minutes=escalation.after_minutes),
             {"channel": who.channel_id, "ts": ts, "guide": guide.name, "section": section_index},
         )
-    opened = rt.guide.templates.render("guide_started", contexts.started(who.user_id))
-    await rt.slack.post_message(who.channel_id, opened.text, opened.blocks, thread_ts=ts)
+    opened = rt.templates.render("guide_started", contexts.started(who.user_id))
+    await slack.post_message(who.channel_id, opened.text, opened.blocks, thread_ts=ts)
     log.info("guide opened", guide=guide.name, section=section_index, user=who.user_id, channel=who.channel_id)
     return ts
 
 
-async def _run_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+async def _run_step(rt: GuideRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
     if step.procedure == "health":
-        await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
-        service = step.args or None
-        report = await health_report.build_report(rt.health, [service] if service else None)
-        rendered = health_report.render_report(rt.health, report, Occasion(asked_by=who.user_id, service=service))
-        await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
+        await rt.health_step(who, step.args or None, thread_ts)
         return
-    parsed = parser.parse(step.command_text(), rt.procedures, rt.catalog)
-    await run_parsed(rt, who, parsed, thread_ts=thread_ts)
+    await run_parsed(rt.requests, who, rt.requests.parse(step.command_text()), thread_ts=thread_ts)
 
 
-async def _record_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
+async def _record_step(rt: GuideRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
     """A step asked for from a guide opened for an incident goes on that incident's timeline."""
-    incident_id = await rt.guide.sessions.incident_of(who.channel_id, thread_ts)
+    incident_id = await rt.sessions.incident_of(who.channel_id, thread_ts)
     if incident_id is not None:
         event = guide_events.step(step.command_text())
-        await rt.guide.incidents.add_event(
-            incident_id, at=rt.guide.clock(), kind=guide_events.KIND, actor=who.user_id, text=event
-        )
+        await rt.incidents.add_event(incident_id, at=rt.clock(), kind=guide_events.KIND, actor=who.user_id, text=event)
 
 
-def register(app: AsyncApp, rt: RunbookRuntime) -> None:
+def register(app: AsyncApp, subcommands: Subcommands, rt: GuideRuntime) -> None:
+    """`/runbook guide` (added to the `/runbook` subcommands), its buttons and its reminder job."""
+
+    async def answer(who: Invocation, words: Sequence[str]) -> None:
+        await answer_guide(rt, who, words)
+
     async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         who = action_invocation(body)
@@ -226,7 +225,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
             if "s" not in value:
-                await rt.slack.respond(who.response_url or "", *sections_menu(rt.guide.templates, guide))
+                await rt.requests.slack.respond(who.response_url or "", *sections_menu(rt.templates, guide))
                 return
             _section(guide, value["s"])
             await open_section(rt, who, guide, value["s"])
@@ -244,13 +243,16 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
 
     async def on_reminder(job: Job) -> None:
         payload = job.payload
-        guide = rt.guide.guides.get(str(payload.get("guide")))
+        guide = rt.guides.get(str(payload.get("guide")))
         index = payload.get("section")
         if guide is None or not isinstance(index, int) or not 0 <= index < len(guide.sections):
             return  # the guide changed since; nothing sensible to remind of
-        said = rt.guide.templates.render("guide_reminder", contexts.reminder(guide, index))
-        await rt.slack.post_message(str(payload["channel"]), said.text, said.blocks, thread_ts=str(payload["ts"]))
+        said = rt.templates.render("guide_reminder", contexts.reminder(guide, index))
+        await rt.requests.slack.post_message(
+            str(payload["channel"]), said.text, said.blocks, thread_ts=str(payload["ts"])
+        )
 
+    subcommands.add("guide", USAGE, answer)
     app.action(numbered_action(ActionId.GUIDE_OPEN))(handle_guide_open_action)
     app.action(numbered_action(ActionId.GUIDE_STEP))(handle_guide_step_action)
-    rt.guide.scheduler.on(REMINDER_KIND, on_reminder)
+    rt.scheduler.on(REMINDER_KIND, on_reminder)

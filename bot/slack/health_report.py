@@ -9,7 +9,7 @@ checks may run at once, so a report fanning out over hundreds of services never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -26,10 +26,12 @@ from bot.k8s import Kube
 from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.model import Procedure
+from bot.runbooks.policy import VIEWER_ROLE, Policy
 from bot.scheduler import Scheduler
 from bot.slack import health_charts
 from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import Rendered, render
+from bot.slack.subcommands import Subcommands
 from bot.slack.webapi import SlackWebApi
 from bot.templating import Templates
 
@@ -48,10 +50,11 @@ class HealthRuntime:
     kube: Kube  # the report's own client (see the module docstring)
     prometheus_url: str | None
     templates: Templates  # health_report, health_detail
+    policy: Policy  # who may ask for a report (the daily one asks no one)
 
 
 def register(scheduler: Scheduler, rt: HealthRuntime) -> None:
-    """No listeners of its own: registers the cron job (the `/runbook` command routes `health` here)."""
+    """The daily report's cron job (`add_subcommand` adds the report on demand to `/runbook`)."""
     schedule = rt.catalog.health
     timezone = schedule.timezone or rt.catalog.timezone
     channel = rt.catalog.channels.resolve(schedule.channel)
@@ -91,11 +94,27 @@ async def post_rendered(rt: HealthRuntime, channel: str, rendered: Rendered) -> 
     return ts
 
 
+def add_subcommand(subcommands: Subcommands, rt: HealthRuntime) -> None:
+    async def answer(who: Invocation, words: Sequence[str]) -> None:
+        await answer_health(rt, who, words[0] if words else None)
+
+    subcommands.add("health", USAGE, answer)
+
+
+async def answer_in_thread(rt: HealthRuntime, who: Invocation, service: str | None, thread_ts: str) -> None:
+    """A guide's `health [service]` step: only the summary, in the guide's thread (a thread holds no thread)."""
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+    report = await build_report(rt, [service] if service else None)
+    rendered = render_report(rt, report, Occasion(asked_by=who.user_id, service=service))
+    await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
+
+
 async def answer_health(rt: HealthRuntime, who: Invocation, service: str | None) -> None:
     """`/runbook health [service]`, after the ack: the report in the channel it was asked in.
 
     Errors propagate to the `/runbook` listener, which answers them like any other command's.
     """
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
     if service is not None and service not in rt.catalog.services:
         raise parser.unknown_name_error("service", service, list(rt.catalog.services), usage=USAGE)
     report = await build_report(rt, [service] if service is not None else None)

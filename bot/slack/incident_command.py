@@ -175,9 +175,12 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
                     root_cause=views.submitted(view, "root_cause"),
                     resolution=views.submitted(view, "resolution"),
                 )
-                note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
-                if note and who.channel_id:
-                    await rt.slack.post_ephemeral(who.channel_id, who.user_id, note.strip())
+                public = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+                if public and who.channel_id:
+                    said = rt.templates.render(
+                        "incident_reply", contexts.incident_reply("status_page", resolved.id, "", public=public)
+                    )
+                    await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
         await ack_then(rt.followups, rt.replier, ack, who, "incident-resolve", work)
 
@@ -218,13 +221,13 @@ async def _declare_from_modal(
         lead=views.submitted(view, "lead") or who.user_id,
         declared_by=who.user_id,
     )
-    note = await incident_public.offer_declared(
+    public = await incident_public.offer_declared(
         rt.public, incident, requested=incident_public.chosen(view), user=who.user_id
     )
     # The modal closes silently; tell the declarer where the notice went.
     if who.channel_id:
         said = rt.templates.render(
-            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id, note=note)
+            "incident_reply", contexts.incident_reply("declared", incident.id, incident.channel_id, public=public)
         )
         await rt.slack.post_ephemeral(who.channel_id, who.user_id, said.text, said.blocks)
 
@@ -248,10 +251,9 @@ async def _open_update(
     rt: IncidentRuntime, service: incidents.IncidentService, who: Invocation, body: dict[str, Any]
 ) -> None:
     incident = await service.load_for_change(_clicked_id(body), who.user_id, Comms.UPDATE_INCIDENT)
-    modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id)
-    await rt.slack.open_view(
-        str(body["trigger_id"]), await incident_public.with_public_status(rt.public, modal, incident.id)
-    )
+    public_status = await incident_public.public_status_choice(rt.public, incident.id)
+    modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id, public_status=public_status)
+    await rt.slack.open_view(str(body["trigger_id"]), modal)
 
 
 async def _snooze(
@@ -277,9 +279,10 @@ async def _command(
     channel = rt.catalog.channels.incidents
     if parsed.word == "declare" and not parsed.text:
         await service.check_may_declare(who.user_id)
-        modal = views.declare_modal(rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id)
-        if rt.public is not None:
-            modal["blocks"].append(incident_public.status_page_block(rt.catalog))
+        status_page = incident_public.status_page_choice(rt.catalog) if rt.public is not None else None
+        modal = views.declare_modal(
+            rt.templates, rt.catalog, user_id=who.user_id, channel_id=who.channel_id, status_page=status_page
+        )
         await rt.slack.open_view(str(command["trigger_id"]), modal)
     elif parsed.word == "declare":
         incident = await service.declare(
@@ -290,11 +293,11 @@ async def _command(
             lead=who.user_id,
             declared_by=who.user_id,
         )
-        note = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
-        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, note=note))
+        public = await incident_public.offer_declared(rt.public, incident, requested=parsed.publish, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("declared", incident.id, channel, public=public))
     elif parsed.word == "oncall":
-        text = await incident_public.on_call_text(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
-        shown = rt.templates.render("incident_oncall", {"said": text})
+        duty = await incident_public.on_call(rt.pager, rt.catalog, service.policy, parsed.text, who.user_id)
+        shown = rt.templates.render("incident_oncall", contexts.on_call(duty))
         await rt.slack.respond(answer, shown.text, shown.blocks)
     elif parsed.word == "list":
         found = await service.open_incidents(who.user_id)
@@ -320,17 +323,17 @@ async def _command(
             root_cause=parsed.text,
             resolution="See the updates in the incident channel.",
         )
-        note = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
-        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, note=note))
+        public = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
+        await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, public=public))
     else:
         assert parsed.incident_id is not None
         verb = Comms.UPDATE_INCIDENT if parsed.word == "update" else Comms.RESOLVE_INCIDENT
         incident = await service.load_for_change(parsed.incident_id, who.user_id, verb)
-        modal = (views.update_modal if parsed.word == "update" else views.resolve_modal)(
-            rt.templates, incident, channel_id=who.channel_id
-        )
         if parsed.word == "update":
-            modal = await incident_public.with_public_status(rt.public, modal, incident.id)
+            public_status = await incident_public.public_status_choice(rt.public, incident.id)
+            modal = views.update_modal(rt.templates, incident, channel_id=who.channel_id, public_status=public_status)
+        else:
+            modal = views.resolve_modal(rt.templates, incident, channel_id=who.channel_id)
         await rt.slack.open_view(str(command["trigger_id"]), modal)
 
 
@@ -352,7 +355,5 @@ async def _public_update(
     else:
         incident = await service.load_for_change(parsed.incident_id, who.user_id, Comms.UPDATE_INCIDENT)
     await rt.public.propose(incident, action="update", status=parsed.public_status, requested_by=who.user_id)
-    await rt.slack.respond(
-        who.response_url or "",
-        f"A status page preview ({parsed.public_status}) of #{incident.id} waits for a Confirm in its thread.",
-    )
+    offer = incident_public.StatusPageOffer("update", status=parsed.public_status)
+    await _reply(rt, who.response_url or "", contexts.incident_reply("status_page", incident.id, "", public=offer))

@@ -13,6 +13,7 @@ from bot.comms import guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
 from bot.comms.maintenance import PublicOffer
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
+from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
 from bot.slack.mrkdwn import said
 
 CHANNEL_LIMIT = 40
@@ -94,16 +95,33 @@ def incident_reply(
     *,
     due: datetime | None = None,
     timezone: str = "UTC",
-    note: str = "",
+    public: StatusPageOffer | None = None,
 ) -> dict[str, Any]:
-    """A short answer about one incident: `reply` names which (declared, updated, resolved, snoozed);
-    `note` is what happened to the status page, if anything."""
+    """A short answer about one incident: `reply` names which (declared, updated, resolved, snoozed, or
+    status_page: only what happened to the status page); `public` is what happened to it, if anything."""
     return {
         "reply": reply,
         "id": incident_id,
         "channel": channel(channel_id),
         "due": when(due, timezone) if due else "",
-        "note": safe(note.strip(), 500),
+        "public": (
+            {"action": public.action, "refused": safe(public.refused, 500), "status": safe(public.status, 40)}
+            if public
+            else None
+        ),
+    }
+
+
+def on_call(answer: OnCallAnswer) -> dict[str, Any]:
+    """`/incident oncall`: who PagerDuty has on call, or what is missing (`problem`, see OnCallAnswer)."""
+    return {
+        "service": safe(answer.service, 60),
+        "problem": answer.problem,
+        "policy": safe(answer.policy, 40),
+        "detail": safe(answer.detail, 300),
+        "on_call": [
+            {"level": o.level, "name": safe(o.name, 100), "schedule": safe(o.schedule, 100)} for o in answer.on_call
+        ],
     }
 
 

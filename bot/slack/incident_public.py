@@ -4,6 +4,7 @@ and `/incident oncall`. Registered beside `/incident` (bot/slack/incident_comman
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -18,7 +19,7 @@ from bot.ids import ActionId
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import Comms, Policy
 from bot.slack.replies import Replier, action_invocation, answering
-from bot.targets.pagerduty import PagerDuty
+from bot.targets.pagerduty import OnCall, PagerDuty
 
 log = structlog.get_logger(__name__)
 STATUS_PAGE_BLOCK = "status_page"
@@ -26,41 +27,34 @@ PUBLIC_STATUS_BLOCK = "public_status"
 _CHOICES = {"default": None, "post": True, "skip": False}
 
 
-def status_page_block(catalog: Catalog) -> dict[str, Any]:
-    """The declare modal's "update the status page" choice; by default, as the catalog says per severity."""
+@dataclass(frozen=True)
+class StatusPageOffer:
+    """What became of the status page after a declare or resolve; incident_reply words it."""
+
+    action: str  # "create", "update" or "resolve": what the preview would post
+    refused: str = ""  # why no preview was proposed (the refusal's message); "" when one waits for a Confirm
+    status: str = ""  # the new public status an update's preview shows
+
+
+@dataclass(frozen=True)
+class OnCallAnswer:
+    """`/incident oncall <service>` as data; incident_oncall words it."""
+
+    service: str
+    # "" (the list below), "not_configured" (no REST API token), "no_policy" (the service has no escalation
+    # policy), "unavailable" (PagerDuty did not answer: `detail`), "nobody" (no one on call in `policy`)
+    problem: str = ""
+    policy: str = ""
+    detail: str = ""
+    on_call: tuple[OnCall, ...] = ()
+
+
+def status_page_choice(catalog: Catalog) -> dict[str, Any]:
+    """The declare modal's "update the status page" choice, for incident_declare_modal to word; by default,
+    as the catalog says per severity. The block id and the option values are what `chosen` reads back."""
     assert catalog.statuspage is not None
-    by_default = ", ".join(n for n, r in catalog.statuspage.severities.items() if r.default) or "none"
-    options = [
-        {
-            "text": {"type": "plain_text", "text": f"As the severity says (yes for {by_default})"[:75]},
-            "value": "default",
-        },
-        {"text": {"type": "plain_text", "text": "Yes: preview a status page incident"}, "value": "post"},
-        {"text": {"type": "plain_text", "text": "No"}, "value": "skip"},
-    ]
-    return {
-        "type": "input",
-        "block_id": STATUS_PAGE_BLOCK,
-        "label": {"type": "plain_text", "text": "Update the status page"},
-        "element": {
-            "type": "static_select",
-            "action_id": STATUS_PAGE_BLOCK,
-            "options": options,
-            "initial_option": options[0],
-        },
-    }
-
-
-def public_status_block() -> dict[str, Any]:
-    """The update modal's optional new public status (only offered when the incident is on the status page)."""
-    options = [{"text": {"type": "plain_text", "text": status}, "value": status} for status in UPDATE_STATUSES]
-    return {
-        "type": "input",
-        "block_id": PUBLIC_STATUS_BLOCK,
-        "optional": True,
-        "label": {"type": "plain_text", "text": "Status page: new status (preview first)"},
-        "element": {"type": "static_select", "action_id": PUBLIC_STATUS_BLOCK, "options": options},
-    }
+    by_default = [safe(name, 10) for name, r in catalog.statuspage.severities.items() if r.default]
+    return {"block": STATUS_PAGE_BLOCK, "options": {v: v for v in _CHOICES}, "by_default": ", ".join(by_default)}
 
 
 def chosen_status(view: dict[str, Any]) -> str:
@@ -70,12 +64,13 @@ def chosen_status(view: dict[str, Any]) -> str:
     return value if value in UPDATE_STATUSES else ""
 
 
-async def with_public_status(public: PublicComms | None, modal: dict[str, Any], incident_id: int) -> dict[str, Any]:
-    """The update modal, with the public status choice when the incident is on a status page (a page that
-    refused its creation does not count)."""
-    if public is not None and await public.store.public_pages(incident_id):
-        modal["blocks"].append(public_status_block())
-    return modal
+async def public_status_choice(public: PublicComms | None, incident_id: int) -> dict[str, Any] | None:
+    """The update modal's optional new public status, for incident_update_modal: only when the incident
+    is on a status page (a page that refused its creation does not count). The block id and the
+    statuses are what `chosen_status` reads back."""
+    if public is None or not await public.store.public_pages(incident_id):
+        return None
+    return {"block": PUBLIC_STATUS_BLOCK, "statuses": list(UPDATE_STATUSES)}
 
 
 def chosen(view: dict[str, Any]) -> bool | None:
@@ -86,33 +81,35 @@ def chosen(view: dict[str, Any]) -> bool | None:
     return _CHOICES.get(str(value.get("value", "default")))
 
 
-async def offer_declared(public: PublicComms | None, incident: Incident, *, requested: bool | None, user: str) -> str:
-    """After a declaration: the status page preview when asked for (or the severity's default); a line saying so."""
+async def offer_declared(
+    public: PublicComms | None, incident: Incident, *, requested: bool | None, user: str
+) -> StatusPageOffer | None:
+    """After a declaration: the status page preview when asked for (or the severity's default); None if not asked."""
     if public is None:
-        return ""
+        return None
     wanted = public.offered_by_default(incident.severity) if requested is None else requested
     if not wanted:
-        return ""
+        return None
     try:
         await public.propose(incident, action="create", status="investigating", requested_by=user)
     except errors.UserError as exc:
-        return f" Not offered for the status page: {exc.message}"
-    return " A status page preview waits for a Confirm in its thread."
+        return StatusPageOffer("create", refused=exc.message)
+    return StatusPageOffer("create")
 
 
-async def offer_resolved(public: PublicComms | None, incident: Incident, *, user: str) -> str:
+async def offer_resolved(public: PublicComms | None, incident: Incident, *, user: str) -> StatusPageOffer | None:
     """After a resolve: if the incident is public, the preview of its resolution (components back to operational)."""
     if public is None or not await public.store.public_pages(incident.id):
-        return ""
+        return None
     try:
         await public.propose(incident, action="resolve", status="resolved", requested_by=user)
     except errors.UserError as exc:
-        return f" The status page still shows it: {exc.message}"
-    return " A status page preview of the resolution waits for a Confirm in its thread."
+        return StatusPageOffer("resolve", refused=exc.message)
+    return StatusPageOffer("resolve")
 
 
-async def on_call_text(pager: PagerDuty | None, catalog: Catalog, policy: Policy, service: str, user: str) -> str:
-    """Who is on call for a service now, from PagerDuty's REST API; a clear line when that is not configured."""
+async def on_call(pager: PagerDuty | None, catalog: Catalog, policy: Policy, service: str, user: str) -> OnCallAnswer:
+    """Who is on call for a service now, from PagerDuty's REST API; what is missing when that is not configured."""
     await policy.check_comms(user, Comms.READ_INCIDENTS)
     if service not in catalog.services:
         known = ", ".join(sorted(catalog.services))
@@ -120,19 +117,17 @@ async def on_call_text(pager: PagerDuty | None, catalog: Catalog, policy: Policy
     config = catalog.pagerduty
     route = config.services.get(service) if config else None
     if pager is None or config is None or not config.api_token_env:
-        return "On-call lookup is not configured: the catalog's `pagerduty.api_token_env` names no REST API token."
+        return OnCallAnswer(service, "not_configured")
     if route is None or not route.escalation_policy:
-        return f"No escalation policy for {service}: set `pagerduty.services.{service}.escalation_policy`."
+        return OnCallAnswer(service, "no_policy")
+    policy_name = route.escalation_policy
     try:
-        found = await pager.on_call(token_env=config.api_token_env, escalation_policy=route.escalation_policy)
+        found = await pager.on_call(token_env=config.api_token_env, escalation_policy=policy_name)
     except errors.UnavailableError as exc:
-        return f"Could not ask PagerDuty who is on call for {service}: {safe(exc.detail, 300)}"
+        return OnCallAnswer(service, "unavailable", policy=policy_name, detail=exc.detail)
     if not found:
-        return f"Nobody is on call for {service} in escalation policy {safe(route.escalation_policy, 40)}."
-    lines = [
-        f"• L{o.level}: {safe(o.name, 100)}" + (f" ({safe(o.schedule, 100)})" if o.schedule else "") for o in found
-    ]
-    return f"On call for {service} now:\n" + "\n".join(lines)
+        return OnCallAnswer(service, "nobody", policy=policy_name)
+    return OnCallAnswer(service, policy=policy_name, on_call=tuple(found))
 
 
 def register(app: AsyncApp, replier: Replier, public: PublicComms) -> None:

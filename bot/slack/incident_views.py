@@ -19,8 +19,10 @@ INPUTS = ("title", "severity", "impact", "services", "lead", "update", "root_cau
 IDS = {name: name for name in INPUTS}
 
 
-def declare_context(catalog: Catalog, user_id: str) -> dict[str, Any]:
+def declare_context(catalog: Catalog, user_id: str, status_page: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`status_page`: the status page choice (bot/slack/incident_public.py), when the catalog has one."""
     return {
+        "status_page": status_page,
         "ids": IDS,
         "title_max": TITLE_MAX_CHARS,
         "note_max": NOTE_MAX_CHARS,
@@ -38,10 +40,17 @@ def declare_context(catalog: Catalog, user_id: str) -> dict[str, Any]:
     }
 
 
-def declare_modal(templates: Templates, catalog: Catalog, *, user_id: str, channel_id: str) -> dict[str, Any]:
+def declare_modal(
+    templates: Templates,
+    catalog: Catalog,
+    *,
+    user_id: str,
+    channel_id: str,
+    status_page: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return templates.render_view(
         "incident_declare_modal",
-        declare_context(catalog, user_id),
+        declare_context(catalog, user_id, status_page),
         callback_id=CallbackId.INCIDENT_DECLARE.value,
         private_metadata=json.dumps({"channel": channel_id}),
     )
@@ -57,10 +66,17 @@ def about(incident: Incident) -> dict[str, Any]:
     }
 
 
-def update_modal(templates: Templates, incident: Incident, *, channel_id: str) -> dict[str, Any]:
+def update_context(incident: Incident, public_status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`public_status`: the new public status choice (bot/slack/incident_public.py), when the incident is public."""
+    return {**about(incident), "public_status": public_status}
+
+
+def update_modal(
+    templates: Templates, incident: Incident, *, channel_id: str, public_status: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return templates.render_view(
         "incident_update_modal",
-        about(incident),
+        update_context(incident, public_status),
         callback_id=CallbackId.INCIDENT_UPDATE.value,
         private_metadata=json.dumps({"incident": incident.id, "channel": channel_id}),
     )

@@ -96,8 +96,12 @@ def _procedure_line(p: Procedure) -> dict[str, Any]:
     return {"usage": in_code(p.usage_line()), "summary": shown(p.summary), "destructive": p.destructive}
 
 
-def help_overview(procedures: Iterable[Procedure]) -> dict[str, Any]:
-    return {"procedures": [_procedure_line(p) for p in sorted(procedures, key=lambda p: p.name)]}
+def help_overview(procedures: Iterable[Procedure], subcommands: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Every procedure, and the subcommands (name, usage) the surfaces added, in the order they were added."""
+    return {
+        "procedures": [_procedure_line(p) for p in sorted(procedures, key=lambda p: p.name)],
+        "subcommands": [{"name": name, "usage": in_code(usage)} for name, usage in subcommands],
+    }
 
 
 def help_procedure(procedure: Procedure) -> dict[str, Any]:

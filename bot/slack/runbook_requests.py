@@ -1,5 +1,5 @@
 """What `/runbook` and every button that asks for a procedure (suggested, guide steps) share: the
-collaborators they use and the one way a parsed procedure is requested."""
+collaborators a request uses and the one way a parsed procedure is requested."""
 
 from __future__ import annotations
 
@@ -13,32 +13,41 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Engine, Invocation, PendingOutcome
 from bot.runbooks.model import Procedure
 from bot.runbooks.policy import Policy
-from bot.slack import health_report, uploads
-from bot.slack.guide_runtime import GuideRuntime
+from bot.slack import uploads
 from bot.slack.replies import Replier
 from bot.slack.runbook_views import RunbookViews
+from bot.slack.subcommands import Subcommands
 from bot.slack.webapi import SlackWebApi
 
 
 @dataclass(frozen=True)
-class RunbookRuntime:
-    """What `/runbook` (and a click on a suggested procedure) uses; built by the composition root."""
+class RunbookRequests:
+    """How a procedure is asked for, typed or clicked; built once by the composition root."""
 
     slack: SlackWebApi
-    catalog: Catalog
+    catalog: Catalog  # what a parsed argument is checked against
     procedures: Mapping[str, Procedure]
     engine: Engine
-    policy: Policy  # who may see what: `list`, `health`, `history`
-    history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
-    health: health_report.HealthRuntime
-    guide: GuideRuntime  # `/runbook guide` and its buttons
-    followups: FollowUps  # the work after the ack, on a bounded queue
     views: RunbookViews  # how its messages look (templates/runbook_*)
+
+    def parse(self, text: str) -> parser.ParsedCommand:
+        return parser.parse(text, self.procedures, self.catalog)
+
+
+@dataclass(frozen=True)
+class RunbookRuntime:
+    """What `/runbook` uses; built by the composition root."""
+
+    requests: RunbookRequests
+    policy: Policy  # who may see what: `list`, `history`
+    history_timeout: float  # `history` of one service reads its rollout history from Kubernetes
+    followups: FollowUps  # the work after the ack, on a bounded queue
     replier: Replier  # errors, usage, busy and outage answers (templates/reply_*)
+    subcommands: Subcommands  # the words answered by the bot itself, each added by the surface that answers it
 
 
 async def run_parsed(
-    rt: RunbookRuntime, who: Invocation, parsed: parser.ParsedCommand, *, thread_ts: str | None = None
+    rt: RunbookRequests, who: Invocation, parsed: parser.ParsedCommand, *, thread_ts: str | None = None
 ) -> None:
     """Request a parsed procedure as `who`: run it now (read-only) or post its preview (destructive).
 

@@ -83,6 +83,11 @@ def _steps() -> tuple[StepRecord, ...]:
     return tuple(StepRecord(i, HOSTILE, i % 2 == 0, HOSTILE, 1.25, details=HOSTILE) for i in range(40))
 
 
+def _subcommands() -> list[tuple[str, str]]:
+    """Every subcommand a surface adds today, with a hostile usage, and one the template has no words for."""
+    return [(name, f"/runbook {name} {HOSTILE}") for name in ("list", "history", "health", "guide", HOSTILE)]
+
+
 def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any]]]:
     scale = _procedure("scale", destructive=True, approval="two_person")
     status = _procedure("status")
@@ -90,7 +95,7 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
     running = _execution(State.RUNNING)
     interrupted = replace(_execution(State.INTERRUPTED), id=uuid.UUID(int=8), command=None, channel_id="<!here>")
     return {
-        "runbook_help_overview": lambda: contexts.help_overview(many),
+        "runbook_help_overview": lambda: contexts.help_overview(many, _subcommands()),
         "runbook_help_procedure": lambda: contexts.help_procedure(scale),
         "runbook_list": lambda: contexts.allowed_list(many),
         "runbook_result": lambda: contexts.read_only_result(

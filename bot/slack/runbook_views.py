@@ -15,6 +15,7 @@ from bot.runbooks.executions import Execution, StepRecord
 from bot.runbooks.model import Procedure
 from bot.slack import blocks as bk
 from bot.slack import runbook_contexts as contexts
+from bot.slack.subcommands import Subcommand
 from bot.templating import Templates
 
 
@@ -31,14 +32,15 @@ class RunbookViews:
         rendered = self._templates.render(name, context, validate=False)
         return rendered.text, rendered.blocks
 
-    def help_overview(self, procedures: Iterable[Procedure]) -> bk.Blocks:
-        return self._message("runbook_help_overview", contexts.help_overview(procedures))[1]
+    def help_overview(self, procedures: Iterable[Procedure], subcommands: Iterable[Subcommand]) -> bk.Blocks:
+        listed = [(c.name, c.usage) for c in subcommands]
+        return self._message("runbook_help_overview", contexts.help_overview(procedures, listed))[1]
 
     def help_procedure(self, procedure: Procedure) -> bk.Blocks:
         return self._message("runbook_help_procedure", contexts.help_procedure(procedure))[1]
 
-    def allowed_list(self, procedures: Sequence[Procedure]) -> bk.Blocks:
-        return self._message("runbook_list", contexts.allowed_list(procedures))[1]
+    def allowed_list(self, procedures: Sequence[Procedure]) -> tuple[str, bk.Blocks]:
+        return self._message("runbook_list", contexts.allowed_list(procedures))
 
     def read_only_result(self, outcome: ReadOnlyOutcome, user_id: str) -> tuple[str, bk.Blocks]:
         return self._message("runbook_result", contexts.read_only_result(outcome, user_id))
@@ -61,8 +63,10 @@ class RunbookViews:
         """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""
         return self._message("runbook_closed", contexts.closed(execution, procedure, by))
 
-    def history(self, executions: Sequence[Execution], service: str | None, rollout: ActionResult | None) -> bk.Blocks:
-        return self._message("runbook_history", contexts.history(executions, service, rollout))[1]
+    def history(
+        self, executions: Sequence[Execution], service: str | None, rollout: ActionResult | None
+    ) -> tuple[str, bk.Blocks]:
+        return self._message("runbook_history", contexts.history(executions, service, rollout))
 
     def not_attached(self) -> tuple[str, bk.Blocks]:
         """A result answered through response_url: its files need the bot in the channel."""

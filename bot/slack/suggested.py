@@ -13,11 +13,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import errors
+from bot.followups import FollowUps
 from bot.ids import SUGGESTION_ACTION
-from bot.runbooks import parser
 from bot.slack.followup import ack_click_then
-from bot.slack.replies import action_invocation, answering, clicked_thread
-from bot.slack.runbook_requests import RunbookRuntime, run_parsed
+from bot.slack.replies import Replier, action_invocation, answering, clicked_thread
+from bot.slack.runbook_requests import RunbookRequests, run_parsed
 
 
 def _command_text(value: str) -> str:
@@ -29,15 +29,15 @@ def _command_text(value: str) -> str:
     return f"{procedure} {args_text}".strip()
 
 
-def register(app: AsyncApp, rt: RunbookRuntime) -> None:
+def register(app: AsyncApp, requests: RunbookRequests, followups: FollowUps, replier: Replier) -> None:
     async def handle_run_suggested_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         async def work() -> None:
             who = action_invocation(body)
-            async with answering(rt.replier, who, "that suggested procedure", changes=True):
+            async with answering(replier, who, "that suggested procedure", changes=True):
                 value = str((body.get("actions") or [{}])[0].get("value", ""))
-                parsed = parser.parse(_command_text(value), rt.procedures, rt.catalog)
-                await run_parsed(rt, who, parsed, thread_ts=clicked_thread(body))
+                parsed = requests.parse(_command_text(value))
+                await run_parsed(requests, who, parsed, thread_ts=clicked_thread(body))
 
-        await ack_click_then(rt.followups, rt.replier, ack, body, "suggested", work)
+        await ack_click_then(followups, replier, ack, body, "suggested", work)
 
     app.action(SUGGESTION_ACTION)(handle_run_suggested_action)

@@ -58,6 +58,8 @@ async def test_declared_updated_resolved_reach_the_status_page_and_pagerduty_exa
     assert statuspage.components["mailscore01"]["cmpbackend01"]["status"] == "major_outage"
 
     await alice_p.slash_command("update 1 --public identified Rolled back the deploy", command="/incident")
+    said = "A status page preview (identified) of #1 waits for a Confirm in its thread."
+    await slack.wait_for(lambda: next((m for m in slack.ephemeral_messages("U0ALICE") if m.text == said), None))
     await alice_p.click(await preview(slack, notice, 2), "Post to the status page")
     await statuspage.wait_for(lambda: public["status"] == "identified")
 

@@ -26,8 +26,8 @@ async def test_a_change_shows_the_command_as_typed_in_preview_progress_history_a
     final = await final_state(slack, preview, "succeeded")
     assert "/runbook hpa-max backend 2 15" in json.dumps(final.blocks)
     await alice.slash_command("history backend")
-    await slack.wait_for(lambda: "Runbook history" in everything_shown(slack) or None, timeout=15)
-    history = [c for c in slack.calls if "Runbook history" in json.dumps(c.params, default=str)]
+    await slack.wait_for(lambda: "Latest runbook executions for backend" in everything_shown(slack) or None, timeout=15)
+    history = [c for c in slack.calls if "Latest runbook executions for backend" in json.dumps(c.params, default=str)]
     assert "/runbook hpa-max backend 2 15" in json.dumps(history[-1].params, default=str)
     assert bot.runtime is not None
     async with bot.runtime.db.acquire() as conn:

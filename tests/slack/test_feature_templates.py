@@ -139,7 +139,7 @@ def test_a_modal_template_cannot_reroute_its_submission(tmp_path: Path, catalog:
     shutil.copytree(TEMPLATES, folder)
     path = folder / "incident_update_modal.yml.j2"
     path.write_text(path.read_text().replace('"Post update"', '"Send it"') + 'callback_id: "elsewhere"\n')
-    incident = feature_samples.incident(5)
+    incident = feature_samples.incident(catalog, 5)
     view = incident_views.update_modal(Templates(folder), incident, channel_id="C0OPS")
     assert view["callback_id"] == "incident_update" and view["submit"]["text"] == "Send it"
     assert json.loads(view["private_metadata"]) == {"incident": 5, "channel": "C0OPS"}
@@ -174,7 +174,7 @@ def test_whatever_alertmanager_and_the_checks_send_no_message_pings_or_breaks(
 
 
 def test_a_guides_timeline_entries_are_stored_as_data_and_worded_by_the_template(catalog: Catalog) -> None:
-    incident = feature_samples.incident(1)
+    incident = feature_samples.incident(catalog, 1)
     at = incident.declared_at
     events = [
         IncidentEvent(at, guide_events.KIND, "U0ALICE", guide_events.opened("Dashboard <!here>", "Slow")),

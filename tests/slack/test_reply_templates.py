@@ -107,9 +107,10 @@ def test_nothing_to_change_has_no_buttons_and_says_no_request_was_created() -> N
 
 
 def test_a_list_with_nothing_allowed_says_to_ask_for_a_role() -> None:
-    blocks = RunbookViews(Templates(TEMPLATES)).allowed_list([])
+    text, blocks = RunbookViews(Templates(TEMPLATES)).allowed_list([])
 
     advice = "You may not run any procedure yet. Ask an admin to add you to a role in the catalog."
+    assert text == advice  # the notification says it too, not a title over nothing
     assert blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {advice}"}}]
 
 

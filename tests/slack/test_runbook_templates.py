@@ -109,11 +109,11 @@ def test_a_progress_message_with_more_steps_than_a_section_holds_is_cut_with_a_m
 def test_help_for_more_procedures_than_fifty_blocks_hold_says_how_many_were_left_out() -> None:
     views = RunbookViews(Templates(TEMPLATES))
 
-    blocks = views.help_overview([_procedure(f"p{i:04d}") for i in range(1000)])
+    blocks = views.help_overview([_procedure(f"p{i:04d}") for i in range(1000)], [])
 
     assert blockkit.validate_message_blocks(blocks) == []
     assert len(blocks) == 50
-    assert blocks[-1]["elements"][0]["text"] == "… 21 more blocks not shown"  # 1 header + 67 sections + 2
+    assert blocks[-1]["elements"][0]["text"] == "… 20 more blocks not shown"  # 1 header + 67 sections + 1
 
 
 def test_a_user_typed_value_cannot_ping_or_break_out_of_its_code_span() -> None:

@@ -14,19 +14,7 @@ from bot.runbooks.executions import AuditEntry
 from bot.store import audit
 from bot.store.db import Database
 from bot.store.executions import PostgresExecutionStore
-
-
-async def append_rows(db: Database, count: int) -> None:
-    for n in range(count):
-        async with db.transaction() as conn:
-            await audit.append(conn, AuditEntry(kind="step", actor="runbook-bot", detail={"index": n}))
-
-
-async def tamper(db: Database, sql: str) -> None:
-    async with db.acquire() as conn:
-        await conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
-        await conn.execute(sql)
-        await conn.execute("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update")
+from tests.store.audit_rows import append_rows, tamper
 
 
 def rows_named(problems: list[str]) -> list[int]:
