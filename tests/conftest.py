@@ -28,6 +28,12 @@ SIGNING_SECRET = "test-signing-secret-0123456789"
 CATALOG_PATH = PROJECT_ROOT / "chatops.yml"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` tests first: on xdist workers they then run beside the many short ones, instead of
+    being handed out last and leaving the other workers idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
     servers = EmbeddedServers(tmp_path_factory.mktemp("embedded"))

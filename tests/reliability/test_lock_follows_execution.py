@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 import redis.asyncio as aioredis
 
 from bot.ids import ActionId
@@ -15,6 +16,9 @@ from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.conftest import ServeFactory, ServeProcess
+
+# Real processes and real waits: scheduled first, so they overlap the short tests (tests/conftest.py).
+pytestmark = pytest.mark.slow
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"
 # The restart procedure's lock TTL is its step timeouts plus 60 s (390 s): a target free within the

@@ -28,6 +28,9 @@ from tests.comms.outbound_helpers import (
 from tests.conftest import SIGNING_SECRET, bot_env
 from tests.reliability.conftest import ServeProcess
 
+# Real processes and real waits: scheduled first, so they overlap the short tests (tests/conftest.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 async def statuspage(catalog: Catalog) -> AsyncIterator[StatuspageFake]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 import asyncpg
+import pytest
 
 from bot.ids import ActionId
 from sandbox.cluster import SandboxCluster
@@ -13,6 +14,9 @@ from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.conftest import ServeFactory
+
+# Real processes and real waits: scheduled first, so they overlap the short tests (tests/conftest.py).
+pytestmark = pytest.mark.slow
 
 NS, BACKEND = "mail-score-production", "mail-score-backend"
 

@@ -10,10 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from tests.conftest import SIGNING_SECRET
 from tests.reliability.conftest import ServeFactory, ServeProcess
+
+# Real processes and real waits: scheduled first, so they overlap the short tests (tests/conftest.py).
+pytestmark = pytest.mark.slow
 
 
 def children(process: ServeProcess) -> list[int]:

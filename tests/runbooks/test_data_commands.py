@@ -113,6 +113,7 @@ async def test_queue_purge_needs_a_second_person_and_an_allowed_queue(
     assert await dashboard_redis.exists("export:queue") == 0
 
 
+@pytest.mark.slow
 async def test_terminate_queries_lists_exact_sessions_and_a_second_persons_double_click_ends_only_those_once(
     alice: SlackUser, bob: SlackUser, slack: SlackFake, backend_dsn: str, database_url: str
 ) -> None:

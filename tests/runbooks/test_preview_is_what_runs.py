@@ -83,6 +83,7 @@ async def _new_preview(slack: SlackFake, besides: set[str]) -> Message:
     return await slack.wait_for(found, timeout=15)
 
 
+@pytest.mark.slow
 async def test_kill_long_queries_cancels_only_what_its_preview_showed(
     alice: SlackUser,
     slack: SlackFake,

@@ -239,6 +239,7 @@ async def _redis_figures(url: str) -> tuple[int, int, int]:
         await client.aclose()
 
 
+@pytest.mark.slow
 async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
     tmp_path: Path, servers: dict[str, str]
 ) -> None:
