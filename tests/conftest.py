@@ -22,7 +22,10 @@ from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 
-pytest_plugins = ["tests.data_world"]  # a service's own database and Redis, for the data-command tests
+pytest_plugins = [
+    "tests.data_world",  # a service's own database and Redis, for the data-command tests
+    "tests.outbound_fakes",  # Statuspage and PagerDuty
+]
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 CATALOG_PATH = PROJECT_ROOT / "chatops.yml"

@@ -7,32 +7,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import BotProcess
-from bot.catalog import Catalog
 from sandbox.pagerduty_fake import PagerDutyFake
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from sandbox.statuspage_fake import StatuspageFake
 from tests.comms.outbound_helpers import (
-    DEFAULT_ROUTING_KEY,
-    MAILSCORE_ROUTING_KEY,
-    PAGERDUTY_TOKEN,
-    STATUSPAGE_KEY,
     outbound_env,
 )
 from tests.conftest import MakeBot, user_of
-
-
-@pytest.fixture
-async def statuspage(catalog: Catalog) -> AsyncIterator[StatuspageFake]:
-    async with StatuspageFake(STATUSPAGE_KEY) as fake:
-        fake.seed_from_catalog(catalog)
-        yield fake
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerDutyFake]:
-    async with PagerDutyFake({DEFAULT_ROUTING_KEY, MAILSCORE_ROUTING_KEY}, PAGERDUTY_TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture

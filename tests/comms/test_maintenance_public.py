@@ -11,14 +11,12 @@ import copy
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import BotProcess
-from bot.catalog import Catalog
 from bot.targets.outbound import DeliveryError
 from bot.targets.statuspage import Statuspage
 from sandbox.pagerduty_fake import PagerDutyFake
@@ -27,9 +25,6 @@ from sandbox.slack_fake import Message, SlackFake
 from sandbox.statuspage_fake import StatuspageFake
 from tests.comms.helpers import INCIDENTS, confirmed, notices, shown
 from tests.comms.outbound_helpers import (
-    DEFAULT_ROUTING_KEY,
-    MAILSCORE_ROUTING_KEY,
-    PAGERDUTY_TOKEN,
     STATUSPAGE_KEY,
     outbound_env,
     outbox_rows,
@@ -40,32 +35,6 @@ from tests.conftest import CATALOG_PATH, MakeBot, user_of
 
 PREVIEW = "Status page preview for maintenance"
 POST = "Post to the status page"
-
-
-@pytest.fixture
-async def statuspage(catalog: Catalog) -> AsyncIterator[StatuspageFake]:
-    async with StatuspageFake(STATUSPAGE_KEY) as fake:
-        fake.seed_from_catalog(catalog)
-        yield fake
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerDutyFake]:
-    async with PagerDutyFake({DEFAULT_ROUTING_KEY, MAILSCORE_ROUTING_KEY}, PAGERDUTY_TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def pbot(
-    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch, statuspage: StatuspageFake, pagerduty: PagerDutyFake
-) -> BotProcess:
-    return await make_bot(**outbound_env(monkeypatch, statuspage, pagerduty))
-
-
-@pytest.fixture
-async def alice_p(pbot: BotProcess, slack: SlackFake) -> AsyncIterator[SlackUser]:
-    async with user_of(pbot, slack, "U0ALICE") as user:
-        yield user
 
 
 def start_in(bot: BotProcess, delta: timedelta) -> datetime:

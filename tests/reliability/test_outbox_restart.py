@@ -4,23 +4,17 @@ next process adopts that incident (it carries the outbox row's key) instead of p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from bot.catalog import Catalog
 from sandbox.cluster import SandboxCluster
 from sandbox.pagerduty_fake import PagerDutyFake
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
 from sandbox.statuspage_fake import StatuspageFake
 from tests.comms.outbound_helpers import (
-    DEFAULT_ROUTING_KEY,
-    MAILSCORE_ROUTING_KEY,
-    PAGERDUTY_TOKEN,
-    STATUSPAGE_KEY,
     declare_public,
     outbound_env,
     preview,
@@ -30,19 +24,6 @@ from tests.reliability.conftest import ServeProcess
 
 # Real processes and real waits: scheduled first, so they overlap the short tests (tests/conftest.py).
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def statuspage(catalog: Catalog) -> AsyncIterator[StatuspageFake]:
-    async with StatuspageFake(STATUSPAGE_KEY) as fake:
-        fake.seed_from_catalog(catalog)
-        yield fake
-
-
-@pytest.fixture
-async def pagerduty() -> AsyncIterator[PagerDutyFake]:
-    async with PagerDutyFake({DEFAULT_ROUTING_KEY, MAILSCORE_ROUTING_KEY}, PAGERDUTY_TOKEN) as fake:
-        yield fake
 
 
 async def outbox_state(database_url: str) -> tuple[list[tuple[str, str, str]], list[str]]:
