@@ -4,8 +4,9 @@ Checks what Statuspage checks: `Authorization: OAuth <key>`, the page, the `{"in
 envelope, the incident status, impact and component status vocabularies and the page's component
 ids (401, 404, 422 with `{"error": …}` as Statuspage answers them); answers the documented shapes
 (201 with the incident, its `incident_updates`, `components` and `metadata`; the page's unresolved
-incidents, newest first, `page` and `per_page` at most 100), and keeps the page's state so a test
-can read what customers would see.
+incidents, its upcoming maintenances (still scheduled) and its scheduled maintenances (every one,
+whatever its status), each list newest first, `page` and `per_page` at most 100), and keeps the
+page's state so a test can read what customers would see.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class StatuspageFake(ApiFake):
         app.router.add_patch("/v1/pages/{page_id}/incidents/{incident_id}", self._update)
         app.router.add_get("/v1/pages/{page_id}/incidents", self._list)
         app.router.add_get("/v1/pages/{page_id}/incidents/unresolved", self._unresolved)
+        app.router.add_get("/v1/pages/{page_id}/incidents/upcoming", self._upcoming)
+        app.router.add_get("/v1/pages/{page_id}/incidents/scheduled", self._scheduled)
         app.router.add_get("/v1/pages/{page_id}/components", self._list_components)
 
     def _check(self, request: web.Request) -> web.Response | None:
@@ -223,9 +226,20 @@ class StatuspageFake(ApiFake):
         return web.json_response([i for i in self.incidents.values() if i["page_id"] == page_id])
 
     async def _unresolved(self, request: web.Request) -> web.Response:
+        return await self._listing(request, lambda i: i["status"] in UNRESOLVED)
+
+    async def _upcoming(self, request: web.Request) -> web.Response:
+        return await self._listing(request, lambda i: i.get("scheduled_for") is not None and i["status"] == "scheduled")
+
+    async def _scheduled(self, request: web.Request) -> web.Response:
+        return await self._listing(request, lambda i: i.get("scheduled_for") is not None)
+
+    async def _listing(self, request: web.Request, listed: Callable[[dict[str, Any]], bool]) -> web.Response:
+        """The page's incidents `listed` keeps, newest first, one page of results."""
         refused = self._check(request)
         if refused is not None:
             return refused
+        self.advance()  # maintenances listed as they stand on Statuspage's clock
         try:
             number = int(request.query.get("page", "1"))
             per_page = min(int(request.query.get("per_page", str(MAX_PER_PAGE))), MAX_PER_PAGE)
@@ -234,8 +248,7 @@ class StatuspageFake(ApiFake):
         if number < 1 or per_page < 1:
             return _error(400, "page and per_page must be positive")
         page_id = request.match_info["page_id"]
-        unresolved = [i for i in self.incidents.values() if i["page_id"] == page_id and i["status"] in UNRESOLVED]
-        newest_first = unresolved[::-1]
+        newest_first = [i for i in self.incidents.values() if i["page_id"] == page_id and listed(i)][::-1]
         return web.json_response(newest_first[(number - 1) * per_page : number * per_page])
 
     async def _list_components(self, request: web.Request) -> web.Response:
@@ -314,6 +327,7 @@ class StatuspageFake(ApiFake):
             "component_ids": list(incident.get("component_ids", [])),
             "components": [dict(self.components[page_id][c]) for c in incident.get("component_ids", [])],
             "incident_updates": [],
+            "metadata": incident.get("metadata") or {},
             **{flag: bool(incident.get(flag, False)) for flag in MAINTENANCE_FLAGS},
         }
         self._apply(page_id, record, {"status": "scheduled", "body": incident.get("body", "")})

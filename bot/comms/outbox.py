@@ -14,17 +14,18 @@ the incident's id, and the Statuspage incident's id is stored with the delivered
 updates patch that incident and a create is never sent for an incident that already has one.
 Statuspage has no idempotency key, so a create carries the row's own key in the incident's
 `metadata`; a create attempted again (its first attempt failed, or its replica died before recording
-the answer) first looks for the page's unresolved incident carrying that key and adopts it: a crash
-between Statuspage accepting a create and our commit never makes a second public incident.
+the answer) first looks for the page's unresolved incident (a maintenance window's: its scheduled
+maintenance) carrying that key and adopts it: a crash between Statuspage accepting a create and our
+commit never makes a second public incident or maintenance.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -42,6 +43,8 @@ LEASE_SHARE = 0.8
 # The timeline kinds of what the worker reports, so `/incident timeline` shows the public side too.
 STATUSPAGE_EVENT = "status page"
 PAGERDUTY_EVENT = "pager"
+
+T = TypeVar("T")
 
 
 def outbox_metadata(key: str) -> dict[str, dict[str, str]]:
@@ -98,6 +101,7 @@ class ClaimedWindow:
     payload: Mapping[str, Any]
     attempts: int  # including this one
     statuspage_incident_id: str | None
+    idempotency_key: str  # the row's own key: the scheduled maintenance's create carries it in its metadata
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,10 @@ class StatuspageApi(Protocol):
 
     async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
         """The id of the page's unresolved incident whose metadata includes `metadata`, if any."""
+        ...
+
+    async def find_scheduled(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """The id of the page's scheduled maintenance whose metadata includes `metadata`, if any."""
         ...
 
     async def update_incident(self, page_id: str, incident_id: str, incident: Mapping[str, Any]) -> None: ...
@@ -199,15 +207,10 @@ class OutboxWorker:
         (or Retry-After), and only the first failure and the end become timeline events."""
         if self.statuspage is None:
             return WindowOutcome("refused", "unconfigured", noted=True)
-        page_id = str(item.payload["page_id"])
-        body: Mapping[str, Any] = item.payload["incident"]
+        if item.action != "create" and not item.statuspage_incident_id:
+            return WindowOutcome("refused", "orphaned", noted=True)
         try:
-            if item.action == "create":
-                created = item.statuspage_incident_id or await self.statuspage.create_incident(page_id, body)
-                return WindowOutcome("delivered", "delivered", noted=True, statuspage_incident_id=created)
-            if not item.statuspage_incident_id:
-                return WindowOutcome("refused", "orphaned", noted=True)
-            await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)
+            created = await self._within_lease(self._send_window(self.statuspage, item))
         except DeliveryError as exc:
             if not exc.temporary:
                 log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
@@ -216,12 +219,25 @@ class OutboxWorker:
             due = self.clock() + timedelta(seconds=delay)
             log.info("outbox retrying", target=item.target, action=item.action, reason=exc.reason, seconds=delay)
             return WindowOutcome("pending", "pending", noted=item.attempts == 1, error=exc.reason, next_attempt_at=due)
-        return WindowOutcome("delivered", "delivered", noted=True)
+        return WindowOutcome("delivered", "delivered", noted=True, statuspage_incident_id=created)
+
+    async def _send_window(self, statuspage: StatuspageApi, item: ClaimedWindow) -> str | None:
+        page_id = str(item.payload["page_id"])
+        body: Mapping[str, Any] = item.payload["incident"]
+        if item.action == "create":
+            if item.statuspage_incident_id:  # delivered before: never a second scheduled maintenance
+                return item.statuspage_incident_id
+            return await _create_once(
+                statuspage, page_id, body, item.idempotency_key, item.attempts, statuspage.find_scheduled
+            )
+        assert item.statuspage_incident_id is not None  # attempt_window ended an orphaned step already
+        await statuspage.update_incident(page_id, item.statuspage_incident_id, body)
+        return None
 
     async def attempt(self, item: Claimed) -> Outcome:
         kind = STATUSPAGE_EVENT if item.target == STATUSPAGE else PAGERDUTY_EVENT
         try:
-            created = await self._send_within_lease(item)
+            created = await self._within_lease(self._send(item))
         except DeliveryError as exc:
             if not exc.temporary:
                 log.warning("outbox refused", target=item.target, action=item.action, reason=exc.reason)
@@ -239,10 +255,10 @@ class OutboxWorker:
     def backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1)))
 
-    async def _send_within_lease(self, item: Claimed) -> str | None:
+    async def _within_lease(self, call: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(self.lease.total_seconds() * LEASE_SHARE):
-                return await self._send(item)
+                return await call
         except TimeoutError as exc:  # only our deadline: the calls' own timeouts are DeliveryErrors
             raise DeliveryError("no answer within the outbox row's lease", temporary=True) from exc
 
@@ -264,14 +280,29 @@ class OutboxWorker:
         if item.action == "create":
             if item.statuspage_incident_id:  # delivered before: never a second public incident
                 return item.statuspage_incident_id
-            metadata = outbox_metadata(item.idempotency_key)
-            if item.attempts > 1:  # an earlier attempt may have been accepted before its answer was recorded
-                adopted = await self.statuspage.find_unresolved(page_id, metadata)
-                if adopted is not None:
-                    log.info("outbox adopted a created incident", incident=item.incident_id, statuspage=adopted)
-                    return adopted
-            return await self.statuspage.create_incident(page_id, {**body, "metadata": metadata})
+            return await _create_once(
+                self.statuspage, page_id, body, item.idempotency_key, item.attempts, self.statuspage.find_unresolved
+            )
         if not item.statuspage_incident_id:
             raise DeliveryError("there is no public incident to update (its creation was refused)", temporary=False)
         await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)
         return None
+
+
+async def _create_once(
+    statuspage: StatuspageApi,
+    page_id: str,
+    body: Mapping[str, Any],
+    key: str,
+    attempts: int,
+    find: Callable[[str, Mapping[str, Mapping[str, str]]], Awaitable[str | None]],
+) -> str:
+    """Create on the page with the row's key in the metadata, unless `find` (the list where such a create
+    would be) shows an earlier attempt's: it may have been accepted before its answer was recorded."""
+    metadata = outbox_metadata(key)
+    if attempts > 1:
+        adopted = await find(page_id, metadata)
+        if adopted is not None:
+            log.info("outbox adopted a created incident", page=page_id, key=key, statuspage=adopted)
+            return adopted
+    return await statuspage.create_incident(page_id, {**body, "metadata": metadata})

@@ -120,7 +120,7 @@ class PostgresOutboxStore:
                 "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.maintenance_id = o.maintenance_id"
                 "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
                 "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, maintenance_id, target, action, payload, attempts,"
+                " RETURNING id, maintenance_id, target, action, payload, attempts, idempotency_key::text,"
                 "   (SELECT statuspage_incident_id FROM maintenance_windows m WHERE m.id = outbox.maintenance_id)"
                 "   AS statuspage_incident_id",
                 now,

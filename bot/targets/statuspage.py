@@ -1,5 +1,5 @@
 """Atlassian Statuspage REST API v1: create and update an incident (and its components' status), and
-find an unresolved one by its metadata.
+find an unresolved incident or a scheduled maintenance by its metadata.
 
 `Authorization: OAuth <key>`, the key read from the environment variable the catalog names, at
 the moment of the call (a key set later is picked up without a restart).
@@ -14,9 +14,10 @@ from bot import errors
 from bot.targets import env
 from bot.targets.outbound import DeliveryError, JsonApi
 
-# `GET …/incidents/unresolved` answers at most `per_page` (up to 100) incidents per page of results.
+# `GET …/incidents/unresolved` (`…/upcoming`, `…/scheduled`) answers at most `per_page` (up to 100) incidents
+# per page of results.
 PER_PAGE = 100
-# How far the search goes (2,000 unresolved incidents, far more than a real page has): the bound keeps
+# How far the search goes (2,000 incidents of a list, far more than a real page has): the bound keeps
 # a misbehaving answer (the same full page again and again) from looping forever.
 MAX_RESULT_PAGES = 20
 
@@ -45,17 +46,31 @@ class Statuspage:
         return incident_id
 
     async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
-        """GET /pages/{page_id}/incidents/unresolved, page by page: the first incident whose metadata
+        """The id of the page's unresolved incident whose metadata holds every key and value of `metadata`."""
+        return await self._find_listed(page_id, "unresolved", metadata)
+
+    async def find_scheduled(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """The id of the page's scheduled maintenance whose metadata holds `metadata` (maintenances are not
+        in the unresolved list): the upcoming ones first, where a create whose answer was just lost is, then
+        every scheduled one, for a maintenance Statuspage has moved along on its own clock since."""
+        for listing in ("upcoming", "scheduled"):
+            found = await self._find_listed(page_id, listing, metadata)
+            if found is not None:
+                return found
+        return None
+
+    async def _find_listed(self, page_id: str, listing: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
+        """GET /pages/{page_id}/incidents/{listing}, page by page: the first incident whose metadata
         holds every key and value of `metadata` (Statuspage's metadata is objects at the top level)."""
         for number in range(1, MAX_RESULT_PAGES + 1):
             answer = await self._api.call(
                 "GET",
-                f"{self._base}pages/{page_id}/incidents/unresolved",
+                f"{self._base}pages/{page_id}/incidents/{listing}",
                 headers=self._headers(),
                 params={"page": str(number), "per_page": str(PER_PAGE)},
             )
             if not isinstance(answer, list):  # not knowing is not "absent": creating now could duplicate
-                raise DeliveryError("Statuspage answered the unresolved incidents without a list", temporary=True)
+                raise DeliveryError(f"Statuspage answered the {listing} incidents without a list", temporary=True)
             listed: list[Any] = answer
             for incident in listed:
                 if isinstance(incident, dict) and _carries(incident.get("metadata"), metadata):

@@ -1,9 +1,11 @@
 """The Statuspage client's search for an incident by its metadata, over real HTTP against the fake:
-page by page through the unresolved incidents, and resolved ones are not found."""
+page by page through the unresolved incidents, and resolved ones are not found; a scheduled
+maintenance is found in the page's upcoming then scheduled maintenances, whatever its status."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,4 +53,35 @@ async def test_the_search_is_refused_as_statuspage_refuses_it(client: Statuspage
     assert limited.value.temporary and limited.value.retry_after == 7.0
     with pytest.raises(DeliveryError) as missing:
         await client.find_unresolved("nopage", OURS)
+    assert not missing.value.temporary and "HTTP 404" in missing.value.reason
+
+
+MAINTENANCE = {
+    "name": "Scheduled maintenance of Mail Score API",
+    "status": "scheduled",
+    "scheduled_for": "2027-01-01T10:00:00+00:00",
+    "scheduled_until": "2027-01-01T12:00:00+00:00",
+    "component_ids": ["cmp1"],
+    "scheduled_auto_in_progress": True,
+}
+
+
+async def test_a_scheduled_maintenance_carrying_our_key_is_found_upcoming_or_started_never_an_incident(
+    client: Statuspage, fake: StatuspageFake
+) -> None:
+    await client.create_incident("page1", {"name": "Outage", "status": "investigating", "metadata": OURS})
+    assert await client.find_scheduled("page1", OURS) is None  # an incident is not a maintenance
+    assert fake.count("GET", "/incidents/scheduled", status=200) == 1  # nothing upcoming: every one searched
+    window = {"runbook_bot": {"outbox_key": "8d0f3c1e-0000-4000-8000-000000000002"}}
+    ours = await client.create_incident("page1", {**MAINTENANCE, "metadata": window})
+    assert await client.find_unresolved("page1", window) is None  # maintenances are not in the unresolved list
+    assert await client.find_scheduled("page1", window) == ours
+    assert fake.count("GET", "/incidents/upcoming", status=200) == 2
+    assert fake.count("GET", "/incidents/scheduled", status=200) == 1  # found upcoming: no further search
+
+    fake.clock = lambda: datetime(2027, 1, 1, 10, 1, tzinfo=UTC)  # Statuspage started it on its own
+    assert await client.find_scheduled("page1", window) == ours
+    assert fake.incidents[ours]["status"] == "in_progress"
+    with pytest.raises(DeliveryError) as missing:
+        await client.find_scheduled("nopage", window)
     assert not missing.value.temporary and "HTTP 404" in missing.value.reason

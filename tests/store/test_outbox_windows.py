@@ -1,18 +1,22 @@
 """The outbox rows of maintenance windows in PostgreSQL (migration 011): claimed apart from incidents'
-rows, one window's rows in order, and the Statuspage id of a delivered create kept on the window."""
+rows, one window's rows in order, and the Statuspage id of a delivered create kept on the window; the
+replica that takes over a window's create adopts the scheduled maintenance a dead one created."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from bot.comms.outbox import STATUSPAGE, Outbound, WindowOutcome
+from bot.comms.outbox import STATUSPAGE, Outbound, OutboxWorker, WindowOutcome
 from bot.store.db import Database
 from bot.store.maintenance import PostgresMaintenanceStore
 from bot.store.outbox import PostgresOutboxStore, insert_window_outbound
+from bot.targets.statuspage import Statuspage
+from sandbox.statuspage_fake import StatuspageFake
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -66,3 +70,85 @@ async def test_a_row_names_an_incident_or_a_window_never_neither(db: Database) -
                 " VALUES ('statuspage', 'create', '{}'::jsonb, $1, $1)",
                 NOW,
             )
+
+
+SP_KEY_ENV, SP_KEY = "STORE_TEST_STATUSPAGE_KEY", "sp-store-test-key"
+SCHEDULE = {
+    "page_id": "page1",
+    "incident": {
+        "name": "Scheduled maintenance of Mail Score API",
+        "status": "scheduled",
+        "scheduled_for": (NOW + timedelta(days=1)).isoformat(),
+        "scheduled_until": (NOW + timedelta(days=1, hours=2)).isoformat(),
+        "component_ids": ["cmp1"],
+        "scheduled_auto_in_progress": True,
+    },
+}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[StatuspageFake]:
+    async with StatuspageFake(SP_KEY) as started:
+        started.add_page("page1", {"cmp1": "Mail Score API"})
+        yield started
+
+
+@pytest.fixture
+async def statuspage(monkeypatch: pytest.MonkeyPatch, fake: StatuspageFake) -> AsyncIterator[Statuspage]:
+    monkeypatch.setenv(SP_KEY_ENV, SP_KEY)
+    client = Statuspage(fake.url, api_key_env=SP_KEY_ENV, timeout=5)
+    yield client
+    await client.close()
+
+
+def worker(db: Database, statuspage: Statuspage, at: datetime, lease: timedelta = LEASE) -> OutboxWorker:
+    return OutboxWorker(
+        PostgresOutboxStore(db), statuspage, None, lambda: at, backoff_seconds=1, backoff_max_seconds=1, lease=lease
+    )
+
+
+async def stored_maintenance(db: Database, window_id: int) -> str | None:
+    async with db.acquire() as conn:
+        found = await conn.fetchval("SELECT statuspage_incident_id FROM maintenance_windows WHERE id = $1", window_id)
+    return str(found) if found is not None else None
+
+
+async def test_a_replica_dying_after_statuspage_accepted_a_window_create_leaves_one_scheduled_maintenance(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    window_id = await window_with(db, Outbound(STATUSPAGE, "create", SCHEDULE))
+    first = worker(db, statuspage, NOW)
+    claimed = await first.store.claim_next_window(NOW, lease=LEASE)
+    assert claimed is not None
+    assert (await first.attempt_window(claimed)).state == "delivered"  # Statuspage has it; the replica dies here
+    (created,) = fake.incidents
+    assert fake.incidents[created]["metadata"] == {"runbook_bot": {"outbox_key": claimed.idempotency_key}}
+
+    assert await worker(db, statuspage, NOW + LEASE - timedelta(seconds=1)).drain() == 0  # still leased
+    assert await worker(db, statuspage, NOW + LEASE + timedelta(seconds=1)).drain() == 1
+    assert list(fake.incidents) == [created] and fake.count("POST", "/incidents") == 1
+    assert fake.count("GET", "/incidents/upcoming", status=200) == 1
+    assert fake.count("GET", "/incidents/unresolved") == 0  # maintenances are not listed there
+    assert await stored_maintenance(db, window_id) == created
+
+
+async def test_a_window_create_ends_within_its_lease_and_the_next_adopts_it_though_it_has_started(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    window_id = await window_with(db, Outbound(STATUSPAGE, "create", SCHEDULE))
+    answer = fake.hold_answers("POST", "/incidents")  # Statuspage takes the create; its answer does not come
+    # A lease shorter than the client's timeout: only the lease can end the attempt.
+    assert await worker(db, statuspage, NOW, lease=timedelta(seconds=1)).drain() == 1
+    answer.set()  # to a caller that gave up
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT state, claimed_until, last_error FROM outbox")
+    assert row is not None and row["state"] == "pending" and row["claimed_until"] is None  # given back, not held
+    assert row["last_error"] == "no answer within the outbox row's lease"
+
+    fake.clock = lambda: NOW + timedelta(days=1, minutes=1)  # meanwhile Statuspage started it: no longer upcoming
+    assert await worker(db, statuspage, NOW + timedelta(seconds=5)).drain() == 1
+    (created,) = fake.incidents
+    assert fake.incidents[created]["status"] == "in_progress" and fake.count("POST", "/incidents") == 1
+    assert fake.count("GET", "/incidents/upcoming", status=200) == 1
+    assert fake.count("GET", "/incidents/scheduled", status=200) == 1
+    assert await stored_maintenance(db, window_id) == created
