@@ -27,6 +27,14 @@ _ADD_WINDOW_EVENT = (
 ACTOR = "bot"
 
 
+# How an attempt ends a row: its state, why, when it is due again; the lease ends.
+_END_ATTEMPT = (
+    "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL,"
+    " next_attempt_at = COALESCE($4, next_attempt_at),"
+    " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1"
+)
+
+
 async def insert_outbound(conn: Connection, incident_id: int, items: Sequence[Outbound], *, at: datetime) -> None:
     for item in items:
         await conn.execute(
@@ -64,41 +72,40 @@ class PostgresOutboxStore:
     # ---- the worker ----------------------------------------------------------------------------
 
     async def claim_next(self, now: datetime, *, lease: timedelta) -> Claimed | None:
-        # One statement: the row is locked (SKIP LOCKED: another replica takes the next one) and leased.
         # A row waits while an earlier row of its incident, target and page is pending, so order is kept.
+        row = await self._claim(
+            now,
+            lease,
+            subject="incident_id",
+            same_queue="AND e.payload ->> 'page_id' IS NOT DISTINCT FROM o.payload ->> 'page_id'",
+            statuspage_id="SELECT s.statuspage_incident_id FROM statuspage_incidents s"
+            " WHERE s.incident_id = outbox.incident_id AND s.page_id = outbox.payload ->> 'page_id'",
+        )
+        return None if row is None else Claimed(**row)
+
+    async def _claim(
+        self, now: datetime, lease: timedelta, *, subject: str, same_queue: str, statuspage_id: str
+    ) -> dict[str, Any] | None:
+        # One statement: the row is locked (SKIP LOCKED: another replica takes the next one) and leased.
+        # Incidents' and windows' rows are claimed apart (`subject` names which), each in order.
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
                 "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
                 " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
-                "   AND (o.claimed_until IS NULL OR o.claimed_until < $1)"
-                "   AND o.incident_id IS NOT NULL"  # a maintenance window's rows: claim_next_window
-                "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.incident_id = o.incident_id"
-                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending'"
-                "                   AND e.payload ->> 'page_id' IS NOT DISTINCT FROM o.payload ->> 'page_id')"
+                f"   AND (o.claimed_until IS NULL OR o.claimed_until < $1) AND o.{subject} IS NOT NULL"
+                f"   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.{subject} = o.{subject}"
+                f"                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending' {same_queue})"
                 "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, incident_id, target, action, payload, attempts, idempotency_key::text,"
-                "   (SELECT s.statuspage_incident_id FROM statuspage_incidents s"
-                "    WHERE s.incident_id = outbox.incident_id AND s.page_id = outbox.payload ->> 'page_id')"
-                "   AS statuspage_incident_id",
+                f" RETURNING id, {subject}, target, action, payload, attempts, idempotency_key::text,"
+                f"   ({statuspage_id}) AS statuspage_incident_id",
                 now,
                 now + lease,
             )
-        if row is None:
-            return None
-        return Claimed(**{**dict(row), "payload": json.loads(row["payload"])})
+        return None if row is None else {**dict(row), "payload": json.loads(row["payload"])}
 
     async def finish(self, item: Claimed, outcome: Outcome, *, at: datetime) -> None:
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL,"
-                " next_attempt_at = COALESCE($4, next_attempt_at),"
-                " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
-                item.id,
-                outcome.state,
-                outcome.error,
-                outcome.next_attempt_at,
-                at,
-            )
+            await conn.execute(_END_ATTEMPT, item.id, outcome.state, outcome.error, outcome.next_attempt_at, at)
             if outcome.statuspage_incident_id:
                 await conn.execute(
                     "INSERT INTO statuspage_incidents (incident_id, page_id, statuspage_incident_id)"
@@ -111,37 +118,19 @@ class PostgresOutboxStore:
                 await conn.execute(_ADD_EVENT, item.incident_id, at, outcome.event_kind, ACTOR, outcome.event_text)
 
     async def claim_next_window(self, now: datetime, *, lease: timedelta) -> ClaimedWindow | None:
-        # As claim_next, for the rows of maintenance windows: one window's rows in order.
-        async with self._db.transaction() as conn:
-            row = await conn.fetchrow(
-                "UPDATE outbox SET attempts = attempts + 1, claimed_until = $2"
-                " WHERE id = (SELECT o.id FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= $1"
-                "   AND (o.claimed_until IS NULL OR o.claimed_until < $1) AND o.maintenance_id IS NOT NULL"
-                "   AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.maintenance_id = o.maintenance_id"
-                "                   AND e.target = o.target AND e.id < o.id AND e.state = 'pending')"
-                "   ORDER BY o.next_attempt_at, o.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING id, maintenance_id, target, action, payload, attempts, idempotency_key::text,"
-                "   (SELECT statuspage_incident_id FROM maintenance_windows m WHERE m.id = outbox.maintenance_id)"
-                "   AS statuspage_incident_id",
-                now,
-                now + lease,
-            )
-        if row is None:
-            return None
-        return ClaimedWindow(**{**dict(row), "payload": json.loads(row["payload"])})
+        # One window's rows in order; its scheduled maintenance's id is kept on the window.
+        row = await self._claim(
+            now,
+            lease,
+            subject="maintenance_id",
+            same_queue="",
+            statuspage_id="SELECT statuspage_incident_id FROM maintenance_windows m WHERE m.id = outbox.maintenance_id",
+        )
+        return None if row is None else ClaimedWindow(**row)
 
     async def finish_window(self, item: ClaimedWindow, outcome: WindowOutcome, *, at: datetime) -> None:
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL,"
-                " next_attempt_at = COALESCE($4, next_attempt_at),"
-                " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE id = $1",
-                item.id,
-                outcome.state,
-                outcome.error,
-                outcome.next_attempt_at,
-                at,
-            )
+            await conn.execute(_END_ATTEMPT, item.id, outcome.state, outcome.error, outcome.next_attempt_at, at)
             if outcome.statuspage_incident_id:
                 await conn.execute(
                     "UPDATE maintenance_windows SET statuspage_incident_id = $2 WHERE id = $1",
