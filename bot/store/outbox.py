@@ -36,24 +36,21 @@ _END_ATTEMPT = (
 
 
 async def insert_outbound(conn: Connection, incident_id: int, items: Sequence[Outbound], *, at: datetime) -> None:
-    for item in items:
-        await conn.execute(
-            "INSERT INTO outbox (incident_id, target, action, payload, created_at, next_attempt_at)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
-            incident_id,
-            item.target,
-            item.action,
-            json.dumps(dict(item.payload)),
-            at,
-        )
+    await _insert_rows(conn, "incident_id", incident_id, items, at)
 
 
 async def insert_window_outbound(conn: Connection, window_id: int, items: Sequence[Outbound], *, at: datetime) -> None:
+    await _insert_rows(conn, "maintenance_id", window_id, items, at)
+
+
+async def _insert_rows(
+    conn: Connection, subject: str, subject_id: int, items: Sequence[Outbound], at: datetime
+) -> None:
     for item in items:
         await conn.execute(
-            "INSERT INTO outbox (maintenance_id, target, action, payload, created_at, next_attempt_at)"
+            f"INSERT INTO outbox ({subject}, target, action, payload, created_at, next_attempt_at)"
             " VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
-            window_id,
+            subject_id,
             item.target,
             item.action,
             json.dumps(dict(item.payload)),
@@ -154,11 +151,16 @@ class PostgresOutboxStore:
     async def create_draft(
         self, incident_id: int, *, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime
     ) -> PublicDraft:
+        return await self._create_draft("incident_id", incident_id, action, payload, requested_by, at)
+
+    async def _create_draft(
+        self, subject: str, subject_id: int, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime
+    ) -> PublicDraft:
         async with self._db.acquire() as conn:
             row = await conn.fetchrow(
-                "INSERT INTO public_drafts (incident_id, action, payload, requested_by, created_at)"
+                f"INSERT INTO public_drafts ({subject}, action, payload, requested_by, created_at)"
                 f" VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING {_DRAFT_COLUMNS}",
-                incident_id,
+                subject_id,
                 action,
                 json.dumps(dict(payload)),
                 requested_by,
@@ -210,11 +212,14 @@ class PostgresOutboxStore:
         return draft
 
     async def is_public(self, incident_id: int) -> bool:
+        return await self._create_confirmed("incident_id", incident_id)
+
+    async def _create_confirmed(self, subject: str, subject_id: int) -> bool:
         async with self._db.acquire() as conn:
             found = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM public_drafts WHERE incident_id = $1"
+                f"SELECT EXISTS (SELECT 1 FROM public_drafts WHERE {subject} = $1"
                 " AND action = 'create' AND state = 'confirmed')",
-                incident_id,
+                subject_id,
             )
         return bool(found)
 
@@ -233,24 +238,7 @@ class PostgresOutboxStore:
     async def create_window_draft(
         self, window_id: int, *, action: str, payload: Mapping[str, Any], requested_by: str, at: datetime
     ) -> PublicDraft:
-        async with self._db.acquire() as conn:
-            row = await conn.fetchrow(
-                "INSERT INTO public_drafts (maintenance_id, action, payload, requested_by, created_at)"
-                f" VALUES ($1, $2, $3::jsonb, $4, $5) RETURNING {_DRAFT_COLUMNS}",
-                window_id,
-                action,
-                json.dumps(dict(payload)),
-                requested_by,
-                at,
-            )
-        assert row is not None
-        return _draft(row)
+        return await self._create_draft("maintenance_id", window_id, action, payload, requested_by, at)
 
     async def window_is_public(self, window_id: int) -> bool:
-        async with self._db.acquire() as conn:
-            found = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM public_drafts WHERE maintenance_id = $1"
-                " AND action = 'create' AND state = 'confirmed')",
-                window_id,
-            )
-        return bool(found)
+        return await self._create_confirmed("maintenance_id", window_id)
