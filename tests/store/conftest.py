@@ -17,6 +17,9 @@ import pytest
 
 from bot.runbooks.executions import Execution, State
 from bot.store.db import Database, create_database
+from tests.store.statuspage_worker import fake, statuspage
+
+__all__ = ["fake", "statuspage"]  # fixtures of the outbox tests, defined beside their worker
 
 # One migrated database per process, emptied before each test: creating and migrating one per test
 # costs seconds on a busy machine. The mutation run (scripts/mutation.py) repeats these tests in a short

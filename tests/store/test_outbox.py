@@ -5,11 +5,9 @@ takes it over adopts the Statuspage incident the dead one created instead of pos
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
-import pytest
 
 from bot.comms.outbox import PAGERDUTY, STATUSPAGE, Outbound, OutboxWorker, Outcome
 from bot.store.db import Database, available_migrations, create_database
@@ -17,9 +15,8 @@ from bot.store.incidents import PostgresIncidentStore
 from bot.store.outbox import PostgresOutboxStore, insert_outbound
 from bot.targets.statuspage import Statuspage
 from sandbox.statuspage_fake import StatuspageFake
+from tests.store.statuspage_worker import LEASE, NOW, worker
 
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=30)
 DELIVERED = Outcome("delivered", "status page", "status page updated")
 
 
@@ -88,29 +85,7 @@ async def test_a_leased_row_comes_back_after_its_lease_and_a_retried_one_after_i
     assert await store.claim_next(later + timedelta(hours=1), lease=LEASE) is None
 
 
-SP_KEY_ENV, SP_KEY = "STORE_TEST_STATUSPAGE_KEY", "sp-store-test-key"
 CREATE = {"page_id": "page1", "incident": {"name": "Outage of Mail Score API", "status": "investigating"}}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[StatuspageFake]:
-    async with StatuspageFake(SP_KEY) as started:
-        started.add_page("page1", {"cmp1": "Mail Score API"})
-        yield started
-
-
-@pytest.fixture
-async def statuspage(monkeypatch: pytest.MonkeyPatch, fake: StatuspageFake) -> AsyncIterator[Statuspage]:
-    monkeypatch.setenv(SP_KEY_ENV, SP_KEY)
-    client = Statuspage(fake.url, api_key_env=SP_KEY_ENV, timeout=5)
-    yield client
-    await client.close()
-
-
-def worker(db: Database, statuspage: Statuspage, at: datetime) -> OutboxWorker:
-    return OutboxWorker(
-        PostgresOutboxStore(db), statuspage, None, lambda: at, backoff_seconds=1, backoff_max_seconds=1, lease=LEASE
-    )
 
 
 async def test_a_replica_dying_after_statuspage_accepted_a_create_leaves_one_public_incident(

@@ -5,21 +5,18 @@ replica that takes over a window's create adopts the scheduled maintenance a dea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
-from bot.comms.outbox import STATUSPAGE, Outbound, OutboxWorker, WindowOutcome
+from bot.comms.outbox import STATUSPAGE, Outbound, WindowOutcome
 from bot.store.db import Database
 from bot.store.maintenance import PostgresMaintenanceStore
 from bot.store.outbox import PostgresOutboxStore, insert_window_outbound
 from bot.targets.statuspage import Statuspage
 from sandbox.statuspage_fake import StatuspageFake
-
-NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=30)
+from tests.store.statuspage_worker import LEASE, NOW, worker
 
 
 async def window_with(db: Database, *outbox: Outbound) -> int:
@@ -72,7 +69,6 @@ async def test_a_row_names_an_incident_or_a_window_never_neither(db: Database) -
             )
 
 
-SP_KEY_ENV, SP_KEY = "STORE_TEST_STATUSPAGE_KEY", "sp-store-test-key"
 SCHEDULE = {
     "page_id": "page1",
     "incident": {
@@ -84,27 +80,6 @@ SCHEDULE = {
         "scheduled_auto_in_progress": True,
     },
 }
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[StatuspageFake]:
-    async with StatuspageFake(SP_KEY) as started:
-        started.add_page("page1", {"cmp1": "Mail Score API"})
-        yield started
-
-
-@pytest.fixture
-async def statuspage(monkeypatch: pytest.MonkeyPatch, fake: StatuspageFake) -> AsyncIterator[Statuspage]:
-    monkeypatch.setenv(SP_KEY_ENV, SP_KEY)
-    client = Statuspage(fake.url, api_key_env=SP_KEY_ENV, timeout=5)
-    yield client
-    await client.close()
-
-
-def worker(db: Database, statuspage: Statuspage, at: datetime, lease: timedelta = LEASE) -> OutboxWorker:
-    return OutboxWorker(
-        PostgresOutboxStore(db), statuspage, None, lambda: at, backoff_seconds=1, backoff_max_seconds=1, lease=lease
-    )
 
 
 async def stored_maintenance(db: Database, window_id: int) -> str | None:
