@@ -277,7 +277,9 @@ class KubeDeployments(KubeCore):
         async def attempt() -> ScaleResult:
             before = int((await self.read_deployment(service))["spec"].get("replicas", 1))
             if expect_before is not None and before != expect_before:
-                raise errors.ChangedSincePreview([f"replicas was {expect_before} at the preview, now {before}"])
+                raise errors.ChangedSincePreview(
+                    [errors.Said("drift_changed", what="replicas", then=expect_before, now=before)]
+                )
             scale = await self.call(
                 service,
                 self.op(service, "patch", "deployments/scale"),

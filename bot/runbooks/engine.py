@@ -419,7 +419,7 @@ class Engine:
         try:
             _, _, now = await self._steps.preview(procedure, execution.args, execution.service)
         except errors.BotError as exc:
-            return f"could not check that the preview still holds ({exc}); nothing was changed"
+            return errors.plain(errors.Said("preview_unchecked", error=errors.said_of(exc)))
         return drift.describe(recorded, drift.by_index(now))
 
     async def _finish(self, execution: Execution, state: State, error: str | None, elapsed: float) -> Execution:

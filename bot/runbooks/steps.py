@@ -94,5 +94,5 @@ class StepRunner:
             notes.append(result.summary)
             seen.append({"index": index, "changes": [[c.what, c.before] for c in result.changes], "data": result.data})
         if dry_runs and all(r.no_op for r in dry_runs):
-            raise errors.NothingToChange("; ".join(r.summary for r in dry_runs) + ".")
+            raise errors.NothingToChange("nothing_to_change", summaries=[r.summary for r in dry_runs])
         return tuple(changes), tuple(notes), seen

@@ -40,6 +40,18 @@ def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>" if CHANNEL_ID.match(channel_id) else escape(channel_id)
 
 
+def field(value: errors.Field) -> str:
+    """A phrase's field in mrkdwn (Templates.phrase): text escaped, people mentioned, channels linked,
+    names as code, so a field can never ping or link."""
+    if isinstance(value, errors.User):
+        return mention(value.id)
+    if isinstance(value, errors.Channel):
+        return channel_link(value.id)
+    if isinstance(value, errors.Code):
+        return code(value.text)
+    return escape(value)
+
+
 def said(parts: Sequence[errors.Part]) -> str:
     """A domain message (errors.UserError.parts) in mrkdwn: people mentioned, channels linked, names as code.
 
@@ -57,4 +69,4 @@ def said(parts: Sequence[errors.Part]) -> str:
     return "".join(shown)
 
 
-__all__ = ["channel_link", "code", "escape", "mention", "preformatted", "said"]
+__all__ = ["channel_link", "code", "escape", "field", "mention", "preformatted", "said"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import errors
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from bot.slack.mrkdwn import escape
 from bot.templating import Templates
 
@@ -25,6 +26,12 @@ class ReplyViews:
 
     def __init__(self, templates: Templates) -> None:
         self._templates = templates
+
+    def said(self, said: errors.Said) -> str:
+        """An error's phrase (templates/phrases.yml) in mrkdwn, its fields escaped, people mentioned."""
+        if said.key == errors.LEGACY:  # a sentence still written in Python: its parts, as before
+            return mrkdwn.said(errors.legacy_parts(said))
+        return self._templates.phrase(said, mrkdwn.field)
 
     def _message(self, name: str, context: dict[str, object]) -> Message:
         rendered = self._templates.render(name, context, validate=False)
@@ -50,5 +57,6 @@ class ReplyViews:
         return self._message("reply_unavailable", context)
 
     def nothing_to_change(self, message: str) -> Message:
-        """A change request whose dry run changes nothing: no buttons, and no request was created."""
-        return self._message("reply_nothing_to_change", {"message": escape(message)})
+        """A change request whose dry run changes nothing: no buttons, and no request was created.
+        `message` is mrkdwn (the error's phrase, see `said`)."""
+        return self._message("reply_nothing_to_change", {"message": message})

@@ -15,7 +15,6 @@ from bot.runbooks.loader import RESERVED_NAMES
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack import guides, health_report
 from bot.slack.followup import ack_command_then
-from bot.slack.mrkdwn import said
 from bot.slack.replies import answering, command_invocation
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
@@ -51,7 +50,7 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
             return
         parsed = None if word in BUILT_IN_AFTER_ACK else parser.parse(text, rt.procedures, rt.catalog)
     except errors.UserError as exc:
-        text, blocks = rt.replier.views.error(said(exc.parts), exc.usage)
+        text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), exc.usage)
         await ack(text=text, blocks=blocks, response_type="ephemeral")
         return
     changes = parsed is not None and parsed.procedure.destructive

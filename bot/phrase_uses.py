@@ -1,0 +1,56 @@
+"""Where the code says each phrase of the book, found by reading bot/'s source (no import, no run).
+
+check-config compares it with templates/phrases.yml both ways: a key the code raises that the book
+lacks, a key of the book no code says, and a field a phrase uses that a raise site does not give."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import errors
+
+PACKAGE = Path(__file__).resolve().parent
+NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of the error, not of its phrase
+
+
+@dataclass(frozen=True)
+class Use:
+    """One place the code says a phrase, and the fields it gives (None: `**fields`, not known here)."""
+
+    key: str
+    where: str
+    fields: frozenset[str] | None
+
+
+def _callee(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return call.func.id if isinstance(call.func, ast.Name) else ""
+
+
+def _says(call: ast.Call) -> bool:
+    # errors.Said("key", ...), errors.UserError("key", ...), and every other error that takes a phrase key
+    name = _callee(call)
+    return name in ("Said", "NothingToChange", "__init__") or name.endswith("Error")
+
+
+def _uses_in(path: Path, root: Path) -> Iterator[Use]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and _says(node)):
+            continue
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and errors.KEY.match(first.value)):
+            continue
+        given = [k.arg for k in node.keywords]
+        fields = None if None in given else frozenset(k for k in given if k is not None and k not in NOT_FIELDS)
+        yield Use(first.value, f"{path.relative_to(root)}:{node.lineno}", fields)
+
+
+def phrase_uses(package: Path = PACKAGE) -> list[Use]:
+    """Every place in `package` that says a phrase by its key."""
+    root = package.parent
+    return [use for path in sorted(package.rglob("*.py")) for use in _uses_in(path, root)]
