@@ -93,11 +93,11 @@ def test_nothing_to_change_has_no_buttons_and_says_no_request_was_created() -> N
     said = errors.Said("nothing_to_change", summaries=["backend already has 3 replicas <!here>"])
     text, blocks = views.nothing_to_change(views.said(said))
 
-    assert text == "backend already has 3 replicas &lt;!here&gt;"
+    assert text == "backend already has 3 replicas &lt;!here&gt;."
     assert blocks == [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": ":information_source: backend already has 3 replicas &lt;!here&gt;"},
+            "text": {"type": "mrkdwn", "text": ":information_source: backend already has 3 replicas &lt;!here&gt;."},
         },
         {
             "type": "context",
