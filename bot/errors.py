@@ -186,9 +186,12 @@ class UnavailableError(BotError):
     """
 
     def __init__(self, dependency: str, detail: str) -> None:
-        super().__init__(f"{dependency} is unavailable: {detail}")
+        super().__init__()
         self.dependency = dependency
         self.detail = detail
+
+    def __str__(self) -> str:
+        return plain(Said("unavailable", dependency=self.dependency, detail=self.detail))
 
 
 class TargetError(Phrased):

@@ -151,7 +151,7 @@ class IncidentService:
         if incident is None:
             await self.policy.check_comms(user_id, verb)  # who may not change incidents learns nothing of them
             raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
-        await self.policy.check_comms(user_id, verb, lead=incident.lead, subject=f" incident #{incident_id}")
+        await self.policy.check_comms(user_id, verb, lead=incident.lead, incident=incident_id)
         if not incident.open:
             raise errors.UserError(f"Incident #{incident_id} is already resolved.")
         return incident

@@ -132,7 +132,7 @@ def _incident_option(words: list[str]) -> tuple[list[str], int | None]:
 
 async def answer_guide(rt: RunbookRuntime, who: Invocation, words: list[str]) -> None:
     """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
-    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
     words, incident_id = _incident_option(words)
     if incident_id is not None:
         incident = await rt.guide.incidents.get(incident_id)
@@ -197,7 +197,7 @@ async def open_section(
 
 async def _run_step(rt: RunbookRuntime, who: Invocation, step: GuideStep, thread_ts: str) -> None:
     if step.procedure == "health":
-        await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+        await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_health"))
         service = step.args or None
         report = await health_report.build_report(rt.health, [service] if service else None)
         rendered = health_report.render_report(rt.health, report, Occasion(asked_by=who.user_id, service=service))
@@ -222,7 +222,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
         await ack()
         who = action_invocation(body)
         async with answering(rt.replier, who, "that guide"):
-            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
             if "s" not in value:

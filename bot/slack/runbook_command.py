@@ -66,10 +66,10 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
             elif word == "guide":
                 await guides.answer_guide(rt, who, tokens[1:])
             elif word == "health":
-                await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+                await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_health"))
                 await health_report.answer_health(rt.health, who, tokens[1] if len(tokens) > 1 else None)
             else:
-                await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
+                await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_history"))
                 await _history(rt, who, tokens[1:])
 
     await ack_command_then(rt.followups, rt.replier, ack, f"runbook-{word}", answer)
