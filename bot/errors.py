@@ -185,13 +185,14 @@ class UnavailableError(BotError):
     Destructive work fails closed on this; the message names the dependency and why.
     """
 
-    def __init__(self, dependency: str, detail: str) -> None:
+    def __init__(self, dependency: str, detail: str | Said) -> None:
         super().__init__()
         self.dependency = dependency
-        self.detail = detail
+        self.said_detail: Field = detail  # why, as data (a network reason, an API's error code) or a phrase
+        self.detail = detail if isinstance(detail, str) else plain(detail)
 
     def __str__(self) -> str:
-        return plain(Said("unavailable", dependency=self.dependency, detail=self.detail))
+        return plain(Said("unavailable", dependency=self.dependency, detail=self.said_detail))
 
 
 class TargetError(Phrased):

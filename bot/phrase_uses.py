@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import errors
 
 PACKAGE = Path(__file__).resolve().parent
-NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of the error, not of its phrase
+NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of an error (DeniedError's reason), not of its phrase
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ def _uses_in(path: Path, root: Path) -> Iterator[Use]:
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and errors.KEY.match(first.value)):
             continue
         given = [k.arg for k in node.keywords]
-        fields = None if None in given else frozenset(k for k in given if k is not None and k not in NOT_FIELDS)
+        not_fields = frozenset() if _callee(node) == "Said" else NOT_FIELDS  # an error's own keywords
+        fields = None if None in given else frozenset(k for k in given if k is not None and k not in not_fields)
         yield Use(first.value, f"{path.relative_to(root)}:{node.lineno}", fields)
 
 

@@ -33,8 +33,7 @@ class LongQueryParams(BaseModel):
 def _dsn(ctx: ActionContext) -> str:
     target = ctx.target("postgres")
     if not isinstance(target, PostgresTarget):
-        name = ctx.service_name or "this service"
-        raise errors.UserError(f"{name} has no PostgreSQL in the catalog (postgres_dsn_env is not set).")
+        raise errors.UserError("no_postgres", service=ctx.service_name)
     return from_env(target.dsn_env, postgres.DEPENDENCY)
 
 
@@ -56,7 +55,7 @@ def _change(query: postgres.LongQuery) -> Change:
 
 def _identities(expected: Mapping[str, Any] | None) -> list[tuple[int, datetime, datetime]]:
     if expected is None:
-        raise errors.TargetError("cancelling queries needs the list its preview showed; run the command again")
+        raise errors.TargetError("cancel_needs_preview_list")
     return [
         (int(q["pid"]), datetime.fromisoformat(q["backend_start"]), datetime.fromisoformat(q["query_start"]))
         for q in expected.get("queries", [])

@@ -331,7 +331,8 @@ class Engine:
                 error=errors.plain(errors.Said("not_started", error=errors.said_of(exc))),
                 audit=_entry("outcome", BOT_ACTOR, claimed, state="failed", reason="lock unavailable"),
             )
-            raise errors.UnavailableError(exc.dependency, f"{exc.detail}; nothing was changed") from exc
+            detail = errors.Said("nothing_was_changed", detail=exc.said_detail)
+            raise errors.UnavailableError(exc.dependency, detail) from exc
         if isinstance(got, Holder):
             await self._store.unclaim(claimed.id, _entry("lock_busy", BOT_ACTOR, claimed, holder=got.owner))
             raise BusyError(claimed.service, got, errors.Said("confirm_when_finished"))

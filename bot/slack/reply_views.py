@@ -53,7 +53,9 @@ class ReplyViews:
         return self._message("reply_unexpected", {"doing": doing, "error_id": error_id})
 
     def unavailable(self, exc: errors.UnavailableError, *, changes: bool) -> Message:
-        context = {"dependency": escape(exc.dependency), "detail": escape(exc.detail), "changes": changes}
+        detail = exc.said_detail
+        shown = self.said(detail) if isinstance(detail, errors.Said) else escape(exc.detail)
+        context = {"dependency": escape(exc.dependency), "detail": shown, "changes": changes}
         return self._message("reply_unavailable", context)
 
     def nothing_to_change(self, message: str) -> Message:
