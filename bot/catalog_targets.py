@@ -77,7 +77,7 @@ class KubernetesTarget(Model):
     def deployment_name(self) -> str:
         """The Deployment; the loader never hands a selector-only target to an action that needs one."""
         if self.deployment is None:
-            raise errors.UserError(f"pods selected by `{self.selector}` are not a Deployment; name one in the catalog")
+            raise errors.UserError("selector_not_a_deployment", selector=errors.Code(str(self.selector)))
         return self.deployment
 
     @property

@@ -42,7 +42,7 @@ class Code:
 
 
 Part = str | User | Channel | Code
-"""A piece of a legacy message: plain sentence text, or something the surface shows in its own way."""
+"""A value a message names: text, or something the surface shows in its own way (see Phrased.parts)."""
 
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 """A phrase key: the name of a sentence in templates/phrases.yml."""
@@ -89,32 +89,12 @@ def plain_field(value: Field) -> str:
     return "" if value is None else str(value)
 
 
-def plain(said: Said | Sequence[Part]) -> str:
+def plain(said: Said) -> str:
     """The message as plain text (logs, the command line): users and channels by id, names in backticks."""
-    if not isinstance(said, Said):
-        return "".join(plain_field(part) for part in said)
     if _book:
         return _book[0](said)
     shown = ", ".join(f"{name}={value!r}" for name, value in said.fields.items())  # no book loaded yet
     return f"{said.key}({shown})"
-
-
-def _said(message: str | Sequence[Part] | Said, fields: Mapping[str, Field]) -> Said:
-    if isinstance(message, Said):
-        return message
-    if isinstance(message, str) and KEY.match(message):
-        return Said(message, **fields)
-    # A sentence written in Python (not yet moved to the phrase book): said as its parts.
-    return Said(LEGACY, parts=(message,) if isinstance(message, str) else tuple(message))
-
-
-LEGACY = "_legacy"
-
-
-def legacy_parts(said: Said) -> tuple[Part, ...]:
-    """The parts of a sentence still written in Python (a phrase of the book has none)."""
-    parts = said.fields.get("parts") if said.key == LEGACY else ()
-    return tuple(p for p in parts if isinstance(p, str | User | Channel | Code)) if isinstance(parts, tuple) else ()
 
 
 def _flat(values: Iterable[Field]) -> Iterator[Part]:
@@ -130,8 +110,8 @@ def _flat(values: Iterable[Field]) -> Iterator[Part]:
 class Phrased(BotError):
     """An error said with a phrase of the book: `Phrased("key", field=value, ...)`."""
 
-    def __init__(self, message: str | Sequence[Part] | Said, /, **fields: Field) -> None:
-        self.said = _said(message, fields)
+    def __init__(self, key: str | Said, /, **fields: Field) -> None:
+        self.said = key if isinstance(key, Said) else Said(key, **fields)
         super().__init__(self.said.key)
 
     @property
@@ -141,7 +121,7 @@ class Phrased(BotError):
     @property
     def parts(self) -> tuple[Part, ...]:
         """What the message names and quotes: its fields (and those of phrases said inside it), flattened."""
-        return legacy_parts(self.said) if self.said.key == LEGACY else tuple(_flat(self.said.fields.values()))
+        return tuple(_flat(self.said.fields.values()))
 
     def __str__(self) -> str:
         return self.message
@@ -158,8 +138,8 @@ class UserError(Phrased):
     Its words are a phrase of the book; the people, channels and procedures it names are fields
     (User, Channel, Code), so the domain never writes chat markup."""
 
-    def __init__(self, message: str | Sequence[Part] | Said, /, *, usage: str | None = None, **fields: Field) -> None:
-        super().__init__(message, **fields)
+    def __init__(self, key: str | Said, /, *, usage: str | None = None, **fields: Field) -> None:
+        super().__init__(key, **fields)
         self.usage = usage
 
 
@@ -174,8 +154,8 @@ class NotFoundError(UserError):
 class DeniedError(UserError):
     """Policy refused: wrong role, wrong channel, rate limited, same approver."""
 
-    def __init__(self, message: str | Sequence[Part] | Said, /, *, reason: str, **fields: Field) -> None:
-        super().__init__(message, usage=None, **fields)
+    def __init__(self, key: str | Said, /, *, reason: str, **fields: Field) -> None:
+        super().__init__(key, usage=None, **fields)
         self.reason = reason
 
 
@@ -185,14 +165,15 @@ class UnavailableError(BotError):
     Destructive work fails closed on this; the message names the dependency and why.
     """
 
-    def __init__(self, dependency: str, detail: str | Said) -> None:
+    def __init__(self, dependency: str | Said, detail: str | Said) -> None:
         super().__init__()
-        self.dependency = dependency
-        self.said_detail: Field = detail  # why, as data (a network reason, an API's error code) or a phrase
+        # Each as data (a name, a network reason, an API's error code) or as a phrase of the book.
+        self.said_dependency, self.said_detail = dependency, detail
+        self.dependency = dependency if isinstance(dependency, str) else plain(dependency)
         self.detail = detail if isinstance(detail, str) else plain(detail)
 
     def __str__(self) -> str:
-        return plain(Said("unavailable", dependency=self.dependency, detail=self.said_detail))
+        return plain(Said("unavailable", dependency=self.said_dependency, detail=self.said_detail))
 
 
 class TargetError(Phrased):

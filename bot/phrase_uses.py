@@ -13,6 +13,11 @@ from pathlib import Path
 from bot import errors
 
 PACKAGE = Path(__file__).resolve().parent
+# The errors whose first argument is a phrase key (UnavailableError names a dependency and a reason,
+# which may be data: a network reason, an API's error code, or a phrase).
+KEYED = frozenset(
+    {"Said", "UserError", "NotFoundError", "DeniedError", "NothingToChange", "TargetError", "ConflictError"}
+)
 NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of an error (DeniedError's reason), not of its phrase
 
 
@@ -49,6 +54,31 @@ def _uses_in(path: Path, root: Path) -> Iterator[Use]:
         not_fields = frozenset() if _callee(node) == "Said" else NOT_FIELDS  # an error's own keywords
         fields = None if None in given else frozenset(k for k in given if k is not None and k not in not_fields)
         yield Use(first.value, f"{path.relative_to(root)}:{node.lineno}", fields)
+
+
+def _sentences_in(path: Path, root: Path) -> Iterator[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and node.args and _callee(node) in KEYED):
+            continue
+        first = node.args[0]
+        worded = isinstance(first, ast.JoinedStr) or (
+            isinstance(first, ast.Constant) and isinstance(first.value, str) and not errors.KEY.match(first.value)
+        )
+        if worded:
+            yield f"{path.relative_to(root)}:{node.lineno}"
+
+
+def worded_in_python(package: Path = PACKAGE, *, only: frozenset[str] = frozenset()) -> list[str]:
+    """Errors whose words are written in Python (a sentence or an f-string where a phrase key belongs):
+    each `file:line` of `package`, or only of the given relative paths."""
+    root = package.parent
+    return [
+        where
+        for path in sorted(package.rglob("*.py"))
+        if not only or str(path.relative_to(root)) in only
+        for where in _sentences_in(path, root)
+    ]
 
 
 def phrase_uses(package: Path = PACKAGE) -> list[Use]:

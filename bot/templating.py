@@ -255,8 +255,6 @@ class Templates:
     def phrase(self, said: errors.Said, show: Callable[[errors.Field], str]) -> str:
         """A phrase said with its fields, each shown by `show` (the surface's: mrkdwn for Slack, plain
         for logs). Never raises: it words an error, and a broken phrase must not hide the error."""
-        if said.key == errors.LEGACY:
-            return "".join(show(part) for part in errors.legacy_parts(said))
         fields = {name: self._shown(value, show) for name, value in said.fields.items()}
         entry = self.phrases().get(said.key)
         if entry is not None:

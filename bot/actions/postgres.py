@@ -103,9 +103,10 @@ def _naming_the_database(ctx: ActionContext) -> Iterator[None]:
         yield
     except errors.UnavailableError as exc:
         target = ctx.target("postgres")
-        where = f" ({target.dsn_env})" if isinstance(target, PostgresTarget) else ""
+        env = target.dsn_env if isinstance(target, PostgresTarget) else None
         detail = " ".join(exc.detail.split())
-        raise errors.UnavailableError(f"the PostgreSQL of {ctx.service_name}{where}", detail) from exc
+        dependency = errors.Said("postgres_of", service=ctx.service_name, env=env)
+        raise errors.UnavailableError(dependency, detail) from exc
 
 
 def _duration(seconds: int) -> str:

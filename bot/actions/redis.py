@@ -64,7 +64,8 @@ def _naming_the_redis(ctx: ActionContext, target: RedisTarget) -> Iterator[None]
         yield
     except errors.UnavailableError as exc:
         detail = " ".join(exc.detail.split())
-        raise errors.UnavailableError(f"the Redis of {ctx.service_name} ({target.url_env})", detail) from exc
+        dependency = errors.Said("redis_of", service=ctx.service_name, env=target.url_env)
+        raise errors.UnavailableError(dependency, detail) from exc
 
 
 def _allowed(value: str, allowed: tuple[str, ...], ctx: ActionContext, key: str) -> None:

@@ -42,7 +42,7 @@ def job_prefix(window_id: int) -> str:
 def parse_id(raw: str) -> int:
     digits = raw.strip().lstrip("#")
     if not digits.isdigit() or len(digits) > 12:
-        raise errors.UserError(f"{contexts.safe(raw, 40)} is not a maintenance id; ids look like `7` or `#7`.")
+        raise errors.UserError("not_a_maintenance_id", id=raw.strip()[:40])
     return int(digits)
 
 
@@ -79,12 +79,10 @@ class MaintenanceService:
         await self.policy.check_comms(created_by, Comms.SCHEDULE_MAINTENANCE)
         purpose = text.checked("purpose", purpose, max_chars=PURPOSE_MAX_CHARS)
         if not purpose:
-            raise errors.UserError("Say what the maintenance is for (the purpose).")
+            raise errors.UserError("maintenance_needs_purpose")
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
-            raise errors.NotFoundError(
-                f"Unknown service {contexts.safe(unknown[0], 60)}. Known: {', '.join(sorted(self.catalog.services))}."
-            )
+            raise errors.NotFoundError("unknown_service", service=unknown[0][:60], known=sorted(self.catalog.services))
         now = self.clock()
         window = await self.store.create(
             purpose=purpose,
@@ -123,11 +121,8 @@ class MaintenanceService:
         if window is None:
             existing = await self.store.get(window_id)
             if existing is None:
-                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
-            raise errors.UserError(
-                f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; "
-                "only a scheduled window can be cancelled."
-            )
+                raise errors.NotFoundError("no_such_maintenance", window=window_id)
+            raise errors.UserError("maintenance_not_cancellable", window=window_id, state=existing.state)
         await self.scheduler.cancel(job_prefix(window_id))
         await self._post("maintenance_cancelled", window, late=False)
         return window

@@ -124,13 +124,11 @@ class PublicComms:
         """The Statuspage body for this incident and step; UserError when it cannot go public."""
         page = page_of(self.config, incident.services)
         if page is None:
-            named = ", ".join(sorted(self.config.services)) or "none"
-            raise errors.UserError(
-                f"Incident #{incident.id} names no service with a status page (those with one: {named})."
-            )
+            with_page = sorted(self.config.services)
+            raise errors.UserError("no_status_page_service", incident=incident.id, with_page=with_page)
         rule = self.config.severities.get(incident.severity)
         if rule is None:
-            raise errors.UserError(f"{incident.severity} incidents are not posted to the status page.")
+            raise errors.UserError("severity_not_public", severity=incident.severity)
         context = {
             "services": _joined(page.names),
             "plural": len(page.names) > 1,
@@ -157,9 +155,7 @@ class PublicComms:
         """Write the draft and post its preview in the incident's thread."""
         await self.policy.check_comms(requested_by, Comms.PUBLISH_INCIDENT)
         if action != "create" and not await self.store.is_public(incident.id):
-            raise errors.UserError(
-                f"Incident #{incident.id} is not on the status page; declare it with `--public` to post it."
-            )
+            raise errors.UserError("incident_not_public", incident=incident.id)
         payload = self.draft(incident, action, status)
         draft = await self.store.create_draft(
             incident.id, action=action, payload=payload, requested_by=requested_by, at=self.clock()
@@ -176,7 +172,7 @@ class PublicComms:
         await self.policy.check_comms(user_id, Comms.PUBLISH_INCIDENT)
         draft = await self.store.get_draft(draft_id)
         if draft is None:
-            raise errors.NotFoundError("That status page preview no longer exists.")
+            raise errors.NotFoundError("public_preview_gone")
         verb = "confirmed" if confirm else "cancelled"
         outbox = Outbound(STATUSPAGE, draft.action, draft.payload) if confirm else None
         decided = await self.store.decide_draft(
@@ -189,7 +185,7 @@ class PublicComms:
         )
         if decided is None:  # someone decided between our read and our write (a double click, two people)
             now = await self.store.get_draft(draft_id)
-            raise errors.UserError(f"That status page preview was already {now.state if now else draft.state}.")
+            raise errors.UserError("public_preview_decided", state=now.state if now else draft.state)
         if decided.channel_id and decided.message_ts:
             shown = "Queued for the status page" if confirm else "Not posted"
             context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")

@@ -332,7 +332,7 @@ class Engine:
                 audit=_entry("outcome", BOT_ACTOR, claimed, state="failed", reason="lock unavailable"),
             )
             detail = errors.Said("nothing_was_changed", detail=exc.said_detail)
-            raise errors.UnavailableError(exc.dependency, detail) from exc
+            raise errors.UnavailableError(exc.said_dependency, detail) from exc
         if isinstance(got, Holder):
             await self._store.unclaim(claimed.id, _entry("lock_busy", BOT_ACTOR, claimed, holder=got.owner))
             raise BusyError(claimed.service, got, errors.Said("confirm_when_finished"))

@@ -50,7 +50,7 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
         return Parsed(word)
     if word == "cancel":
         if len(rest) != 1:
-            raise errors.UserError("Say which window: `/maintenance cancel <id>`.")
+            raise errors.UserError("which_window")
         return Parsed(word, window_id=maintenance.parse_id(rest[0]))
     if word != "schedule":
         raise parser.unknown_name_error("subcommand", word, ["schedule", "cancel", "list"])
@@ -58,14 +58,14 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
     if "--services" in rest:
         at = rest.index("--services")
         if at + 1 >= len(rest):
-            raise errors.UserError("`--services` needs a comma-separated list, e.g. `--services backend,frontend`.")
+            raise errors.UserError("services_flag_needs_list")
         services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
         rest = rest[:at] + rest[at + 2 :]
     # "2026-12-01 22:00" arrives as two tokens; people type it that way, so accept it.
     if len(rest) >= 2 and _DATE_ONLY.match(rest[0]) and _TIME_ONLY.match(rest[1]):
         rest = [f"{rest[0]}T{rest[1]}", *rest[2:]]
     if len(rest) < 3:
-        raise errors.UserError("`schedule` needs a start, a duration and a purpose.")
+        raise errors.UserError("schedule_needs_parts")
     starts_at = times.parse_start(rest[0], timezone=timezone, now=now)
     return Parsed(
         word,

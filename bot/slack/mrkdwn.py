@@ -7,7 +7,6 @@ Escaping `&`, `<`, `>` (in that order) turns `<!channel>`, `<@U123>` and
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from bot import errors
 from bot.text import escape
@@ -52,21 +51,4 @@ def field(value: errors.Field) -> str:
     return escape(value)
 
 
-def said(parts: Sequence[errors.Part]) -> str:
-    """A domain message (errors.UserError.parts) in mrkdwn: people mentioned, channels linked, names as code.
-
-    The sentence parts are the domain's own words (user text in them is already escaped, bot/text.py)."""
-    shown: list[str] = []
-    for part in parts:
-        if isinstance(part, errors.User):
-            shown.append(mention(part.id))
-        elif isinstance(part, errors.Channel):
-            shown.append(channel_link(part.id))
-        elif isinstance(part, errors.Code):
-            shown.append(code(part.text))
-        else:
-            shown.append(part)
-    return "".join(shown)
-
-
-__all__ = ["channel_link", "code", "escape", "field", "mention", "preformatted", "said"]
+__all__ = ["channel_link", "code", "escape", "field", "mention", "preformatted"]

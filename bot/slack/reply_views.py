@@ -29,9 +29,10 @@ class ReplyViews:
 
     def said(self, said: errors.Said) -> str:
         """An error's phrase (templates/phrases.yml) in mrkdwn, its fields escaped, people mentioned."""
-        if said.key == errors.LEGACY:  # a sentence still written in Python: its parts, as before
-            return mrkdwn.said(errors.legacy_parts(said))
         return self._templates.phrase(said, mrkdwn.field)
+
+    def _shown(self, value: str | errors.Said) -> str:
+        return self.said(value) if isinstance(value, errors.Said) else escape(value)
 
     def _message(self, name: str, context: dict[str, object]) -> Message:
         rendered = self._templates.render(name, context, validate=False)
@@ -53,9 +54,11 @@ class ReplyViews:
         return self._message("reply_unexpected", {"doing": doing, "error_id": error_id})
 
     def unavailable(self, exc: errors.UnavailableError, *, changes: bool) -> Message:
-        detail = exc.said_detail
-        shown = self.said(detail) if isinstance(detail, errors.Said) else escape(exc.detail)
-        context = {"dependency": escape(exc.dependency), "detail": shown, "changes": changes}
+        context = {
+            "dependency": self._shown(exc.said_dependency),
+            "detail": self._shown(exc.said_detail),
+            "changes": changes,
+        }
         return self._message("reply_unavailable", context)
 
     def nothing_to_change(self, message: str) -> Message:
