@@ -6,6 +6,7 @@ lacks, a key of the book no code says, and a field a phrase uses that a raise si
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +43,22 @@ def _says(call: ast.Call) -> bool:
     return name in ("Said", "NothingToChange", "__init__") or name.endswith("Error")
 
 
+def _tree(path: Path) -> ast.AST | None:
+    source = path.read_text(encoding="utf-8")
+    if "Error(" not in source and "Said(" not in source and "NothingToChange(" not in source:
+        return None  # nothing said here: skip the parse (most modules)
+    return ast.parse(source, filename=str(path))
+
+
+def _calls(path: Path) -> Iterator[ast.Call]:
+    tree = _tree(path)
+    if tree is not None:
+        yield from (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
 def _uses_in(path: Path, root: Path) -> Iterator[Use]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and node.args and _says(node)):
+    for node in _calls(path):
+        if not (node.args and _says(node)):
             continue
         first = node.args[0]
         if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and errors.KEY.match(first.value)):
@@ -57,9 +70,8 @@ def _uses_in(path: Path, root: Path) -> Iterator[Use]:
 
 
 def _sentences_in(path: Path, root: Path) -> Iterator[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and node.args and _callee(node) in KEYED):
+    for node in _calls(path):
+        if not (node.args and _callee(node) in KEYED):
             continue
         first = node.args[0]
         worded = isinstance(first, ast.JoinedStr) or (
@@ -81,7 +93,9 @@ def worded_in_python(package: Path = PACKAGE, *, only: frozenset[str] = frozense
     ]
 
 
-def phrase_uses(package: Path = PACKAGE) -> list[Use]:
-    """Every place in `package` that says a phrase by its key."""
+@functools.cache
+def phrase_uses(package: Path = PACKAGE) -> tuple[Use, ...]:
+    """Every place in `package` that says a phrase by its key (read once per process: the source does
+    not change under a running bot, and start-up checks it with the templates)."""
     root = package.parent
-    return [use for path in sorted(package.rglob("*.py")) for use in _uses_in(path, root)]
+    return tuple(use for path in sorted(package.rglob("*.py")) for use in _uses_in(path, root))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,7 +259,7 @@ class Templates:
         entry = self.phrases().get(said.key)
         if entry is not None:
             try:
-                return " ".join(entry[1].render(**fields).split())
+                return entry[1].render(**fields).strip()
             except (jinja2.TemplateError, TypeError, ValueError):
                 log.exception("phrase did not render; said by its key", key=said.key)
         return said.key + (f" ({', '.join(f'{k}: {v}' for k, v in fields.items())})" if fields else "")
@@ -416,7 +416,7 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
 HOSTILE_FIELD = "<!channel> <@U0SAMPLE> & *bold* `tick` {{ x }}"
 
 
-def check_phrases(templates: Templates, uses: list[Use]) -> list[str]:
+def check_phrases(templates: Templates, uses: Sequence[Use]) -> list[str]:
     """The phrase book against the code that says it, both ways, and each phrase said with hostile fields."""
     path = templates.dir / PHRASES
     try:
