@@ -123,7 +123,7 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
-            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":

@@ -97,7 +97,7 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
-            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
