@@ -399,10 +399,10 @@ class Engine:
                     state, error = State.FAILED, summary
                     break
         except asyncio.CancelledError:
-            state, error = State.INTERRUPTED, "the bot was shut down during this step; it was not re-run"
+            state, error = State.INTERRUPTED, errors.plain(errors.Said("shut_down_during_step"))
             raise
         except errors.UnavailableError as exc:
-            state, error = State.FAILED, f"stopped: {exc}"
+            state, error = State.FAILED, errors.plain(errors.Said("stopped", error=errors.said_of(exc)))
         finally:
             heartbeat.cancel()
             final = await self._finish(execution, state, error, round(time.monotonic() - started, 3))
