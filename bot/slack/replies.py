@@ -1,6 +1,7 @@
 """Answering the person who typed or clicked: short ephemeral errors, and traceable unexpected ones.
 
-Their wording is in templates/reply_*.yml.j2, shared by every surface (bot/slack/reply_views.py)."""
+Their wording is in templates/reply_*.yml.j2, shared by every surface (bot/slack/reply_views.py); an
+error's own words are its phrase in templates/phrases.yml, rendered for Slack by ReplyViews.said."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class ReplyViews:
         return rendered.text, rendered.blocks
 
     def error(self, message: str, usage: str | None = None) -> Message:
-        """`message` is mrkdwn the bot composed (user text in it already escaped, see bot/text.py)."""
+        """`message` is mrkdwn: an error's phrase as `said` renders it (its fields escaped)."""
         return self._message("reply_error", {"message": message, "usage": usage_value(usage) if usage else None})
 
     def usage(self, title: str, usage: str) -> Message:
