@@ -229,6 +229,7 @@ class BotProcess:
         procedures = load_procedures_and_templates(s, catalog, registry)
         guides = load_guides(s.guides_dir, procedures, catalog)
         templates = Templates(s.templates_dir)  # checked above; the one environment every surface renders with
+        errors.use_phrase_book(templates.plain)  # logs and the CLI say errors in the configured words too
         self._embedded = EmbeddedServers(s.data_dir)
         database_url = s.database_url.get_secret_value() if s.database_url else self._embedded.postgres_url()
         redis_url = s.redis_url.get_secret_value() if s.redis_url else self._embedded.redis_url()

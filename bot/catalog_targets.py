@@ -22,15 +22,13 @@ TargetKind = Literal["kubernetes", "compose", "postgres", "redis", "http", "prom
 TARGET_KINDS: tuple[TargetKind, ...] = ("kubernetes", "compose", "postgres", "redis", "http", "prometheus")
 
 
-def how_to_add(service: str, lacking: str) -> str:
+def how_to_add(service: str, lacking: str) -> errors.Said:
     """What to write in the catalog so `service` has the target field (`kubernetes.maintenance`) a step needs."""
     if lacking == "kubernetes.maintenance":
-        return (
-            f"{service} has no maintenance mode in the catalog. Add one under `services.{service}.kubernetes`: "
-            "`maintenance: {kind: env}` (an environment variable on the deployment) or "
-            "`maintenance: {kind: configmap, configmap: NAME}` (a ConfigMap key)."
-        )
-    return f"{service} has no `{lacking}` in the catalog; add it under `services.{service}`."
+        return errors.Said("add_maintenance_mode", service=service, under=errors.Code(f"services.{service}.kubernetes"))
+    return errors.Said(
+        "add_target_field", service=service, field=errors.Code(lacking), under=errors.Code(f"services.{service}")
+    )
 
 
 class Model(BaseModel):
@@ -79,7 +77,7 @@ class KubernetesTarget(Model):
     def deployment_name(self) -> str:
         """The Deployment; the loader never hands a selector-only target to an action that needs one."""
         if self.deployment is None:
-            raise errors.UserError(f"pods selected by `{self.selector}` are not a Deployment; name one in the catalog")
+            raise errors.UserError("selector_not_a_deployment", selector=errors.Code(str(self.selector)))
         return self.deployment
 
     @property

@@ -202,7 +202,11 @@ class Coordinator:
             # none of them may take an unanswered SET as "first time".
             if self._once_batch is batch:
                 self._once_batch = []
-            failure = exc if isinstance(exc, errors.UnavailableError) else errors.UnavailableError("Redis", "cancelled")
+            failure = (
+                exc
+                if isinstance(exc, errors.UnavailableError)
+                else errors.UnavailableError("Redis", errors.Said("cancelled"))
+            )
             for _, _, other in batch[1:]:
                 if not other.done():
                     other.set_exception(failure)

@@ -9,9 +9,10 @@ redis or kubernetes type leaks into the domain.
 from __future__ import annotations
 
 import errno
+import re
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -41,34 +42,104 @@ class Code:
 
 
 Part = str | User | Channel | Code
-"""A piece of a message: plain sentence text, or something the surface shows in its own way."""
+"""A value a message names: text, or something the surface shows in its own way (see Phrased.parts)."""
+
+KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+"""A phrase key: the name of a sentence in templates/phrases.yml."""
 
 
-def plain(parts: Sequence[Part]) -> str:
+@dataclass(frozen=True)
+class Said:
+    """A phrase of the phrase book (templates/phrases.yml) and the fields it is said with.
+
+    The domain raises these, never sentences: a team rewords an error in the book, and each surface
+    renders it its own way (Slack: mrkdwn with mentions; logs and the command line: plain text)."""
+
+    key: str
+    fields: Mapping[str, Field]
+
+    def __init__(self, key: str, /, **fields: Field) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "fields", fields)
+
+
+Field = str | int | float | bool | User | Channel | Code | Said | Sequence["Field"] | None
+"""A value a phrase is said with: data, never words. Strings are shown as typed (each surface escapes
+them); a User is mentioned, a Channel linked, a Code shown as inline code; a Said is a phrase said
+inside another; a list is a list of these."""
+
+PlainRenderer = Callable[[Said], str]
+_book: list[PlainRenderer] = []  # the process's phrase book, as plain text (set by bot.templating)
+
+
+def use_phrase_book(render: PlainRenderer) -> None:
+    """Say errors in logs and on the command line with this book (bot.templating installs the packaged
+    one when imported; the composition root installs the configured one)."""
+    _book[:] = [render]
+
+
+def plain_field(value: Field) -> str:
+    """A scalar field as plain text: users and channels by id, names in backticks."""
+    if isinstance(value, User):
+        return f"@{value.id}"
+    if isinstance(value, Channel):
+        return f"#{value.id}"
+    if isinstance(value, Code):
+        return f"`{value.text}`"
+    return "" if value is None else str(value)
+
+
+def plain(said: Said) -> str:
     """The message as plain text (logs, the command line): users and channels by id, names in backticks."""
-    shown: list[str] = []
-    for part in parts:
-        if isinstance(part, User):
-            shown.append(f"@{part.id}")
-        elif isinstance(part, Channel):
-            shown.append(f"#{part.id}")
-        elif isinstance(part, Code):
-            shown.append(f"`{part.text}`")
-        else:
-            shown.append(part)
-    return "".join(shown)
+    if _book:
+        return _book[0](said)
+    shown = ", ".join(f"{name}={value!r}" for name, value in said.fields.items())  # no book loaded yet
+    return f"{said.key}({shown})"
 
 
-class UserError(BotError):
+def _flat(values: Iterable[Field]) -> Iterator[Part]:
+    for value in values:
+        if isinstance(value, Said):
+            yield from _flat(value.fields.values())
+        elif isinstance(value, str | User | Channel | Code):
+            yield value
+        elif isinstance(value, Sequence):
+            yield from _flat(value)
+
+
+class Phrased(BotError):
+    """An error said with a phrase of the book: `Phrased("key", field=value, ...)`."""
+
+    def __init__(self, key: str | Said, /, **fields: Field) -> None:
+        self.said = key if isinstance(key, Said) else Said(key, **fields)
+        super().__init__(self.said.key)
+
+    @property
+    def message(self) -> str:
+        return plain(self.said)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """What the message names and quotes: its fields (and those of phrases said inside it), flattened."""
+        return tuple(_flat(self.said.fields.values()))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def said_of(exc: BaseException) -> Field:
+    """What an error says, to be said inside another phrase: its phrase, or its text."""
+    return exc.said if isinstance(exc, Phrased) else str(exc)
+
+
+class UserError(Phrased):
     """The user can fix this: bad arguments, unknown names. Shown as-is, with usage when known.
 
-    A message that names people, channels or procedures is given as parts, so the domain never
-    writes chat markup: the Slack layer turns a User into a mention, a Channel into a link."""
+    Its words are a phrase of the book; the people, channels and procedures it names are fields
+    (User, Channel, Code), so the domain never writes chat markup."""
 
-    def __init__(self, message: str | Sequence[Part], *, usage: str | None = None) -> None:
-        self.parts: tuple[Part, ...] = (message,) if isinstance(message, str) else tuple(message)
-        self.message = plain(self.parts)
-        super().__init__(self.message)
+    def __init__(self, key: str | Said, /, *, usage: str | None = None, **fields: Field) -> None:
+        super().__init__(key, **fields)
         self.usage = usage
 
 
@@ -83,8 +154,8 @@ class NotFoundError(UserError):
 class DeniedError(UserError):
     """Policy refused: wrong role, wrong channel, rate limited, same approver."""
 
-    def __init__(self, message: str | Sequence[Part], *, reason: str) -> None:
-        super().__init__(message)
+    def __init__(self, key: str | Said, /, *, reason: str, **fields: Field) -> None:
+        super().__init__(key, usage=None, **fields)
         self.reason = reason
 
 
@@ -94,24 +165,29 @@ class UnavailableError(BotError):
     Destructive work fails closed on this; the message names the dependency and why.
     """
 
-    def __init__(self, dependency: str, detail: str) -> None:
-        super().__init__(f"{dependency} is unavailable: {detail}")
-        self.dependency = dependency
-        self.detail = detail
+    def __init__(self, dependency: str | Said, detail: str | Said) -> None:
+        super().__init__()
+        # Each as data (a name, a network reason, an API's error code) or as a phrase of the book.
+        self.said_dependency, self.said_detail = dependency, detail
+        self.dependency = dependency if isinstance(dependency, str) else plain(dependency)
+        self.detail = detail if isinstance(detail, str) else plain(detail)
+
+    def __str__(self) -> str:
+        return plain(Said("unavailable", dependency=self.said_dependency, detail=self.said_detail))
 
 
-class TargetError(BotError):
+class TargetError(Phrased):
     """The target system answered with a refusal the user should read (403, 404, conflict, timeout)."""
 
 
 class ChangedSincePreview(TargetError):
     """A confirmation found that the world changed since its preview in a way that changes the effect."""
 
-    def __init__(self, differences: Sequence[str]) -> None:
-        shown = "; ".join(differences[:10]) + (f"; and {len(differences) - 10} more" if len(differences) > 10 else "")
-        super().__init__(
-            f"changed since the preview: {shown}. Nothing was changed; run the command again for a new preview"
-        )
+    SHOWN = 10  # differences named; the rest are counted
+
+    def __init__(self, differences: Sequence[Said]) -> None:
+        more = max(0, len(differences) - self.SHOWN)
+        super().__init__("changed_since_preview", differences=list(differences[: self.SHOWN]), more=more)
 
 
 class ConfigError(BotError):

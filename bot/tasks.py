@@ -24,7 +24,7 @@ class TaskOwner:
         if self._closing:
             coro.close()
             # Work arriving during shutdown is refused in words the user can act on; nothing started.
-            raise errors.UnavailableError("runbook-bot", "it is restarting; try again in a moment")
+            raise errors.UnavailableError("runbook-bot", errors.Said("restarting"))
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
+import structlog
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 from slack_sdk.errors import SlackObjectFormationError
@@ -25,9 +27,15 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot import errors
+from bot.phrase_uses import Use, phrase_uses
+from bot.settings import PROJECT_ROOT
 from bot.text import escape
 
+log = structlog.get_logger(__name__)
+
 SUFFIX = ".yml.j2"
+PHRASES = "phrases.yml"  # the phrase book: error key -> a Jinja sentence (see errors.Said)
+SHORT_CODE = 80  # a quoted name longer than this (user text, mostly) is cut
 MAX_BLOCKS = 50
 MAX_TEXT = 4000
 # Slack's limits on the text a block holds: longer text is cut (with a visible mark) rather than refused.
@@ -221,6 +229,55 @@ class Templates:
     def __init__(self, templates_dir: Path) -> None:
         self.dir = templates_dir
         self._env = build_environment(templates_dir)
+        self._phrases: dict[str, tuple[str, jinja2.Template]] | None = None  # compiled once, on first use
+
+    def phrases(self) -> dict[str, tuple[str, jinja2.Template]]:
+        """The phrase book (templates/phrases.yml): key -> its sentence's source and compiled template."""
+        if self._phrases is None:
+            path = self.dir / PHRASES
+            try:
+                book = yaml.safe_load(path.read_text(encoding="utf-8"))
+                if not isinstance(book, dict):
+                    raise ValueError("the phrase book must be a mapping of key: sentence")
+                compiled: dict[str, tuple[str, jinja2.Template]] = {}
+                for key, source in book.items():
+                    if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):
+                        raise ValueError(f"{key!r}: a key is lower_snake_case and its phrase a string")
+                    try:
+                        compiled[key] = (source, self._env.from_string(source))
+                    except jinja2.TemplateSyntaxError as exc:
+                        raise ValueError(f"{key}: {exc}") from exc
+            except (OSError, yaml.YAMLError, ValueError) as exc:
+                raise errors.ConfigError([f"{path}: {type(exc).__name__}: {exc}"]) from exc
+            self._phrases = compiled
+        return self._phrases
+
+    def phrase(self, said: errors.Said, show: Callable[[errors.Field], str]) -> str:
+        """A phrase said with its fields, each shown by `show` (the surface's: mrkdwn for Slack, plain
+        for logs). Never raises: it words an error, and a broken phrase must not hide the error."""
+        fields = {name: self._shown(value, show) for name, value in said.fields.items()}
+        entry = self.phrases().get(said.key)
+        if entry is not None:
+            try:
+                return entry[1].render(**fields).strip()
+            except (jinja2.TemplateError, TypeError, ValueError):
+                log.exception("phrase did not render; said by its key", key=said.key)
+        return said.key + (f" ({', '.join(f'{k}: {v}' for k, v in fields.items())})" if fields else "")
+
+    def plain(self, said: errors.Said) -> str:
+        """A phrase as plain text (logs, the command line): users as @id, names in backticks."""
+        return self.phrase(said, _plain_shown)
+
+    def _shown(self, value: errors.Field, show: Callable[[errors.Field], str]) -> object:
+        if isinstance(value, errors.Said):
+            return self.phrase(value, show)
+        if isinstance(value, list | tuple):
+            return [self._shown(item, show) for item in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value  # a number or a flag is data a phrase may test: `{% if more %}`
+        if isinstance(value, errors.Code) and len(value.text) > SHORT_CODE:
+            value = errors.Code(value.text[: SHORT_CODE - 1] + "…")
+        return show(value)
 
     def render(self, name: str, context: Mapping[str, Any], *, validate: bool = True) -> Rendered:
         try:
@@ -278,6 +335,23 @@ class Templates:
         return out
 
 
+def _plain_shown(value: errors.Field) -> str:
+    return errors.plain_field(value)
+
+
+_packaged: list[Templates] = []
+
+
+def _packaged_plain(said: errors.Said) -> str:
+    # Until the composition root installs the configured book, errors are said with the packaged one.
+    if not _packaged:
+        _packaged.append(Templates(PROJECT_ROOT / "templates"))
+    return _packaged[0].plain(said)
+
+
+errors.use_phrase_book(_packaged_plain)
+
+
 MODAL_SUFFIX = "_modal"  # a template named …_modal renders a view (render_view), not a message
 MODAL_LABEL = 24  # Slack's limit for a modal's title, submit and close
 
@@ -327,6 +401,7 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
         for ping in PINGS:
             if ping in shown:
                 problems.append(f"{path}: user text {ping!r} reached the message unescaped (it would ping)")
+    problems.extend(check_phrases(templates, phrase_uses()))
     env = build_environment(templates_dir)
     for path in sorted(templates_dir.glob("*.j2")):
         if path.name.removesuffix(SUFFIX) in known:
@@ -335,4 +410,39 @@ def check_templates(templates_dir: Path, known: SampleContexts) -> list[str]:
             env.parse(path.read_text(encoding="utf-8"))
         except (jinja2.TemplateSyntaxError, OSError) as exc:
             problems.append(f"{path}: {type(exc).__name__}: {exc}")
+    return problems
+
+
+HOSTILE_FIELD = "<!channel> <@U0SAMPLE> & *bold* `tick` {{ x }}"
+
+
+def check_phrases(templates: Templates, uses: Sequence[Use]) -> list[str]:
+    """The phrase book against the code that says it, both ways, and each phrase said with hostile fields."""
+    path = templates.dir / PHRASES
+    try:
+        book = templates.phrases()
+    except errors.ConfigError as exc:
+        return exc.problems
+    problems: list[str] = []
+    said_keys = {use.key for use in uses}
+    for use in uses:
+        if use.key not in book:
+            problems.append(f"{path}: no phrase `{use.key}` (said at bot/{use.where.removeprefix('bot/')})")
+    for key, (source, _) in book.items():
+        if key not in said_keys:
+            problems.append(f"{path}: phrase `{key}` is said nowhere in the code; remove it")
+            continue
+        needed = jinja2.meta.find_undeclared_variables(templates._env.parse(source))
+        for use in uses:
+            if use.key == key and use.fields is not None and needed - use.fields:
+                missing = ", ".join(sorted(needed - use.fields))
+                problems.append(f"{path}: phrase `{key}` uses {missing}, which {use.where} does not give")
+        try:
+            shown = templates.phrases()[key][1].render(**{name: escape(HOSTILE_FIELD) for name in needed})
+        except (jinja2.TemplateError, TypeError, ValueError) as exc:
+            problems.append(f"{path}: phrase `{key}`: {type(exc).__name__}: {exc}")
+            continue
+        for ping in PINGS:
+            if ping in shown:
+                problems.append(f"{path}: phrase `{key}`: {ping!r} reached the message unescaped (it would ping)")
     return problems

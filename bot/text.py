@@ -34,10 +34,7 @@ def checked(field: str, text: str, *, max_chars: int) -> str:
     """
     stripped = text.strip()
     if _unstorable(stripped):
-        raise errors.UserError(
-            f"The {field} contains a character that cannot be stored (a NUL byte or an unpaired surrogate); "
-            "remove it and try again."
-        )
+        raise errors.UserError("text_unstorable", field=field)
     if len(stripped) > max_chars:
-        raise errors.UserError(f"The {field} is {len(stripped):,} characters long; the limit is {max_chars:,}.")
+        raise errors.UserError("text_too_long", field=field, length=f"{len(stripped):,}", limit=f"{max_chars:,}")
     return stripped

@@ -42,7 +42,7 @@ class ScaleParams(Params):
 def _target(ctx: ActionContext) -> ComposeTarget:
     target = ctx.target("compose")
     if not isinstance(target, ComposeTarget):
-        raise errors.UserError(f"{ctx.service_name or 'this service'} has no compose target in the catalog")
+        raise errors.UserError("no_compose_target", service=ctx.service_name)
     return target
 
 
@@ -118,7 +118,7 @@ def compose_actions(compose: Compose) -> list[Action]:
         limits = ctx.service.replicas if ctx.service else None
         if limits and not limits.min <= p.replicas <= limits.max:
             raise errors.UserError(
-                f"{target.service} may run {limits.min}–{limits.max} containers; {p.replicas} is outside that"
+                "containers_out_of_range", service=target.service, low=limits.min, high=limits.max, value=p.replicas
             )
         plan = await compose.plan_scale(target, p.replicas)
         data = {"before": len(plan.current), "after": p.replicas, "create": list(plan.create)}

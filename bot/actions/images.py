@@ -26,15 +26,15 @@ def new_image(current: str, wanted: str, allowed: Sequence[str], service: str) -
     """The image to deploy: `wanted` is a tag (same repository as now) or `repository:tag`. Either way
     the repository must be one the catalog allows for the service."""
     if not allowed:
-        raise errors.UserError(f"{service} allows no image repositories (image_repositories is empty).")
+        raise errors.UserError("no_image_repositories", service=service)
     if TAG.match(wanted):
         repo, tag = repository(current), wanted
     else:
         repo = repository(wanted)
         tag = wanted[len(repo) + 1 :]
     if not TAG.match(tag):
-        raise errors.UserError(f"`{wanted}` is neither a tag nor repository:tag (a tag is letters, digits, `_ . -`).")
+        raise errors.UserError("not_an_image_tag", image=errors.Code(wanted))
     if repo not in allowed:
-        listed = ", ".join(f"`{a}`" for a in allowed)
-        raise errors.UserError(f"`{repo}` is not an image repository {service} may deploy from; allowed: {listed}")
+        shown = [errors.Code(a) for a in allowed]
+        raise errors.UserError("repository_not_allowed", repository=errors.Code(repo), service=service, allowed=shown)
     return f"{repo}:{tag}"

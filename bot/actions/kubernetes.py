@@ -84,7 +84,7 @@ def _service(ctx: ActionContext) -> KubernetesTarget:
     # The loader lets a procedure run only on services with this target; this guards direct calls.
     target = ctx.target("kubernetes")
     if not isinstance(target, KubernetesTarget):
-        raise errors.UserError(f"{ctx.service_name or 'this service'} has no Kubernetes target in the catalog")
+        raise errors.UserError("no_kubernetes_target", service=ctx.service_name)
     return target
 
 
@@ -187,7 +187,11 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         limits = ctx.service.replicas if ctx.service else None
         if limits and not limits.min <= p.replicas <= limits.max:
             raise errors.UserError(
-                f"{service.deployment} may run {limits.min}–{limits.max} replicas; {p.replicas} is outside that"
+                "replicas_out_of_range",
+                deployment=service.deployment,
+                low=limits.min,
+                high=limits.max,
+                value=p.replicas,
             )
         # A confirmed run checks its own read against the preview's (see FunctionAction.checks_preview).
         seen = ctx.expected.get("replicas_before") if ctx.expected and not ctx.dry_run else None

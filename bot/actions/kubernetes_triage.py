@@ -46,7 +46,7 @@ class LogsParams(Params):
 def _target(ctx: ActionContext) -> KubernetesTarget:
     target = ctx.target("kubernetes")
     if not isinstance(target, KubernetesTarget):
-        raise errors.UserError(f"{ctx.service_name or 'this service'} has no Kubernetes target in the catalog")
+        raise errors.UserError("no_kubernetes_target", service=ctx.service_name)
     return target
 
 

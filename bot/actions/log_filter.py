@@ -24,8 +24,8 @@ class _Group:
         self.alternates = False  # holds `|`
 
 
-def _refuse(why: str) -> errors.UserError:
-    return errors.UserError(f"--grep pattern refused: {why}", usage=USAGE)
+def _refuse(why: errors.Said) -> errors.UserError:
+    return errors.UserError("grep_refused", why=why, usage=USAGE)
 
 
 def _repeats(pattern: str, i: int) -> bool:
@@ -43,13 +43,13 @@ def _repeats(pattern: str, i: int) -> bool:
 def check(pattern: str) -> None:
     """Raise UserError when the pattern is too long, invalid, or could backtrack exponentially."""
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise _refuse(f"longer than {MAX_PATTERN_CHARS} characters")
+        raise _refuse(errors.Said("grep_too_long", limit=MAX_PATTERN_CHARS))
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise _refuse(f"not a valid regular expression ({exc})") from None
+        raise _refuse(errors.Said("grep_not_a_regex", error=str(exc))) from None
     if _BACKREFERENCE.search(pattern):
-        raise _refuse("backreferences are not allowed")
+        raise _refuse(errors.Said("grep_backreference"))
     stack = [_Group()]
     i = 0
     while i < len(pattern):
@@ -76,7 +76,7 @@ def check(pattern: str) -> None:
         elif char == ")":
             inner = stack.pop()
             if _repeats(pattern, i + 1) and (inner.repeats or inner.alternates):
-                raise _refuse("a repeated group that itself repeats or alternates (like `(a+)+`) can take forever")
+                raise _refuse(errors.Said("grep_nested_repeat"))
             stack[-1].repeats |= inner.repeats or _repeats(pattern, i + 1)
             stack[-1].alternates |= inner.alternates
         elif char == "|":

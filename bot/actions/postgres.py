@@ -34,8 +34,7 @@ class LongQueryParams(BaseModel):
 def _dsn(ctx: ActionContext) -> str:
     target = ctx.target("postgres")
     if not isinstance(target, PostgresTarget):
-        name = ctx.service_name or "this service"
-        raise errors.UserError(f"{name} has no PostgreSQL in the catalog (postgres_dsn_env is not set).")
+        raise errors.UserError("no_postgres", service=ctx.service_name)
     return from_env(target.dsn_env, postgres.DEPENDENCY)
 
 
@@ -57,7 +56,7 @@ def _change(query: postgres.LongQuery) -> Change:
 
 def _identities(expected: Mapping[str, Any] | None) -> list[tuple[int, datetime, datetime]]:
     if expected is None:
-        raise errors.TargetError("cancelling queries needs the list its preview showed; run the command again")
+        raise errors.TargetError("cancel_needs_preview_list")
     return [
         (int(q["pid"]), datetime.fromisoformat(q["backend_start"]), datetime.fromisoformat(q["query_start"]))
         for q in expected.get("queries", [])
@@ -84,9 +83,10 @@ def _naming_the_database(ctx: ActionContext) -> Iterator[None]:
         yield
     except errors.UnavailableError as exc:
         target = ctx.target("postgres")
-        where = f" ({target.dsn_env})" if isinstance(target, PostgresTarget) else ""
+        env = target.dsn_env if isinstance(target, PostgresTarget) else None
         detail = " ".join(exc.detail.split())
-        raise errors.UnavailableError(f"the PostgreSQL of {ctx.service_name}{where}", detail) from exc
+        dependency = errors.Said("postgres_of", service=ctx.service_name, env=env)
+        raise errors.UnavailableError(dependency, detail) from exc
 
 
 def _duration(seconds: int) -> str:

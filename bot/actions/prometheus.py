@@ -39,15 +39,16 @@ def slug(name: str) -> str:
 def find_check(ctx: ActionContext, typed: str) -> PrometheusCheck:
     """The service's check named `typed` (by name or slug); unknown → the allowed ones, as typed."""
     service = ctx.service
-    name = ctx.service_name or "this service"
     checks = service.prometheus if service is not None else []
     if not checks:
-        raise errors.UserError(f"{name} has no Prometheus checks in the catalog (prometheus is empty).")
+        raise errors.UserError("no_prometheus_checks", service=ctx.service_name)
     for check in checks:
         if slug(typed) == slug(check.name):
             return check
-    allowed = ", ".join(f"`{slug(c.name)}`" for c in checks)
-    raise errors.UserError(f"{name} has no Prometheus check `{typed}`. Allowed: {allowed}.")
+    allowed = [errors.Code(slug(c.name)) for c in checks]
+    raise errors.UserError(
+        "unknown_prometheus_check", service=ctx.service_name, check=errors.Code(typed), allowed=allowed
+    )
 
 
 class GraphParams(CheckParams):
@@ -78,7 +79,7 @@ class Runner:
     @property
     def base_url(self) -> str:
         if not self._base_url:
-            raise errors.UnavailableError(DEPENDENCY, "PROMETHEUS_URL is not set")
+            raise errors.UnavailableError(DEPENDENCY, errors.Said("env_not_set", variable="PROMETHEUS_URL"))
         return self._base_url
 
     async def query(self, ctx: ActionContext, params: CheckParams) -> ActionResult:

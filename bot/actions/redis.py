@@ -21,17 +21,16 @@ class NoParams(BaseModel):
 
 async def queue_depth(ctx: ActionContext, _: NoParams) -> ActionResult:
     target = ctx.target("redis")
-    name = ctx.service_name or "this service"
     if not isinstance(target, RedisTarget):
-        raise errors.UserError(f"{name} has no Redis in the catalog (redis_url_env is not set).")
+        raise errors.UserError("no_redis", service=ctx.service_name)
     if not target.queues:
-        raise errors.UserError(f"{name} has no queues in the catalog (queues is empty).")
+        raise errors.UserError("catalog_list_empty", service=ctx.service_name, key="queues")
     url = from_env(target.url_env, redis.DEPENDENCY)
     depths = await redis.queue_depths(url, list(target.queues), time_limit=ctx.timeout_seconds)
     width = max(len(k) for k in depths)
     details = "\n".join(f"{key:<{width}}  {depth}" for key, depth in depths.items())
     return ActionResult(
-        f"{sum(depths.values())} jobs in {len(depths)} queues of {name}",
+        f"{sum(depths.values())} jobs in {len(depths)} queues of {ctx.service_name or 'this service'}",
         details=details,
         data={"queues": depths},
     )
@@ -54,8 +53,7 @@ class QueueParams(BaseModel):
 def _redis(ctx: ActionContext) -> RedisTarget:
     target = ctx.target("redis")
     if not isinstance(target, RedisTarget):
-        name = ctx.service_name or "this service"
-        raise errors.UserError(f"{name} has no Redis in the catalog (redis_url_env is not set).")
+        raise errors.UserError("no_redis", service=ctx.service_name)
     return target
 
 
@@ -66,17 +64,19 @@ def _naming_the_redis(ctx: ActionContext, target: RedisTarget) -> Iterator[None]
         yield
     except errors.UnavailableError as exc:
         detail = " ".join(exc.detail.split())
-        raise errors.UnavailableError(f"the Redis of {ctx.service_name} ({target.url_env})", detail) from exc
+        dependency = errors.Said("redis_of", service=ctx.service_name, env=target.url_env)
+        raise errors.UnavailableError(dependency, detail) from exc
 
 
-def _allowed(kind: str, value: str, allowed: tuple[str, ...], ctx: ActionContext, key: str) -> None:
+def _allowed(value: str, allowed: tuple[str, ...], ctx: ActionContext, key: str) -> None:
     if value in allowed:
         return
-    name = ctx.service_name or "this service"
     if not allowed:
-        raise errors.UserError(f"{name} has no {kind} in the catalog ({key} is empty).")
-    listed = ", ".join(f"`{a}`" for a in allowed)
-    raise errors.UserError(f"`{value}` is not one of the {kind} of {name}; allowed: {listed}")
+        raise errors.UserError("catalog_list_empty", service=ctx.service_name, key=key)
+    shown = [errors.Code(a) for a in allowed]
+    raise errors.UserError(
+        "not_in_catalog_list", value=errors.Code(value), key=key, service=ctx.service_name, allowed=shown
+    )
 
 
 def _bytes(n: int) -> str:
@@ -122,7 +122,7 @@ async def clear_cache(ctx: ActionContext, p: PatternParams) -> ActionResult:
     """The dry run counts the matching keys (SCAN, bounded) and shows a few; the run UNLINKs them in
     batches. Cache keys come and go, so the run clears what matches then, within the same bound."""
     target = _redis(ctx)
-    _allowed("cache patterns", p.pattern, target.cache_patterns, ctx, "cache_patterns")
+    _allowed(p.pattern, target.cache_patterns, ctx, "cache_patterns")
     with _naming_the_redis(ctx, target):
         url = from_env(target.url_env, redis.DEPENDENCY)
         scan = redis.scan_keys if ctx.dry_run else redis.unlink_keys
@@ -141,7 +141,7 @@ async def clear_cache(ctx: ActionContext, p: PatternParams) -> ActionResult:
 
 async def purge_queue(ctx: ActionContext, p: QueueParams) -> ActionResult:
     target = _redis(ctx)
-    _allowed("queues", p.queue, target.queues, ctx, "queues")
+    _allowed(p.queue, target.queues, ctx, "queues")
     with _naming_the_redis(ctx, target):
         url = from_env(target.url_env, redis.DEPENDENCY)
         if ctx.dry_run:

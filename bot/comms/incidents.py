@@ -59,7 +59,7 @@ def parse_id(raw: str) -> int:
     """`12`, `#12` and `INC-12` all name incident 12."""
     digits = raw.strip().upper().removeprefix("INC-").removeprefix("#")
     if not digits.isdigit() or len(digits) > 12:
-        raise errors.UserError(f"{contexts.safe(raw, 40)} is not an incident id; ids look like `12` or `#12`.")
+        raise errors.UserError("not_an_incident_id", id=raw.strip()[:40])
     return int(digits)
 
 
@@ -82,16 +82,13 @@ class IncidentService:
     def check_severity(self, severity: str) -> str:
         name = severity.upper()
         if name not in self.catalog.severities:
-            known = ", ".join(self.catalog.severities) or "none configured"
-            raise errors.UserError(f"Unknown severity {contexts.safe(severity, 20)}. Known: {known}.")
+            raise errors.UserError("unknown_severity", severity=severity[:20], known=list(self.catalog.severities))
         return name
 
     def check_services(self, services: Sequence[str]) -> list[str]:
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
-            raise errors.NotFoundError(
-                f"Unknown service {contexts.safe(unknown[0], 60)}. Known: {', '.join(sorted(self.catalog.services))}."
-            )
+            raise errors.NotFoundError("unknown_service", service=unknown[0][:60], known=sorted(self.catalog.services))
         return list(dict.fromkeys(services))
 
     async def declare(
@@ -99,7 +96,7 @@ class IncidentService:
     ) -> Incident:
         title = usertext.checked("title", title, max_chars=TITLE_MAX_CHARS)
         if not title:
-            raise errors.UserError("An incident needs a title.")
+            raise errors.UserError("incident_needs_title")
         await self.policy.check_comms(declared_by, Comms.DECLARE_INCIDENT)
         await self.policy.check_lead(lead)
         impact = usertext.checked("impact", impact, max_chars=NOTE_MAX_CHARS)
@@ -142,7 +139,7 @@ class IncidentService:
         await self.policy.check_comms(user_id, Comms.READ_INCIDENTS)
         incident = await self.store.get(incident_id)
         if incident is None:
-            raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
+            raise errors.NotFoundError("no_such_incident", incident=incident_id)
         return incident, await self.store.timeline(incident.id)
 
     async def load_for_change(self, incident_id: int, user_id: str, verb: Comms) -> Incident:
@@ -150,16 +147,16 @@ class IncidentService:
         incident = await self.store.get(incident_id)
         if incident is None:
             await self.policy.check_comms(user_id, verb)  # who may not change incidents learns nothing of them
-            raise errors.NotFoundError(f"There is no incident #{incident_id}. `/incident list` shows the open ones.")
-        await self.policy.check_comms(user_id, verb, lead=incident.lead, subject=f" incident #{incident_id}")
+            raise errors.NotFoundError("no_such_incident", incident=incident_id)
+        await self.policy.check_comms(user_id, verb, lead=incident.lead, incident=incident_id)
         if not incident.open:
-            raise errors.UserError(f"Incident #{incident_id} is already resolved.")
+            raise errors.UserError("incident_already_resolved", incident=incident_id)
         return incident
 
     async def post_update(self, incident_id: int, *, text: str, author: str) -> Incident:
         update = usertext.checked("update", text, max_chars=NOTE_MAX_CHARS)
         if not update:
-            raise errors.UserError("An update needs some text: what changed, what is next.")
+            raise errors.UserError("update_needs_text")
         incident = await self.load_for_change(incident_id, author, Comms.UPDATE_INCIDENT)
         now = self.clock()
         await self.store.add_event(incident.id, at=now, kind="update", actor=author, text=update)
@@ -185,7 +182,7 @@ class IncidentService:
             outbox=[page_resolve] if page_resolve else [],
         )
         if resolved is None:  # someone else resolved it between our read and our write
-            raise errors.UserError(f"Incident #{incident_id} is already resolved.")
+            raise errors.UserError("incident_already_resolved", incident=incident_id)
         await self.scheduler.cancel(reminder_prefix(incident_id))
         if self.escalations is not None:
             await self.escalations.cancel_for(incident_id)

@@ -39,10 +39,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 @dataclass(frozen=True)
 class PublicOffer:
     """What became of a window step's status page side: `preview` (waits for a Confirm in the window's
-    thread), `refused` (with the refusal's parts), or `` (not asked for)."""
+    thread), `refused` (with why, as plain text the Slack context escapes), or `` (not asked for)."""
 
     state: str = ""
-    reason: tuple[errors.Part, ...] = ()
+    reason: str = ""
 
 
 def job_prefix(window_id: int) -> str:
@@ -52,7 +52,7 @@ def job_prefix(window_id: int) -> str:
 def parse_id(raw: str) -> int:
     digits = raw.strip().lstrip("#")
     if not digits.isdigit() or len(digits) > 12:
-        raise errors.UserError(f"{contexts.safe(raw, 40)} is not a maintenance id; ids look like `7` or `#7`.")
+        raise errors.UserError("not_a_maintenance_id", id=raw.strip()[:40])
     return int(digits)
 
 
@@ -90,12 +90,10 @@ class MaintenanceService:
         await self.policy.check_comms(created_by, Comms.SCHEDULE_MAINTENANCE)
         purpose = text.checked("purpose", purpose, max_chars=PURPOSE_MAX_CHARS)
         if not purpose:
-            raise errors.UserError("Say what the maintenance is for (the purpose).")
+            raise errors.UserError("maintenance_needs_purpose")
         unknown = [s for s in services if s not in self.catalog.services]
         if unknown:
-            raise errors.NotFoundError(
-                f"Unknown service {contexts.safe(unknown[0], 60)}. Known: {', '.join(sorted(self.catalog.services))}."
-            )
+            raise errors.NotFoundError("unknown_service", service=unknown[0][:60], known=sorted(self.catalog.services))
         now = self.clock()
         window = await self.store.create(
             purpose=purpose,
@@ -141,10 +139,8 @@ class MaintenanceService:
         if window is None:
             existing = await self.store.get(window_id)
             if existing is None:
-                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
-            raise errors.UserError(
-                f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; only a scheduled window can be moved."
-            )
+                raise errors.NotFoundError("no_such_maintenance", window=window_id)
+            raise errors.UserError("maintenance_not_movable", window=window_id, state=existing.state)
         now = self.clock()
         await self.scheduler.cancel(job_prefix(window_id))
         await self._schedule_notices(window, now=now, version=f":v{int(now.timestamp() * 1000)}")
@@ -162,11 +158,8 @@ class MaintenanceService:
         if window is None:
             existing = await self.store.get(window_id)
             if existing is None:
-                raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
-            raise errors.UserError(
-                f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; "
-                "only a scheduled window can be cancelled."
-            )
+                raise errors.NotFoundError("no_such_maintenance", window=window_id)
+            raise errors.UserError("maintenance_not_cancellable", window=window_id, state=existing.state)
         await self.scheduler.cancel(job_prefix(window_id))
         await self._post("maintenance_cancelled", window, late=False)
         return window
@@ -194,10 +187,8 @@ class MaintenanceService:
             return window
         existing = await self.store.get(window_id)
         if existing is None:
-            raise errors.NotFoundError(f"There is no maintenance #{window_id}. `/maintenance list` shows them.")
-        raise errors.UserError(
-            f"Maintenance #{window_id} is {existing.state.replace('_', ' ')}; it cannot be {verb} now."
-        )
+            raise errors.NotFoundError("no_such_maintenance", window=window_id)
+        raise errors.UserError("maintenance_not_now", window=window_id, state=existing.state, verb=verb)
 
     async def offer_public(
         self, window: MaintenanceWindow, action: str, *, requested: bool | None, user: str
@@ -206,7 +197,7 @@ class MaintenanceService:
         announces windows by default); a later step only when the window is on the status page."""
         if self.public is None:
             # Said, not raised: the window itself is scheduled (or changed) already and stays so.
-            no_page = ("This catalog has no status page (", errors.Code("statuspage:"), ").")
+            no_page = errors.plain(errors.Said("no_status_page_section"))
             return PublicOffer("refused", no_page) if requested else PublicOffer()
         if action == "create":
             if not (self.public.offered_by_default if requested is None else requested):
@@ -216,7 +207,7 @@ class MaintenanceService:
         try:
             await self.public.propose(window, action=action, requested_by=user)
         except errors.UserError as exc:
-            return PublicOffer("refused", exc.parts)
+            return PublicOffer("refused", exc.message)
         return PublicOffer("preview")
 
     async def status_page_events(self, windows: Sequence[MaintenanceWindow]) -> dict[int, WindowEvent]:

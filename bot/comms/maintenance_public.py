@@ -90,9 +90,8 @@ class MaintenancePublic:
         # A window is announced on the page of its first service that has one (an incident goes to every page).
         page = next(iter(pages_of(self.config, window.services)), None)
         if page is None:
-            named = ", ".join(sorted(self.config.services)) or "none"
             raise errors.UserError(
-                f"Maintenance #{window.id} names no service with a status page (those with one: {named})."
+                "window_without_status_page", window=window.id, with_page=sorted(self.config.services)
             )
         template, status, component_status = STEPS[action]
         start, end = contexts.when(window.starts_at, self.timezone), contexts.when(window.ends_at, self.timezone)

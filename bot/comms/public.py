@@ -144,13 +144,11 @@ class PublicComms:
         when it cannot go public."""
         pages = [p for p in pages_of(self.config, incident.services) if only is None or p.page_id in only]
         if not pages:
-            named = ", ".join(sorted(self.config.services)) or "none"
-            raise errors.UserError(
-                f"Incident #{incident.id} names no service with a status page (those with one: {named})."
-            )
+            with_page = sorted(self.config.services)
+            raise errors.UserError("no_status_page_service", incident=incident.id, with_page=with_page)
         rule = self.config.severities.get(incident.severity)
         if rule is None:
-            raise errors.UserError(f"{incident.severity} incidents are not posted to the status page.")
+            raise errors.UserError("severity_not_public", severity=incident.severity)
         return {"pages": [self._page_draft(page, rule, action, status) for page in pages]}
 
     def _page_draft(self, page: Page, rule: PublicSeverity, action: str, status: str) -> dict[str, Any]:
@@ -183,14 +181,10 @@ class PublicComms:
         only: list[str] | None = None
         if action != "create":
             if not await self.store.is_public(incident.id):
-                raise errors.UserError(
-                    f"Incident #{incident.id} is not on the status page; declare it with `--public` to post it."
-                )
+                raise errors.UserError("incident_not_public", incident=incident.id)
             only = await self.store.public_pages(incident.id)  # not a page that refused the create
             if not only:
-                raise errors.UserError(
-                    f"Incident #{incident.id} is on no status page: every page refused its creation (see its timeline)."
-                )
+                raise errors.UserError("incident_on_no_page", incident=incident.id)
         payload = self.draft(incident, action, status, only=only)
         draft = await self.store.create_draft(
             incident.id, action=action, payload=payload, requested_by=requested_by, at=self.clock()
@@ -207,7 +201,7 @@ class PublicComms:
         await self.policy.check_comms(user_id, Comms.PUBLISH_INCIDENT)
         draft = await self.store.get_draft(draft_id)
         if draft is None:
-            raise errors.NotFoundError("That status page preview no longer exists.")
+            raise errors.NotFoundError("public_preview_gone")
         verb = "confirmed" if confirm else "cancelled"
         pages = pages_in(draft.payload)
         outbox = [Outbound(STATUSPAGE, draft.action, page) for page in pages] if confirm else []
@@ -222,7 +216,7 @@ class PublicComms:
         )
         if decided is None:  # someone decided between our read and our write (a double click, two people)
             now = await self.store.get_draft(draft_id)
-            raise errors.UserError(f"That status page preview was already {now.state if now else draft.state}.")
+            raise errors.UserError("public_preview_decided", state=now.state if now else draft.state)
         if decided.channel_id and decided.message_ts:
             shown = "Queued for the status page" if confirm else "Not posted"
             context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")

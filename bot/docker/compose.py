@@ -122,10 +122,12 @@ class Compose:
         if not found:
             project = await self._list(target, [f"{PROJECT}={target.project}"])
             services = sorted({c.get("Labels", {}).get(SERVICE, "?") for c in project})
-            known = f"its services: {', '.join(services)}" if services else "it has no containers; is it up?"
             raise errors.NotFoundError(
-                f"no containers of compose service {target.service} in project {target.project} "
-                f"on Docker host {target.host}; {known}"
+                "no_compose_containers",
+                service=target.service,
+                project=target.project,
+                host=target.host,
+                services=services,
             )
         return found
 
@@ -170,9 +172,9 @@ class Compose:
             try:
                 await engine.call("POST", f"/containers/{c.id}/{verb}", params=params, extra_seconds=extra_seconds)
             except errors.TargetError as exc:
-                raise errors.TargetError(f"could not {verb} {c.name}: {exc}") from exc
+                raise errors.TargetError("container_verb_failed", verb=verb, container=c.name, error=str(exc)) from exc
             except errors.NotFoundError as exc:
-                raise errors.TargetError(f"could not {verb} {c.name}: it is gone ({exc})") from exc
+                raise errors.TargetError("container_gone", verb=verb, container=c.name, error=str(exc)) from exc
 
     async def logs(
         self, target: ComposeTarget, *, tail: int, since_seconds: int | None, grep: str | None, max_bytes: int

@@ -68,14 +68,17 @@ class Engine:
                 async with self._open().request(method, f"/{API_VERSION}{path}", params=params, json=body) as resp:
                     status, data = resp.status, await resp.read()
         except TimeoutError:
-            raise errors.UnavailableError(self.dependency, f"no answer within {limit:g} s") from None
+            raise errors.UnavailableError(
+                self.dependency, errors.Said("no_answer_within", seconds=f"{limit:g}")
+            ) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.UnavailableError(self.dependency, str(exc) or type(exc).__name__) from exc
         if status >= 400:
             message = _message(data)
             if status == 404:
-                raise errors.NotFoundError(f"{self.name}: {message}")
-            raise errors.TargetError(f"Docker host {self.name} refused {method} {path.split('?')[0]}: {message}")
+                raise errors.NotFoundError("docker_not_found", host=self.name, message=message)
+            request = f"{method} {path.split('?')[0]}"
+            raise errors.TargetError("docker_refused", host=self.name, request=request, message=message)
         if raw:
             return data
         return json.loads(data) if data else None
@@ -99,7 +102,7 @@ class Engines:
         try:
             return self._engines[name]
         except KeyError:  # the catalog check makes this a programming error, not a user's
-            raise errors.NotFoundError(f"no Docker host `{name}` in the catalog") from None
+            raise errors.NotFoundError("no_docker_host", host=errors.Code(name)) from None
 
     async def close(self) -> None:
         for engine in self._engines.values():

@@ -168,12 +168,12 @@ async def guarded(name: str, label: str, check: Check, gate: asyncio.Semaphore, 
             async with asyncio.timeout(time_limit):
                 return await check()
         except TimeoutError:
-            reason = f"no answer within {time_limit:g} s"
+            reason = errors.plain(errors.Said("no_answer_within", seconds=f"{time_limit:g}"))
         except errors.BotError as exc:
             reason = str(exc)
         except Exception as exc:  # one broken check must not cost the whole report
             log.exception("health check failed unexpectedly", service=name, check=label)
-            reason = f"unexpected error ({type(exc).__name__})"
+            reason = errors.plain(errors.Said("check_failed_unexpectedly", error=type(exc).__name__))
     return CheckResult(name, label, State.UNKNOWN, reason[:300])
 
 

@@ -27,8 +27,8 @@ class Op:
     name: str = ""
 
     @property
-    def what(self) -> str:
-        return f"{self.verb} {self.resource} in {self.namespace}"
+    def what(self) -> errors.Said:
+        return errors.Said("k8s_op", verb=self.verb, resource=self.resource, namespace=self.namespace)
 
 
 def _server_message(exc: ApiException) -> str:
@@ -45,32 +45,33 @@ def translate(exc: BaseException, op: Op, timeout: float) -> errors.BotError:
     if isinstance(exc, ApiException):
         return _from_status(exc, op)
     if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
-        return errors.UnavailableError("Kubernetes", f"{op.what} timed out after {timeout:g}s")
+        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=f"{timeout:g}"))
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, urllib3.exceptions.TimeoutError):
-        return errors.UnavailableError("Kubernetes", f"{op.what} timed out after {timeout:g}s")
+        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=f"{timeout:g}"))
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         cause = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason else exc
-        return errors.UnavailableError(
-            "Kubernetes", f"cannot reach the API server to {op.what}: {errors.network_reason(cause)}"
-        )
+        reason = errors.network_reason(cause)
+        return errors.UnavailableError("Kubernetes", errors.Said("k8s_unreachable", op=op.what, reason=reason))
     if isinstance(exc, ConfigException):
-        return errors.UnavailableError("Kubernetes", f"cannot load the kubeconfig: {exc}")
-    return errors.UnavailableError("Kubernetes", f"{op.what} failed: {type(exc).__name__}: {exc}")
+        return errors.UnavailableError("Kubernetes", errors.Said("kubeconfig_unloadable", error=str(exc)))
+    failure = f"{type(exc).__name__}: {exc}"
+    return errors.UnavailableError("Kubernetes", errors.Said("k8s_failed", op=op.what, error=failure))
 
 
 def _from_status(exc: ApiException, op: Op) -> errors.BotError:
     status = int(exc.status or 0)
     message = _server_message(exc)
     if status == 401:
-        return errors.TargetError(f"the API server rejected the bot's credentials (401) to {op.what}")
+        return errors.TargetError("k8s_unauthorized", op=op.what)
     if status == 403:
-        return errors.TargetError(f"the bot's service account may not {op.what}")
+        return errors.TargetError("k8s_forbidden", op=op.what)
     if status == 404:
-        return errors.NotFoundError(f"no {op.kind} {op.name} in {op.namespace}".replace("  ", " "))
+        return errors.NotFoundError("k8s_not_found", kind=op.kind, name=op.name, namespace=op.namespace)
     if status == 409:
-        return ConflictError(f"{op.kind} {op.name} in {op.namespace} kept changing while we tried to {op.verb} it")
+        return ConflictError("k8s_conflict", kind=op.kind, name=op.name, namespace=op.namespace, verb=op.verb)
     if status in (400, 422):
-        return errors.TargetError(f"Kubernetes refused to {op.what}: {message}")
+        return errors.TargetError("k8s_refused", op=op.what, message=message)
     if status == 429 or status >= 500:
-        return errors.UnavailableError("Kubernetes", f"the API server answered {status} to {op.what}: {message}")
-    return errors.TargetError(f"Kubernetes answered {status} to {op.what}: {message}")
+        said = errors.Said("k8s_server_error", status=status, op=op.what, message=message)
+        return errors.UnavailableError("Kubernetes", said)
+    return errors.TargetError("k8s_answered", status=status, op=op.what, message=message)

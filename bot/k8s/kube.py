@@ -271,13 +271,15 @@ class KubeDeployments(KubeCore):
         that many, like `kubectl scale --current-replicas`.
         """
         if replicas < 0:
-            raise errors.UserError("replicas cannot be negative")
+            raise errors.UserError("negative_replicas")
         t = self.timeout
 
         async def attempt() -> ScaleResult:
             before = int((await self.read_deployment(service))["spec"].get("replicas", 1))
             if expect_before is not None and before != expect_before:
-                raise errors.ChangedSincePreview([f"replicas was {expect_before} at the preview, now {before}"])
+                raise errors.ChangedSincePreview(
+                    [errors.Said("drift_changed", what="replicas", then=expect_before, now=before)]
+                )
             scale = await self.call(
                 service,
                 self.op(service, "patch", "deployments/scale"),
@@ -301,10 +303,7 @@ class KubeDeployments(KubeCore):
         """`kubectl rollout restart`: a strategic-merge patch of the restartedAt template annotation."""
         dep = await self.read_deployment(service)
         if dep["spec"].get("paused"):
-            raise errors.TargetError(
-                f"deployment {service.deployment_name} is paused; resume it first (kubectl rollout resume), "
-                "a restart of a paused deployment would not roll out"
-            )
+            raise errors.TargetError("restart_paused", deployment=service.deployment_name)
         stamp = rfc3339(now or datetime.now(UTC))
         patch = rollouts.restart_patch(stamp)
         await self.retrying(lambda: self.patch_deployment(service, patch, STRATEGIC, dry_run, "kubectl-rollout"))
@@ -337,7 +336,12 @@ class KubeDeployments(KubeCore):
                     listed = await self.list_deployment(service)
                     items = listed.get("items") or []
                     if not items:
-                        raise errors.NotFoundError(f"no deployment {service.deployment_name} in {service.namespace}")
+                        raise errors.NotFoundError(
+                            "k8s_not_found",
+                            kind="deployment",
+                            name=service.deployment_name,
+                            namespace=service.namespace,
+                        )
                     if (finished := await seen(items[0])) is not None:
                         return finished
                     since = str(listed.get("metadata", {}).get("resourceVersion", ""))
@@ -346,9 +350,7 @@ class KubeDeployments(KubeCore):
                         async for event in stream:
                             kind = event.get("type")
                             if kind == "DELETED":
-                                raise errors.TargetError(
-                                    f'deployment "{service.deployment_name}" was deleted while waiting for its rollout'
-                                )
+                                raise errors.TargetError("deleted_during_rollout", deployment=service.deployment_name)
                             if kind == "ERROR":  # e.g. 410 Gone: the resourceVersion is too old, list again
                                 break
                             if kind in ("ADDED", "MODIFIED") and (finished := await seen(event["object"])) is not None:
@@ -357,7 +359,7 @@ class KubeDeployments(KubeCore):
             if loop.time() < give_up:
                 raise
             raise errors.TargetError(
-                f"rollout of {service.deployment_name} not finished after {deadline:g}s: {last}"
+                "rollout_unfinished", deployment=service.deployment_name, seconds=f"{deadline:g}", status=last
             ) from None
 
     async def _owned_replicasets(self, service: KubernetesTarget, dep: dict[str, Any]) -> list[dict[str, Any]]:
@@ -397,10 +399,7 @@ class KubeDeployments(KubeCore):
         async def attempt() -> UndoResult:
             dep = await self.read_deployment(service)
             if dep["spec"].get("paused"):
-                raise errors.TargetError(
-                    f"deployment {service.deployment_name} is paused; you cannot roll back a paused deployment, "
-                    "resume it first (kubectl rollout resume)"
-                )
+                raise errors.TargetError("undo_paused", deployment=service.deployment_name)
             target = rollouts.choose_revision(dep, await self._owned_replicasets(service, dep), to_revision)
             before = rollouts.images_of(dep["spec"]["template"])
             after = rollouts.images_of(target["spec"]["template"])

@@ -68,7 +68,7 @@ class Kube(KubeTriage, KubeDeployments):
                 ),
             )
         except errors.NotFoundError as exc:
-            raise errors.TargetError("metrics-server is not installed in this cluster") from exc
+            raise errors.TargetError("no_metrics_server") from exc
         usages = []
         for item in body.get("items") or []:
             containers = item.get("containers") or []
@@ -143,9 +143,9 @@ class Kube(KubeTriage, KubeDeployments):
     ) -> HpaChange:
         """`kubectl patch hpa <name> -p '{"spec":{"minReplicas":…,"maxReplicas":…}}'` on autoscaling/v2."""
         if service.hpa is None:
-            raise errors.UserError(f"service {service.deployment_name} has no HPA in the catalog (set `hpa:`)")
+            raise errors.UserError("no_hpa_in_catalog", deployment=service.deployment_name)
         if not 1 <= min_replicas <= max_replicas:
-            raise errors.UserError(f"need 1 ≤ min ≤ max; got min {min_replicas}, max {max_replicas}")
+            raise errors.UserError("hpa_bounds", low=min_replicas, high=max_replicas)
         name, ns, t = service.hpa, service.namespace, self.timeout
         hpa = rest.path("/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/{name}", ns=ns, name=name)
         before = await self.call(
@@ -268,7 +268,9 @@ class Kube(KubeTriage, KubeDeployments):
             if not remaining and len(ready) >= wanted and available >= wanted:
                 return message
             if loop.time() + interval > give_up:
-                raise errors.TargetError(f"{service.deployment_name} not back after {deadline:g}s: {message}")
+                raise errors.TargetError(
+                    "pods_not_back", deployment=service.deployment_name, seconds=f"{deadline:g}", status=message
+                )
             await asyncio.sleep(interval)
             interval = min(interval * 2, REPLACEMENT_POLL_MAX_SECONDS)
 
@@ -280,4 +282,4 @@ class Kube(KubeTriage, KubeDeployments):
             return await self.set_env(service, mode.variable, value, container=mode.container, dry_run=dry_run)
         if isinstance(mode, ConfigMapMaintenance):
             return await self.configmap_set(service, mode.configmap, mode.key, value, dry_run=dry_run)
-        raise errors.UserError(f"service {service.deployment_name} has no maintenance mode in the catalog")
+        raise errors.UserError("no_maintenance_mode", deployment=service.deployment_name)

@@ -48,7 +48,7 @@ def status_message(dep: dict[str, Any]) -> tuple[str, bool]:
         return "Waiting for deployment spec update to be observed...", False
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            raise errors.TargetError(f'deployment "{name}" exceeded its progress deadline')
+            raise errors.TargetError("progress_deadline", deployment=name)
     desired = int(spec.get("replicas", 1))
     updated = int(status.get("updatedReplicas", 0))
     replicas = int(status.get("replicas", 0))
@@ -104,9 +104,9 @@ def choose_revision(dep: dict[str, Any], owned: list[dict[str, Any]], to_revisio
         for rs in owned:
             if revision_of(rs) == to_revision:
                 return rs
-        raise errors.UserError(f"unable to find revision {to_revision} in the history of deployment {name}")
+        raise errors.UserError("no_such_revision", revision=to_revision, deployment=name)
     if len(owned) < 2:
-        raise errors.UserError(f"no rollout history found for deployment {name}: there is no previous revision")
+        raise errors.UserError("no_previous_revision", deployment=name)
     latest = max(revision_of(rs) for rs in owned)
     return max((rs for rs in owned if revision_of(rs) != latest), key=revision_of)
 
@@ -135,13 +135,13 @@ def pick_container(dep: dict[str, Any], wanted: str | None) -> dict[str, Any]:
     containers = dep["spec"]["template"]["spec"].get("containers") or []
     if wanted is None:
         if not containers:
-            raise errors.TargetError(f"deployment {dep['metadata']['name']} has no containers")
+            raise errors.TargetError("no_containers", deployment=dep["metadata"]["name"])
         return dict(containers[0])
     for container in containers:
         if container.get("name") == wanted:
             return dict(container)
-    names = ", ".join(c.get("name", "?") for c in containers)
-    raise errors.UserError(f"deployment {dep['metadata']['name']} has no container {wanted!r} (it has: {names})")
+    names = [str(c.get("name", "?")) for c in containers]
+    raise errors.UserError("no_such_container", deployment=dep["metadata"]["name"], container=wanted, has=names)
 
 
 def env_value(container: dict[str, Any], variable: str) -> str | None:

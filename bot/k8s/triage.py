@@ -180,8 +180,7 @@ class KubeTriage(KubeCore):
             names = sorted(p["metadata"]["name"] for p in pods)
             pods = [p for p in pods if p["metadata"]["name"] == pod]
             if not pods:
-                shown = ", ".join(names) or "none"
-                raise errors.UserError(f"{pod} is not a pod of this service (its pods: {shown})")
+                raise errors.UserError("not_a_pod_of_service", pod=pod, pods=list(names))
         warnings: dict[str, list[EventInfo]] = {}
         for item in await self._namespace_events(service):
             if item.get("type") == "Warning":
@@ -252,7 +251,7 @@ class KubeTriage(KubeCore):
                 if (h.get("spec") or {}).get("scaleTargetRef", {}).get("name") == deployment
             ]
             if not match:
-                raise errors.NotFoundError(f"no HorizontalPodAutoscaler scales deployment {deployment} in {ns}")
+                raise errors.NotFoundError("no_hpa_for_deployment", deployment=deployment, namespace=ns)
             found = match[0]
         spec, status = found.get("spec") or {}, found.get("status") or {}
         current = status.get("currentMetrics") or []

@@ -27,15 +27,15 @@ def recorded(preview: Mapping[str, Any] | None) -> dict[int, Mapping[str, Any]]:
 
 def describe(before: Seen, now: Seen) -> str | None:
     """What differs between the preview and now, in words; None when the preview still holds."""
-    differences: list[str] = []
+    differences: list[errors.Said] = []
     for index in sorted(set(before) | set(now)):
         then = {str(what): str(value) for what, value in (before.get(index) or {}).get("changes", [])}
         current = {str(what): str(value) for what, value in (now.get(index) or {}).get("changes", [])}
         for what in sorted(set(then) | set(current)):
             if what not in current:
-                differences.append(f"{what} is no longer there (was {then[what]})")
+                differences.append(errors.Said("drift_gone", what=what, then=then[what]))
             elif what not in then:
-                differences.append(f"{what} was not in the preview (now {current[what]})")
+                differences.append(errors.Said("drift_new", what=what, now=current[what]))
             elif then[what] != current[what]:
-                differences.append(f"{what} was {then[what]} at the preview, now {current[what]}")
+                differences.append(errors.Said("drift_changed", what=what, then=then[what], now=current[what]))
     return str(errors.ChangedSincePreview(differences)) if differences else None

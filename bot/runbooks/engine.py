@@ -151,7 +151,7 @@ class Engine:
         if target is not None:
             holder = await self._locks.holder(target)
             if holder is not None and not await self._free_if_ended(target, holder):
-                raise BusyError(parsed.service, holder, "Try again when it finishes.")
+                raise BusyError(parsed.service, holder, errors.Said("try_when_finished"))
             last = await self._store.last_started(target)
             if last is not None and last.state == State.INTERRUPTED:
                 last_interrupted = last
@@ -243,17 +243,17 @@ class Engine:
     async def load(self, execution_id: uuid.UUID) -> tuple[Execution, Procedure]:
         execution = await self._store.get(execution_id)
         if execution is None:
-            raise errors.NotFoundError("That request does not exist (any more).")
+            raise errors.NotFoundError("request_gone")
         procedure = self.procedures.get(execution.procedure)
         if procedure is None:
-            raise errors.NotFoundError(f"Procedure `{execution.procedure}` is no longer configured.")
+            raise errors.NotFoundError("procedure_gone", procedure=errors.Code(execution.procedure))
         return execution, procedure
 
     def _not_pending(self, execution: Execution) -> errors.UserError:
         if execution.state == State.PENDING and execution.expires_at <= self._clock():
-            return errors.UserError("This request expired before it was confirmed. Run the command again.")
-        who: list[errors.Part] = [" by ", errors.User(execution.approver)] if execution.approver else []
-        return errors.UserError([f"This request is already {execution.state.value}", *who, "; nothing more was done."])
+            return errors.UserError("request_expired")
+        approver = errors.User(execution.approver) if execution.approver else None
+        return errors.UserError("request_already", state=execution.state.value, approver=approver)
 
     async def confirm(
         self, execution_id: uuid.UUID, clicker: str, channel_id: str, on_progress: ProgressCallback
@@ -261,7 +261,7 @@ class Engine:
         """Run a pending execution exactly once. Raises UserError/DeniedError when the click may not."""
         execution, procedure = await self.load(execution_id)
         if channel_id != execution.channel_id:
-            raise errors.DeniedError("That button belongs to a request in another channel.", reason="channel")
+            raise errors.DeniedError("button_in_other_channel", reason="channel")
         if execution.state != State.PENDING or execution.expires_at <= self._clock():
             raise self._not_pending(execution)
         try:
@@ -328,13 +328,14 @@ class Engine:
             await self._store.finish(
                 claimed.id,
                 State.FAILED,
-                error=f"not started: {exc}",
+                error=errors.plain(errors.Said("not_started", error=errors.said_of(exc))),
                 audit=_entry("outcome", BOT_ACTOR, claimed, state="failed", reason="lock unavailable"),
             )
-            raise errors.UnavailableError(exc.dependency, f"{exc.detail}; nothing was changed") from exc
+            detail = errors.Said("nothing_was_changed", detail=exc.said_detail)
+            raise errors.UnavailableError(exc.said_dependency, detail) from exc
         if isinstance(got, Holder):
             await self._store.unclaim(claimed.id, _entry("lock_busy", BOT_ACTOR, claimed, holder=got.owner))
-            raise BusyError(claimed.service, got, "Click Confirm again when it finishes.")
+            raise BusyError(claimed.service, got, errors.Said("confirm_when_finished"))
         return got
 
     async def _run(
@@ -398,10 +399,10 @@ class Engine:
                     state, error = State.FAILED, summary
                     break
         except asyncio.CancelledError:
-            state, error = State.INTERRUPTED, "the bot was shut down during this step; it was not re-run"
+            state, error = State.INTERRUPTED, errors.plain(errors.Said("shut_down_during_step"))
             raise
         except errors.UnavailableError as exc:
-            state, error = State.FAILED, f"stopped: {exc}"
+            state, error = State.FAILED, errors.plain(errors.Said("stopped", error=errors.said_of(exc)))
         finally:
             heartbeat.cancel()
             final = await self._finish(execution, state, error, round(time.monotonic() - started, 3))
@@ -419,7 +420,7 @@ class Engine:
         try:
             _, _, now = await self._steps.preview(procedure, execution.args, execution.service)
         except errors.BotError as exc:
-            return f"could not check that the preview still holds ({exc}); nothing was changed"
+            return errors.plain(errors.Said("preview_unchecked", error=errors.said_of(exc)))
         return drift.describe(recorded, drift.by_index(now))
 
     async def _finish(self, execution: Execution, state: State, error: str | None, elapsed: float) -> Execution:
@@ -444,16 +445,12 @@ class Engine:
         execution, procedure = await self.load(execution_id)
         # Same rule as Confirm: a button only acts on a request made in the channel it was clicked in.
         if channel_id != execution.channel_id:
-            raise errors.DeniedError("That button belongs to a request in another channel.", reason="channel")
+            raise errors.DeniedError("button_in_other_channel", reason="channel")
         if clicker != execution.requester and not await self._policy.may_run(procedure, clicker):
             raise errors.DeniedError(
-                [
-                    "Only ",
-                    errors.User(execution.requester),
-                    " or someone allowed to run ",
-                    errors.Code(procedure.name),
-                    " may cancel it.",
-                ],
+                "who_may_cancel",
+                requester=errors.User(execution.requester),
+                procedure=errors.Code(procedure.name),
                 reason="cancel",
             )
         cancelled = await self._store.cancel(execution.id, _entry("cancelled", clicker, execution))

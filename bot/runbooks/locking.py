@@ -21,9 +21,9 @@ class Holder:
     detail: str
     execution: str | None = None  # the execution holding it (None for locks taken before this was recorded)
 
-    def describe(self) -> tuple[errors.Part, ...]:
+    def describe(self) -> errors.Said:
         minutes = max(0, int((time.time() - self.since) // 60))
-        return (f"{self.detail} by ", errors.User(self.owner), f", started {minutes} min ago")
+        return errors.Said("lock_holder", detail=self.detail, owner=errors.User(self.owner), minutes=minutes)
 
 
 class Locks(Protocol):
@@ -46,8 +46,8 @@ class Locks(Protocol):
 class BusyError(errors.UserError):
     """Another change holds the target's lock."""
 
-    def __init__(self, service: str | None, holder: Holder, then: str) -> None:
-        super().__init__([f"{service} is being changed right now (", *holder.describe(), f"). {then}"])
+    def __init__(self, service: str | None, holder: Holder, then: errors.Said) -> None:
+        super().__init__("being_changed", service=service, holder=holder.describe(), then=then)
         self.holder = holder
 
 

@@ -26,7 +26,6 @@ from bot.runbooks.model import (
     StringParam,
     SwitchParam,
 )
-from bot.text import quoted
 
 _DURATION = re.compile(r"^(\d{1,7})([smhd]?)$")
 SWITCH_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
@@ -58,29 +57,33 @@ def closest(word: str, candidates: Sequence[str]) -> str | None:
 
 def tokenize(text: str) -> list[str]:
     if len(text) > MAX_INPUT_CHARS:
-        raise errors.UserError(f"That command is {len(text)} characters long; the limit is {MAX_INPUT_CHARS}.")
+        raise errors.UserError("command_too_long", length=len(text), limit=MAX_INPUT_CHARS)
     try:
         return shlex.split(text, posix=True)
     except ValueError as exc:  # unbalanced quotes
-        raise errors.UserError(
-            "Could not read the arguments: a quote is not closed. Close every quote you open."
-        ) from exc
+        raise errors.UserError("quote_not_closed") from exc
 
 
 def unknown_name_error(
     kind: str, word: str, candidates: Sequence[str], *, usage: str | None = None
 ) -> errors.UserError:
+    """`kind` names what was looked up (service, procedure, option, subcommand, runbook, section): the
+    phrase may word each its own way."""
     hint = closest(word, candidates)
-    suggestion = f" Did you mean `{hint}`?" if hint else ""
     return errors.NotFoundError(
-        f"Unknown {kind} {quoted(word)}.{suggestion} Known: {', '.join(sorted(candidates))}.", usage=usage
+        "unknown_name",
+        kind=kind,
+        name=errors.Code(word),
+        hint=None if hint is None else errors.Code(hint),
+        known=sorted(candidates),
+        usage=usage,
     )
 
 
 def parse_duration(raw: str) -> int:
     match = _DURATION.match(raw.strip().lower())
     if not match:
-        raise ValueError("expected a duration like 30s, 5m, 2h or 1d")
+        raise errors.UserError("duration_expected", duration=errors.Code(raw))
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
@@ -89,14 +92,14 @@ def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) 
         if raw not in catalog.services:
             raise unknown_name_error("service", raw, param.services or list(catalog.services))
         if param.services is not None and raw not in param.services:
-            choice = ", ".join(f"`{s}`" for s in param.services) or "no service in the catalog"
-            fixes = "".join(f" {how_to_add(raw, lacking)}" for lacking in param.lacking(raw))
-            raise errors.UserError(f"{quoted(raw)} has no target this procedure acts on.{fixes} It works on: {choice}.")
+            fixes = [how_to_add(raw, lacking) for lacking in param.lacking(raw)]
+            works_on = [errors.Code(s) for s in param.services]
+            raise errors.UserError("service_not_acted_on", service=errors.Code(raw), fixes=fixes, works_on=works_on)
         return raw
     if isinstance(param, IntParam):
         # ASCII digits only: int() would also take "1_000", " 5" and other scripts' digits.
         if not re.fullmatch(r"-?[0-9]{1,9}", raw):
-            raise ValueError(f"`{param.name}` must be a whole number, not {quoted(raw)}")
+            raise errors.UserError("whole_number_expected", param=errors.Code(param.name), value=errors.Code(raw))
         value = int(raw)
         low, high = param.min, param.max
         service = args.get("service")
@@ -105,29 +108,45 @@ def _convert(param: Param, raw: str, catalog: Catalog, args: Mapping[str, Any]) 
             low = limits.min if low is None else max(low, limits.min)
             high = limits.max if high is None else min(high, limits.max)
         if (low is not None and value < low) or (high is not None and value > high):
-            where = f" for {service}" if param.within_service_replicas and service else ""
-            raise ValueError(f"`{param.name}` must be between {low} and {high}{where}; got {value}")
+            raise errors.UserError(
+                "number_out_of_range",
+                param=errors.Code(param.name),
+                low=low,
+                high=high,
+                service=service if param.within_service_replicas and service else None,
+                value=value,
+            )
         return value
     if isinstance(param, EnumParam):
         if raw not in param.choices:
             hint = closest(raw, param.choices)
-            reason = f"`{param.name}` must be one of {', '.join(param.choices)}"
-            raise ValueError(f"{reason}. Did you mean `{hint}`?" if hint else reason)
+            raise errors.UserError(
+                "not_a_choice",
+                param=errors.Code(param.name),
+                choices=list(param.choices),
+                hint=None if hint is None else errors.Code(hint),
+            )
         return raw
     if isinstance(param, DurationParam):
         seconds = parse_duration(raw)
         if not param.min_seconds <= seconds <= param.max_seconds:
-            raise ValueError(
-                f"`{param.name}` must be between {param.min_seconds}s and {param.max_seconds}s; got {quoted(raw)}"
+            raise errors.UserError(
+                "duration_out_of_range",
+                param=errors.Code(param.name),
+                low=param.min_seconds,
+                high=param.max_seconds,
+                value=errors.Code(raw),
             )
         return seconds
     if isinstance(param, SwitchParam):
         if raw.lower() not in SWITCH_WORDS:
-            raise ValueError(f"`--{param.name}` is a switch: give it alone, or as `--{param.name}=false`")
+            raise errors.UserError(
+                "switch_value", switch=errors.Code(f"--{param.name}"), off=errors.Code(f"--{param.name}=false")
+            )
         return SWITCH_WORDS[raw.lower()]
     assert isinstance(param, StringParam)
     if len(raw) > param.max_length or not re.fullmatch(param.pattern, raw):
-        raise ValueError(f"`{param.name}` has characters or a length this procedure does not accept")
+        raise errors.UserError("text_refused", param=errors.Code(param.name))
     return raw
 
 
@@ -161,7 +180,7 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
                 index += 1
                 named[name] = tokens[index]
             else:
-                raise errors.UserError(f"{quoted('--' + name)} needs a value.", usage=usage)
+                raise errors.UserError("option_needs_value", option=errors.Code(f"--{name}"), usage=usage)
         else:
             positional.append(token)
         index += 1
@@ -177,18 +196,15 @@ def bind_arguments(procedure: Procedure, tokens: Sequence[str], catalog: Catalog
             given[param.name] = raw
         if raw is None:
             if param.required and _default(param) is None:
-                raise errors.UserError(f"Missing `{param.name}`.", usage=usage)
+                raise errors.UserError("missing_argument", param=errors.Code(param.name), usage=usage)
             args[param.name] = _default(param)
             continue
         try:
             args[param.name] = _convert(param, raw, catalog, args)
         except errors.UserError as exc:
-            raise errors.UserError(exc.message, usage=usage) from exc
-        except ValueError as exc:
-            message = str(exc)  # some reasons end in a sentence of their own ("Did you mean …?")
-            raise errors.UserError(message if message.endswith((".", "?")) else f"{message}.", usage=usage) from exc
+            raise errors.UserError(exc.said, usage=usage) from exc
     if remaining:
-        raise errors.UserError(f"Too many arguments: {quoted(' '.join(remaining[:5]))}.", usage=usage)
+        raise errors.UserError("too_many_arguments", extra=errors.Code(" ".join(remaining[:5])), usage=usage)
     return ParsedCommand(procedure=procedure, args=args, text=canonical_text(procedure, given, args), given=dict(given))
 
 
@@ -214,7 +230,7 @@ def canonical_text(procedure: Procedure, given: Mapping[str, str], args: Mapping
 def parse(text: str, procedures: Mapping[str, Procedure], catalog: Catalog) -> ParsedCommand:
     tokens = tokenize(text)
     if not tokens:
-        raise errors.UserError("Which procedure? Try `/runbook help`.")
+        raise errors.UserError("which_procedure", help=errors.Code("/runbook help"))
     name, rest = tokens[0].lower(), tokens[1:]
     procedure = procedures.get(name)
     if procedure is None:

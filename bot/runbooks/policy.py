@@ -21,15 +21,12 @@ BREAKGLASS_ROLE = "breakglass"
 EMERGENCY_ARG = "emergency"
 VIEWER_ROLE = "viewer"  # may read: status, history, health
 
-Said = Sequence[errors.Part]  # a refusal in parts: the chat surface mentions the people it names
+Said = errors.Said  # a refusal: a phrase of the book, naming people and roles as fields
 
 
-def _either(roles: Sequence[str]) -> list[errors.Part]:
-    """`a` or `b`: the roles a refusal names."""
-    said: list[errors.Part] = []
-    for role in roles:
-        said += [" or "] * bool(said) + [errors.Code(role)]
-    return said
+def _roles(roles: Sequence[str]) -> list[errors.Field]:
+    """The roles a refusal names, as code."""
+    return [errors.Code(role) for role in roles]
 
 
 class GroupDirectory(Protocol):
@@ -47,19 +44,35 @@ class RateLimiter(Protocol):
 class Comms(enum.Enum):
     """A communications verb: (section of the catalog's `comms:`, key in it, what the user is doing)."""
 
-    READ_INCIDENTS = ("incident", "read", "read incidents")
-    DECLARE_INCIDENT = ("incident", "declare", "declare an incident")
-    UPDATE_INCIDENT = ("incident", "update", "update")
-    RESOLVE_INCIDENT = ("incident", "resolve", "resolve")
-    PUBLISH_INCIDENT = ("incident", "publish", "post to the status page")
-    READ_MAINTENANCE = ("maintenance", "read", "read maintenance windows")
-    SCHEDULE_MAINTENANCE = ("maintenance", "schedule", "schedule maintenance")
-    CANCEL_MAINTENANCE = ("maintenance", "cancel", "cancel maintenance")
+    READ_INCIDENTS = ("incident", "read")
+    DECLARE_INCIDENT = ("incident", "declare")
+    UPDATE_INCIDENT = ("incident", "update")
+    RESOLVE_INCIDENT = ("incident", "resolve")
+    PUBLISH_INCIDENT = ("incident", "publish")
+    READ_MAINTENANCE = ("maintenance", "read")
+    SCHEDULE_MAINTENANCE = ("maintenance", "schedule")
+    CANCEL_MAINTENANCE = ("maintenance", "cancel")
 
-    def __init__(self, section: str, key: str, doing: str) -> None:
+    def __init__(self, section: str, key: str) -> None:
         self.section = section
         self.key = key
-        self.doing = doing
+
+    @property
+    def doing(self) -> errors.Said:
+        """What the user is doing, as a refusal says it (a phrase of the book)."""
+        return _COMMS_DOING[self]
+
+
+_COMMS_DOING = {
+    Comms.READ_INCIDENTS: errors.Said("doing_read_incidents"),
+    Comms.DECLARE_INCIDENT: errors.Said("doing_declare_incident"),
+    Comms.UPDATE_INCIDENT: errors.Said("doing_update_incident"),
+    Comms.RESOLVE_INCIDENT: errors.Said("doing_resolve_incident"),
+    Comms.PUBLISH_INCIDENT: errors.Said("doing_publish_incident"),
+    Comms.READ_MAINTENANCE: errors.Said("doing_read_maintenance"),
+    Comms.SCHEDULE_MAINTENANCE: errors.Said("doing_schedule_maintenance"),
+    Comms.CANCEL_MAINTENANCE: errors.Said("doing_cancel_maintenance"),
+}
 
 
 @dataclass(frozen=True)
@@ -115,22 +128,15 @@ class Policy:
         refusal: Said,
         reason: str,
         *,
-        holder: Said = ("you hold",),
+        holder: errors.User | None = None,
     ) -> NoReturn:
-        """Deny: for not holding a role, or (fail closed) because the group that would grant it cannot be read."""
+        """Deny: for not holding a role, or (fail closed) because the group that would grant it cannot be read.
+        `holder` is who would hold the role (None: the person asking)."""
         unchecked = [name for name in needed if name in membership.unchecked]
         if unchecked:
-            groups = dict.fromkeys(f"@{g}" for name in unchecked for g in self._catalog.roles[name].groups)
+            groups = list(dict.fromkeys(f"@{g}" for name in unchecked for g in self._catalog.roles[name].groups))
             raise errors.DeniedError(
-                [
-                    f"I cannot check {' or '.join(groups)} membership right now (Slack's user groups cannot be "
-                    "read), so I cannot tell whether ",
-                    *holder,
-                    " role ",
-                    *_either(unchecked),
-                    ". Nothing was done; try again in a few minutes.",
-                ],
-                reason="groups_unavailable",
+                "groups_unreadable", groups=groups, holder=holder, roles=_roles(unchecked), reason="groups_unavailable"
             )
         raise errors.DeniedError(refusal, reason=reason)
 
@@ -141,45 +147,37 @@ class Policy:
         return membership
 
     def _who_may(self, roles: list[str]) -> Said:
-        people: dict[errors.Part, None] = {}
+        people: dict[errors.User | str, None] = {}
         for name in roles:
             role = self._catalog.roles.get(name)
             if role is None:
                 continue
             people.update(dict.fromkeys([errors.User(u) for u in role.users] + [f"@{g}" for g in role.groups]))
-        shown: list[errors.Part] = []
-        for person in people:
-            shown += [", ", person] if shown else [person]
-        return ["role ", *_either(roles), " (", *(shown or ["nobody yet"]), ")"]
+        return errors.Said("who_may", roles=_roles(roles), people=list(people))
 
     async def check_emergency(self, procedure: Procedure, user_id: str) -> None:
         """An emergency request is for break-glass members only, and only where a second person is the rule."""
         if procedure.approval != "two_person":
-            raise errors.UserError(
-                [errors.Code(procedure.name), " needs no second person; run it without --emergency."]
-            )
-        await self.check_role(user_id, BREAKGLASS_ROLE, ["run ", errors.Code(procedure.name), " as an emergency"])
+            raise errors.UserError("no_second_person", procedure=errors.Code(procedure.name))
+        doing = errors.Said("doing_emergency", procedure=errors.Code(procedure.name))
+        await self.check_role(user_id, BREAKGLASS_ROLE, doing)
 
-    async def check_role(self, user_id: str, role: str, doing: str | Said) -> None:
+    async def check_role(self, user_id: str, role: str, doing: Said) -> None:
         """Raise DeniedError unless the user holds `role` (built-in commands that are not procedures)."""
-        doing = [doing] if isinstance(doing, str) else doing
-        await self._require(user_id, [role], ["You may not ", *doing, ": it needs ", *self._who_may([role]), "."])
+        await self._require(user_id, [role], errors.Said("may_not", doing=doing, who_may=self._who_may([role])))
 
-    async def check_comms(self, user_id: str, verb: Comms, *, lead: str | None = None, subject: str = "") -> None:
+    async def check_comms(
+        self, user_id: str, verb: Comms, *, lead: str | None = None, incident: int | None = None
+    ) -> None:
         """Raise DeniedError unless the catalog's `comms:` lets the user do this; the `lead` of the
         incident concerned may always update and resolve it."""
         if lead is not None and user_id == lead:
             return
         roles: list[str] = list(getattr(getattr(self._catalog.comms, verb.section), verb.key))
-        refusal: Said = [f"You may not {verb.doing}{subject}: it needs ", *self._who_may(roles), "."]
+        doing = errors.Said("doing_to_incident", doing=verb.doing, incident=incident) if incident else verb.doing
+        refusal = errors.Said("may_not", doing=doing, who_may=self._who_may(roles))
         if lead is not None:
-            refusal = [
-                "Only the incident lead ",
-                errors.User(lead),
-                " or someone with ",
-                *self._who_may(roles),
-                f" may {verb.doing}{subject}.",
-            ]
+            refusal = errors.Said("only_lead_may", lead=errors.User(lead), who_may=self._who_may(roles), doing=doing)
         await self._require(user_id, roles, refusal)
 
     async def check_lead(self, lead: str) -> None:
@@ -187,8 +185,8 @@ class Policy:
         roles = list(self._catalog.comms.incident.lead)
         membership = await self.membership(lead)
         if not membership.roles & set(roles):
-            refusal = [errors.User(lead), " cannot lead an incident: the lead needs ", *self._who_may(roles), "."]
-            self._refuse(membership, roles, refusal, "lead_role", holder=[errors.User(lead), " holds"])
+            refusal = errors.Said("cannot_lead", lead=errors.User(lead), who_may=self._who_may(roles))
+            self._refuse(membership, roles, refusal, "lead_role", holder=errors.User(lead))
 
     def channel_allowed(self, procedure: Procedure, channel_id: str) -> bool:
         if not procedure.channels:
@@ -198,14 +196,13 @@ class Policy:
     async def check_request(self, procedure: Procedure, user_id: str, channel_id: str) -> None:
         """Raise DeniedError unless the user may start this procedure in this channel now."""
         name = errors.Code(procedure.name)
+        doing = errors.Said("doing_run", procedure=name)
         await self._require(
-            user_id, procedure.roles, ["You may not run ", name, ": it needs ", *self._who_may(procedure.roles), "."]
+            user_id, procedure.roles, errors.Said("may_not", doing=doing, who_may=self._who_may(procedure.roles))
         )
         if not self.channel_allowed(procedure, channel_id):
-            allowed: list[errors.Part] = []
-            for c in procedure.channels:
-                allowed += [", "] * bool(allowed) + [errors.Channel(self._catalog.channels.resolve(c))]
-            raise errors.DeniedError([name, " may only be run in ", *allowed, "."], reason="channel")
+            allowed = [errors.Channel(self._catalog.channels.resolve(c)) for c in procedure.channels]
+            raise errors.DeniedError("only_in_channels", procedure=name, channels=allowed, reason="channel")
 
     async def check_change_rate(self, requester: str, change: str) -> None:
         """Count a confirmed change against its requester's limit (previews, cancelled and no-op requests
@@ -221,11 +218,11 @@ class Policy:
         )
         if wait is not None:
             raise errors.DeniedError(
-                [
-                    errors.User(requester),
-                    f" has had {limit} changes confirmed in the last "
-                    f"{self._rate_limit.window_seconds}s; confirm this one in {wait}s.",
-                ],
+                "rate_limited",
+                requester=errors.User(requester),
+                limit=limit,
+                window=self._rate_limit.window_seconds,
+                wait=wait,
                 reason="rate_limit",
             )
 
@@ -236,11 +233,13 @@ class Policy:
         emergency request confirmed by its own requester in the breakglass role, 'breakglass'."""
         name = errors.Code(procedure.name)
         if not self.channel_allowed(procedure, channel_id):
-            raise errors.DeniedError([name, " may not run in this channel."], reason="channel")
+            raise errors.DeniedError("not_in_this_channel", procedure=name, reason="channel")
         membership = await self._require(
             clicker,
             procedure.roles,
-            ["You may not confirm ", name, ": it needs ", *self._who_may(procedure.roles), "."],
+            errors.Said(
+                "may_not", doing=errors.Said("doing_confirm", procedure=name), who_may=self._who_may(procedure.roles)
+            ),
         )
         roles = membership.roles
         if procedure.approval == "two_person":
@@ -248,19 +247,16 @@ class Policy:
                 return BREAKGLASS_ROLE
             if clicker == requester:
                 raise errors.DeniedError(
-                    [
-                        name,
-                        " needs a second person: someone with ",
-                        *self._who_may([APPROVER_ROLE]),
-                        " other than you must approve.",
-                    ],
+                    "second_person_needed",
+                    procedure=name,
+                    who_may=self._who_may([APPROVER_ROLE]),
                     reason="same_approver",
                 )
             if APPROVER_ROLE not in roles:
                 self._refuse(
                     membership,
                     [APPROVER_ROLE],
-                    ["Approving ", name, " needs ", *self._who_may([APPROVER_ROLE]), "."],
+                    errors.Said("approving_needs", procedure=name, who_may=self._who_may([APPROVER_ROLE])),
                     reason="approver_role",
                 )
             return "approver"
@@ -268,13 +264,11 @@ class Policy:
             self._refuse(
                 membership,
                 [APPROVER_ROLE],
-                [
-                    "Only ",
-                    errors.User(requester),
-                    " or someone with ",
-                    *self._who_may([APPROVER_ROLE]),
-                    " may confirm this.",
-                ],
+                errors.Said(
+                    "only_requester_or_approver",
+                    requester=errors.User(requester),
+                    who_may=self._who_may([APPROVER_ROLE]),
+                ),
                 reason="not_requester",
             )
         return "requester" if clicker == requester else "approver"

@@ -67,7 +67,9 @@ class StepRunner:
             async with asyncio.timeout(step.timeout_seconds):
                 return await action.run(ctx, params)
         except TimeoutError:
-            raise errors.TargetError(f"`{step.label()}` did not finish within {step.timeout_seconds:g}s") from None
+            raise errors.TargetError(
+                "step_timed_out", step=errors.Code(step.label()), seconds=f"{step.timeout_seconds:g}"
+            ) from None
 
     async def read_only(
         self, procedure: Procedure, args: Mapping[str, Any], service: str | None
@@ -94,5 +96,5 @@ class StepRunner:
             notes.append(result.summary)
             seen.append({"index": index, "changes": [[c.what, c.before] for c in result.changes], "data": result.data})
         if dry_runs and all(r.no_op for r in dry_runs):
-            raise errors.NothingToChange("; ".join(r.summary for r in dry_runs) + ".")
+            raise errors.NothingToChange("nothing_to_change", summaries=[r.summary for r in dry_runs])
         return tuple(changes), tuple(notes), seen

@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
@@ -190,7 +189,7 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
             NASTY,
             notice=timedelta(minutes=90),
             ahead=timedelta(hours=24),
-            offer=PublicOffer("refused", (NASTY, errors.User("U0REFUSER"), errors.Code(NASTY))),
+            offer=PublicOffer("refused", NASTY * 3),
         ),
     }
 

@@ -40,15 +40,10 @@ log = structlog.get_logger(__name__)
 
 USAGE = "/runbook guide [runbook] [section] [--incident N]"
 REMINDER_KIND = "guide-escalation"
+
+
 # The words of errors; the messages themselves are templates (guide_*), and so are the incident timeline's
 # entries (stored as data by bot/comms/guide_events.py, worded by incident_timeline).
-WORDS = {
-    "stale_button": "That guide step no longer exists (the guides were changed since). Open the guide again.",
-    "no_incident": "No open incident #{id}. `/incident list` shows the open ones.",
-    "bad_incident": "`--incident` takes an incident number, like `--incident 12`.",
-}
-
-
 def _read_value(body: dict[str, Any]) -> dict[str, Any]:
     raw = str((body.get("actions") or [{}])[0].get("value", ""))
     try:
@@ -56,7 +51,7 @@ def _read_value(body: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        raise errors.UserError(WORDS["stale_button"])
+        raise errors.UserError("guide_step_gone")
     return data
 
 
@@ -69,14 +64,14 @@ def _guide(rt: GuideRuntime, name: object) -> Guide:
 
 def _section(guide: Guide, index: object) -> Section:
     if type(index) is not int or not 0 <= index < len(guide.sections):  # JSON true is no index
-        raise errors.UserError(WORDS["stale_button"])
+        raise errors.UserError("guide_step_gone")
     return guide.sections[index]
 
 
 def _step(guide: Guide, section_index: object, step_index: object) -> GuideStep:
     section = _section(guide, section_index)
     if type(step_index) is not int or not 0 <= step_index < len(section.steps):
-        raise errors.UserError(WORDS["stale_button"])
+        raise errors.UserError("guide_step_gone")
     return section.steps[step_index]
 
 
@@ -126,18 +121,18 @@ def _incident_option(words: Sequence[str]) -> tuple[list[str], int | None]:
     if incident is None:
         return rest, None
     if not incident.lstrip("#").isdigit() or len(incident) > 12:
-        raise errors.UserError(WORDS["bad_incident"], usage=USAGE)
+        raise errors.UserError("guide_incident_number", usage=USAGE)
     return rest, int(incident.lstrip("#"))
 
 
 async def answer_guide(rt: GuideRuntime, who: Invocation, words: Sequence[str]) -> None:
     """`/runbook guide …`, after the ack (the `/runbook` listener answers its errors)."""
-    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
     words, incident_id = _incident_option(words)
     if incident_id is not None:
         incident = await rt.incidents.get(incident_id)
         if incident is None or not incident.open:
-            raise errors.NotFoundError(WORDS["no_incident"].format(id=incident_id), usage=USAGE)
+            raise errors.NotFoundError("no_open_incident", incident=incident_id, usage=USAGE)
     if not words:
         menu = guides_menu(rt.templates, sorted(rt.guides.values(), key=lambda g: g.name))
         await rt.requests.slack.respond(who.response_url or "", *menu)
@@ -221,7 +216,7 @@ def register(app: AsyncApp, subcommands: Subcommands, rt: GuideRuntime) -> None:
         await ack()
         who = action_invocation(body)
         async with answering(rt.replier, who, "that guide"):
-            await rt.policy.check_role(who.user_id, VIEWER_ROLE, "open runbook guides")
+            await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
             value = _read_value(body)
             guide = _guide(rt, value.get("g"))
             if "s" not in value:

@@ -103,7 +103,7 @@ def add_subcommand(subcommands: Subcommands, rt: HealthRuntime) -> None:
 
 async def answer_in_thread(rt: HealthRuntime, who: Invocation, service: str | None, thread_ts: str) -> None:
     """A guide's `health [service]` step: only the summary, in the guide's thread (a thread holds no thread)."""
-    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_health"))
     report = await build_report(rt, [service] if service else None)
     rendered = render_report(rt, report, Occasion(asked_by=who.user_id, service=service))
     await rt.slack.post_message(who.channel_id, *rendered.summary, thread_ts=thread_ts)
@@ -114,7 +114,7 @@ async def answer_health(rt: HealthRuntime, who: Invocation, service: str | None)
 
     Errors propagate to the `/runbook` listener, which answers them like any other command's.
     """
-    await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see health checks")
+    await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_health"))
     if service is not None and service not in rt.catalog.services:
         raise parser.unknown_name_error("service", service, list(rt.catalog.services), usage=USAGE)
     report = await build_report(rt, [service] if service is not None else None)

@@ -56,7 +56,7 @@ def _declare_flags(rest: list[str]) -> tuple[list[str], tuple[str, ...], bool | 
         if word == "--service":
             name = next(words_left, "")
             if not name:
-                raise errors.UserError("`--service` needs a service name: `--service backend`.")
+                raise errors.UserError("service_flag_needs_name")
             services.append(name)
         elif word in ("--public", "--no-public"):
             publish = word == "--public"
@@ -77,7 +77,7 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
             return Parsed(word)
         words, services, publish = _declare_flags(rest)
         if len(words) < 2:
-            raise errors.UserError('The quick form needs a severity and a title: `/incident declare P1 "title"`.')
+            raise errors.UserError("quick_declare_form")
         return Parsed(
             word,
             severity=service.check_severity(words[0]),
@@ -87,15 +87,15 @@ def parse(text: str, service: incidents.IncidentService) -> Parsed:
         )
     if word == "oncall":
         if len(rest) != 1:
-            raise errors.UserError("Say which service: `/incident oncall <service>`.")
+            raise errors.UserError("oncall_which_service")
         return Parsed(word, text=rest[0])
     if word in ("update", "resolve", "timeline"):
         if not rest:
-            raise errors.UserError(f"Say which incident: `/incident {word} <id>`.")
+            raise errors.UserError("which_incident", command=errors.Code(f"/incident {word} <id>"))
         if word == "update" and rest[1:2] == ["--public"]:
             status = rest[2].lower() if len(rest) > 2 else ""
             if status not in UPDATE_STATUSES:
-                raise errors.UserError(f"`--public` needs the status customers see: {', '.join(UPDATE_STATUSES)}.")
+                raise errors.UserError("public_needs_status", statuses=list(UPDATE_STATUSES))
             return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[3:]), public_status=status)
         return Parsed(word, incident_id=incidents.parse_id(rest[0]), text=" ".join(rest[1:]))
     raise parser.unknown_name_error("subcommand", word, ["declare", "update", "resolve", "list", "timeline", "oncall"])
@@ -123,7 +123,7 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), service)
         except errors.UserError as exc:
-            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
@@ -349,7 +349,7 @@ async def _public_update(
     status page preview of the new public status."""
     assert parsed.incident_id is not None
     if rt.public is None:
-        raise errors.UserError("This catalog has no status page (`statuspage:`); nothing public to update.")
+        raise errors.UserError("no_status_page")
     if parsed.text:
         incident = await service.post_update(parsed.incident_id, text=parsed.text, author=who.user_id)
     else:

@@ -14,7 +14,6 @@ from bot.comms.contexts import mention, safe, when
 from bot.comms.maintenance import PublicOffer
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
 from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
-from bot.slack.mrkdwn import said
 
 CHANNEL_LIMIT = 40
 
@@ -169,7 +168,7 @@ def maintenance_reply(
     offer = offer or PublicOffer()
     return {
         "status_page": offer.state,
-        "status_page_reason": said([safe(p, 500) if isinstance(p, str) else p for p in offer.reason]),
+        "status_page_reason": safe(offer.reason, 500),
         "reply": reply,
         "id": window_id,
         "channel": channel(channel_id),

@@ -112,8 +112,7 @@ async def on_call(pager: PagerDuty | None, catalog: Catalog, policy: Policy, ser
     """Who is on call for a service now, from PagerDuty's REST API; what is missing when that is not configured."""
     await policy.check_comms(user, Comms.READ_INCIDENTS)
     if service not in catalog.services:
-        known = ", ".join(sorted(catalog.services))
-        raise errors.NotFoundError(f"Unknown service {safe(service, 60)}. Known: {known}.")
+        raise errors.NotFoundError("unknown_service", service=service[:60], known=sorted(catalog.services))
     config = catalog.pagerduty
     route = config.services.get(service) if config else None
     if pager is None or config is None or not config.api_token_env:
@@ -149,5 +148,5 @@ async def _decide(
     async with answering(replier, who, "that click", changes=confirm):
         raw = str((body.get("actions") or [{}])[0].get("value", ""))
         if not raw.isdigit() or len(raw) > 12:
-            raise errors.UserError("That button does not name a status page preview.")
+            raise errors.UserError("not_a_preview_button")
         await public.decide(int(raw), user_id=who.user_id, confirm=confirm)

@@ -61,12 +61,12 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
         return Parsed(word)
     if word in _BY_ID:
         if len(rest) != 1:
-            raise errors.UserError(f"Say which window: `/maintenance {word} <id>`.")
+            raise errors.UserError("which_window", word=word)
         return Parsed(word, window_id=maintenance.parse_id(rest[0]))
     if word == "reschedule":
         rest = _joined_start(rest, 1)
         if len(rest) != 3:
-            raise errors.UserError("`reschedule` needs the window's id, a new start and a duration.")
+            raise errors.UserError("reschedule_needs")
         starts_at = times.parse_start(rest[1], timezone=timezone, now=now)
         return Parsed(
             word, window_id=maintenance.parse_id(rest[0]), starts_at=starts_at, length=times.parse_duration(rest[2])
@@ -75,19 +75,19 @@ def parse(text: str, *, timezone: str, now: datetime) -> Parsed:
         raise parser.unknown_name_error("subcommand", word, ["schedule", "reschedule", *_BY_ID, "list"])
     flags = [t for t in rest if t in ("--public", "--no-public")]
     if len(set(flags)) > 1:
-        raise errors.UserError("Say `--public` or `--no-public`, not both.")
+        raise errors.UserError("public_flags_contradict")
     publish = flags[0] == "--public" if flags else None
     rest = [t for t in rest if t not in flags]
     services: list[str] = []
     if "--services" in rest:
         at = rest.index("--services")
         if at + 1 >= len(rest):
-            raise errors.UserError("`--services` needs a comma-separated list, e.g. `--services backend,frontend`.")
+            raise errors.UserError("services_flag_needs_list")
         services = [s.strip() for s in rest[at + 1].split(",") if s.strip()]
         rest = rest[:at] + rest[at + 2 :]
     rest = _joined_start(rest, 0)
     if len(rest) < 3:
-        raise errors.UserError("`schedule` needs a start, a duration and a purpose.")
+        raise errors.UserError("schedule_needs_parts")
     starts_at = times.parse_start(rest[0], timezone=timezone, now=now)
     return Parsed(
         word,
@@ -120,7 +120,7 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
         try:
             parsed = parse(str(command.get("text", "")).strip(), timezone=rt.catalog.timezone, now=rt.clock())
         except errors.UserError as exc:
-            text, blocks = rt.replier.views.error(exc.message, USAGE)
+            text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":

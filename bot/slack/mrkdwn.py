@@ -7,7 +7,6 @@ Escaping `&`, `<`, `>` (in that order) turns `<!channel>`, `<@U123>` and
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from bot import errors
 from bot.text import escape
@@ -40,21 +39,16 @@ def channel_link(channel_id: str) -> str:
     return f"<#{channel_id}>" if CHANNEL_ID.match(channel_id) else escape(channel_id)
 
 
-def said(parts: Sequence[errors.Part]) -> str:
-    """A domain message (errors.UserError.parts) in mrkdwn: people mentioned, channels linked, names as code.
-
-    The sentence parts are the domain's own words (user text in them is already escaped, bot/text.py)."""
-    shown: list[str] = []
-    for part in parts:
-        if isinstance(part, errors.User):
-            shown.append(mention(part.id))
-        elif isinstance(part, errors.Channel):
-            shown.append(channel_link(part.id))
-        elif isinstance(part, errors.Code):
-            shown.append(code(part.text))
-        else:
-            shown.append(part)
-    return "".join(shown)
+def field(value: errors.Field) -> str:
+    """A phrase's field in mrkdwn (Templates.phrase): text escaped, people mentioned, channels linked,
+    names as code, so a field can never ping or link."""
+    if isinstance(value, errors.User):
+        return mention(value.id)
+    if isinstance(value, errors.Channel):
+        return channel_link(value.id)
+    if isinstance(value, errors.Code):
+        return code(value.text)
+    return escape(value)
 
 
-__all__ = ["channel_link", "code", "escape", "mention", "preformatted", "said"]
+__all__ = ["channel_link", "code", "escape", "field", "mention", "preformatted"]

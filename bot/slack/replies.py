@@ -1,6 +1,7 @@
 """Answering the person who typed or clicked: short ephemeral errors, and traceable unexpected ones.
 
-Their wording is in templates/reply_*.yml.j2, shared by every surface (bot/slack/reply_views.py)."""
+Their wording is in templates/reply_*.yml.j2, shared by every surface (bot/slack/reply_views.py); an
+error's own words are its phrase in templates/phrases.yml, rendered for Slack by ReplyViews.said."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import structlog
 from bot import errors, metrics
 from bot.runbooks.engine import Invocation
 from bot.slack import blocks as bk
-from bot.slack.mrkdwn import said
 from bot.slack.reply_views import ReplyViews
 from bot.slack.webapi import SlackWebApi
 
@@ -99,14 +99,14 @@ async def answering(replier: Replier, who: Invocation, doing: str, *, changes: b
     try:
         yield
     except errors.NothingToChange as exc:
-        await replier.nothing_to_change(who, exc.message)
+        await replier.nothing_to_change(who, replier.views.said(exc.said))
     except errors.UserError as exc:
         if isinstance(exc, errors.DeniedError):
             metrics.count_denial(exc.reason)
-        await replier.error(who, said(exc.parts), exc.usage)
+        await replier.error(who, replier.views.said(exc.said), exc.usage)
     except errors.UnavailableError as exc:
         await replier.unavailable(who, exc, changes=changes)
     except errors.TargetError as exc:
-        await replier.error(who, str(exc))
+        await replier.error(who, replier.views.said(exc.said))
     except Exception:  # the user gets an error id; the traceback goes to the log
         await replier.unexpected(who, doing)

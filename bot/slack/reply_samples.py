@@ -8,13 +8,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot import errors
-from bot.slack.mrkdwn import escape, said
+from bot.slack.mrkdwn import escape, field
 from bot.slack.reply_views import usage_value
 from bot.slack.runbook_samples import HOSTILE
 from bot.text import quoted
 
-# A domain refusal as `answering` shows it: sentence text (escaped by the domain), a name as code, a channel.
-_REFUSAL = said(("Unknown service ", errors.Code(HOSTILE), f" ({escape(HOSTILE)}); try in ", errors.Channel(HOSTILE)))
+# A refusal as `answering` shows it (a phrase with its fields shown by mrkdwn.field): a name as code, text, a channel.
+_REFUSAL = f"Unknown service {field(errors.Code(HOSTILE))} ({field(HOSTILE)}); try in {field(errors.Channel(HOSTILE))}"
 
 
 def sample_contexts() -> dict[str, Callable[[], Mapping[str, Any]]]:

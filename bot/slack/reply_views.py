@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import errors
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn
 from bot.slack.mrkdwn import escape
 from bot.templating import Templates
 
@@ -26,12 +27,19 @@ class ReplyViews:
     def __init__(self, templates: Templates) -> None:
         self._templates = templates
 
+    def said(self, said: errors.Said) -> str:
+        """An error's phrase (templates/phrases.yml) in mrkdwn, its fields escaped, people mentioned."""
+        return self._templates.phrase(said, mrkdwn.field)
+
+    def _shown(self, value: str | errors.Said) -> str:
+        return self.said(value) if isinstance(value, errors.Said) else escape(value)
+
     def _message(self, name: str, context: dict[str, object]) -> Message:
         rendered = self._templates.render(name, context, validate=False)
         return rendered.text, rendered.blocks
 
     def error(self, message: str, usage: str | None = None) -> Message:
-        """`message` is mrkdwn the bot composed (user text in it already escaped, see bot/text.py)."""
+        """`message` is mrkdwn: an error's phrase as `said` renders it (its fields escaped)."""
         return self._message("reply_error", {"message": message, "usage": usage_value(usage) if usage else None})
 
     def usage(self, title: str, usage: str) -> Message:
@@ -46,9 +54,14 @@ class ReplyViews:
         return self._message("reply_unexpected", {"doing": doing, "error_id": error_id})
 
     def unavailable(self, exc: errors.UnavailableError, *, changes: bool) -> Message:
-        context = {"dependency": escape(exc.dependency), "detail": escape(exc.detail), "changes": changes}
+        context = {
+            "dependency": self._shown(exc.said_dependency),
+            "detail": self._shown(exc.said_detail),
+            "changes": changes,
+        }
         return self._message("reply_unavailable", context)
 
     def nothing_to_change(self, message: str) -> Message:
-        """A change request whose dry run changes nothing: no buttons, and no request was created."""
-        return self._message("reply_nothing_to_change", {"message": escape(message)})
+        """A change request whose dry run changes nothing: no buttons, and no request was created.
+        `message` is mrkdwn (the error's phrase, see `said`)."""
+        return self._message("reply_nothing_to_change", {"message": message})

@@ -62,7 +62,7 @@ def _execution_id(body: dict[str, Any]) -> uuid.UUID:
     try:
         return uuid.UUID(str(actions[0].get("value", "")))
     except ValueError:
-        raise errors.UserError("That button is not one of mine (its value is not a request id).") from None
+        raise errors.UserError("not_a_request_button") from None
 
 
 def _preview_ts(execution: Execution, body: dict[str, Any]) -> str | None:

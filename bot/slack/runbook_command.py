@@ -18,7 +18,6 @@ from bot.runbooks import parser
 from bot.runbooks.engine import Invocation
 from bot.runbooks.policy import VIEWER_ROLE
 from bot.slack.followup import ack_command_then
-from bot.slack.mrkdwn import said
 from bot.slack.replies import answering, command_invocation
 from bot.slack.runbook_requests import RunbookRuntime, run_parsed
 from bot.text import quoted
@@ -38,7 +37,7 @@ def register(app: AsyncApp, rt: RunbookRuntime) -> None:
         await requests.slack.respond(who.response_url or "", *requests.views.allowed_list(allowed))
 
     async def answer_history(who: Invocation, words: Sequence[str]) -> None:
-        await rt.policy.check_role(who.user_id, VIEWER_ROLE, "see the execution history")
+        await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_see_history"))
         await _history(rt, who, words)
 
     rt.subcommands.add("list", "/runbook list", answer_list)
@@ -66,7 +65,7 @@ async def answer_runbook_command(rt: RunbookRuntime, ack: AsyncAck, command: dic
         subcommand = rt.subcommands.get(word)
         parsed = None if subcommand is not None else requests.parse(text)
     except errors.UserError as exc:
-        text, blocks = rt.replier.views.error(said(exc.parts), exc.usage)
+        text, blocks = rt.replier.views.error(rt.replier.views.said(exc.said), exc.usage)
         await ack(text=text, blocks=blocks, response_type="ephemeral")
         return
     changes = parsed is not None and parsed.procedure.destructive

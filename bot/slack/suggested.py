@@ -25,7 +25,7 @@ def _command_text(value: str) -> str:
         data = json.loads(value)
         procedure, args_text = str(data["p"]), str(data.get("a", ""))
     except (ValueError, KeyError, TypeError):
-        raise errors.UserError("That button is not one of mine (its value is not a suggestion).") from None
+        raise errors.UserError("not_a_suggestion_button") from None
     return f"{procedure} {args_text}".strip()
 
 

@@ -78,11 +78,9 @@ def _translate(method: str, exc: Exception) -> errors.BotError:
     if isinstance(exc, SlackApiError):
         code = _error_code(exc)
         if code in NOT_A_MEMBER:
-            return errors.UserError(
-                "I cannot post in this channel. Invite me first (`/invite @runbook-bot`), then try again."
-            )
-        return errors.UnavailableError("Slack", f"{method} failed: {code}")
-    return errors.UnavailableError("Slack", f"{method} failed: {type(exc).__name__}")
+            return errors.UserError("invite_me")
+        return errors.UnavailableError("Slack", errors.Said("call_failed", method=method, why=code))
+    return errors.UnavailableError("Slack", errors.Said("call_failed", method=method, why=type(exc).__name__))
 
 
 def _call_status(exc: Exception) -> str:
@@ -130,7 +128,9 @@ class SlackWebApi:
             # slack_sdk's own check of a 200 answer calls .get() on the body, which fails when the body
             # was plain text (a proxy's page): that is Slack being unreachable, not a bug of ours.
             metrics.SLACK_API_CALLS.labels(method=method, status="unexpected_response").inc()
-            raise errors.UnavailableError("Slack", f"{method} failed: unexpected response") from exc
+            raise errors.UnavailableError(
+                "Slack", errors.Said("call_failed", method=method, why="unexpected response")
+            ) from exc
         metrics.SLACK_API_CALLS.labels(method=method, status="ok").inc()
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -195,7 +195,7 @@ class SlackWebApi:
         status = "ok" if response.status_code < 400 else str(response.status_code)
         metrics.SLACK_API_CALLS.labels(method="response_url", status=status).inc()
         if response.status_code >= 400:
-            raise errors.UnavailableError("Slack", f"response_url answered {response.status_code}")
+            raise errors.UnavailableError("Slack", errors.Said("response_url_status", status=response.status_code))
 
     async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
         await self._call("views.open", trigger_id=trigger_id, view=view)
@@ -228,7 +228,7 @@ class SlackGroupDirectory:
 
     def _raise_recent_failure(self) -> None:
         if self._failed is not None and time.monotonic() - self._failed[0] < LOCAL_CACHE_SECONDS:
-            raise errors.UnavailableError(self._failed[1].dependency, self._failed[1].detail)
+            raise errors.UnavailableError(self._failed[1].said_dependency, self._failed[1].said_detail)
 
     async def _membership(self) -> dict[str, list[str]]:
         # Every request checks roles: a few seconds in process memory spare Redis a round trip each time.

@@ -63,7 +63,7 @@ class Database:
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            raise errors.UnavailableError("PostgreSQL", "the pool is not open")
+            raise errors.UnavailableError("PostgreSQL", errors.Said("pool_not_open"))
         return self._pool
 
     async def open(self) -> None:

@@ -13,7 +13,7 @@ def from_env(variable: str, dependency: str) -> str:
     """The value of `variable`, read when needed (never at import); unset → UnavailableError."""
     value = os.environ.get(variable, "").strip()
     if not value:
-        raise errors.UnavailableError(dependency, f"environment variable {variable} is not set")
+        raise errors.UnavailableError(dependency, errors.Said("env_not_set", variable=variable))
     return value
 
 

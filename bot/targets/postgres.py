@@ -121,13 +121,18 @@ async def connect(dsn: str, *, time_limit: float) -> AsyncIterator[asyncpg.Conne
     try:
         conn = await asyncpg.connect(dsn, timeout=time_limit, command_timeout=time_limit)
     except (OSError, TimeoutError) as exc:
-        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {errors.network_reason(exc)}") from exc
+        raise errors.UnavailableError(
+            DEPENDENCY, errors.Said("cannot_connect", why=errors.network_reason(exc))
+        ) from exc
     except asyncpg.PostgresError as exc:  # the server's own words (authentication, unknown database)
-        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {type(exc).__name__}: {exc}"[:200]) from exc
+        why = f"{type(exc).__name__}: {exc}"[:200]
+        raise errors.UnavailableError(DEPENDENCY, errors.Said("cannot_connect", why=why)) from exc
     except ValueError as exc:  # asyncpg's ClientConfigurationError is one, as is a bad port number
-        raise errors.UnavailableError(DEPENDENCY, "its DSN in the environment is malformed") from exc
+        raise errors.UnavailableError(DEPENDENCY, errors.Said("dsn_malformed")) from exc
     except asyncpg.InterfaceError as exc:
-        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {errors.network_reason(exc)}") from exc
+        raise errors.UnavailableError(
+            DEPENDENCY, errors.Said("cannot_connect", why=errors.network_reason(exc))
+        ) from exc
     try:
         yield conn
     except (TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -20,7 +20,7 @@ def _first_value(data: Any) -> float | None:
         if not result:
             return None
         return float(result[0]["value"][1])
-    raise errors.TargetError(f"Prometheus returned an unsupported result type {kind!r}")
+    raise errors.TargetError("prometheus_result_type", kind=repr(kind))
 
 
 async def instant_query(
@@ -31,18 +31,18 @@ async def instant_query(
         async with session.get(url, params={"query": query}, timeout=aiohttp.ClientTimeout(total=time_limit)) as resp:
             body = await resp.json(content_type=None)
     except TimeoutError as exc:
-        raise errors.UnavailableError("Prometheus", f"no answer within {time_limit:g} s") from exc
+        raise errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=f"{time_limit:g}")) from exc
     except aiohttp.ClientError as exc:
         raise errors.UnavailableError("Prometheus", errors.network_reason(exc)) from exc
     except ValueError as exc:
-        raise errors.UnavailableError("Prometheus", "its answer is not JSON") from exc
+        raise errors.UnavailableError("Prometheus", errors.Said("answer_not_json")) from exc
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
-        raise errors.TargetError(f"Prometheus refused the query: {error or 'unexpected answer'}")
+        raise errors.TargetError("prometheus_refused", error=error)
     try:
         return _first_value(body.get("data") or {})
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise errors.TargetError(f"Prometheus answer not understood: {exc}") from exc
+        raise errors.TargetError("prometheus_not_understood", error=str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Series:
 
 def _unavailable(exc: Exception, time_limit: float) -> errors.UnavailableError:
     if isinstance(exc, TimeoutError):
-        return errors.UnavailableError("Prometheus", f"no answer within {time_limit:g} s")
+        return errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=f"{time_limit:g}"))
     return errors.UnavailableError("Prometheus", f"{type(exc).__name__}: {exc}"[:200])
 
 
@@ -80,11 +80,11 @@ async def range_query(
         raise _unavailable(exc, time_limit) from exc
     if not isinstance(body, dict) or body.get("status") != "success":
         error = body.get("error") if isinstance(body, dict) else None
-        raise errors.TargetError(f"Prometheus refused the query: {error or 'unexpected answer'}")
+        raise errors.TargetError("prometheus_refused", error=error)
     try:
         data = body["data"]
         if data["resultType"] != "matrix":
-            raise errors.TargetError(f"Prometheus returned {data['resultType']!r} for a range query")
+            raise errors.TargetError("prometheus_not_a_range", kind=repr(data["resultType"]))
         return [
             Series(
                 {str(k): str(v) for k, v in item.get("metric", {}).items()},
@@ -93,4 +93,4 @@ async def range_query(
             for item in data["result"]
         ]
     except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise errors.TargetError(f"Prometheus answer not understood: {exc}") from exc
+        raise errors.TargetError("prometheus_not_understood", error=str(exc)) from exc

@@ -31,12 +31,14 @@ async def connect(url: str, *, time_limit: float) -> AsyncIterator[aioredis.Redi
     try:
         client = aioredis.from_url(url, socket_timeout=time_limit, socket_connect_timeout=time_limit)
     except ValueError as exc:
-        raise errors.UnavailableError(DEPENDENCY, "its URL in the environment is malformed") from exc
+        raise errors.UnavailableError(DEPENDENCY, errors.Said("url_malformed")) from exc
     try:
         yield client
     except (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError) as exc:
         # redis-py's connection errors quote host and port; say what happened, not where.
-        raise errors.UnavailableError(DEPENDENCY, f"cannot connect: {errors.network_reason(exc)}") from exc
+        raise errors.UnavailableError(
+            DEPENDENCY, errors.Said("cannot_connect", why=errors.network_reason(exc))
+        ) from exc
     except RedisError as exc:  # the server's answer (WRONGTYPE, NOAUTH, OOM)
         raise errors.UnavailableError(DEPENDENCY, f"{type(exc).__name__}: {exc}"[:200]) from exc
     finally:

@@ -181,3 +181,12 @@ async def test_bad_input_gets_one_ephemeral_line_and_the_usage(alice: SlackUser)
         assert reply.status == 200 and body["response_type"] == "ephemeral", text
         assert "/incident declare" in str(body["blocks"]), text
         assert "Traceback" not in reply.body
+
+
+async def test_user_text_quoted_back_by_a_parse_error_neither_pings_nor_links(alice: SlackUser) -> None:
+    # The phrase's field is the raw text; the Slack surface escapes it (logs read it plain).
+    for text in ('declare "<!channel> P1" "x"', "update <!here>x hello"):
+        reply = await alice.slash_command(text, command="/incident")
+        shown = str(reply.json()["blocks"])
+        assert "<!channel>" not in shown and "<!here>" not in shown, text
+        assert "&lt;!" in shown, text

@@ -46,15 +46,16 @@ def test_preformatted_blocks_are_cut_at_2900_characters_by_default() -> None:
     assert mrkdwn.preformatted("a" * 2901).endswith("… (truncated)")
 
 
-def test_a_domain_message_mentions_its_people_links_its_channels_and_quotes_its_names() -> None:
-    parts = ["Only ", errors.User("U0ALICE"), " may run ", errors.Code("a`<b>"), " in ", errors.Channel("C0OPS"), "."]
-
-    assert mrkdwn.said(parts) == "Only <@U0ALICE> may run `a'&lt;b&gt;` in <#C0OPS>."
-    assert errors.plain(parts) == "Only @U0ALICE may run `a`<b>` in #C0OPS."
+def test_a_phrase_field_mentions_its_people_links_its_channels_and_quotes_its_names() -> None:
+    assert mrkdwn.field(errors.User("U0ALICE")) == "<@U0ALICE>"
+    assert mrkdwn.field(errors.Code("a`<b>")) == "`a'&lt;b&gt;`"
+    assert mrkdwn.field(errors.Channel("C0OPS")) == "<#C0OPS>"
+    assert mrkdwn.field("<!here> & co") == "&lt;!here&gt; &amp; co"
+    assert errors.plain_field(errors.User("U0ALICE")) + errors.plain_field(errors.Code("a`<b>")) == "@U0ALICE`a`<b>`"
 
 
 def test_ids_that_are_not_slack_ids_are_shown_as_text_and_never_ping() -> None:
-    assert mrkdwn.said([errors.User("!channel"), errors.Channel("!here>")]) == "!channel!here&gt;"
+    assert mrkdwn.field(errors.User("!channel")) + mrkdwn.field(errors.Channel("!here>")) == "!channel!here&gt;"
     assert mrkdwn.mention("U1") == "U1"  # too short for a user id
     assert mrkdwn.mention("W0ENTERPRISE") == "<@W0ENTERPRISE>"
     assert mrkdwn.channel_link("G0PRIVATE") == "<#G0PRIVATE>"

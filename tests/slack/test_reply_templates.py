@@ -89,13 +89,15 @@ def test_busy_unexpected_and_outage_answers_keep_their_wording() -> None:
 
 
 def test_nothing_to_change_has_no_buttons_and_says_no_request_was_created() -> None:
-    text, blocks = _views().nothing_to_change("backend already has 3 replicas <!here>")
+    views = _views()
+    said = errors.Said("nothing_to_change", summaries=["backend already has 3 replicas <!here>"])
+    text, blocks = views.nothing_to_change(views.said(said))
 
-    assert text == "backend already has 3 replicas &lt;!here&gt;"
+    assert text == "backend already has 3 replicas &lt;!here&gt;."
     assert blocks == [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": ":information_source: backend already has 3 replicas &lt;!here&gt;"},
+            "text": {"type": "mrkdwn", "text": ":information_source: backend already has 3 replicas &lt;!here&gt;."},
         },
         {
             "type": "context",

@@ -1,0 +1,101 @@
+"""Where the code says each phrase of the book, found by reading bot/'s source (no import, no run).
+
+check-config compares it with templates/phrases.yml both ways: a key the code raises that the book
+lacks, a key of the book no code says, and a field a phrase uses that a raise site does not give."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import errors
+
+PACKAGE = Path(__file__).resolve().parent
+# The errors whose first argument is a phrase key (UnavailableError names a dependency and a reason,
+# which may be data: a network reason, an API's error code, or a phrase).
+KEYED = frozenset(
+    {"Said", "UserError", "NotFoundError", "DeniedError", "NothingToChange", "TargetError", "ConflictError"}
+)
+NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of an error (DeniedError's reason), not of its phrase
+
+
+@dataclass(frozen=True)
+class Use:
+    """One place the code says a phrase, and the fields it gives (None: `**fields`, not known here)."""
+
+    key: str
+    where: str
+    fields: frozenset[str] | None
+
+
+def _callee(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return call.func.id if isinstance(call.func, ast.Name) else ""
+
+
+def _says(call: ast.Call) -> bool:
+    # errors.Said("key", ...), errors.UserError("key", ...), and every other error that takes a phrase key
+    name = _callee(call)
+    return name in ("Said", "NothingToChange", "__init__") or name.endswith("Error")
+
+
+def _tree(path: Path) -> ast.AST | None:
+    source = path.read_text(encoding="utf-8")
+    if "Error(" not in source and "Said(" not in source and "NothingToChange(" not in source:
+        return None  # nothing said here: skip the parse (most modules)
+    return ast.parse(source, filename=str(path))
+
+
+def _calls(path: Path) -> Iterator[ast.Call]:
+    tree = _tree(path)
+    if tree is not None:
+        yield from (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
+def _uses_in(path: Path, root: Path) -> Iterator[Use]:
+    for node in _calls(path):
+        if not (node.args and _says(node)):
+            continue
+        first = node.args[0]
+        if not (isinstance(first, ast.Constant) and isinstance(first.value, str) and errors.KEY.match(first.value)):
+            continue
+        given = [k.arg for k in node.keywords]
+        not_fields = frozenset() if _callee(node) == "Said" else NOT_FIELDS  # an error's own keywords
+        fields = None if None in given else frozenset(k for k in given if k is not None and k not in not_fields)
+        yield Use(first.value, f"{path.relative_to(root)}:{node.lineno}", fields)
+
+
+def _sentences_in(path: Path, root: Path) -> Iterator[str]:
+    for node in _calls(path):
+        if not (node.args and _callee(node) in KEYED):
+            continue
+        first = node.args[0]
+        worded = isinstance(first, ast.JoinedStr) or (
+            isinstance(first, ast.Constant) and isinstance(first.value, str) and not errors.KEY.match(first.value)
+        )
+        if worded:
+            yield f"{path.relative_to(root)}:{node.lineno}"
+
+
+def worded_in_python(package: Path = PACKAGE, *, only: frozenset[str] = frozenset()) -> list[str]:
+    """Errors whose words are written in Python (a sentence or an f-string where a phrase key belongs):
+    each `file:line` of `package`, or only of the given relative paths."""
+    root = package.parent
+    return [
+        where
+        for path in sorted(package.rglob("*.py"))
+        if not only or str(path.relative_to(root)) in only
+        for where in _sentences_in(path, root)
+    ]
+
+
+@functools.cache
+def phrase_uses(package: Path = PACKAGE) -> tuple[Use, ...]:
+    """Every place in `package` that says a phrase by its key (read once per process: the source does
+    not change under a running bot, and start-up checks it with the templates)."""
+    root = package.parent
+    return tuple(use for path in sorted(package.rglob("*.py")) for use in _uses_in(path, root))
