@@ -39,10 +39,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 @dataclass(frozen=True)
 class PublicOffer:
     """What became of a window step's status page side: `preview` (waits for a Confirm in the window's
-    thread), `refused` (with why, as plain text the Slack context escapes), or `` (not asked for)."""
+    thread), `refused` (with why: a phrase of the book), or `` (not asked for)."""
 
     state: str = ""
-    reason: str = ""
+    reason: errors.Said | None = None
 
 
 def job_prefix(window_id: int) -> str:
@@ -197,8 +197,7 @@ class MaintenanceService:
         announces windows by default); a later step only when the window is on the status page."""
         if self.public is None:
             # Said, not raised: the window itself is scheduled (or changed) already and stays so.
-            no_page = errors.plain(errors.Said("no_status_page_section"))
-            return PublicOffer("refused", no_page) if requested else PublicOffer()
+            return PublicOffer("refused", errors.Said("no_status_page_section")) if requested else PublicOffer()
         if action == "create":
             if not (self.public.offered_by_default if requested is None else requested):
                 return PublicOffer()
@@ -207,7 +206,7 @@ class MaintenanceService:
         try:
             await self.public.propose(window, action=action, requested_by=user)
         except errors.UserError as exc:
-            return PublicOffer("refused", exc.message)
+            return PublicOffer("refused", exc.said)
         return PublicOffer("preview")
 
     async def status_page_events(self, windows: Sequence[MaintenanceWindow]) -> dict[int, WindowEvent]:

@@ -218,8 +218,7 @@ class PublicComms:
             now = await self.store.get_draft(draft_id)
             raise errors.UserError("public_preview_decided", state=now.state if now else draft.state)
         if decided.channel_id and decided.message_ts:
-            shown = "Queued for the status page" if confirm else "Not posted"
-            context = preview_context(decided, decided=f"{shown} ({verb} by {contexts.mention(user_id)}).")
+            context = preview_context(decided, decided={"confirmed": confirm, "by": contexts.mention(user_id)})
             template = "incident_public_preview" if decided.maintenance_id is None else "maintenance_public_preview"
             rendered = self.templates.render(template, context)
             await self.slack.update_message(decided.channel_id, decided.message_ts, rendered.text, rendered.blocks)
@@ -227,7 +226,8 @@ class PublicComms:
         return decided
 
 
-def preview_context(draft: PublicDraft, *, decided: str = "") -> dict[str, Any]:
+def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The preview's values; `decided` ({"confirmed", "by"}) once someone has clicked, and the buttons go."""
     pages = pages_in(draft.payload)
     first = pages[0].get("incident", {}) if pages else {}
     return {

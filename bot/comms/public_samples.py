@@ -91,5 +91,7 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
             "open_for": "30m",
         },
         **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
-        "maintenance_public_preview": lambda: preview_context(window_draft, decided=contexts.safe(NASTY, 300)),
+        "maintenance_public_preview": lambda: preview_context(
+            window_draft, decided={"confirmed": True, "by": contexts.safe(NASTY, 300)}
+        ),
     }

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
@@ -189,7 +190,8 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
             NASTY,
             notice=timedelta(minutes=90),
             ahead=timedelta(hours=24),
-            offer=PublicOffer("refused", NASTY * 3),
+            offer=PublicOffer("refused", errors.Said("no_status_page_section")),
+            say=lambda said: safe(NASTY * 3, 500),
         ),
     }
 

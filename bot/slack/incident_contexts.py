@@ -4,10 +4,11 @@ ids become mentions only when they look like Slack's (bot.comms.contexts.mention
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import errors
 from bot.catalog import Catalog
 from bot.comms import guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
@@ -160,15 +161,16 @@ def maintenance_reply(
     notice: timedelta | None = None,
     ahead: timedelta | None = None,
     offer: PublicOffer | None = None,
+    say: Callable[[errors.Said], str] = lambda said: "",
 ) -> dict[str, Any]:
     """A short answer about one window: `reply` is scheduled, cancelled, started or completed; a notice
     shorter than `ahead` (the announcement the runbook asks for) is said in minutes; `offer` is what
-    became of its status page side."""
+    became of its status page side, its refusal said in mrkdwn by `say` (the phrase book's)."""
     short = notice is not None and ahead is not None and notice < ahead
     offer = offer or PublicOffer()
     return {
         "status_page": offer.state,
-        "status_page_reason": safe(offer.reason, 500),
+        "status_page_reason": say(offer.reason) if offer.reason is not None else "",
         "reply": reply,
         "id": window_id,
         "channel": channel(channel_id),

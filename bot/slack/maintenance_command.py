@@ -141,6 +141,7 @@ async def _command(
     rt: MaintenanceRuntime, service: maintenance.MaintenanceService, who: Invocation, parsed: Parsed
 ) -> None:
     answer = who.response_url or ""
+    say = rt.replier.views.said  # a status page refusal, in mrkdwn from the phrase book
     if parsed.word == "list":
         windows = await service.upcoming(who.user_id)
         events = await service.status_page_events(windows)
@@ -152,7 +153,7 @@ async def _command(
         )
         offer = await service.offer_public(window, "reschedule", requested=None, user=who.user_id)
         said = rt.templates.render(
-            "maintenance_reply", contexts.maintenance_reply("rescheduled", window.id, offer=offer)
+            "maintenance_reply", contexts.maintenance_reply("rescheduled", window.id, offer=offer, say=say)
         )
     elif parsed.word in _BY_ID:
         assert parsed.window_id is not None
@@ -160,7 +161,9 @@ async def _command(
         window = await step[parsed.word](parsed.window_id, actor=who.user_id)
         offer = await service.offer_public(window, parsed.word, requested=None, user=who.user_id)
         reply = {"cancel": "cancelled", "start": "started", "complete": "completed"}[parsed.word]
-        said = rt.templates.render("maintenance_reply", contexts.maintenance_reply(reply, window.id, offer=offer))
+        said = rt.templates.render(
+            "maintenance_reply", contexts.maintenance_reply(reply, window.id, offer=offer, say=say)
+        )
     else:
         assert parsed.starts_at is not None
         window = await service.schedule(
@@ -178,6 +181,7 @@ async def _command(
             notice=window.starts_at - window.created_at,
             ahead=maintenance.ANNOUNCE_AHEAD,
             offer=offer,
+            say=say,
         )
         said = rt.templates.render("maintenance_reply", context)
     await rt.slack.respond(answer, said.text, said.blocks)
