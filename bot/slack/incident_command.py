@@ -127,7 +127,7 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            text, blocks = rt.replier.views.usage("Incident commands", USAGE)
+            text, blocks = rt.replier.views.usage("incident", USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
 
@@ -140,7 +140,7 @@ def register(app: AsyncApp, rt: IncidentRuntime) -> None:
     async def handle_declare_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         title = views.submitted(view, "title").strip()
         if not title:
-            await ack(response_action="errors", errors={"title": "An incident needs a title."})
+            await ack(response_action="errors", errors={"title": errors.plain(errors.Said("incident_needs_title"))})
             return
         who = _view_invocation(body, view)
 

@@ -124,7 +124,7 @@ def register(app: AsyncApp, rt: MaintenanceRuntime) -> None:
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if parsed.word == "help":
-            text, blocks = rt.replier.views.usage("Maintenance commands", USAGE)
+            text, blocks = rt.replier.views.usage("maintenance", USAGE)
             await ack(text=text, blocks=blocks, response_type="ephemeral")
             return
 

@@ -20,7 +20,7 @@ _REFUSAL = f"Unknown service {field(errors.Code(HOSTILE))} ({field(HOSTILE)}); t
 def sample_contexts() -> dict[str, Callable[[], Mapping[str, Any]]]:
     return {
         "reply_error": lambda: {"message": _REFUSAL * 20, "usage": usage_value(HOSTILE * 20)},
-        "reply_usage": lambda: {"title": escape(HOSTILE), "usage": usage_value(HOSTILE * 20)},
+        "reply_usage": lambda: {"command": "incident", "usage": usage_value(HOSTILE * 20)},
         "reply_nothing_to_change": lambda: {"message": escape(HOSTILE * 20)},
         "reply_unexpected": lambda: {"doing": quoted(f"/runbook {HOSTILE}"), "error_id": "E-0123abcd"},
         "reply_unavailable": lambda: {"dependency": escape(HOSTILE), "detail": escape(HOSTILE), "changes": True},

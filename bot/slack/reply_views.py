@@ -42,9 +42,10 @@ class ReplyViews:
         """`message` is mrkdwn: an error's phrase as `said` renders it (its fields escaped)."""
         return self._message("reply_error", {"message": message, "usage": usage_value(usage) if usage else None})
 
-    def usage(self, title: str, usage: str) -> Message:
-        """What `/incident help` and `/maintenance help` show: the usage, not dressed as a warning."""
-        return self._message("reply_usage", {"title": escape(title), "usage": usage_value(usage)})
+    def usage(self, command: str, usage: str) -> Message:
+        """What `/incident help` and `/maintenance help` show (`command` says which): the usage, not
+        dressed as a warning."""
+        return self._message("reply_usage", {"command": command, "usage": usage_value(usage)})
 
     def busy(self) -> Message:
         return self._message("reply_busy", {})

@@ -58,13 +58,14 @@ def test_an_error_shows_the_message_as_a_warning_and_the_usage_as_escaped_code()
 
 
 def test_help_shows_the_usage_under_its_title_not_as_a_warning() -> None:
-    text, blocks = _views().usage("Incident <commands>", "/incident list")
+    text, blocks = _views().usage("incident", "/incident list <all>")
 
-    assert text == "/incident list"
+    assert text == "/incident list &lt;all&gt;"
     assert blocks == [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Incident &lt;commands&gt;*"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Usage: `/incident list`"}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Incident commands*"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Usage: `/incident list &lt;all&gt;`"}]},
     ]
+    assert _views().usage("maintenance", "/maintenance list")[1][0]["text"]["text"] == "*Maintenance commands*"
 
 
 def test_busy_unexpected_and_outage_answers_keep_their_wording() -> None:
