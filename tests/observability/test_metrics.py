@@ -56,15 +56,15 @@ async def test_metrics_move_with_a_scripted_session(
 
 
 async def test_pool_gauges_show_connections_held_and_released(bot: BotProcess) -> None:
-    """Exact figures: two connections held show as (at least, the sweep may hold one more) two in use;
-    once released and the bot is idle the gauge returns to zero."""
+    """Exact figures: two connections held show as two in use (and up to two more: the sweep and the
+    status page outbox worker may each be mid-query); once released and the bot is idle, zero."""
     assert bot.runtime is not None
     in_use, size = ("runbook_bot_pg_pool_in_use", frozenset()), ("runbook_bot_pg_pool_size", frozenset())
 
     async with bot.runtime.db.acquire(), bot.runtime.db.acquire():
         holding = await scrape(bot)
 
-    assert holding[in_use] in (2, 3)
+    assert holding[in_use] in (2, 3, 4)
     assert holding[size] == bot.runtime.settings.db_pool_size
     for _ in range(200):  # a deadline of about 10 s: the sweep may be mid-query for a moment
         if (await scrape(bot))[in_use] == 0:
