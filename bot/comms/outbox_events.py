@@ -1,4 +1,5 @@
-"""The incident timeline entries the outbox worker writes (kinds `status page` and `pager`): stored as
+"""The incident timeline entries the outbox worker writes (kinds `status page` and `pager`), and the
+clicks on a status page preview (kind `public`): stored as
 data (JSON in the event's text) and worded only when shown (templates/incident_timeline.yml.j2), like
 the runbook guide's entries. Entries written before this were worded text; they are shown as they are."""
 
@@ -11,13 +12,16 @@ from dataclasses import asdict, dataclass, fields
 DELIVERED = "delivered"
 REFUSED = "refused"  # a 4xx other than a rate limit: not retried
 RETRYING = "retrying"  # the first temporary failure of a row (later ones add no line)
+# Someone's click on a status page preview (kind `public`): the step was queued, or not.
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
 class Delivery:
     target: str  # statuspage, pagerduty
     action: str  # create, update, resolve; trigger, resolve
-    outcome: str  # DELIVERED, REFUSED, RETRYING
+    outcome: str  # DELIVERED, REFUSED, RETRYING; CONFIRMED, CANCELLED (a preview's click)
     page: str = ""  # the Statuspage page id
     services: str = ""  # the public names of the incident's services on that page
     status: str = ""  # the public status the call sets

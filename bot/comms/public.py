@@ -21,7 +21,7 @@ import structlog
 from bot import errors
 from bot.catalog import Catalog
 from bot.catalog_outbound import PublicSeverity, StatuspageConfig
-from bot.comms import contexts
+from bot.comms import contexts, outbox_events
 from bot.comms.incidents import Blocks
 from bot.comms.outbox import STATUSPAGE, Outbound
 from bot.comms.records import Incident
@@ -202,16 +202,16 @@ class PublicComms:
         draft = await self.store.get_draft(draft_id)
         if draft is None:
             raise errors.NotFoundError("public_preview_gone")
-        verb = "confirmed" if confirm else "cancelled"
         pages = pages_in(draft.payload)
         outbox = [Outbound(STATUSPAGE, draft.action, page) for page in pages] if confirm else []
         names = "; ".join(dict.fromkeys(str(page.get("name", "")) for page in pages))
+        outcome = outbox_events.CONFIRMED if confirm else outbox_events.CANCELLED
         decided = await self.store.decide_draft(
             draft_id,
             confirm=confirm,
             by=user_id,
             at=self.clock(),
-            event_text=f"status page {draft.action} {verb}: {names}",
+            event_text=outbox_events.encode(outbox_events.Delivery(STATUSPAGE, draft.action, outcome, services=names)),
             outbox=outbox,
         )
         if decided is None:  # someone decided between our read and our write (a double click, two people)

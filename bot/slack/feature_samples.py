@@ -163,7 +163,13 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
                 _AT, NASTY, "bot", outbox_events.encode(outbox_events.Delivery(target, action, outcome, *[NASTY] * 5))
             )
             for target, action in (("statuspage", "create"), ("statuspage", "resolve"), ("pagerduty", "trigger"))
-            for outcome in (outbox_events.DELIVERED, outbox_events.REFUSED, outbox_events.RETRYING)
+            for outcome in (
+                outbox_events.DELIVERED,
+                outbox_events.REFUSED,
+                outbox_events.RETRYING,
+                outbox_events.CONFIRMED,
+                outbox_events.CANCELLED,
+            )
         ),
     ]
     zone = catalog.timezone

@@ -13,6 +13,7 @@ from bot.catalog import Catalog
 from bot.comms import guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
 from bot.comms.maintenance import PublicOffer
+from bot.comms.public import PUBLIC_EVENT
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
 from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
 
@@ -72,8 +73,10 @@ def _guide_entry(event: IncidentEvent) -> dict[str, Any]:
 
 
 def _outbox_entry(event: IncidentEvent) -> dict[str, str] | None:
-    """What the outbox worker reported (status page, PagerDuty) as data for the template to word."""
-    entry = outbox_events.read(event.text) if event.actor == "bot" else None
+    """What the outbox worker reported (status page, PagerDuty), or a click on a status page preview, as
+    data for the template to word. Only those entries are read as data: a person's update is text."""
+    ours = event.actor == "bot" or event.kind == PUBLIC_EVENT
+    entry = outbox_events.read(event.text) if ours else None
     if entry is None:
         return None
     return {

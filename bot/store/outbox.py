@@ -15,7 +15,7 @@ import asyncpg
 
 from bot.comms.maintenance_public import CONFIRMABLE_IN
 from bot.comms.outbox import STATUSPAGE_EVENT, Claimed, ClaimedWindow, Outbound, Outcome, WindowOutcome
-from bot.comms.public import PublicDraft
+from bot.comms.public import PUBLIC_EVENT, PublicDraft
 from bot.store.db import Connection, Database
 
 _ADD_EVENT = "INSERT INTO incident_events (incident_id, at, kind, actor, text) VALUES ($1, $2, $3, $4, $5)"
@@ -207,7 +207,7 @@ class PostgresOutboxStore:
                 await insert_window_outbound(conn, draft.maintenance_id, outbox, at=at)
                 return draft
             assert draft.incident_id is not None  # the subject CHECK: a draft has a window or an incident
-            await conn.execute(_ADD_EVENT, draft.incident_id, at, "public", by, event_text)
+            await conn.execute(_ADD_EVENT, draft.incident_id, at, PUBLIC_EVENT, by, event_text)
             await insert_outbound(conn, draft.incident_id, outbox, at=at)
         return draft
 

@@ -82,6 +82,7 @@ async def test_declared_updated_resolved_reach_the_status_page_and_pagerduty_exa
     assert pagerduty.alerts["runbook-bot-incident-1"].routing_key == MAILSCORE_ROUTING_KEY  # the service's key
     assert statuspage.components["mailscore01"]["cmpbackend01"]["status"] == "operational"
     said = await timeline(alice_p, slack, 1)
+    assert "*public* by <@U0ALICE>: status page create confirmed: An outage of Mail Score API" in said  # the click
     assert "status page mailscore01 (Mail Score API) updated: public incident created (investigating)" in said
     assert "PagerDuty triggered (dedup key runbook-bot-incident-1)" in said
 
