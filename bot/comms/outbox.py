@@ -183,15 +183,19 @@ class OutboxWorker:
     backoff_seconds: float
     backoff_max_seconds: float
     lease: timedelta = field(default=timedelta(minutes=1))
+    # One drain at a time in a process: a drain asked for while the poller's is delivering waits for it,
+    # rather than skip the row it has leased and return before that row is delivered.
+    _draining: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     async def drain(self) -> int:
         """Deliver every row due now; how many attempts were made."""
-        attempts = 0
-        while (item := await self.store.claim_next(self.clock(), lease=self.lease)) is not None:
-            attempts += 1
-            outcome = await self.attempt(item)
-            await self.store.finish(item, outcome, at=self.clock())
-        return attempts + await self.drain_windows()
+        async with self._draining:
+            attempts = 0
+            while (item := await self.store.claim_next(self.clock(), lease=self.lease)) is not None:
+                attempts += 1
+                outcome = await self.attempt(item)
+                await self.store.finish(item, outcome, at=self.clock())
+            return attempts + await self.drain_windows()
 
     async def drain_windows(self) -> int:
         """Deliver every maintenance window row due now (after the incidents' rows); how many attempts."""

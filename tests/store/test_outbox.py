@@ -206,3 +206,22 @@ async def test_migration_010_keeps_the_statuspage_id_an_incident_had_on_its_page
         await database.close()
     assert kept == [(1, "mailscore01", "sp-Delivered")]
     assert len(keys) == 2  # every row, old ones too, has a key of its own
+
+
+async def test_a_drain_asked_for_while_another_is_delivering_waits_for_it(
+    db: Database, statuspage: Statuspage, fake: StatuspageFake
+) -> None:
+    """The shell's `status-page` (or any caller) drains beside the poller: it must not skip the row the
+    poller has leased and return before that row is delivered."""
+    await declared(db, Outbound(STATUSPAGE, "create", CREATE))
+    one = worker(db, statuspage, NOW)
+    released = fake.hold_answers("POST", "/incidents")
+    first = asyncio.create_task(one.drain())
+    await fake.wait_for(lambda: fake.incidents or None)  # the create took effect; its answer is held
+    second = asyncio.create_task(one.drain())
+    await asyncio.sleep(0.2)
+    assert not second.done(), "the second drain returned while the first still delivered its row"
+    released.set()
+    assert await first == 1 and await second == 0
+    async with db.acquire() as conn:
+        assert await conn.fetchval("SELECT state FROM outbox") == "delivered"
