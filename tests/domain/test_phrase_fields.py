@@ -12,7 +12,7 @@ from bot.catalog import Catalog
 from bot.runbooks.locking import BusyError
 from bot.runbooks.policy import Comms, RateLimit
 from tests.domain import said
-from tests.domain.conftest import ALICE, CAROL, DAVE, OPS, PROCEDURES, Domain, make_domain, no_progress
+from tests.domain.conftest import ALICE, BOB, CAROL, DAVE, OPS, PROCEDURES, Domain, make_domain, no_progress
 from tests.domain.test_engine import BACKEND_LOCK, pending
 
 SCALE, ROLLBACK = PROCEDURES["scale"], PROCEDURES["rollback"]
@@ -29,6 +29,7 @@ async def test_a_comms_refusal_on_an_incident_says_what_was_refused_and_the_inci
         await domain.policy.check_comms(CAROL, Comms.UPDATE_INCIDENT, incident=7)
 
     assert _doing(denied.value).fields == {"doing": Comms.UPDATE_INCIDENT.doing, "incident": 7}
+    assert {ALICE, BOB} <= said.users(denied.value)  # and it can be said: who may do it instead
 
 
 async def test_a_comms_refusal_beside_a_lead_says_what_was_refused_and_the_incident(domain: Domain) -> None:
