@@ -177,25 +177,14 @@ class StatuspageFake(ApiFake):
         problems = self._problems(page_id, incident, creating=True)
         if problems:
             return _error(422, *problems)
-        incident_id = f"spinc{next(self._ids):07d}"
-        now = _now()
-        record: dict[str, Any] = {
-            "id": incident_id,
-            "page_id": page_id,
-            "name": incident["name"],
-            "status": incident.get("status", "investigating"),
-            "impact": incident.get("impact_override", "none"),
-            "impact_override": incident.get("impact_override"),
-            "shortlink": f"https://stspg.io/{incident_id}",
-            "created_at": now,
-            "updated_at": now,
-            "resolved_at": None,
-            "components": [],
-            "incident_updates": [],
-            "metadata": {},
-        }
+        record = self._new_record(
+            page_id,
+            incident,
+            status=incident.get("status", "investigating"),
+            impact=incident.get("impact_override", "none"),
+            impact_override=incident.get("impact_override"),
+        )
         self._apply(page_id, record, {**incident, "status": record["status"]})
-        self.incidents[incident_id] = record
         return web.json_response(record, status=201)
 
     async def _update(self, request: web.Request) -> web.Response:
@@ -304,34 +293,45 @@ class StatuspageFake(ApiFake):
             problems.append("component_ids must name components of this page")
         return problems
 
-    def _create_maintenance(self, page_id: str, incident: dict[str, Any]) -> web.Response:
-        problems = self._maintenance_problems(page_id, incident, creating=True)
-        if incident.get("status") != "scheduled":
-            problems.append("A scheduled maintenance is created with status scheduled")
-        if problems:
-            return _error(422, *problems)
+    def _new_record(self, page_id: str, incident: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """A new incident or scheduled maintenance as Statuspage stores it (its `fields` on top), kept."""
         incident_id = f"spinc{next(self._ids):07d}"
         now = _now()
         record: dict[str, Any] = {
             "id": incident_id,
             "page_id": page_id,
             "name": incident["name"],
-            "status": "scheduled",
-            "impact": "maintenance",
             "shortlink": f"https://stspg.io/{incident_id}",
             "created_at": now,
             "updated_at": now,
             "resolved_at": None,
-            "scheduled_for": incident["scheduled_for"],
-            "scheduled_until": incident["scheduled_until"],
-            "component_ids": list(incident.get("component_ids", [])),
-            "components": [dict(self.components[page_id][c]) for c in incident.get("component_ids", [])],
+            "components": [],
             "incident_updates": [],
-            "metadata": incident.get("metadata") or {},
-            **{flag: bool(incident.get(flag, False)) for flag in MAINTENANCE_FLAGS},
+            "metadata": {},
+            **fields,
         }
-        self._apply(page_id, record, {"status": "scheduled", "body": incident.get("body", "")})
         self.incidents[incident_id] = record
+        return record
+
+    def _create_maintenance(self, page_id: str, incident: dict[str, Any]) -> web.Response:
+        problems = self._maintenance_problems(page_id, incident, creating=True)
+        if incident.get("status") != "scheduled":
+            problems.append("A scheduled maintenance is created with status scheduled")
+        if problems:
+            return _error(422, *problems)
+        record = self._new_record(
+            page_id,
+            incident,
+            status="scheduled",
+            impact="maintenance",
+            scheduled_for=incident["scheduled_for"],
+            scheduled_until=incident["scheduled_until"],
+            component_ids=list(incident.get("component_ids", [])),
+            components=[dict(self.components[page_id][c]) for c in incident.get("component_ids", [])],
+            metadata=incident.get("metadata") or {},
+            **{flag: bool(incident.get(flag, False)) for flag in MAINTENANCE_FLAGS},
+        )
+        self._apply(page_id, record, {"status": "scheduled", "body": incident.get("body", "")})
         return web.json_response(record, status=201)
 
     def _update_maintenance(self, page_id: str, record: dict[str, Any], change: dict[str, Any]) -> web.Response:
