@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,6 @@ from tests.readme_table import diagnosis_commands
 EXAMPLES = PROJECT_ROOT / "examples"
 BACKEND = "mail-score-production/mail-score-backend"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-
-
-@pytest.fixture
-async def servers(database_url: str, redis_url: str) -> dict[str, str]:
-    """The session's PostgreSQL (a fresh database) and Redis, so most shell runs skip starting their own;
-    the scale tutorial alone runs on embedded defaults, as the README's first command does."""
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"shell-{uuid.uuid4().hex[:8]}:"}
 
 
 def run_shell(

@@ -5,17 +5,9 @@ two pages is posted and resolved on both."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.shell.test_shell_scripts import EXAMPLES, run_shell
-
-
-@pytest.fixture
-async def servers(database_url: str, redis_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "REDIS_PREFIX": f"shell-{uuid.uuid4().hex[:8]}:"}
 
 
 def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_once(
