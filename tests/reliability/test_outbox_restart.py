@@ -4,6 +4,7 @@ next process adopts that incident (it carries the outbox row's key) instead of p
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -38,6 +39,16 @@ async def outbox_state(database_url: str) -> tuple[list[tuple[str, str, str]], l
     finally:
         await conn.close()
     return [(r["action"], r["state"], "leased" if r["leased"] else "free") for r in rows], ids
+
+
+async def settled_outbox_state(database_url: str, within: float = 30.0) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The outbox state once no row is leased: Statuspage applies a change before the bot commits its answer."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        rows, ids = await outbox_state(database_url)
+        if all(leased == "free" for _, _, leased in rows) or asyncio.get_running_loop().time() > deadline:
+            return rows, ids
+        await asyncio.sleep(0.1)
 
 
 async def test_a_bot_killed_between_statuspage_accepting_the_create_and_its_commit_posts_it_once(
@@ -78,7 +89,7 @@ async def test_a_bot_killed_between_statuspage_accepting_the_create_and_its_comm
             await alice.slash_command("update 1 --public identified Rolled back", command="/incident")
             await alice.click(await preview(slack, notice, 2), "Post to the status page")
             await statuspage.wait_for(lambda: statuspage.incidents[created]["status"] == "identified", timeout=60)
-        rows, ids = await outbox_state(database_url)
+        rows, ids = await settled_outbox_state(database_url)
         assert rows == [("create", "delivered", "free"), ("update", "delivered", "free")]
         assert ids == [created]
         assert list(statuspage.incidents) == [created] and statuspage.count("POST", "/incidents") == 1
