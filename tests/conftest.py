@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot import logs
 from bot.app import BotProcess
 from bot.catalog import Catalog, load_catalog
 from bot.embedded import EmbeddedServers
@@ -35,6 +36,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The `slow` tests first: on xdist workers they then run beside the many short ones, instead of
     being handed out last and leaving the other workers idle at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _product_logging() -> None:
+    """In-process bots log as `runbook-bot serve` does. structlog's unconfigured default prints every
+    local variable of a traceback: the locals of a periodic job are the whole bot, and rendering them held
+    the event loop past a request's timeout on a loaded CI machine."""
+    logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET])
 
 
 @pytest.fixture(scope="session")
