@@ -4,6 +4,9 @@ and what reached the sandbox cluster."""
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
@@ -76,3 +79,17 @@ async def step_summaries(database_url: str, procedure: str) -> list[str]:
     finally:
         await conn.close()
     return [str(r["summary"]) for r in rows]
+
+
+@asynccontextmanager
+async def postgres_down(postgres_url: str, database_url: str) -> AsyncIterator[None]:
+    """The bot's database refuses connections and loses the ones it has, until the block ends."""
+    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()

@@ -3,35 +3,15 @@ a read (a Prometheus chart) still answers, as the status read does."""
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-import asyncpg
-
 from bot.app import BotProcess
 from sandbox.cluster import SandboxCluster
 from sandbox.prometheus_fake import PrometheusFake
 from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
-from tests.flows import ephemeral_text
+from tests.flows import ephemeral_text, postgres_down
 from tests.slack.test_guides import DASHBOARD, _button, _open, _scale_patches
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@asynccontextmanager
-async def postgres_down(postgres_url: str, database_url: str) -> AsyncIterator[None]:
-    """The bot's database refuses connections and loses the ones it has, until the block ends."""
-    name = urllib.parse.urlsplit(database_url).path.lstrip("/")
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-        yield
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()
 
 
 async def test_a_guides_change_step_with_postgres_down_is_refused_whole_and_names_postgres(
