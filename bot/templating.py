@@ -15,9 +15,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 import jinja2.meta
 import structlog
 import yaml
@@ -131,9 +133,41 @@ def _quote(value: object) -> str:
     return _NOT_YAML_PRINTABLE.sub(_escape_unprintable, json.dumps(str(value), ensure_ascii=False))
 
 
+class _ProcessBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates, shared by every environment of the process (all are built alike, below).
+
+    Jinja checks each entry against its source's checksum, so an edited file compiles afresh; a process
+    that builds the bot again (a worker restarted by the supervisor, the test suite's hundreds of bots)
+    does not compile the same templates again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _ProcessBytecodeCache()
+_compiled_phrases: dict[str, CodeType] = {}  # a phrase's source -> its compiled code, for the same reason
+
+
+def _compile_phrase(env: SandboxedEnvironment, source: str) -> jinja2.Template:
+    """`env.from_string(source)`, compiling each distinct source once per process."""
+    code = _compiled_phrases.get(source)
+    if code is None:
+        code = _compiled_phrases[source] = env.compile(source)
+    return env.template_class.from_code(env, code, env.make_globals(None))
+
+
 def build_environment(templates_dir: Path) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=_COMPILED,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is YAML, not HTML; mrkdwn escaping happens on the values
         keep_trailing_newline=True,
@@ -244,7 +278,7 @@ class Templates:
                     if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):
                         raise ValueError(f"{key!r}: a key is lower_snake_case and its phrase a string")
                     try:
-                        compiled[key] = (source, self._env.from_string(source))
+                        compiled[key] = (source, _compile_phrase(self._env, source))
                     except jinja2.TemplateSyntaxError as exc:
                         raise ValueError(f"{key}: {exc}") from exc
             except (OSError, yaml.YAMLError, ValueError) as exc:
