@@ -47,7 +47,8 @@ BUTTON_TEXT = 75
 CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
 LABEL_TEXT, OPTION_TEXT = 2000, 75  # a modal input's label and each option of its select
 
-_STR, _BOOL, _NULL = ("tag:yaml.org,2002:" + kind for kind in ("str", "bool", "null"))
+_STR, _BOOL, _NULL, _INT, _FLOAT = ("tag:yaml.org,2002:" + kind for kind in ("str", "bool", "null", "int", "float"))
+_NUMBERS = yaml.constructor.SafeConstructor()  # its number constructors read the scalar node alone
 
 try:  # libyaml's C parser, when PyYAML was built with it (its wheels are): several times faster
     from yaml import CSafeLoader as _SafeLoader
@@ -84,15 +85,19 @@ def _plain(node: yaml.Node, seen: set[int]) -> object:
         return node.value.lower() in ("true", "yes", "on")
     if node.tag == _NULL:
         return None
+    if isinstance(node, yaml.ScalarNode) and node.tag == _INT:  # 0x1f, 1_000 and 1:30 as safe_load reads them
+        return _NUMBERS.construct_yaml_int(node)
+    if isinstance(node, yaml.ScalarNode) and node.tag == _FLOAT:
+        return _NUMBERS.construct_yaml_float(node)
     raise _Unusual
 
 
 def load_document(source: str) -> object:
     """The rendered YAML as Python data, as yaml.safe_load would give it.
 
-    A message is mappings, lists, strings and booleans; building those straight from libyaml's nodes
-    skips PyYAML's general constructor, which costs more than the parse. Anything else (numbers,
-    timestamps, merge keys) goes through the full safe loader."""
+    A message is mappings, lists, strings and booleans (a catalog or a procedure also numbers); building
+    those straight from libyaml's nodes skips PyYAML's general constructor, which costs more than the
+    parse. Anything else (timestamps, merge keys, aliases) goes through the full safe loader."""
     loader = YamlLoader(source.encode())  # libyaml reads bytes faster than str
     try:
         node = loader.get_single_node()

@@ -131,6 +131,7 @@ def test_a_user_typed_value_cannot_ping_or_break_out_of_its_code_span() -> None:
     [
         "text: hi\nblocks: [{type: section, emoji: true, n: 'true', off: no}]\n",
         "a: 1\nb: 2026-01-01\nc: 1.5\nd: 0x1f\n",
+        "n: [1, -2, 0x1f, 0o17, 1_000, '3', 1:30, 1.5, .5, -1e3, .inf, -.Inf, 6.8523015e+5, +12]\n",
         "base: &b {x: 1, y: [a, ~]}\nmerged: {<<: *b, y: 2}\nagain: *b\n",
         "'quoted key': \"yes\"\nplain: yes\nempty:\n",
     ],
