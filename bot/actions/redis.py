@@ -110,7 +110,8 @@ async def info(ctx: ActionContext, _: NoParams) -> ActionResult:
             service=ctx.service_name,
             hit_rate=None if s.hit_rate is None else f"{s.hit_rate:.1%}",
             memory=_bytes(s.memory.used),
-            ratio=f"{s.memory.ratio:.0%}",
+            # Of maxmemory (None: no limit set), as INFO's own figures.
+            ratio=f"{s.memory.ratio:.0%}" if s.memory.maxmemory else None,
             maxmemory=_bytes(s.memory.maxmemory) if s.memory.maxmemory else None,
         ),
         details="\n".join(f"{label:<13} {value}" for label, value in rows),
