@@ -103,6 +103,11 @@ class ActionResult:
     files: tuple[Attachment, ...] = ()  # uploaded whole in the result's thread (long output, charts)
     chart: Chart | None = None  # a chart result: the surface words its caption from these facts
 
+    @property
+    def summary_text(self) -> str:
+        """The summary as plain text in the process's phrase book: what the execution record keeps."""
+        return errors.plain(self.summary)
+
 
 class Action(Protocol):
     """An operation the engine can run as a procedure step."""

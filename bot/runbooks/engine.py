@@ -370,7 +370,7 @@ class Engine:
                         expected=recorded.get(index, {}).get("data"),
                     )
                     # The step record and its audit row keep the summary as it was said (plain text).
-                    ok, summary, details = True, errors.plain(result.summary), result.details
+                    ok, summary, details = True, result.summary_text, result.details
                 except errors.BotError as exc:
                     ok, summary, details = False, str(exc), None
                 record = StepRecord(
