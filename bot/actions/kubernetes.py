@@ -77,7 +77,7 @@ def cap(text: str, limit: int = DETAILS_LIMIT) -> str:
     """Long output goes in `details`, cut to a size a Slack section can hold."""
     if len(text) <= limit:
         return text
-    return text[: limit - 12].rstrip() + "\n… truncated"
+    return text[: limit - 12].rstrip() + "\n" + errors.plain(errors.Said("details_truncated"))
 
 
 def _service(ctx: ActionContext) -> KubernetesTarget:

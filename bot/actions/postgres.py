@@ -13,13 +13,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
+from bot.actions.kubernetes import cap
 from bot.actions.redis import redis_actions
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import PostgresTarget
 from bot.targets import postgres
 from bot.targets.env import from_env
-
-DETAILS_LIMIT = 2500
 
 
 class NoParams(BaseModel):
@@ -44,8 +43,7 @@ def _table(found: list[postgres.LongQuery]) -> str:
     rows += [
         f"{q.pid:<8} {q.user[:16]:<16} {q.application[:16]:<16} {q.seconds // 60:>4} min  {q.query}" for q in found
     ]
-    text = "\n".join(rows)
-    return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
+    return cap("\n".join(rows))
 
 
 def _change(query: postgres.LongQuery) -> Change:
@@ -105,8 +103,7 @@ def _activity_table(sessions: list[postgres.Session]) -> str:
         f"{_duration(s.seconds):>6}  {s.query}"
         for s in sessions
     ]
-    text = "\n".join(rows)
-    return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
+    return cap("\n".join(rows))
 
 
 async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:
