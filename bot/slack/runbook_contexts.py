@@ -46,7 +46,7 @@ def _mrkdwn_field(value: errors.Field) -> str:
 
 
 def said(phrases: Phrases, label: Label, limit: int = VALUE_LIMIT) -> str:
-    """What an action said, in mrkdwn: a phrase's fields escaped (a name can never ping or format), or
+    """What an action said, in mrkdwn: a phrase's fields escaped (a name can never ping or link), or
     a name as typed, escaped."""
     if isinstance(label, str):
         return shown(label, limit)
