@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot import errors
 from bot.actions.registry import ActionResult, Change
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import Execution, State, StepRecord
@@ -52,7 +53,10 @@ def _cases(templates: Templates) -> dict[str, tuple[Callable[[], object], Callab
     )
     pods = "\n".join(f"backend-7d9f{i:02d}   Running   0   {i}m" for i in range(12))
     outcome = ReadOnlyOutcome(
-        status, {"service": "backend"}, (ActionResult("backend: 3/3 ready", details=pods),), "status backend"
+        status,
+        {"service": "backend"},
+        (ActionResult(errors.Said("k8s_pods", pods=3, ready=3), details=pods),),
+        "status backend",
     )
     pending = Execution(
         uuid.uuid4(),
@@ -75,11 +79,11 @@ def _cases(templates: Templates) -> dict[str, tuple[Callable[[], object], Callab
     return {
         "status reply": (
             lambda: views.read_only_result(outcome, "U0ALICE"),
-            lambda: templates.render("runbook_result", contexts.read_only_result(outcome, "U0ALICE")),
+            lambda: templates.render("runbook_result", contexts.read_only_result(templates.phrase, outcome, "U0ALICE")),
         ),
         "preview": (
             lambda: views.preview(preview),
-            lambda: templates.render("runbook_preview", contexts.preview(preview)),
+            lambda: templates.render("runbook_preview", contexts.preview(templates.phrase, preview)),
         ),
         "progress update": (
             lambda: views.progress(running, scale, steps, "rollout status", "2/5 updated"),

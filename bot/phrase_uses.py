@@ -45,7 +45,7 @@ def _says(call: ast.Call) -> bool:
 
 def _tree(path: Path) -> ast.AST | None:
     source = path.read_text(encoding="utf-8")
-    if "Error(" not in source and "Said(" not in source and "NothingToChange(" not in source:
+    if not any(call in source for call in ("Error(", "Said(", "NothingToChange(", "Change(")):
         return None  # nothing said here: skip the parse (most modules)
     return ast.parse(source, filename=str(path))
 
@@ -71,6 +71,10 @@ def _uses_in(path: Path, root: Path) -> Iterator[Use]:
 
 def _sentences_in(path: Path, root: Path) -> Iterator[str]:
     for node in _calls(path):
+        if _callee(node) == "Change" and any(isinstance(arg, ast.JoinedStr) for arg in node.args):
+            # A result's before → after line: a name or state as data, or words as a phrase (errors.Said).
+            yield f"{path.relative_to(root)}:{node.lineno}"
+            continue
         if not (node.args and _callee(node) in KEYED):
             continue
         first = node.args[0]
@@ -82,8 +86,9 @@ def _sentences_in(path: Path, root: Path) -> Iterator[str]:
 
 
 def worded_in_python(package: Path = PACKAGE, *, only: frozenset[str] = frozenset()) -> list[str]:
-    """Errors whose words are written in Python (a sentence or an f-string where a phrase key belongs):
-    each `file:line` of `package`, or only of the given relative paths."""
+    """Errors and action results whose words are written in Python (a sentence or an f-string where a
+    phrase key belongs, an f-string in a result's Change): each `file:line` of `package`, or only of the
+    given relative paths. (An ActionResult's summary and a file's title are typed errors.Said.)"""
     root = package.parent
     return [
         where

@@ -49,6 +49,20 @@ def test_a_sentence_or_f_string_where_a_key_belongs_is_found(tmp_path: Path) -> 
     assert worded_in_python(package) == ["bot/bad.py:2", "bot/bad.py:3"]
 
 
+def test_an_f_string_in_an_actions_change_line_is_found(tmp_path: Path) -> None:
+    package = tmp_path / "bot"
+    package.mkdir()
+    (package / "action.py").write_text(
+        'Change(f"container {name}", state, "restarted")\nChange("replicas", str(before), str(after))\n',
+        encoding="utf-8",
+    )
+    (package / "said.py").write_text(
+        'Change(errors.Said("compose_container", container=name), state, "restarted")\n', encoding="utf-8"
+    )
+
+    assert worded_in_python(package) == ["bot/action.py:1"]
+
+
 def test_check_config_names_the_key_the_book_lacks_and_the_phrase_no_code_says(tmp_path: Path) -> None:
     folder, book = _book_copy(tmp_path)
     del book["request_expired"]

@@ -46,12 +46,12 @@ def _target(ctx: ActionContext) -> ComposeTarget:
     return target
 
 
-def containers_text(count: int) -> str:
-    return f"{count} container{'' if count == 1 else 's'}"
+def _names(containers: tuple[Container, ...]) -> list[str]:
+    return [c.name for c in containers]
 
 
-def _names(containers: tuple[Container, ...]) -> str:
-    return ", ".join(c.name for c in containers)
+def _container(name: str) -> errors.Said:
+    return errors.Said("compose_container", container=name)
 
 
 def compose_actions(compose: Compose) -> list[Action]:
@@ -67,7 +67,14 @@ def compose_actions(compose: Compose) -> list[Action]:
             table.append(f"{r.name:<40} {r.state:<10} {r.health or '-':<10} {r.restarts:<8} {up:<6} {r.image}")
         running = sum(1 for r in rows if r.state == "running")
         return ActionResult(
-            f"{target.service} in {target.project} on {target.host}: {running}/{len(rows)} containers running",
+            errors.Said(
+                "compose_status",
+                service=target.service,
+                project=target.project,
+                host=target.host,
+                running=running,
+                containers=len(rows),
+            ),
             details=cap("\n".join(table)),
             data={"containers": [r.name for r in rows], "running": running},
         )
@@ -76,38 +83,50 @@ def compose_actions(compose: Compose) -> list[Action]:
         target = _target(ctx)
         found = await compose.logs(target, tail=p.tail, since_seconds=p.since_seconds, grep=p.grep, max_bytes=LOG_BYTES)
         lines = found.text.splitlines()
-        shown = "\n".join(lines[-60:])  # a Slack section holds about this much; the newest lines win
-        more = found.truncated or len(lines) > 60
+        shown = lines[-60:]  # a Slack section holds about this much; the newest lines win
+        if found.truncated or len(lines) > 60:
+            shown.insert(0, errors.plain(errors.Said("compose_earlier_lines_left_out")))
         return ActionResult(
-            f"Last log lines of {target.service} from {containers_text(len(found.containers))}",
-            details=cap(("… earlier lines left out\n" if more else "") + shown),
+            errors.Said("compose_logs", service=target.service, containers=len(found.containers)),
+            details=cap("\n".join(shown)),
             data={"containers": list(found.containers), "lines": len(lines)},
         )
 
     async def restart(ctx: ActionContext, _: NoParams) -> ActionResult:
         target = _target(ctx)
         containers = await compose.must_have_containers(target)
-        changes = tuple(Change(f"container {c.name}", c.state, "restarted") for c in containers)
+        changes = tuple(Change(_container(c.name), c.state, "restarted") for c in containers)
         if not ctx.dry_run:
             await compose.restart(target, containers)
-        verb = "Dry run: would restart" if ctx.dry_run else "Restarted"
         return ActionResult(
-            f"{verb} {containers_text(len(containers))} of {target.service} (stop timeout {target.stop_timeout}s)",
+            errors.Said(
+                "compose_restarted",
+                dry_run=ctx.dry_run,
+                containers=len(containers),
+                service=target.service,
+                stop_timeout=target.stop_timeout,
+            ),
             changes=changes,
             data={"containers": [c.name for c in containers]},
         )
 
-    def _switch(verb: str, past: str, wanted: str) -> Callable[[ActionContext, NoParams], Awaitable[ActionResult]]:
+    def _switch(wanted: str) -> Callable[[ActionContext, NoParams], Awaitable[ActionResult]]:
         async def run(ctx: ActionContext, _: NoParams) -> ActionResult:
             target = _target(ctx)
             containers = tuple(c for c in await compose.must_have_containers(target) if c.state != wanted)
             if not containers:
-                return ActionResult(f"every container of {target.service} is already {wanted}", no_op=True)
+                return ActionResult(
+                    errors.Said("compose_already_in_state", service=target.service, state=wanted), no_op=True
+                )
+            stopping = wanted == "exited"
             if not ctx.dry_run:
-                await (compose.stop if wanted == "exited" else compose.start)(target, containers)
+                await (compose.stop if stopping else compose.start)(target, containers)
+            names = _names(containers)
             return ActionResult(
-                f"{'Dry run: would ' + verb if ctx.dry_run else past} {_names(containers)}",
-                changes=tuple(Change(f"container {c.name}", c.state, wanted) for c in containers),
+                errors.Said("compose_stopped", dry_run=ctx.dry_run, containers=names)
+                if stopping
+                else errors.Said("compose_started", dry_run=ctx.dry_run, containers=names),
+                changes=tuple(Change(_container(c.name), c.state, wanted) for c in containers),
                 data={"containers": [c.name for c in containers]},
             )
 
@@ -124,14 +143,20 @@ def compose_actions(compose: Compose) -> list[Action]:
         data = {"before": len(plan.current), "after": p.replicas, "create": list(plan.create)}
         data["remove"] = [c.name for c in plan.remove]
         if not plan.create and not plan.remove:
-            return ActionResult(f"{target.service} already has {containers_text(p.replicas)}", data=data, no_op=True)
+            said = errors.Said("compose_already_scaled", service=target.service, containers=p.replicas)
+            return ActionResult(said, data=data, no_op=True)
         if not ctx.dry_run:
             await compose.scale(target, plan)
-        changes = tuple(Change(f"container {n}", "absent", "created") for n in plan.create)
-        changes += tuple(Change(f"container {c.name}", c.state, "removed") for c in plan.remove)
-        verb = "Dry run: would scale" if ctx.dry_run else "Scaled"
+        changes = tuple(Change(_container(n), "absent", "created") for n in plan.create)
+        changes += tuple(Change(_container(c.name), c.state, "removed") for c in plan.remove)
         return ActionResult(
-            f"{verb} {target.service} from {len(plan.current)} to {containers_text(p.replicas)}",
+            errors.Said(
+                "compose_scaled",
+                dry_run=ctx.dry_run,
+                service=target.service,
+                before=len(plan.current),
+                after=p.replicas,
+            ),
             changes=changes,
             data=data,
         )
@@ -140,8 +165,8 @@ def compose_actions(compose: Compose) -> list[Action]:
         ("status", NoParams, False, status),
         ("logs", LogsParams, False, logs),
         ("restart", NoParams, True, restart),
-        ("stop", NoParams, True, _switch("stop", "Stopped", "exited")),
-        ("start", NoParams, True, _switch("start", "Started", "running")),
+        ("stop", NoParams, True, _switch("exited")),
+        ("start", NoParams, True, _switch("running")),
         ("scale", ScaleParams, True, scale),
     ]
     return [

@@ -1,4 +1,4 @@
-"""Kubernetes actions (`kubernetes.scale`, …): typed params in, plain-text ActionResult out.
+"""Kubernetes actions (`kubernetes.scale`, …): typed params in, an ActionResult said with phrases out.
 
 Each action is a thin shell over `bot.k8s.Kube`: it validates arguments (pydantic,
 extra="forbid"), takes the service from the run's context, honours `ctx.dry_run` for
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
 from bot.actions import images
-from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
+from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction, Label
 from bot.catalog_targets import EnvMaintenance, KubernetesTarget, how_to_add
 from bot.k8s import Kube, PodInfo, ValueChange
 from bot.values import ValueMask
@@ -77,7 +77,7 @@ def cap(text: str, limit: int = DETAILS_LIMIT) -> str:
     """Long output goes in `details`, cut to a size a Slack section can hold."""
     if len(text) <= limit:
         return text
-    return text[: limit - 12].rstrip() + "\n… truncated"
+    return text[: limit - 12].rstrip() + "\n" + errors.plain(errors.Said("details_truncated"))
 
 
 def _service(ctx: ActionContext) -> KubernetesTarget:
@@ -88,12 +88,8 @@ def _service(ctx: ActionContext) -> KubernetesTarget:
     return target
 
 
-def _did(ctx: ActionContext, verb: str, past: str) -> str:
-    return f"Dry run: would {verb}" if ctx.dry_run else past
-
-
 def _value_result(
-    ctx: ActionContext, change: ValueChange, what: str, name: str, mask: ValueMask | None
+    ctx: ActionContext, change: ValueChange, what: Label, name: str, mask: ValueMask | None
 ) -> ActionResult:
     """The result of setting one env var / ConfigMap key `name`: its values only as the mask shows them.
     No mask: the values are not secret (an image reference)."""
@@ -101,13 +97,13 @@ def _value_result(
     if mask is not None:
         before, after = mask.show(name, before), mask.show(name, after)
 
-    def shown(value: str | None) -> str:
-        return "(unset)" if value is None else value
+    def shown(value: str | None) -> Label:
+        return errors.Said("k8s_unset") if value is None else value
 
     if change.no_op:
-        return ActionResult(f"{what} is already {shown(before)}; nothing to change", no_op=True)
+        return ActionResult(errors.Said("k8s_value_unchanged", what=what, value=shown(before)), no_op=True)
     return ActionResult(
-        f"{_did(ctx, 'set', 'Set')} {change.target} to {shown(after)}",
+        errors.Said("k8s_value_set", dry_run=ctx.dry_run, target=change.target, value=shown(after)),
         changes=(Change(change.target, shown(before), shown(after)),),
         data={"before": before, "after": after},
     )
@@ -141,11 +137,10 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         s = await kube.deployment_status(_service(ctx), max_age=STATUS_MAX_AGE_SECONDS)
         rows = pod_table(s.pods)
         conditions = ", ".join(f"{c.type}={c.status} ({c.reason})" for c in s.conditions)
-        summary = (
-            f"{s.name} in {s.namespace}: {s.ready}/{s.desired} ready, {s.updated} up to date, "
-            f"{s.available} available, revision {s.revision}{', paused' if s.paused else ''}"
-        )
         figures = {"desired": s.desired, "ready": s.ready, "updated": s.updated, "available": s.available}
+        summary = errors.Said(
+            "k8s_status", name=s.name, namespace=s.namespace, **figures, revision=s.revision, paused=s.paused
+        )
         details = cap("\n".join(rows) + f"\n\nconditions: {conditions}\nimages: {', '.join(s.images)}")
         return ActionResult(summary, details=details, data={**figures, "revision": s.revision, "paused": s.paused})
 
@@ -154,7 +149,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         rows = pod_table(found)
         ready = sum(1 for p in found if p.total and p.ready == p.total)
         return ActionResult(
-            f"{len(found)} pods, {ready} ready",
+            errors.Said("k8s_pods", pods=len(found), ready=ready),
             details=cap("\n".join(rows)),
             data={"pods": len(found), "ready": ready},
         )
@@ -164,7 +159,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         rows = [f"{u.name}  cpu {u.cpu_millicores}m  memory {u.memory_mib}Mi" for u in usage]
         cpu, mem = sum(u.cpu_millicores for u in usage), sum(u.memory_mib for u in usage)
         return ActionResult(
-            f"{len(usage)} pods use {cpu}m CPU and {mem}Mi memory in total",
+            errors.Said("k8s_top", pods=len(usage), cpu=cpu, memory=mem),
             details=cap("\n".join(rows)),
             data={"cpu_millicores": cpu, "memory_mib": mem},
         )
@@ -177,7 +172,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         ]
         current = next((r.number for r in revisions if r.current), None)
         return ActionResult(
-            f"{len(revisions)} revision{'s' if len(revisions) != 1 else ''}, current {current}",
+            errors.Said("k8s_history", revisions=len(revisions), current=current),
             details=cap("REVISION  CHANGE-CAUSE  IMAGES\n" + "\n".join(rows)),
             data={"revisions": [r.number for r in revisions], "current": current},
         )
@@ -200,16 +195,19 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         )
         data = {"replicas_before": r.before, "replicas_after": r.after}
         if r.before == r.after:
-            return ActionResult(f"{service.deployment} already has {r.after} replicas", data=data, no_op=True)
-        # kubectl scale would not warn either, but the HPA undoes the change within a minute or so.
-        overridden = (
-            f". Warning: HPA {service.hpa} manages these replicas and will move them back within its bounds; "
-            "change the bounds with `hpa-max` instead"
-            if service.hpa
-            else ""
-        )
+            said = errors.Said("k8s_already_scaled", deployment=service.deployment, replicas=r.after)
+            return ActionResult(said, data=data, no_op=True)
+        # kubectl scale would not warn either, but the HPA undoes the change within a minute or so: the
+        # phrase warns when `hpa` is given.
         return ActionResult(
-            f"{_did(ctx, 'scale', 'Scaled')} {service.deployment} from {r.before} to {r.after}{overridden}",
+            errors.Said(
+                "k8s_scaled",
+                dry_run=ctx.dry_run,
+                deployment=service.deployment,
+                before=r.before,
+                after=r.after,
+                hpa=service.hpa,
+            ),
             changes=(Change("replicas", str(r.before), str(r.after)),),
             data=data,
         )
@@ -218,8 +216,8 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         service = _service(ctx)
         r = await kube.rollout_restart(service, dry_run=ctx.dry_run)
         return ActionResult(
-            f"{_did(ctx, 'restart', 'Restarted')} {service.deployment} (rolling, new revision)",
-            changes=(Change("restartedAt", "revision " + str(r.revision), r.restarted_at),),
+            errors.Said("k8s_restarted", dry_run=ctx.dry_run, deployment=service.deployment),
+            changes=(Change("restartedAt", errors.Said("k8s_revision", revision=r.revision), r.restarted_at),),
             data={"revision_before": r.revision, "restarted_at": r.restarted_at},
         )
 
@@ -227,17 +225,18 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         service = _service(ctx)
         deadline = p.timeout_seconds or ctx.timeout_seconds
         r = await kube.rollout_status(service, deadline=deadline, on_progress=ctx.report_progress)
-        return ActionResult(r.message, data={"revision": r.revision})
+        # kubectl's own rollout status line, quoted as the adapter words it (bot/k8s/rollouts.py).
+        return ActionResult(errors.Said("k8s_rollout_status", message=r.message), data={"revision": r.revision})
 
     async def undo(ctx: ActionContext, p: UndoParams) -> ActionResult:
         service = _service(ctx)
         r = await kube.rollout_undo(service, to_revision=p.to_revision, dry_run=ctx.dry_run)
         data = {"revision_before": r.from_revision, "revision_target": r.to_revision}
         if r.no_op:
-            text = f"{service.deployment} already runs revision {r.to_revision}'s template; nothing to roll back"
-            return ActionResult(text, data=data, no_op=True)
+            said = errors.Said("k8s_already_at_revision", deployment=service.deployment, revision=r.to_revision)
+            return ActionResult(said, data=data, no_op=True)
         return ActionResult(
-            f"{_did(ctx, 'roll', 'Rolled')} {service.deployment} back to revision {r.to_revision}",
+            errors.Said("k8s_rolled_back", dry_run=ctx.dry_run, deployment=service.deployment, revision=r.to_revision),
             changes=(
                 Change("revision", str(r.from_revision), str(r.to_revision)),
                 Change("images", ", ".join(r.images_before), ", ".join(r.images_after)),
@@ -258,14 +257,14 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
             lambda current: images.new_image(current, p.image, service.image_repositories, name),
             dry_run=ctx.dry_run,
         )
-        return _value_result(ctx, change, f"the image of {p.container}", p.container, None)
+        return _value_result(ctx, change, errors.Said("k8s_image_of", container=p.container), p.container, None)
 
     async def hpa_set(ctx: ActionContext, p: HpaParams) -> ActionResult:
         h = await kube.hpa_set(
             _service(ctx), min_replicas=p.min_replicas, max_replicas=p.max_replicas, dry_run=ctx.dry_run
         )
         return ActionResult(
-            f"{_did(ctx, 'set', 'Set')} HPA {h.name} to {h.min_after}–{h.max_after} replicas",
+            errors.Said("k8s_hpa_set", dry_run=ctx.dry_run, hpa=h.name, low=h.min_after, high=h.max_after),
             changes=(
                 Change("minReplicas", str(h.min_before), str(h.min_after)),
                 Change("maxReplicas", str(h.max_before), str(h.max_after)),
@@ -286,14 +285,14 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
     async def delete_pods(ctx: ActionContext, p: DeletePodsParams) -> ActionResult:
         service = _service(ctx)
         d = await kube.delete_pods(service, p.selector, dry_run=ctx.dry_run)
-        back = ""
+        back = None  # how the replacements came up (the adapter's progress line)
         if d.names and not ctx.dry_run:
-            back = "; " + await kube.wait_replaced(
+            back = await kube.wait_replaced(
                 service, d.names, deadline=ctx.timeout_seconds, on_progress=ctx.report_progress
             )
         return ActionResult(
-            f"{_did(ctx, 'delete', 'Deleted')} {len(d.names)} pods (the deployment recreates them){back}",
-            changes=tuple(Change(f"pod {n}", "running", "deleted") for n in d.names),
+            errors.Said("k8s_pods_deleted", dry_run=ctx.dry_run, pods=len(d.names), back=back),
+            changes=tuple(Change(errors.Said("k8s_pod", pod=n), "running", "deleted") for n in d.names),
             details=cap("\n".join(d.names)),
             data={"pods": list(d.names)},
             no_op=not d.names,
@@ -306,7 +305,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         change = await kube.maintenance(service, p.enabled, dry_run=ctx.dry_run)
         mode = service.maintenance
         name = mode.variable if isinstance(mode, EnvMaintenance) else mode.key
-        return _value_result(ctx, change, "maintenance mode", name, mask)
+        return _value_result(ctx, change, errors.Said("k8s_maintenance_mode"), name, mask)
 
     deployment, hpa, maintenance_mode = ("deployment",), ("deployment", "hpa"), ("deployment", "maintenance")
     table: list[

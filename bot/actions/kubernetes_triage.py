@@ -60,7 +60,7 @@ def ago(stamp: str, now: datetime | None = None) -> str:
 
 
 def fitted(
-    header: Sequence[str], rows: Sequence[str], *, filename: str, title: str, newest_last: bool = False
+    header: Sequence[str], rows: Sequence[str], *, filename: str, title: errors.Said, newest_last: bool = False
 ) -> tuple[str, Attachment | None]:
     """Details that fit a message, and the whole text as an attachment when they do not.
 
@@ -80,7 +80,7 @@ def fitted(
         budget -= len(row) + 1
     if newest_last:
         kept.reverse()
-    note = f"… {len(rows) - len(kept)} more lines in the attached file {filename}"
+    note = errors.plain(errors.Said("details_in_file", lines=len(rows) - len(kept), filename=filename))
     shown = [*header, note, *kept] if newest_last else [*header, *kept, note]
     return "\n".join(shown), Attachment(filename=filename, title=title, content=whole + "\n")
 
@@ -92,20 +92,20 @@ def _state_text(state: ContainerState) -> str:
     return text
 
 
-def _logs_summary(found: MergedLogs, service: str, grep: str | None, previous: bool) -> str:
+def _logs_summary(found: MergedLogs, service: str | None, grep: str | None, previous: bool) -> errors.Said:
     if previous and not found.pods:
-        return f"No pod of {service} has restarted, so none has a previous container to read logs from"
-    what = f"lines matching {grep}" if grep else "lines"
-    text = f"{len(found.lines)} {what} from {len(found.pods)} pods of {service}, merged by time"
-    if previous:
-        text += " (previous containers, of the pods that restarted)"
-    if grep and found.matched > len(found.lines):
-        text += f" (the newest {len(found.lines)} of {found.matched})"
-    if found.clipped_pods:
-        text += f"; older lines of {', '.join(found.clipped_pods)} were not read (size limit per pod)"
-    if found.unread_pods:
-        text += f"; {found.unread_pods} more pods were not read"
-    return text
+        return errors.Said("k8s_logs_none_restarted", service=service)
+    return errors.Said(
+        "k8s_logs",
+        lines=len(found.lines),
+        grep=grep,
+        pods=len(found.pods),
+        service=service,
+        previous=previous,
+        matched=found.matched if grep and found.matched > len(found.lines) else None,  # only when more matched
+        clipped=list(found.clipped_pods),
+        unread=found.unread_pods,
+    )
 
 
 def triage_actions(kube: Kube) -> list[Action]:
@@ -120,9 +120,10 @@ def triage_actions(kube: Kube) -> list[Action]:
             for e in found
         ]
         header = [f"{'LAST SEEN':<9} {'TYPE':<8} {'REASON':<20} {'OBJECT':<50} MESSAGE"]
-        details, attachment = fitted(header, rows, filename="events.txt", title=f"Events of {ctx.service_name}")
+        title = errors.Said("k8s_events_file", service=ctx.service_name)
+        details, attachment = fitted(header, rows, filename="events.txt", title=title)
         return ActionResult(
-            f"{len(found)} events, {warnings} warnings (warnings first, each group oldest to newest)",
+            errors.Said("k8s_events", events=len(found), warnings=warnings),
             details=details if found else None,
             files=(attachment,) if attachment is not None else (),
             data={"events": len(found), "warnings": warnings, "reasons": [e.reason for e in found]},
@@ -151,10 +152,9 @@ def triage_actions(kube: Kube) -> list[Action]:
             for c in pod.containers
             if not c.ready or c.restarts
         ]
-        summary = f"{len(pods)} pod{'s' if len(pods) != 1 else ''}" + (
-            f"; not ready or restarting: {', '.join(troubled)}" if troubled else ", all containers ready"
-        )
-        details, attachment = fitted([], rows, filename="describe.txt", title=f"Pods of {ctx.service_name}")
+        summary = errors.Said("k8s_described", pods=len(pods), troubled=troubled)
+        title = errors.Said("k8s_described_file", service=ctx.service_name)
+        details, attachment = fitted([], rows, filename="describe.txt", title=title)
         reasons = sorted(
             {c.state.reason for pod in pods for c in pod.containers if c.state.reason}
             | {c.last_state.reason for pod in pods for c in pod.containers if c.last_state and c.last_state.reason}
@@ -175,9 +175,9 @@ def triage_actions(kube: Kube) -> list[Action]:
             status += "".join(f",{problem}" for problem in n.problems)
             rows.append(f"{n.name:<40} {status:<26} {n.cpu:<7} {n.memory:<12} {age(n.age_seconds):<6} {n.version}")
         ready = sum(1 for n in found if n.ready and not n.problems)
-        details, attachment = fitted(header, rows, filename="nodes.txt", title="Nodes")
+        details, attachment = fitted(header, rows, filename="nodes.txt", title=errors.Said("k8s_nodes_file"))
         return ActionResult(
-            f"{len(found)} nodes, {ready} ready without pressure",
+            errors.Said("k8s_nodes", nodes=len(found), ready=ready),
             details=details,
             files=(attachment,) if attachment is not None else (),
             data={"nodes": [n.name for n in found], "ready": ready},
@@ -188,7 +188,9 @@ def triage_actions(kube: Kube) -> list[Action]:
         rows = [f"{m.name}: {m.current} (target {m.target})" for m in h.metrics] or ["no metrics configured"]
         rows += [f"{c.type}={c.status} ({c.reason}): {c.message}" for c in h.conditions]
         return ActionResult(
-            f"HPA {h.name}: {h.current} current, {h.desired} desired, min {h.min_replicas}, max {h.max_replicas}",
+            errors.Said(
+                "k8s_hpa", hpa=h.name, current=h.current, desired=h.desired, low=h.min_replicas, high=h.max_replicas
+            ),
             details="\n".join(rows),
             data={
                 "current": h.current,
@@ -209,12 +211,13 @@ def triage_actions(kube: Kube) -> list[Action]:
             rows += [f"    {a.ip:<15} {a.pod}{'' if a.ready else '  (not ready)'}" for a in s.addresses]
             rows.append(f"  ingress hosts: {', '.join(s.ingress_hosts) or '<none>'}")
         if not found:
-            return ActionResult("No Service selects this workload's pods", data={"services": []})
-        details, attachment = fitted([], rows, filename="endpoints.txt", title=f"Endpoints of {ctx.service_name}")
+            return ActionResult(errors.Said("k8s_no_endpoints"), data={"services": []})
+        title = errors.Said("k8s_endpoints_file", service=ctx.service_name)
+        details, attachment = fitted([], rows, filename="endpoints.txt", title=title)
         ready = sum(1 for s in found for a in s.addresses if a.ready)
         total = sum(len(s.addresses) for s in found)
         return ActionResult(
-            f"{len(found)} service{'s' if len(found) != 1 else ''}, {ready}/{total} endpoints ready",
+            errors.Said("k8s_endpoints", services=len(found), ready=ready, total=total),
             details=details,
             files=(attachment,) if attachment is not None else (),
             data={"services": [s.name for s in found], "ready": ready, "not_ready": total - ready},
@@ -223,7 +226,7 @@ def triage_actions(kube: Kube) -> list[Action]:
     async def rollout_state(ctx: ActionContext, _: NoParams) -> ActionResult:
         state = await kube.rollout_state(_target(ctx))
         return ActionResult(
-            state.message + ("" if state.done else " (still rolling out)"),
+            errors.Said("k8s_rollout_state", message=state.message, done=state.done),
             data={"done": state.done, "revision": state.revision},
         )
 
@@ -239,11 +242,10 @@ def triage_actions(kube: Kube) -> list[Action]:
         )
         width = max((len(line.pod) for line in found.lines), default=0)
         rows = [f"{line.timestamp[:23]}Z [{line.pod:<{width}}] {line.text}" for line in found.lines]
-        details, attachment = fitted(
-            [], rows, filename="logs.txt", title=f"Logs of {ctx.service_name}", newest_last=True
-        )
+        title = errors.Said("k8s_logs_file", service=ctx.service_name)
+        details, attachment = fitted([], rows, filename="logs.txt", title=title, newest_last=True)
         return ActionResult(
-            _logs_summary(found, ctx.service_name or "the service", p.grep, p.previous),
+            _logs_summary(found, ctx.service_name, p.grep, p.previous),
             details=details or None,
             files=(attachment,) if attachment is not None else (),
             data={"pods": list(found.pods), "lines": len(found.lines), "matched": found.matched},

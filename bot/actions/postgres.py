@@ -13,13 +13,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
+from bot.actions.kubernetes import cap
 from bot.actions.redis import redis_actions
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import PostgresTarget
 from bot.targets import postgres
 from bot.targets.env import from_env
-
-DETAILS_LIMIT = 2500
 
 
 class NoParams(BaseModel):
@@ -44,14 +43,14 @@ def _table(found: list[postgres.LongQuery]) -> str:
     rows += [
         f"{q.pid:<8} {q.user[:16]:<16} {q.application[:16]:<16} {q.seconds // 60:>4} min  {q.query}" for q in found
     ]
-    text = "\n".join(rows)
-    return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
+    return cap("\n".join(rows))
 
 
 def _change(query: postgres.LongQuery) -> Change:
     # `what` and `before` identify the query (pid and start time), so a confirmation can tell
     # whether the queries running now are the ones its preview showed.
-    return Change(f"query pid {query.pid}", f"running since {query.query_start:%H:%M:%S} UTC", "cancelled")
+    since = errors.Said("pg_running_since", since=f"{query.query_start:%H:%M:%S}")
+    return Change(errors.Said("pg_query", pid=query.pid), since, "cancelled")
 
 
 def _identities(expected: Mapping[str, Any] | None) -> list[tuple[int, datetime, datetime]]:
@@ -66,7 +65,7 @@ def _identities(expected: Mapping[str, Any] | None) -> list[tuple[int, datetime,
 async def connections(ctx: ActionContext, _: NoParams) -> ActionResult:
     u = await postgres.usage(_dsn(ctx), time_limit=ctx.timeout_seconds)
     return ActionResult(
-        f"{u.in_use} of {u.max_connections} connections in use ({u.ratio:.0%})",
+        errors.Said("pg_connections", in_use=u.in_use, max_connections=u.max_connections, ratio=f"{u.ratio:.0%}"),
         data={"in_use": u.in_use, "max_connections": u.max_connections},
     )
 
@@ -104,8 +103,7 @@ def _activity_table(sessions: list[postgres.Session]) -> str:
         f"{_duration(s.seconds):>6}  {s.query}"
         for s in sessions
     ]
-    text = "\n".join(rows)
-    return text if len(text) <= DETAILS_LIMIT else text[: DETAILS_LIMIT - 12] + "\n… truncated"
+    return cap("\n".join(rows))
 
 
 async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:
@@ -114,7 +112,7 @@ async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:
     active = sum(1 for s in sessions if s.state == "active")
     waiting = sum(1 for s in sessions if s.wait_event and s.state == "active")
     return ActionResult(
-        f"{len(sessions)} sessions on the database of {ctx.service_name}: {active} active, {waiting} of them waiting",
+        errors.Said("pg_activity", sessions=len(sessions), service=ctx.service_name, active=active, waiting=waiting),
         details=_activity_table(sessions) if sessions else None,
         data={"sessions": [s.__dict__ for s in sessions]},
     )
@@ -123,21 +121,24 @@ async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:
 async def ready(ctx: ActionContext, _: NoParams) -> ActionResult:
     with _naming_the_database(ctx):
         r = await postgres.readiness(_dsn(ctx), time_limit=ctx.timeout_seconds)
-    role = "a standby in recovery: read-only" if r.in_recovery else "the primary: accepting writes"
     return ActionResult(
-        f"The PostgreSQL of {ctx.service_name} is accepting connections ({r.milliseconds} ms), {role}, "
-        f"version {r.version}",
+        errors.Said(
+            "pg_ready",
+            service=ctx.service_name,
+            milliseconds=r.milliseconds,
+            in_recovery=r.in_recovery,
+            version=r.version,
+        ),
         data={"in_recovery": r.in_recovery, "version": r.version},
     )
 
 
 def _terminate_change(query: postgres.LongQuery) -> Change:
     # pid, session start and query start: exactly which query the preview saw, as the run matches it.
-    return Change(
-        f"session pid {query.pid}",
-        f"connected {query.backend_start:%H:%M:%S}, query since {query.query_start:%H:%M:%S} UTC",
-        "terminated",
+    since = errors.Said(
+        "pg_connected_since", connected=f"{query.backend_start:%H:%M:%S}", since=f"{query.query_start:%H:%M:%S}"
     )
+    return Change(errors.Said("pg_session", pid=query.pid), since, "terminated")
 
 
 async def terminate_queries(ctx: ActionContext, p: LongQueryParams) -> ActionResult:
@@ -157,22 +158,21 @@ class _Ending:
     """One of the two ways to end the long queries a preview listed: what ends them, and how it is said."""
 
     end: _EndQueries  # postgres.cancel_queries or postgres.terminate_queries
-    would: str  # the preview's verb
-    did: str  # the run's verb
-    ended: str  # what the count counts
+    said: Callable[[bool, int, int], errors.Said]  # (dry run, how many, minutes) -> the result's phrase
     change: Callable[[postgres.LongQuery], Change]
     key: str  # the data field listing the pids it ended
 
 
-_CANCEL = _Ending(postgres.cancel_queries, "Would cancel", "Cancelled", "queries running", _change, "cancelled")
-_TERMINATE = _Ending(
-    postgres.terminate_queries,
-    "Would terminate",
-    "Terminated",
-    "sessions whose query has run",
-    _terminate_change,
-    "terminated",
-)
+def _cancelled(dry_run: bool, count: int, minutes: int) -> errors.Said:
+    return errors.Said("pg_cancelled", dry_run=dry_run, count=count, minutes=minutes)
+
+
+def _terminated(dry_run: bool, count: int, minutes: int) -> errors.Said:
+    return errors.Said("pg_terminated", dry_run=dry_run, count=count, minutes=minutes)
+
+
+_CANCEL = _Ending(postgres.cancel_queries, _cancelled, _change, "cancelled")
+_TERMINATE = _Ending(postgres.terminate_queries, _terminated, _terminate_change, "terminated")
 
 
 async def _end_long_queries(ctx: ActionContext, p: LongQueryParams, how: _Ending) -> ActionResult:
@@ -183,11 +183,10 @@ async def _end_long_queries(ctx: ActionContext, p: LongQueryParams, how: _Ending
         else:
             found = await how.end(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
     if not found:
-        gone = "" if ctx.dry_run else " (the previewed ones have ended)"
-        return ActionResult(f"No query has been running for more than {p.minutes} min{gone}", no_op=True)
+        return ActionResult(errors.Said("pg_no_long_query", dry_run=ctx.dry_run, minutes=p.minutes), no_op=True)
     done = [q for q in found if q.cancelled or ctx.dry_run]
     return ActionResult(
-        f"{how.would if ctx.dry_run else how.did} {len(done)} {how.ended} for more than {p.minutes} min",
+        how.said(ctx.dry_run, len(done), p.minutes),
         changes=tuple(how.change(q) for q in done),
         details=_table(found),
         data={

@@ -64,12 +64,6 @@ def crossed(check: PrometheusCheck, value: float) -> tuple[str, float | None]:
     return "ok", None
 
 
-def verdict(check: PrometheusCheck, value: float) -> str:
-    """`fail (above 0.05)`, `warn (above 0.01)` or `ok` against the check's catalog thresholds."""
-    state, limit = crossed(check, value)
-    return state if limit is None else f"{state} (above {limit:g})"
-
-
 class Runner:
     """The actions' view of the deployment's Prometheus; `base_url` None = not configured."""
 
@@ -85,14 +79,21 @@ class Runner:
     async def query(self, ctx: ActionContext, params: CheckParams) -> ActionResult:
         check = find_check(ctx, params.check)
         value = await prometheus.instant(self.base_url, check.query, time_limit=ctx.timeout_seconds)
-        name = ctx.service_name or "this service"
         if value is None:
-            return ActionResult(f"{check.name} of {name}: no data", details=check.query, data={"value": None})
-        state = verdict(check, value)
+            said = errors.Said("prometheus_no_data", check=check.name, service=ctx.service_name)
+            return ActionResult(said, details=check.query, data={"value": None})
+        state, limit = crossed(check, value)
         return ActionResult(
-            f"{check.name} of {name} = {value:.4g}: {state}",
+            errors.Said(
+                "prometheus_value",
+                check=check.name,
+                service=ctx.service_name,
+                value=f"{value:.4g}",
+                state=state,
+                limit=None if limit is None else f"{limit:g}",
+            ),
             details=check.query,
-            data={"value": value, "state": state.split(" ")[0]},
+            data={"value": value, "state": state},
         )
 
     async def graph(self, ctx: ActionContext, params: GraphParams) -> ActionResult:
@@ -109,7 +110,10 @@ class Runner:
         )
         name = ctx.service_name or "this service"
         if not found:
-            return ActionResult(f"{check.name} of {name}: no data in the last {params.window}", details=check.query)
+            said = errors.Said(
+                "prometheus_no_data_in", check=check.name, service=ctx.service_name, window=params.window
+            )
+            return ActionResult(said, details=check.query)
         lines = [
             charts.Line(", ".join(f"{k}={v}" for k, v in s.labels.items()) or check.name, s.points)
             for s in found[:MAX_LINES]
@@ -119,8 +123,8 @@ class Runner:
             for label, value, color in (("warn", check.warn_above, "#e0a800"), ("fail", check.fail_above, "#d32f2f"))
             if value is not None
         ]
-        title = f"{check.name} of {name}, last {params.window}"
-        png = await asyncio.to_thread(charts.line_chart, title, lines, thresholds)
+        title = errors.Said("prometheus_chart", check=check.name, service=ctx.service_name, window=params.window)
+        png = await asyncio.to_thread(charts.line_chart, errors.plain(title), lines, thresholds)
         latest = found[0].points[-1][1] if found[0].points else None
         state, limit = crossed(check, latest) if latest is not None else ("", None)
         filename = f"{name}-{slug(check.name)}-{params.window}.png"

@@ -30,7 +30,7 @@ async def queue_depth(ctx: ActionContext, _: NoParams) -> ActionResult:
     width = max(len(k) for k in depths)
     details = "\n".join(f"{key:<{width}}  {depth}" for key, depth in depths.items())
     return ActionResult(
-        f"{sum(depths.values())} jobs in {len(depths)} queues of {ctx.service_name or 'this service'}",
+        errors.Said("redis_queue_depth", jobs=sum(depths.values()), queues=len(depths), service=ctx.service_name),
         details=details,
         data={"queues": depths},
     )
@@ -105,7 +105,15 @@ async def info(ctx: ActionContext, _: NoParams) -> ActionResult:
         ("keys", str(s.keys)),
     ]
     return ActionResult(
-        f"Redis of {ctx.service_name}: hit rate {hit_rate}, memory {_bytes(s.memory.used)} ({limit})",
+        errors.Said(
+            "redis_info",
+            service=ctx.service_name,
+            hit_rate=None if s.hit_rate is None else f"{s.hit_rate:.1%}",
+            memory=_bytes(s.memory.used),
+            # Of maxmemory (None: no limit set), as INFO's own figures.
+            ratio=f"{s.memory.ratio:.0%}" if s.memory.maxmemory else None,
+            maxmemory=_bytes(s.memory.maxmemory) if s.memory.maxmemory else None,
+        ),
         details="\n".join(f"{label:<13} {value}" for label, value in rows),
         data={
             "hit_rate": s.hit_rate,
@@ -128,13 +136,18 @@ async def clear_cache(ctx: ActionContext, p: PatternParams) -> ActionResult:
         scan = redis.scan_keys if ctx.dry_run else redis.unlink_keys
         found = await scan(url, p.pattern, bound=CLEAR_BOUND, time_limit=ctx.timeout_seconds)
     if not found.count:
-        return ActionResult(f"No key matches `{p.pattern}`", no_op=True, data={"count": 0})
-    amount = f"{found.count}" if found.complete else f"the first {found.count} (the bound; run again for the rest)"
-    verb = "Would unlink" if ctx.dry_run else "Unlinked"
-    sample = ", ".join(found.sample) + (", …" if found.count > len(found.sample) else "")
+        return ActionResult(errors.Said("redis_no_key", pattern=errors.Code(p.pattern)), no_op=True, data={"count": 0})
     return ActionResult(
-        f"{verb} {amount} keys matching `{p.pattern}`, e.g. {sample}",
-        changes=(Change(f"keys matching {p.pattern}", "cached", "unlinked"),),
+        errors.Said(
+            "redis_unlinked",
+            dry_run=ctx.dry_run,
+            count=found.count,
+            complete=found.complete,
+            pattern=errors.Code(p.pattern),
+            sample=list(found.sample),
+            more=found.count > len(found.sample),
+        ),
+        changes=(Change(errors.Said("redis_keys_matching", pattern=p.pattern), "cached", "unlinked"),),
         data={"count": found.count, "sample": list(found.sample), "complete": found.complete},
     )
 
@@ -149,11 +162,16 @@ async def purge_queue(ctx: ActionContext, p: QueueParams) -> ActionResult:
         else:
             depth = await redis.purge_queue(url, p.queue, time_limit=ctx.timeout_seconds)
     if not depth and ctx.dry_run:
-        return ActionResult(f"Queue `{p.queue}` is already empty", no_op=True, data={"jobs": 0})
-    verb = "Would delete" if ctx.dry_run else "Deleted"
+        return ActionResult(errors.Said("redis_queue_empty", queue=errors.Code(p.queue)), no_op=True, data={"jobs": 0})
     return ActionResult(
-        f"{verb} the {depth} jobs of queue `{p.queue}`",
-        changes=(Change(f"queue {p.queue}", f"{depth} jobs", "0 jobs"),),
+        errors.Said("redis_purged", dry_run=ctx.dry_run, jobs=depth, queue=errors.Code(p.queue)),
+        changes=(
+            Change(
+                errors.Said("redis_queue", queue=p.queue),
+                errors.Said("redis_jobs", jobs=depth),
+                errors.Said("redis_jobs", jobs=0),
+            ),
+        ),
         data={"jobs": depth},
     )
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from bot import errors
 from bot.catalog import Service
 from bot.catalog_targets import Target, TargetKind
 
@@ -43,13 +44,27 @@ class ActionContext:
         return None if self.service is None else self.service.target(kind, self.component)
 
 
+Label = str | errors.Said
+"""What a result names: a name or a state as the target gives it (`replicas`, `running`), or words, as a
+phrase of the book (`container web-1`, `running since 09:12:03 UTC`)."""
+
+
+def plain(label: Label) -> str:
+    """A label as plain text (stored records, file titles): words said with the process's phrase book."""
+    return label if isinstance(label, str) else errors.plain(label)
+
+
 @dataclass(frozen=True)
 class Change:
     """One before → after line of a preview or a result."""
 
-    what: str
-    before: str
-    after: str
+    what: Label
+    before: Label
+    after: Label
+
+    def recorded(self) -> dict[str, str]:
+        """As the execution record keeps it: plain text, as it was said at the time (the record is history)."""
+        return {"what": plain(self.what), "before": plain(self.before), "after": plain(self.after)}
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,7 @@ class Attachment:
     """A file a result carries (the whole of a long output, a chart): posted in the result's thread."""
 
     filename: str
-    title: str
+    title: errors.Said
     content: str | bytes
 
 
@@ -77,15 +92,21 @@ class Chart:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """What an action did (or, in a dry run, would do). Plain text: the Slack layer escapes it."""
+    """What an action did (or, in a dry run, would do): a phrase of the book (templates/phrases.yml)
+    said with data fields, never a sentence; each surface renders it (Slack escapes its fields)."""
 
-    summary: str
+    summary: errors.Said
     changes: tuple[Change, ...] = ()
     details: str | None = None  # preformatted block (tables, log lines), already size-capped
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures for tests and checks
     no_op: bool = False  # nothing to change (already at that revision, already at N replicas)
     files: tuple[Attachment, ...] = ()  # uploaded whole in the result's thread (long output, charts)
     chart: Chart | None = None  # a chart result: the surface words its caption from these facts
+
+    @property
+    def summary_text(self) -> str:
+        """The summary as plain text in the process's phrase book: what the execution record keeps."""
+        return errors.plain(self.summary)
 
 
 class Action(Protocol):
@@ -177,8 +198,10 @@ __all__ = [
     "Attachment",
     "Change",
     "FunctionAction",
+    "Label",
     "ProgressReporter",
     "UnknownActionError",
     "ValidationError",
     "missing_requirements",
+    "plain",
 ]

@@ -62,7 +62,7 @@ class PendingOutcome:
     procedure: Procedure
     execution: Execution
     changes: tuple[Change, ...]
-    notes: tuple[str, ...]
+    notes: tuple[errors.Said, ...]
     last_interrupted: Execution | None = None  # the target's last run was cut off: look before confirming
 
 
@@ -172,8 +172,9 @@ class Engine:
             created_at=now,
             expires_at=now + timedelta(minutes=procedure.confirm_timeout_minutes),
             preview={
-                "changes": [c.__dict__ for c in changes],
-                "notes": list(notes),
+                # As said at the time, in plain text: the record is history, not re-worded by a later book.
+                "changes": [c.recorded() for c in changes],
+                "notes": [errors.plain(n) for n in notes],
                 "args": self.shown_args(procedure, args),  # what messages and history show of the args
                 "seen": seen,  # what the dry run saw: a confirmation runs only while it still holds
             },
@@ -190,7 +191,7 @@ class Engine:
                     command=self.shown_command(parsed),
                     policy="allowed",
                 ),
-                _entry("preview", BOT_ACTOR, execution, changes=[c.__dict__ for c in changes]),
+                _entry("preview", BOT_ACTOR, execution, changes=[c.recorded() for c in changes]),
             ],
         )
         return PendingOutcome(
@@ -368,7 +369,8 @@ class Engine:
                         progress=report,
                         expected=recorded.get(index, {}).get("data"),
                     )
-                    ok, summary, details = True, result.summary, result.details
+                    # The step record and its audit row keep the summary as it was said (plain text).
+                    ok, summary, details = True, result.summary_text, result.details
                 except errors.BotError as exc:
                     ok, summary, details = False, str(exc), None
                 record = StepRecord(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot import errors
-from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, ProgressReporter
+from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, ProgressReporter, plain
 from bot.catalog import Catalog
 from bot.runbooks.loader import step_arguments
 from bot.runbooks.model import Procedure, Step
@@ -78,23 +78,25 @@ class StepRunner:
 
     async def preview(
         self, procedure: Procedure, args: Mapping[str, Any], service: str | None
-    ) -> tuple[tuple[Change, ...], tuple[str, ...], list[dict[str, Any]]]:
+    ) -> tuple[tuple[Change, ...], tuple[errors.Said, ...], list[dict[str, Any]]]:
         """What the mutating steps would change, from the target's own dry run, notes on the rest, and
         what each dry run saw (step index, changed items with their current value, result data): the
         state a confirmation is checked against."""
         changes: list[Change] = []
-        notes: list[str] = []
+        notes: list[errors.Said] = []
         dry_runs: list[ActionResult] = []
         seen: list[dict[str, Any]] = []
         for index, step in self.chosen(procedure, args):
             if not self._registry.get(step.action).mutating:
-                notes.append(f"then {step.label()}")
+                notes.append(errors.Said("step_then", step=step.label()))
                 continue
             result = await self.run(procedure, step, args, service, dry_run=True)
             dry_runs.append(result)
             changes.extend(result.changes)
             notes.append(result.summary)
-            seen.append({"index": index, "changes": [[c.what, c.before] for c in result.changes], "data": result.data})
+            # Items by their plain text, as the confirmation's dry run will say them (drift.describe compares).
+            items = [[plain(c.what), plain(c.before)] for c in result.changes]
+            seen.append({"index": index, "changes": items, "data": result.data})
         if dry_runs and all(r.no_op for r in dry_runs):
             raise errors.NothingToChange("nothing_to_change", summaries=[r.summary for r in dry_runs])
         return tuple(changes), tuple(notes), seen

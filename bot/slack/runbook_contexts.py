@@ -8,10 +8,11 @@ checks the id. The templates hold the words; this module only turns records into
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.actions.registry import ActionResult, Change, Chart
+from bot import errors
+from bot.actions.registry import ActionResult, Change, Chart, Label
 from bot.catalog import Catalog
 from bot.comms.contexts import CONTROL, safe
 from bot.ids import ActionId, BlockId
@@ -34,6 +35,28 @@ def shown(text: object, limit: int = VALUE_LIMIT) -> str:
 def in_code(text: object, limit: int = VALUE_LIMIT) -> str:
     """Escaped text for inside a `code span`: a backtick in it cannot close the span."""
     return safe(text, limit).replace("`", "'")
+
+
+Phrases = Callable[[errors.Said, Callable[[errors.Field], str]], str]
+"""The phrase book (Templates.phrase): a phrase said with its fields, each shown the given way."""
+
+
+def _mrkdwn_field(value: errors.Field) -> str:
+    return mrkdwn.field(CONTROL.sub("", value) if isinstance(value, str) else value)
+
+
+def said(phrases: Phrases, label: Label, limit: int = VALUE_LIMIT) -> str:
+    """What an action said, in mrkdwn: a phrase's fields escaped (a name can never ping or link), or
+    a name as typed, escaped."""
+    if isinstance(label, str):
+        return shown(label, limit)
+    text = phrases(label, _mrkdwn_field)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def said_in_code(phrases: Phrases, label: Label) -> str:
+    """What an action said, for inside a `code span`: the phrase as plain text, escaped, no backtick."""
+    return in_code(label if isinstance(label, str) else phrases(label, errors.plain_field))
 
 
 def preformatted(text: str) -> str:
@@ -63,15 +86,22 @@ def execution_command(execution: Execution) -> str:
     return command(execution.procedure, shown_args(execution), execution.command)
 
 
-def _changes(changes: Sequence[Change]) -> list[dict[str, str]]:
-    return [{"what": shown(c.what), "before": in_code(c.before), "after": in_code(c.after)} for c in changes]
-
-
-def results(found: Iterable[ActionResult]) -> list[dict[str, Any]]:
+def _changes(phrases: Phrases, changes: Sequence[Change]) -> list[dict[str, str]]:
     return [
         {
-            "summary": shown(r.summary),
-            "changes": _changes(r.changes),
+            "what": said(phrases, c.what),
+            "before": said_in_code(phrases, c.before),
+            "after": said_in_code(phrases, c.after),
+        }
+        for c in changes
+    ]
+
+
+def results(phrases: Phrases, found: Iterable[ActionResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "summary": said(phrases, r.summary),
+            "changes": _changes(phrases, r.changes),
             "details": preformatted(r.details) if r.details else "",
             "chart": _chart(r.chart) if r.chart else None,
         }
@@ -123,10 +153,10 @@ def allowed_list(procedures: Sequence[Procedure]) -> dict[str, Any]:
     return {"procedures": [_procedure_line(p) for p in procedures]}
 
 
-def read_only_result(outcome: ReadOnlyOutcome, user_id: str) -> dict[str, Any]:
+def read_only_result(phrases: Phrases, outcome: ReadOnlyOutcome, user_id: str) -> dict[str, Any]:
     return {
         "title": shown(command_text(outcome.procedure.name, outcome.args, outcome.command)),
-        "results": results(outcome.results),
+        "results": results(phrases, outcome.results),
         "command": command(outcome.procedure.name, outcome.args, outcome.command),
         "user": mention(user_id),
     }
@@ -136,7 +166,7 @@ def _clock_time(execution: Execution) -> str:
     return execution.expires_at.strftime("%H:%M")
 
 
-def preview(pending: PendingOutcome) -> dict[str, Any]:
+def preview(phrases: Phrases, pending: PendingOutcome) -> dict[str, Any]:
     execution, procedure = pending.execution, pending.procedure
     if procedure.approval == "two_person":
         approval = "emergency" if execution.args.get(EMERGENCY_ARG) else "two_person"
@@ -149,8 +179,8 @@ def preview(pending: PendingOutcome) -> dict[str, Any]:
         "service": shown(execution.service or ""),
         "requester": mention(execution.requester),
         "command": execution_command(execution),
-        "changes": _changes(pending.changes),
-        "notes": [shown(n) for n in pending.notes if n],
+        "changes": _changes(phrases, pending.changes),
+        "notes": [said(phrases, n) for n in pending.notes],
         "interrupted": None
         if last is None
         else {
@@ -214,7 +244,9 @@ def closed(execution: Execution, procedure: Procedure, by: str | None) -> dict[s
     return {**_outcome(execution), "procedure": shown(procedure.name), "by": mention(by) if by else ""}
 
 
-def history(executions: Sequence[Execution], service: str | None, rollout: ActionResult | None) -> dict[str, Any]:
+def history(
+    phrases: Phrases, executions: Sequence[Execution], service: str | None, rollout: ActionResult | None
+) -> dict[str, Any]:
     return {
         "service": shown(service or ""),
         "executions": [
@@ -227,7 +259,7 @@ def history(executions: Sequence[Execution], service: str | None, rollout: Actio
             }
             for e in executions
         ],
-        "rollout": results([rollout] if rollout is not None else []),
+        "rollout": results(phrases, [rollout] if rollout is not None else []),
     }
 
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import errors
 from bot.actions.registry import ActionResult, Change, Chart
 from bot.catalog import Catalog
 from bot.comms.samples import NASTY
@@ -44,17 +45,28 @@ def _procedure(name: str, **fields: Any) -> Procedure:
     )
 
 
+# Actions' phrases said with hostile fields (a pod name, a quoted key pattern). The book's phrases are
+# checked by check_phrases; here, what the surface shows of their fields.
+_SAID = errors.Said("k8s_pod", pod=HOSTILE)
+_QUOTED = errors.Said("redis_no_key", pattern=errors.Code(HOSTILE))
+
+
+def _hostile_phrase(said: errors.Said, show: Callable[[errors.Field], str]) -> str:
+    """A phrase book whose every phrase is only its fields, each shown by the surface (contexts.said)."""
+    return " ".join(show(value) for value in said.fields.values() if isinstance(value, str | errors.Code))
+
+
 def _result() -> ActionResult:
     return ActionResult(
-        HOSTILE,
-        changes=tuple(Change(HOSTILE, HOSTILE, HOSTILE) for _ in range(3)),
+        _SAID,
+        changes=(Change(HOSTILE, HOSTILE, HOSTILE), Change(_SAID, _QUOTED, _SAID), Change(_QUOTED, _SAID, _QUOTED)),
         details=HOSTILE * 3,
     )
 
 
 def _chart_result() -> ActionResult:
     """A chart of a hostile catalog check (its name is free text) on a hostile service name."""
-    return ActionResult(HOSTILE, chart=Chart(HOSTILE, HOSTILE, "6h", 3, 0.0712, "fail", 0.05))
+    return ActionResult(_QUOTED, chart=Chart(HOSTILE, HOSTILE, "6h", 3, 0.0712, "fail", 0.05))
 
 
 def _execution(state: State, **fields: Any) -> Execution:
@@ -99,22 +111,24 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
         "runbook_help_procedure": lambda: contexts.help_procedure(scale),
         "runbook_list": lambda: contexts.allowed_list(many),
         "runbook_result": lambda: contexts.read_only_result(
+            _hostile_phrase,
             ReadOnlyOutcome(status, {"service": HOSTILE}, (*(_result() for _ in range(19)), _chart_result()), HOSTILE),
             "<!channel>",
         ),
         "runbook_preview": lambda: contexts.preview(
+            _hostile_phrase,
             PendingOutcome(
                 scale,
                 _execution(State.PENDING),
-                tuple(Change(HOSTILE, HOSTILE, HOSTILE) for _ in range(30)),
-                (HOSTILE, HOSTILE),
+                tuple(Change(_SAID if i % 2 else HOSTILE, HOSTILE, _SAID) for i in range(30)),
+                (_SAID, _QUOTED),
                 last_interrupted=interrupted,
-            )
+            ),
         ),
         "runbook_progress": lambda: contexts.progress(running, scale, _steps(), HOSTILE, HOSTILE),
         "runbook_closed": lambda: contexts.closed(_execution(State.FAILED), scale, "<!here>"),
         "runbook_history": lambda: contexts.history(
-            [replace(running, requester="<!channel>", approver=HOSTILE)] * 30, HOSTILE, _result()
+            _hostile_phrase, [replace(running, requester="<!channel>", approver=HOSTILE)] * 30, HOSTILE, _result()
         ),
         "runbook_not_attached": dict,
         "runbook_breakglass": lambda: contexts.breakglass_notice(running, HOSTILE, contexts.approvers(catalog)),

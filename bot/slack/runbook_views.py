@@ -43,10 +43,10 @@ class RunbookViews:
         return self._message("runbook_list", contexts.allowed_list(procedures))
 
     def read_only_result(self, outcome: ReadOnlyOutcome, user_id: str) -> tuple[str, bk.Blocks]:
-        return self._message("runbook_result", contexts.read_only_result(outcome, user_id))
+        return self._message("runbook_result", contexts.read_only_result(self._templates.phrase, outcome, user_id))
 
     def preview(self, pending: PendingOutcome) -> tuple[str, bk.Blocks]:
-        return self._message("runbook_preview", contexts.preview(pending))
+        return self._message("runbook_preview", contexts.preview(self._templates.phrase, pending))
 
     def progress(
         self,
@@ -66,7 +66,8 @@ class RunbookViews:
     def history(
         self, executions: Sequence[Execution], service: str | None, rollout: ActionResult | None
     ) -> tuple[str, bk.Blocks]:
-        return self._message("runbook_history", contexts.history(executions, service, rollout))
+        context = contexts.history(self._templates.phrase, executions, service, rollout)
+        return self._message("runbook_history", context)
 
     def not_attached(self) -> tuple[str, bk.Blocks]:
         """A result answered through response_url: its files need the bot in the channel."""

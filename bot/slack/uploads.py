@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot import metrics
+from bot import errors, metrics
 from bot.actions.registry import Attachment
 from bot.slack.webapi import SlackWebApi, _call_status, _translate
 
@@ -25,7 +25,7 @@ async def upload_files(
     """Share `files` in `channel` (in the thread of `thread_ts` when given), one upload call for all."""
     if not files:
         return
-    uploads = [{"filename": f.filename, "title": f.title, "content": f.content} for f in files]
+    uploads = [{"filename": f.filename, "title": errors.plain(f.title), "content": f.content} for f in files]
     try:
         await slack.client.files_upload_v2(file_uploads=uploads, channel=channel, thread_ts=thread_ts)
     except (SlackApiError, SlackClientError, aiohttp.ClientError, TimeoutError) as exc:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from bot import errors
 from bot.actions.registry import ActionContext, ActionRegistry, ActionResult, Change, FunctionAction
 from bot.catalog import Catalog, Service, load_catalog
 from bot.runbooks.engine import ROLLOUT_HISTORY, Engine, Invocation
@@ -56,7 +57,9 @@ class Target:
                 raise self.fail_dry_run_with
             self.dry_runs.append(record)
             return ActionResult(
-                f"would set {after}", changes=(Change("replicas", self.before, after),), data=dict(self.dry_run_data)
+                errors.Said("k8s_value_set", dry_run=True, target="replicas", value=after),
+                changes=(Change("replicas", self.before, after),),
+                data=dict(self.dry_run_data),
             )
         self.runs.append(record)
         self.expected.append(ctx.expected)
@@ -67,17 +70,21 @@ class Target:
         if self.fail_with is not None:
             raise self.fail_with
         return ActionResult(
-            f"set {after}", changes=(Change("replicas", self.before, after),), details=f"{ctx.service_name}={after}"
+            errors.Said("k8s_value_set", dry_run=False, target="replicas", value=after),
+            changes=(Change("replicas", self.before, after),),
+            details=f"{ctx.service_name}={after}",
         )
 
     async def history(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.histories.append((ctx.service_name, ctx.service, params))
-        return ActionResult("rollout history", details=f"revisions of {ctx.service_name}")
+        return ActionResult(
+            errors.Said("k8s_history", revisions=1, current=1), details=f"revisions of {ctx.service_name}"
+        )
 
     async def read(self, ctx: ActionContext, params: BaseModel) -> ActionResult:
         self.reads += 1
         self.read_services.append(ctx.service_name)
-        return ActionResult("read", details="line")
+        return ActionResult(errors.Said("k8s_pods", pods=1, ready=1), details="line")
 
 
 class NoParams(BaseModel):

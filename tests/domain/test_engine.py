@@ -58,7 +58,7 @@ async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domai
     execution = outcome.execution
     assert outcome.procedure is PROCEDURES["scale"]
     assert [(c.what, c.before, c.after) for c in outcome.changes] == [("replicas", "3", "5")]
-    assert outcome.notes == ("would set 5",)
+    assert outcome.notes == (errors.Said("k8s_value_set", dry_run=True, target="replicas", value="5"),)
     preview = domain.store.audit_log[1]
     assert (preview.kind, preview.actor) == ("preview", "runbook-bot")
     assert preview.detail == {"changes": [{"what": "replicas", "before": "3", "after": "5"}]}
@@ -73,7 +73,7 @@ async def test_request_previews_with_a_dry_run_and_changes_nothing(domain: Domai
     assert (execution.expires_at - domain.clock.now).total_seconds() == 5 * 60
     assert execution.preview == {
         "changes": [{"what": "replicas", "before": "3", "after": "5"}],
-        "notes": ["would set 5"],
+        "notes": ["Dry run: would set replicas to 5"],  # as said at the time, in plain text
         "args": {"service": "backend", "replicas": 5},
         "seen": [{"index": 0, "changes": [["replicas", "3"]], "data": {}}],  # what a confirmation checks again
     }
@@ -297,7 +297,7 @@ async def test_a_read_only_procedure_runs_at_once_and_creates_no_execution(domai
     assert isinstance(outcome, ReadOnlyOutcome)
     assert outcome.procedure is PROCEDURES["status"]
     assert outcome.args == {"service": "backend"}
-    assert [r.summary for r in outcome.results] == ["read"]
+    assert [r.summary for r in outcome.results] == [errors.Said("k8s_pods", pods=1, ready=1)]
     assert domain.target.read_services == ["backend"]
     assert domain.target.reads == 1
     assert domain.store.executions == {}
@@ -643,7 +643,7 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
         0,
         "test.change",
         True,
-        "set 5",
+        "Set replicas to 5",  # the record keeps the summary as it was said
         "backend=5",
     )
     assert isinstance(step.seconds, float)
@@ -653,7 +653,7 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
         "index": 0,
         "label": "test.change",
         "ok": True,
-        "summary": "set 5",
+        "summary": "Set replicas to 5",
     }
     assert entry.detail["seconds"] == step.seconds
     assert entry.actor == "runbook-bot"

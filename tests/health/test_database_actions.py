@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from bot import errors
 from bot.actions.postgres import database_actions
 from bot.actions.registry import ActionContext, ActionRegistry
 from bot.catalog import Catalog, Service
@@ -65,7 +66,7 @@ async def test_postgres_connections_counts_client_connections(registry: ActionRe
     result = await action.run(ActionContext("backend", service_db), registry.validate_params(action.name, {}))
     assert result.data["in_use"] >= 1
     assert result.data["max_connections"] > 0
-    assert "connections in use" in result.summary
+    assert "connections in use" in errors.plain(result.summary)
 
 
 async def test_cancel_long_queries_dry_run_changes_nothing_when_nothing_is_long(
@@ -151,7 +152,7 @@ async def test_queue_depth_reads_list_and_sorted_set_queues(
         action = registry.get("redis.queue_depth")
         result = await action.run(ActionContext("email-triage", service), registry.validate_params(action.name, {}))
         assert result.data["queues"] == {waiting: 3, failed: 2, absent: 0}
-        assert "5 jobs" in result.summary
+        assert "5 jobs" in errors.plain(result.summary)
     finally:
         await client.delete(waiting, failed)
         await client.aclose()

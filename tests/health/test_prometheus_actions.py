@@ -25,8 +25,8 @@ async def test_query_runs_the_catalog_query_and_judges_it_by_its_thresholds(
     backend_error_rate = catalog.services["backend"].prometheus[0]
     assert prom.queries == [backend_error_rate.query]  # exactly the catalog's PromQL, nothing typed
     assert result.data["state"] == "fail"
-    assert result.summary.startswith("error rate of backend = 0.0")
-    assert "fail (above 0.05)" in result.summary
+    assert errors.plain(result.summary).startswith("error rate of backend = 0.0")
+    assert "fail (above 0.05)" in errors.plain(result.summary)
 
 
 async def test_a_check_is_found_by_its_name_or_its_slug(prom: PrometheusFake, catalog: Catalog) -> None:

@@ -137,7 +137,10 @@ async def test_previous_logs_of_a_service_whose_pods_never_restarted_say_so(kube
     ctx = ActionContext("backend", catalog.service("backend"), timeout_seconds=10)
     params = registry.validate_params("kubernetes.logs", {"previous": True})
     result = await registry.get("kubernetes.logs").run(ctx, params)
-    assert result.summary == "No pod of backend has restarted, so none has a previous container to read logs from"
+    assert (
+        errors.plain(result.summary)
+        == "No pod of backend has restarted, so none has a previous container to read logs from"
+    )
 
 
 def _gets(cluster: SandboxCluster) -> set[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import errors
 from bot.actions.registry import ActionResult, Chart
 from bot.app import template_samples
 from bot.catalog import Catalog
@@ -165,7 +166,8 @@ def test_aliases_in_a_template_are_shared_as_safe_load_shares_them_never_expande
 )
 def test_a_chart_result_is_captioned_by_the_template_from_the_actions_facts(chart: Chart, caption: str) -> None:
     status = _procedure("graph")
-    outcome = ReadOnlyOutcome(status, {}, (ActionResult("the chart's own title", chart=chart),), "graph backend")
+    title = errors.Said("prometheus_chart", check=chart.check, service=chart.service, window=chart.window)
+    outcome = ReadOnlyOutcome(status, {}, (ActionResult(title, chart=chart),), "graph backend")
 
     text, blocks = RunbookViews(Templates(TEMPLATES)).read_only_result(outcome, "U0ALICE")
 
