@@ -74,7 +74,7 @@ def incident(inc: Incident, catalog: Catalog, *, late: bool = False) -> dict[str
         "severity_description": safe(severity.description if severity else "", 200),
         "response": safe(severity.response if severity else "", 100),
         "escalation": [safe(e, 200) for e in (severity.escalation if severity else [])],
-        "update_every": f"{every} minutes" if every else "",
+        "update_every": every or 0,  # minutes; 0: no regular updates (the template words both)
         "impact": safe(inc.impact or "Being assessed"),
         "services": _services(inc.services),
         "lead": mention(inc.lead),
@@ -97,8 +97,8 @@ def incident_resolved(inc: Incident, catalog: Catalog, *, resolved_by: str) -> d
     end = inc.resolved_at or inc.declared_at
     return {
         **incident(inc, catalog),
-        "root_cause": safe(inc.root_cause or "Not given"),
-        "resolution": safe(inc.resolution or "Not given"),
+        "root_cause": safe(inc.root_cause or ""),  # "": none given (the template says so)
+        "resolution": safe(inc.resolution or ""),
         "duration": duration(end - inc.declared_at),
         "resolved_at": when(end, catalog.timezone),
         "resolved_by": mention(resolved_by),

@@ -121,7 +121,7 @@ class MaintenancePublic:
             body |= {"scheduled_for": window.starts_at.isoformat(), "scheduled_until": window.ends_at.isoformat()}
         if component_status is not None:
             body["components"] = dict.fromkeys(page.components, component_status)
-        return {"page_id": page.page_id, "name": text["name"], "window": f"{start} – {end}", "incident": body}
+        return {"page_id": page.page_id, "name": text["name"], "window": {"start": start, "end": end}, "incident": body}
 
     async def propose(self, window: MaintenanceWindow, *, action: str, requested_by: str) -> PublicDraft:
         """Write the draft and post its preview in the window's thread (its announcement)."""

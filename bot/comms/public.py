@@ -232,7 +232,7 @@ def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = N
     first = pages[0].get("incident", {}) if pages else {}
     return {
         "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
-        "window": contexts.safe(draft.payload.get("window", ""), 200),  # a maintenance's times, as previewed
+        "window": _window(draft.payload),
         # A scheduled maintenance names its components; they change status only while it runs.
         "component_ids": contexts.safe(", ".join(first.get("component_ids") or []), 500),
         "action": draft.action,
@@ -246,6 +246,14 @@ def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = N
     }
 
 
+def _window(payload: Mapping[str, Any]) -> dict[str, str]:
+    """A maintenance's times, as previewed: its start and end (a draft written before held one text)."""
+    window = payload.get("window", "")
+    if isinstance(window, Mapping):
+        return {"start": contexts.safe(window.get("start", ""), 100), "end": contexts.safe(window.get("end", ""), 100)}
+    return {"start": contexts.safe(window, 200), "end": ""}
+
+
 def _page_context(page: Mapping[str, Any]) -> dict[str, Any]:
     body = page.get("incident", {})
     components = body.get("components") or {}
@@ -253,5 +261,8 @@ def _page_context(page: Mapping[str, Any]) -> dict[str, Any]:
         "page_id": contexts.safe(page.get("page_id", ""), 60),
         "name": contexts.safe(page.get("name", ""), 200),
         "body": contexts.safe(body.get("body", "")),
-        "components": contexts.safe(", ".join(f"{c} → {s}" for c, s in components.items()) or "unchanged", 500),
+        # Each component and the status the call sets (none: the components stay as they are).
+        "components": [
+            {"name": contexts.safe(c, 200), "status": contexts.safe(str(s), 40)} for c, s in components.items()
+        ],
     }

@@ -75,7 +75,7 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         payload={
             "page_id": NASTY,
             "name": NASTY,
-            "window": NASTY,
+            "window": {"start": NASTY, "end": NASTY},
             "incident": {"status": "scheduled", "body": NASTY, "component_ids": [NASTY, NASTY]},
         },
     )

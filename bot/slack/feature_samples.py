@@ -13,7 +13,7 @@ from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
-from bot.comms import guide_events, outbox_events, samples
+from bot.comms import escalation_events, guide_events, outbox_events, samples
 from bot.comms.contexts import safe
 from bot.comms.maintenance import PublicOffer
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
@@ -166,6 +166,7 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         *(IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.opened(NASTY, NASTY)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.step(NASTY)),
+        IncidentEvent(_AT, escalation_events.KIND, "bot", escalation_events.encode(NASTY, [NASTY, NASTY])),
         *(
             IncidentEvent(
                 _AT, NASTY, "bot", outbox_events.encode(outbox_events.Delivery(target, action, outcome, *[NASTY] * 5))

@@ -16,7 +16,7 @@ from bot.alerts.payload import parse
 from bot.alerts.routing import Suggestion
 from bot.app import template_samples
 from bot.catalog import Catalog
-from bot.comms import guide_events
+from bot.comms import escalation_events, guide_events
 from bot.comms.records import IncidentEvent
 from bot.health import model as health
 from bot.health.model import CheckResult, Report, ServiceHealth, State
@@ -190,6 +190,25 @@ def test_a_guides_timeline_entries_are_stored_as_data_and_worded_by_the_template
     assert lines[0].endswith("*guide* by <@U0ALICE>: opened the runbook guide Dashboard &lt;!here&gt;: Slow")
     assert lines[1].endswith("*guide* by <@U0ALICE>: from the runbook guide: /runbook top email-dashboard")
     assert lines[2].endswith("*guide* by <@U0ALICE>: opened the runbook guide Old: Words")
+
+
+def test_an_escalation_entry_is_stored_as_data_and_a_contact_named_like_a_ping_is_shown_as_text(
+    catalog: Catalog,
+) -> None:
+    incident = feature_samples.incident(catalog, 1)
+    at = incident.declared_at
+    stored = escalation_events.encode("L2", ["<!channel> on-call", "db-team"])
+    assert escalation_events.read(stored) == escalation_events.Escalated("L2", ("<!channel> on-call", "db-team"))
+    events = [
+        IncidentEvent(at, escalation_events.KIND, "bot", stored),
+        IncidentEvent(at, escalation_events.KIND, "bot", "L1: ops"),  # written before, as words
+    ]
+
+    shown = Templates(TEMPLATES).render("incident_timeline", incident_contexts.timeline(incident, events, catalog))
+
+    lines = shown.blocks[1]["text"]["text"].split("\n")
+    assert lines[0].endswith("*escalation* by the bot: L2: &lt;!channel&gt; on-call, db-team")
+    assert lines[1].endswith("*escalation* by the bot: L1: ops")
 
 
 def test_a_check_named_like_a_ping_is_shown_as_text_in_the_report() -> None:
