@@ -51,13 +51,12 @@ def when(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def duration(span: timedelta) -> str:
+def duration(span: timedelta) -> dict[str, int]:
+    """A span in whole days, hours and minutes: templates word it (`duration` in comms_macros.j2)."""
     minutes = max(0, int(span.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours)
-    parts += [f"{mins}m"] * bool(mins or not parts)
-    return " ".join(parts)
+    return {"days": days, "hours": hours, "minutes": mins}
 
 
 def _services(names: Sequence[str]) -> str:

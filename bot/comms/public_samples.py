@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.catalog import Catalog
@@ -38,7 +39,7 @@ def _window(step: str) -> Callable[[], Mapping[str, Any]]:
         "plural": step != "started",
         "start": YAML_HOSTILE,
         "end": YAML_HOSTILE,
-        "duration": "2h",
+        "duration": contexts.duration(timedelta(hours=2)),
     }
 
 
@@ -88,7 +89,7 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
             **contexts.incident(_incident(catalog), catalog, late=True),
             "level": contexts.safe(NASTY, 20),
             "contacts": contexts.safe(NASTY, 200),
-            "open_for": "30m",
+            "open_for": contexts.duration(timedelta(minutes=30)),
         },
         **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
         "maintenance_public_preview": lambda: preview_context(
