@@ -59,8 +59,8 @@ def duration(span: timedelta) -> dict[str, int]:
     return {"days": days, "hours": hours, "minutes": mins}
 
 
-def _services(names: Sequence[str]) -> str:
-    return ", ".join(safe(n, 80) for n in names) or "not specified"
+def _services(names: Sequence[str]) -> list[str]:
+    return [safe(n, 80) for n in names]  # none: the template says so
 
 
 def incident(inc: Incident, catalog: Catalog, *, late: bool = False) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def incident(inc: Incident, catalog: Catalog, *, late: bool = False) -> dict[str
         "response": safe(severity.response if severity else "", 100),
         "escalation": [safe(e, 200) for e in (severity.escalation if severity else [])],
         "update_every": every or 0,  # minutes; 0: no regular updates (the template words both)
-        "impact": safe(inc.impact or "Being assessed"),
+        "impact": safe(inc.impact or ""),  # "": not assessed yet (the template says so)
         "services": _services(inc.services),
         "lead": mention(inc.lead),
         "declared_by": mention(inc.declared_by),

@@ -59,7 +59,7 @@ class Escalations:
         context = {
             **contexts.incident(incident, self.catalog, late=job.late),
             "level": contexts.safe(step.level, 20),
-            "contacts": ", ".join(contexts.safe(c, 200) for c in step.contacts),
+            "contacts": [contexts.safe(c, 200) for c in step.contacts],
             "open_for": contexts.duration(timedelta(minutes=step.after_minutes)),
         }
         rendered = self.templates.render("incident_escalation", context)

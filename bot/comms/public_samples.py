@@ -88,7 +88,7 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         "incident_escalation": lambda: {
             **contexts.incident(_incident(catalog), catalog, late=True),
             "level": contexts.safe(NASTY, 20),
-            "contacts": contexts.safe(NASTY, 200),
+            "contacts": [contexts.safe(NASTY, 200)] * 3,
             "open_for": contexts.duration(timedelta(minutes=30)),
         },
         **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
