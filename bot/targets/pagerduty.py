@@ -63,7 +63,7 @@ class PagerDuty:
             found.append(
                 OnCall(
                     level=int(entry.get("escalation_level") or 0),
-                    name=str(user.get("summary") or user.get("name") or "someone"),
+                    name=str(user.get("summary") or user.get("name") or ""),  # "": unnamed (the template says so)
                     schedule=str(schedule.get("summary") or ""),
                 )
             )
