@@ -120,10 +120,6 @@ def pages_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(pages) if isinstance(pages, list) else [payload]
 
 
-def _joined(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 @dataclass
 class PublicComms:
     config: StatuspageConfig
@@ -152,9 +148,8 @@ class PublicComms:
         return {"pages": [self._page_draft(page, rule, action, status) for page in pages]}
 
     def _page_draft(self, page: Page, rule: PublicSeverity, action: str, status: str) -> dict[str, Any]:
-        services = _joined(page.names)
         context = {
-            "services": services,
+            "services": list(page.names),  # the template words the list (comms_macros.j2 `listed`)
             "plural": len(page.names) > 1,
             "condition": _CONDITION[rule.component_status],  # "an outage": after "of", "reports of"
             "problem": _PROBLEM[rule.component_status],  # "outage": after "the"
@@ -173,6 +168,7 @@ class PublicComms:
             }
         elif action == "resolve":
             body["components"] = dict.fromkeys(page.components, "operational")
+        services = ", ".join(page.names)  # data for the timeline's entry of each delivery
         return {"page_id": page.page_id, "services": services, "name": text["name"], "incident": body}
 
     async def propose(self, incident: Incident, *, action: str, status: str, requested_by: str) -> PublicDraft:

@@ -23,7 +23,7 @@ YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 def _public(status: str) -> Mapping[str, Any]:
     return {
-        "services": YAML_HOSTILE,
+        "services": [YAML_HOSTILE] * 3,
         "plural": True,
         "condition": "a partial outage",
         "problem": "partial outage",
@@ -35,7 +35,7 @@ def _public(status: str) -> Mapping[str, Any]:
 def _window(step: str) -> Callable[[], Mapping[str, Any]]:
     """The context of a window's public text (templates/public_maintenance_<step>.yml.j2)."""
     return lambda: {
-        "services": YAML_HOSTILE,
+        "services": [YAML_HOSTILE] * 3,
         "plural": step != "started",
         "start": YAML_HOSTILE,
         "end": YAML_HOSTILE,

@@ -68,3 +68,18 @@ def test_a_duration_is_data_and_the_templates_word_it(catalog: Catalog, tmp_path
         replace(resolved, resolved_at=resolved.declared_at + span), catalog, resolved_by="U0A"
     )
     assert Templates(folder).render("incident_resolved", context).text.endswith("(duration 1 days 2h 3m)")
+
+
+def test_the_services_customers_read_are_a_list_the_public_template_words() -> None:
+    templates = Templates(TEMPLATES)
+    words = {
+        "plural": True,
+        "condition": "an outage",
+        "problem": "outage",
+        "status": "investigating",
+        "impact": "major",
+    }
+    for names, said in ((["Mail"], "Mail"), (["Mail", "Web"], "Mail and Web"), (["A", "B", "C"], "A, B and C")):
+        assert (
+            templates.render_public("public_incident", {**words, "services": names})["name"] == f"An outage of {said}"
+        )
