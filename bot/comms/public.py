@@ -34,16 +34,6 @@ log = structlog.get_logger(__name__)
 
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
 PUBLIC_EVENT = "public"
-_CONDITION = {
-    "degraded_performance": "degraded performance",
-    "partial_outage": "a partial outage",
-    "major_outage": "an outage",
-}
-_PROBLEM = {
-    "degraded_performance": "degraded performance",
-    "partial_outage": "partial outage",
-    "major_outage": "outage",
-}
 _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": "public_resolved"}
 
 
@@ -151,8 +141,7 @@ class PublicComms:
         context = {
             "services": list(page.names),  # the template words the list (comms_macros.j2 `listed`)
             "plural": len(page.names) > 1,
-            "condition": _CONDITION[rule.component_status],  # "an outage": after "of", "reports of"
-            "problem": _PROBLEM[rule.component_status],  # "outage": after "the"
+            "component_status": rule.component_status,  # the template says what it means to customers
             "status": status,
             "impact": rule.impact,
         }

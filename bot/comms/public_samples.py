@@ -25,8 +25,7 @@ def _public(status: str) -> Mapping[str, Any]:
     return {
         "services": [YAML_HOSTILE] * 3,
         "plural": True,
-        "condition": "a partial outage",
-        "problem": "partial outage",
+        "component_status": "partial_outage",
         "status": status,
         "impact": "major",
     }

@@ -74,8 +74,7 @@ def test_the_services_customers_read_are_a_list_the_public_template_words() -> N
     templates = Templates(TEMPLATES)
     words = {
         "plural": True,
-        "condition": "an outage",
-        "problem": "outage",
+        "component_status": "major_outage",
         "status": "investigating",
         "impact": "major",
     }
