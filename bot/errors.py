@@ -203,23 +203,23 @@ def new_error_id() -> str:
     return "E-" + secrets.token_hex(4)
 
 
-def network_reason(exc: BaseException) -> str:
-    """Why a dependency could not be reached, without its address.
+def network_reason(exc: BaseException) -> Said:
+    """Why a dependency could not be reached, without its address: a phrase of the book.
 
     OSError texts name the host and port ("Connect call failed ('10.0.3.7', 5432)"), and client
     libraries copy them into their own messages; users are told which dependency is down, not where it is.
     """
     if isinstance(exc, TimeoutError):
-        return "timed out"
+        return Said("network_timed_out")
     if isinstance(exc, socket.gaierror):
-        return "its host name does not resolve"
+        return Said("network_unresolved")
     if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
+        return Said("network_refused")
     if isinstance(exc, ConnectionError):
-        return "connection lost"
+        return Said("network_lost")
     if isinstance(exc, OSError):
-        return f"network error ({errno.errorcode.get(exc.errno or 0, 'unknown')})"
+        return Said("network_error", code=errno.errorcode.get(exc.errno or 0, "unknown"))
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, OSError):
         return network_reason(cause)
-    return type(exc).__name__
+    return Said("network_failure", error=type(exc).__name__)

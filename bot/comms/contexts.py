@@ -51,17 +51,16 @@ def when(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def duration(span: timedelta) -> str:
+def duration(span: timedelta) -> dict[str, int]:
+    """A span in whole days, hours and minutes: templates word it (`duration` in comms_macros.j2)."""
     minutes = max(0, int(span.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours)
-    parts += [f"{mins}m"] * bool(mins or not parts)
-    return " ".join(parts)
+    return {"days": days, "hours": hours, "minutes": mins}
 
 
-def _services(names: Sequence[str]) -> str:
-    return ", ".join(safe(n, 80) for n in names) or "not specified"
+def _services(names: Sequence[str]) -> list[str]:
+    return [safe(n, 80) for n in names]  # none: the template says so
 
 
 def incident(inc: Incident, catalog: Catalog, *, late: bool = False) -> dict[str, Any]:
@@ -74,8 +73,8 @@ def incident(inc: Incident, catalog: Catalog, *, late: bool = False) -> dict[str
         "severity_description": safe(severity.description if severity else "", 200),
         "response": safe(severity.response if severity else "", 100),
         "escalation": [safe(e, 200) for e in (severity.escalation if severity else [])],
-        "update_every": f"{every} minutes" if every else "",
-        "impact": safe(inc.impact or "Being assessed"),
+        "update_every": every or 0,  # minutes; 0: no regular updates (the template words both)
+        "impact": safe(inc.impact or ""),  # "": not assessed yet (the template says so)
         "services": _services(inc.services),
         "lead": mention(inc.lead),
         "declared_by": mention(inc.declared_by),
@@ -97,8 +96,8 @@ def incident_resolved(inc: Incident, catalog: Catalog, *, resolved_by: str) -> d
     end = inc.resolved_at or inc.declared_at
     return {
         **incident(inc, catalog),
-        "root_cause": safe(inc.root_cause or "Not given"),
-        "resolution": safe(inc.resolution or "Not given"),
+        "root_cause": safe(inc.root_cause or ""),  # "": none given (the template says so)
+        "resolution": safe(inc.resolution or ""),
         "duration": duration(end - inc.declared_at),
         "resolved_at": when(end, catalog.timezone),
         "resolved_by": mention(resolved_by),

@@ -11,7 +11,7 @@ from datetime import timedelta
 import structlog
 
 from bot.catalog import Catalog
-from bot.comms import contexts
+from bot.comms import contexts, escalation_events
 from bot.comms.incidents import Poster
 from bot.comms.records import Incident, IncidentStore
 from bot.runbooks.engine import Clock
@@ -59,16 +59,16 @@ class Escalations:
         context = {
             **contexts.incident(incident, self.catalog, late=job.late),
             "level": contexts.safe(step.level, 20),
-            "contacts": ", ".join(contexts.safe(c, 200) for c in step.contacts),
+            "contacts": [contexts.safe(c, 200) for c in step.contacts],
             "open_for": contexts.duration(timedelta(minutes=step.after_minutes)),
         }
         rendered = self.templates.render("incident_escalation", context)
         await self.store.add_event(
             incident.id,
             at=self.clock(),
-            kind="escalation",
+            kind=escalation_events.KIND,
             actor="bot",
-            text=f"{step.level}: {', '.join(step.contacts)}",
+            text=escalation_events.encode(step.level, step.contacts),
         )
         await self.slack.post_message(
             incident.channel_id, rendered.text, rendered.blocks, thread_ts=incident.message_ts

@@ -228,7 +228,7 @@ class IncidentService:
         every = self.cadence(incident)
         context = {
             **contexts.incident(incident, self.catalog, late=job.late),
-            "due": contexts.duration(every) if every else "",
+            "due": contexts.duration(every) if every else None,  # None: the catalog dropped the cadence since
         }
         rendered = self.templates.render("incident_reminder", context)
         await self.store.add_event(incident.id, at=self.clock(), kind="reminder", actor="bot")

@@ -64,10 +64,6 @@ class WindowDrafts(Protocol):
         ...
 
 
-def _joined(names: tuple[str, ...]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 @dataclass
 class MaintenancePublic:
     config: StatuspageConfig
@@ -96,7 +92,7 @@ class MaintenancePublic:
         template, status, component_status = STEPS[action]
         start, end = contexts.when(window.starts_at, self.timezone), contexts.when(window.ends_at, self.timezone)
         context = {
-            "services": _joined(page.names),
+            "services": list(page.names),  # the template words the list (comms_macros.j2 `listed`)
             "plural": len(page.names) > 1,
             "start": start,
             "end": end,
@@ -121,7 +117,7 @@ class MaintenancePublic:
             body |= {"scheduled_for": window.starts_at.isoformat(), "scheduled_until": window.ends_at.isoformat()}
         if component_status is not None:
             body["components"] = dict.fromkeys(page.components, component_status)
-        return {"page_id": page.page_id, "name": text["name"], "window": f"{start} – {end}", "incident": body}
+        return {"page_id": page.page_id, "name": text["name"], "window": {"start": start, "end": end}, "incident": body}
 
     async def propose(self, window: MaintenanceWindow, *, action: str, requested_by: str) -> PublicDraft:
         """Write the draft and post its preview in the window's thread (its announcement)."""

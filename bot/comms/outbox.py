@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from bot import errors
 from bot.comms import outbox_events
 from bot.runbooks.engine import Clock
 from bot.targets.outbound import DeliveryError
@@ -264,12 +265,14 @@ class OutboxWorker:
             async with asyncio.timeout(self.lease.total_seconds() * LEASE_SHARE):
                 return await call
         except TimeoutError as exc:  # only our deadline: the calls' own timeouts are DeliveryErrors
-            raise DeliveryError("no answer within the outbox row's lease", temporary=True) from exc
+            raise DeliveryError(errors.Said("delivery_lease_over"), temporary=True) from exc
 
     async def _send(self, item: Claimed) -> str | None:
         if item.target == PAGERDUTY:
             if self.pager is None:
-                raise DeliveryError("the catalog has no `pagerduty` section", temporary=False)
+                raise DeliveryError(
+                    errors.Said("catalog_lacks_section", section=errors.Code("pagerduty")), temporary=False
+                )
             await self.pager.send_event(
                 routing_key_env=str(item.payload["routing_key_env"]),
                 event_action=item.action,
@@ -278,7 +281,9 @@ class OutboxWorker:
             )
             return None
         if self.statuspage is None:
-            raise DeliveryError("the catalog has no `statuspage` section", temporary=False)
+            raise DeliveryError(
+                errors.Said("catalog_lacks_section", section=errors.Code("statuspage")), temporary=False
+            )
         page_id = str(item.payload["page_id"])
         body: Mapping[str, Any] = item.payload["incident"]
         if item.action == "create":
@@ -288,7 +293,7 @@ class OutboxWorker:
                 self.statuspage, page_id, body, item.idempotency_key, item.attempts, self.statuspage.find_unresolved
             )
         if not item.statuspage_incident_id:
-            raise DeliveryError("there is no public incident to update (its creation was refused)", temporary=False)
+            raise DeliveryError(errors.Said("no_public_incident_to_update"), temporary=False)
         await self.statuspage.update_incident(page_id, item.statuspage_incident_id, body)
         return None
 

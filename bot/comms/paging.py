@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import errors
 from bot.catalog import Catalog
 from bot.comms.outbox import PAGERDUTY, Outbound
 from bot.comms.records import Incident
@@ -25,7 +26,8 @@ def trigger(catalog: Catalog, *, severity: str, services: Sequence[str], title: 
     if routing_key_env is None:
         return None
     payload: dict[str, object] = {
-        "summary": f"[{severity}] {title}"[:SUMMARY_MAX_CHARS],
+        # Stored in the outbox row as said at the time: PagerDuty shows it to whoever is paged.
+        "summary": errors.plain(errors.Said("pagerduty_summary", severity=severity, title=title))[:SUMMARY_MAX_CHARS],
         "source": SOURCE,
         "severity": config.event_severity.get(severity, "critical"),
         "custom_details": {"services": list(services), "lead": lead},
@@ -40,7 +42,7 @@ def not_paged_reason(catalog: Catalog, *, severity: str, services: Sequence[str]
     config = catalog.pagerduty
     if config is None or severity not in config.page or config.routing_key_env_for(severity, services):
         return None
-    return f"not paged: no PagerDuty routing key for {severity} or for {', '.join(services) or 'no service'}"
+    return errors.plain(errors.Said("not_paged", severity=severity, services=list(services)))
 
 
 def resolve(catalog: Catalog, incident: Incident) -> Outbound | None:

@@ -34,16 +34,6 @@ log = structlog.get_logger(__name__)
 
 UPDATE_STATUSES = ("investigating", "identified", "monitoring")
 PUBLIC_EVENT = "public"
-_CONDITION = {
-    "degraded_performance": "degraded performance",
-    "partial_outage": "a partial outage",
-    "major_outage": "an outage",
-}
-_PROBLEM = {
-    "degraded_performance": "degraded performance",
-    "partial_outage": "partial outage",
-    "major_outage": "outage",
-}
 _TEMPLATE = {"create": "public_incident", "update": "public_update", "resolve": "public_resolved"}
 
 
@@ -120,10 +110,6 @@ def pages_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(pages) if isinstance(pages, list) else [payload]
 
 
-def _joined(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 @dataclass
 class PublicComms:
     config: StatuspageConfig
@@ -152,12 +138,10 @@ class PublicComms:
         return {"pages": [self._page_draft(page, rule, action, status) for page in pages]}
 
     def _page_draft(self, page: Page, rule: PublicSeverity, action: str, status: str) -> dict[str, Any]:
-        services = _joined(page.names)
         context = {
-            "services": services,
+            "services": list(page.names),  # the template words the list (comms_macros.j2 `listed`)
             "plural": len(page.names) > 1,
-            "condition": _CONDITION[rule.component_status],  # "an outage": after "of", "reports of"
-            "problem": _PROBLEM[rule.component_status],  # "outage": after "the"
+            "component_status": rule.component_status,  # the template says what it means to customers
             "status": status,
             "impact": rule.impact,
         }
@@ -173,6 +157,7 @@ class PublicComms:
             }
         elif action == "resolve":
             body["components"] = dict.fromkeys(page.components, "operational")
+        services = ", ".join(page.names)  # data for the timeline's entry of each delivery
         return {"page_id": page.page_id, "services": services, "name": text["name"], "incident": body}
 
     async def propose(self, incident: Incident, *, action: str, status: str, requested_by: str) -> PublicDraft:
@@ -232,7 +217,7 @@ def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = N
     first = pages[0].get("incident", {}) if pages else {}
     return {
         "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
-        "window": contexts.safe(draft.payload.get("window", ""), 200),  # a maintenance's times, as previewed
+        "window": _window(draft.payload),
         # A scheduled maintenance names its components; they change status only while it runs.
         "component_ids": contexts.safe(", ".join(first.get("component_ids") or []), 500),
         "action": draft.action,
@@ -246,6 +231,14 @@ def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = N
     }
 
 
+def _window(payload: Mapping[str, Any]) -> dict[str, str]:
+    """A maintenance's times, as previewed: its start and end (a draft written before held one text)."""
+    window = payload.get("window", "")
+    if isinstance(window, Mapping):
+        return {"start": contexts.safe(window.get("start", ""), 100), "end": contexts.safe(window.get("end", ""), 100)}
+    return {"start": contexts.safe(window, 200), "end": ""}
+
+
 def _page_context(page: Mapping[str, Any]) -> dict[str, Any]:
     body = page.get("incident", {})
     components = body.get("components") or {}
@@ -253,5 +246,8 @@ def _page_context(page: Mapping[str, Any]) -> dict[str, Any]:
         "page_id": contexts.safe(page.get("page_id", ""), 60),
         "name": contexts.safe(page.get("name", ""), 200),
         "body": contexts.safe(body.get("body", "")),
-        "components": contexts.safe(", ".join(f"{c} → {s}" for c, s in components.items()) or "unchanged", 500),
+        # Each component and the status the call sets (none: the components stay as they are).
+        "components": [
+            {"name": contexts.safe(c, 200), "status": contexts.safe(str(s), 40)} for c, s in components.items()
+        ],
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from bot.catalog import Catalog
@@ -22,10 +23,9 @@ YAML_HOSTILE = 'Mail "Score": {a: [b]} & more\n- not a list item'
 
 def _public(status: str) -> Mapping[str, Any]:
     return {
-        "services": YAML_HOSTILE,
+        "services": [YAML_HOSTILE] * 3,
         "plural": True,
-        "condition": "a partial outage",
-        "problem": "partial outage",
+        "component_status": "partial_outage",
         "status": status,
         "impact": "major",
     }
@@ -34,11 +34,11 @@ def _public(status: str) -> Mapping[str, Any]:
 def _window(step: str) -> Callable[[], Mapping[str, Any]]:
     """The context of a window's public text (templates/public_maintenance_<step>.yml.j2)."""
     return lambda: {
-        "services": YAML_HOSTILE,
+        "services": [YAML_HOSTILE] * 3,
         "plural": step != "started",
         "start": YAML_HOSTILE,
         "end": YAML_HOSTILE,
-        "duration": "2h",
+        "duration": contexts.duration(timedelta(hours=2)),
     }
 
 
@@ -75,7 +75,7 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         payload={
             "page_id": NASTY,
             "name": NASTY,
-            "window": NASTY,
+            "window": {"start": NASTY, "end": NASTY},
             "incident": {"status": "scheduled", "body": NASTY, "component_ids": [NASTY, NASTY]},
         },
     )
@@ -87,8 +87,8 @@ def public_sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[s
         "incident_escalation": lambda: {
             **contexts.incident(_incident(catalog), catalog, late=True),
             "level": contexts.safe(NASTY, 20),
-            "contacts": contexts.safe(NASTY, 200),
-            "open_for": "30m",
+            "contacts": [contexts.safe(NASTY, 200)] * 3,
+            "open_for": contexts.duration(timedelta(minutes=30)),
         },
         **{f"public_maintenance_{step}": _window(step) for step in _WINDOW_STEPS},
         "maintenance_public_preview": lambda: preview_context(

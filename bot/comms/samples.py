@@ -61,7 +61,10 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
             **contexts.incident_update(inc, catalog, text=NASTY, author="U0AUTHOR"),
             "next_update": "09:15",
         },
-        "incident_reminder": lambda: {**contexts.incident(inc, catalog, late=True), "due": "15 minutes"},
+        "incident_reminder": lambda: {
+            **contexts.incident(inc, catalog, late=True),
+            "due": contexts.duration(timedelta(minutes=15)),
+        },
         "incident_resolved": lambda: contexts.incident_resolved(
             replace(inc, state="resolved"), catalog, resolved_by="U0RESOLVER"
         ),

@@ -22,7 +22,7 @@ from bot import errors
 from bot.catalog import Catalog, PrometheusCheck, Service
 from bot.catalog_targets import KubernetesTarget
 from bot.health.limits import Limits
-from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion, worst
+from bot.health.model import PROMETHEUS, CheckResult, Report, ServiceHealth, State, Suggestion, worst
 from bot.k8s.models import DeploymentStatus
 from bot.targets import http, postgres, prometheus, redis
 from bot.targets.env import from_env
@@ -65,19 +65,16 @@ async def check_kubernetes(name: str, target: KubernetesTarget, t: Targets) -> C
     restarts = sum(p.restarts for p in s.pods)
     stuck = any(c.type == "Progressing" and c.reason == "ProgressDeadlineExceeded" for c in s.conditions)
     unavailable = max(s.desired - s.available, 0)
-    value = f"{s.ready}/{s.desired} ready"
-    if unavailable:
-        value += f", {unavailable} unavailable"
-    if restarts:
-        value += f", {restarts} restarts"
+    value = errors.Said(
+        "health_kubernetes", ready=s.ready, desired=s.desired, unavailable=unavailable, restarts=restarts, stuck=stuck
+    )
     data = {"desired": s.desired, "ready": s.ready, "restarts": restarts, "stuck": stuck}
     lim = t.limits
     if stuck:
         state, suggestion = State.FAIL, _suggest("rollback")
-        value = f"rollout stuck (ProgressDeadlineExceeded), {value}"
     elif s.desired == 0:
         state, suggestion = State.WARN, _suggest("scale")
-        value = "scaled to 0 replicas"
+        value = errors.Said("health_scaled_to_zero")
     elif s.ready * 2 < s.desired:  # fewer than half ready: users notice
         state, suggestion = State.FAIL, _suggest("restart")
     elif s.ready < s.desired or restarts >= lim.restarts_warn:
@@ -91,7 +88,7 @@ async def check_kubernetes(name: str, target: KubernetesTarget, t: Targets) -> C
 async def check_http(name: str, url: str, t: Targets) -> CheckResult:
     lim = t.limits
     p = await http.probe(t.session, url, time_limit=lim.http_timeout)
-    value = f"HTTP {p.status} in {p.latency_ms} ms"
+    value = errors.Said("health_http", status=p.status, latency_ms=p.latency_ms)
     if not 200 <= p.status < 300:
         return CheckResult(name, "http", State.FAIL, value, _suggest("restart"), {"status": p.status})
     state = _level(p.latency_ms, lim.http_warn_ms, lim.http_fail_ms)
@@ -100,13 +97,14 @@ async def check_http(name: str, url: str, t: Targets) -> CheckResult:
 
 
 async def check_prometheus(name: str, pc: PrometheusCheck, base_url: str, t: Targets) -> CheckResult:
-    label = f"prometheus: {pc.name}"
     value = await prometheus.instant_query(t.session, base_url, pc.query, time_limit=t.limits.http_timeout)
     if value is None:
-        return CheckResult(name, label, State.UNKNOWN, f"{pc.name}: no data")
+        return CheckResult(name, PROMETHEUS, State.UNKNOWN, errors.Said("health_no_data", name=pc.name), metric=pc.name)
     state = _level(value, pc.warn_above, pc.fail_above)
     suggestion = _suggest(pc.suggest) if pc.suggest and state == State.FAIL else None
-    return CheckResult(name, label, state, f"{pc.name} = {value:.4g}", suggestion, {"value": value})
+    # The figure as its 4 significant digits: a phrase shows it, and phrases do not format numbers.
+    said = errors.Said("health_prometheus", name=pc.name, value=f"{value:.4g}")
+    return CheckResult(name, PROMETHEUS, state, said, suggestion, {"value": value}, metric=pc.name)
 
 
 async def check_postgres(name: str, env: str, t: Targets) -> CheckResult:
@@ -114,9 +112,14 @@ async def check_postgres(name: str, env: str, t: Targets) -> CheckResult:
     dsn = from_env(env, postgres.DEPENDENCY)
     u = await postgres.usage(dsn, time_limit=lim.check_timeout)
     slow = await postgres.long_queries(dsn, lim.long_query_minutes, time_limit=lim.check_timeout)
-    value = f"{u.in_use}/{u.max_connections} connections ({u.ratio:.0%})"
-    if slow:
-        value += f", {len(slow)} queries over {lim.long_query_minutes} min"
+    value = errors.Said(
+        "health_postgres",
+        in_use=u.in_use,
+        max_connections=u.max_connections,
+        percent=round(u.ratio * 100),
+        slow=len(slow),
+        minutes=lim.long_query_minutes,
+    )
     state = _level(u.ratio, lim.pg_connections_warn, lim.pg_connections_fail)
     if slow and state == State.OK:
         state = State.WARN
@@ -128,53 +131,64 @@ async def check_redis(name: str, env: str, queues: list[str], t: Targets) -> Che
     lim = t.limits
     url = from_env(env, redis.DEPENDENCY)
     memory, depths = await redis.health(url, queues, time_limit=lim.check_timeout)
-    parts = [f"memory {memory.used / 2**20:.0f} MiB"]
     state = State.OK
+    percent = None
     if memory.ratio is not None:
-        parts[0] += f" ({memory.ratio:.0%} of maxmemory)"
+        percent = round(memory.ratio * 100)
         state = _level(memory.ratio, lim.redis_memory_warn, lim.redis_memory_fail)
     suggestion = None
+    queue, deepest = "", 0
     if depths:
-        key, deepest = max(depths.items(), key=lambda kv: kv[1])
-        parts.append(f"{key} = {deepest}")
+        queue, deepest = max(depths.items(), key=lambda kv: kv[1])
         queue_state = _level(deepest, lim.queue_warn, lim.queue_fail)
         if queue_state == State.FAIL:
             suggestion = _suggest("scale")  # a backlog wants more workers
         state = worst([state, queue_state])
-    return CheckResult(name, "redis", state, ", ".join(parts), suggestion, {"queues": depths})
+    value = errors.Said("health_redis", mib=round(memory.used / 2**20), percent=percent, queue=queue, depth=deepest)
+    return CheckResult(name, "redis", state, value, suggestion, {"queues": depths})
 
 
-def service_checks(name: str, service: Service, t: Targets) -> list[tuple[str, Check]]:
-    """(label, check) for everything the catalog configures for this service."""
-    checks: list[tuple[str, Check]] = []
+def service_checks(name: str, service: Service, t: Targets) -> list[tuple[str, str, Check]]:
+    """(kind, Prometheus check name or "", check) for everything the catalog configures for this service."""
+    checks: list[tuple[str, str, Check]] = []
     if service.kubernetes is not None and service.kubernetes.deployment:
-        checks.append(("kubernetes", partial(check_kubernetes, name, service.kubernetes, t)))
+        checks.append(("kubernetes", "", partial(check_kubernetes, name, service.kubernetes, t)))
     if service.health_url:
-        checks.append(("http", partial(check_http, name, service.health_url, t)))
+        checks.append(("http", "", partial(check_http, name, service.health_url, t)))
     if t.prometheus_url:
         for pc in service.prometheus:
-            checks.append((f"prometheus: {pc.name}", partial(check_prometheus, name, pc, t.prometheus_url, t)))
+            checks.append((PROMETHEUS, pc.name, partial(check_prometheus, name, pc, t.prometheus_url, t)))
     if service.postgres_dsn_env:
-        checks.append(("postgres", partial(check_postgres, name, service.postgres_dsn_env, t)))
+        checks.append(("postgres", "", partial(check_postgres, name, service.postgres_dsn_env, t)))
     if service.redis_url_env:
-        checks.append(("redis", partial(check_redis, name, service.redis_url_env, service.queues, t)))
+        checks.append(("redis", "", partial(check_redis, name, service.redis_url_env, service.queues, t)))
     return checks
 
 
-async def guarded(name: str, label: str, check: Check, gate: asyncio.Semaphore, time_limit: float) -> CheckResult:
+def _reason(exc: errors.BotError) -> errors.Said:
+    """Why a check could not decide, as the error says it (its phrase and fields)."""
+    if isinstance(exc, errors.UnavailableError):
+        return errors.Said("unavailable", dependency=exc.said_dependency, detail=exc.said_detail)
+    said = errors.said_of(exc)
+    return said if isinstance(said, errors.Said) else errors.Said("check_error", error=str(said)[:300])
+
+
+async def guarded(
+    name: str, kind: str, check: Check, gate: asyncio.Semaphore, time_limit: float, *, metric: str = ""
+) -> CheckResult:
     """Run one check under the gate and a timeout; failures become "unknown" with the reason."""
     async with gate:
         try:
             async with asyncio.timeout(time_limit):
                 return await check()
         except TimeoutError:
-            reason = errors.plain(errors.Said("no_answer_within", seconds=f"{time_limit:g}"))
+            reason = errors.Said("no_answer_within", seconds=f"{time_limit:g}")
         except errors.BotError as exc:
-            reason = str(exc)
+            reason = _reason(exc)
         except Exception as exc:  # one broken check must not cost the whole report
-            log.exception("health check failed unexpectedly", service=name, check=label)
-            reason = errors.plain(errors.Said("check_failed_unexpectedly", error=type(exc).__name__))
-    return CheckResult(name, label, State.UNKNOWN, reason[:300])
+            log.exception("health check failed unexpectedly", service=name, check=kind, metric=metric)
+            reason = errors.Said("check_failed_unexpectedly", error=type(exc).__name__)
+    return CheckResult(name, kind, State.UNKNOWN, reason, metric=metric)
 
 
 def scale_target(service: Service, desired: int) -> int:
@@ -195,7 +209,10 @@ def _with_args(name: str, service: Service, result: CheckResult, desired: int | 
 async def check_service(name: str, service: Service, t: Targets, gate: asyncio.Semaphore) -> ServiceHealth:
     timeout = t.limits.check_timeout
     results = await asyncio.gather(
-        *(guarded(name, label, check, gate, timeout) for label, check in service_checks(name, service, t))
+        *(
+            guarded(name, kind, check, gate, timeout, metric=metric)
+            for kind, metric, check in service_checks(name, service, t)
+        )
     )
     desired = next((r.data.get("desired") for r in results if r.check == "kubernetes" and r.data), None)
     return ServiceHealth(name, tuple(_with_args(name, service, r, desired) for r in results))

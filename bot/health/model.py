@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import errors
+
 
 class State(enum.StrEnum):
     OK = "ok"
@@ -31,14 +33,20 @@ class Suggestion:
     args: str
 
 
+PROMETHEUS = "prometheus"  # the kind of a Prometheus check; its name in the catalog is the result's `metric`
+
+
 @dataclass(frozen=True)
 class CheckResult:
     service: str
-    check: str  # "kubernetes", "http", "prometheus: error rate", "postgres", "redis"
+    check: str  # what was checked: "kubernetes", "http", "prometheus", "postgres", "redis"
     state: State
-    value: str  # the deciding figure, plain text: "1/3 ready", "503 in 120 ms"
+    # The deciding figures, said by a phrase of the book (`health_http`: status 503, 120 ms), so a team
+    # rewords them in templates/phrases.yml; an unknown check says why.
+    value: errors.Said
     suggestion: Suggestion | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    metric: str = ""  # a Prometheus check's name in the catalog (`error rate`)
 
 
 @dataclass(frozen=True)
@@ -77,5 +85,5 @@ class Report:
             for c in svc.checks:
                 if c.state == State.FAIL and c.suggestion is not None and c.suggestion not in seen:
                     seen.add(c.suggestion)
-                    found.append((f"{svc.service} {c.check}", c.suggestion))
+                    found.append((f"{svc.service} {c.check} {c.metric}".rstrip(), c.suggestion))
         return found

@@ -13,14 +13,14 @@ from bot import errors
 from bot.alerts.payload import Notification
 from bot.alerts.routing import Suggestion as AlertSuggestion
 from bot.catalog import Catalog
-from bot.comms import guide_events, outbox_events, samples
+from bot.comms import escalation_events, guide_events, outbox_events, samples
 from bot.comms.contexts import safe
 from bot.comms.maintenance import PublicOffer
 from bot.comms.records import Incident, IncidentEvent, MaintenanceWindow, WindowEvent
 from bot.guides.model import Escalation, Guide, GuideStep, Section
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.runbooks.model import Procedure
-from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts, incident_views
+from bot.slack import alert_contexts, guide_contexts, health_contexts, incident_contexts, incident_views, mrkdwn
 from bot.slack.health_contexts import Occasion
 from bot.slack.incident_public import OnCallAnswer, StatusPageOffer
 from bot.targets.pagerduty import OnCall
@@ -30,14 +30,22 @@ NASTY = " ".join(PINGS) + ' "quoted": {a: [b]} & more\n- not a list item\n<http:
 PROCEDURES = ("restart",)
 
 
+_NASTY_SAID = errors.Said("check_error", error=NASTY)
+
+
+def _say(said: errors.Said) -> str:
+    # check_phrases renders every phrase with hostile fields; here a value only has to be escaped text.
+    return mrkdwn.field(errors.plain(said))
+
+
 def _report() -> Report:
     services = []
     for i, state in enumerate((State.FAIL, State.WARN, State.UNKNOWN, State.OK) * 40):
         name = f"{NASTY[:40]}-{i}"
         checks = (
             # A button's value is data for the click, never shown: it carries the catalog's plain names.
-            CheckResult(name, NASTY[:60], state, NASTY, Suggestion("restart", f"backend-{i} 4")),
-            CheckResult(name, "http", State.OK, NASTY),
+            CheckResult(name, NASTY[:60], state, _NASTY_SAID, Suggestion("restart", f"backend-{i} 4"), metric=NASTY),
+            CheckResult(name, "http", State.OK, _NASTY_SAID),
         )
         services.append(ServiceHealth(name, checks))
     services.append(ServiceHealth(NASTY, ()))
@@ -49,8 +57,8 @@ def health_samples() -> dict[str, Callable[[], Mapping[str, Any]]]:
     daily = Occasion(scheduled_at=NASTY, late=True)
     asked = Occasion(asked_by=NASTY, service=NASTY)
     return {
-        "health_report": lambda: health_contexts.summary(report, asked, PROCEDURES),
-        "health_detail": lambda: health_contexts.details(report, daily, PROCEDURES)[-1],
+        "health_report": lambda: health_contexts.summary(report, asked, PROCEDURES, _say),
+        "health_detail": lambda: health_contexts.details(report, daily, PROCEDURES, _say)[-1],
     }
 
 
@@ -158,6 +166,7 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         *(IncidentEvent(_AT, NASTY, NASTY if n % 3 else "bot", NASTY) for n in range(25)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.opened(NASTY, NASTY)),
         IncidentEvent(_AT, guide_events.KIND, NASTY, guide_events.step(NASTY)),
+        IncidentEvent(_AT, escalation_events.KIND, "bot", escalation_events.encode(NASTY, [NASTY, NASTY])),
         *(
             IncidentEvent(
                 _AT, NASTY, "bot", outbox_events.encode(outbox_events.Delivery(target, action, outcome, *[NASTY] * 5))

@@ -9,13 +9,12 @@ from bot import errors
 from bot.actions.prometheus import GraphParams, Runner
 from bot.actions.registry import ActionContext
 from bot.catalog import Catalog
-from bot.health.model import Report, State
+from bot.health.model import PROMETHEUS, Report, State
 from bot.slack import uploads
 from bot.slack.webapi import SlackWebApi
 
 log = structlog.get_logger(__name__)
 
-PREFIX = "prometheus: "  # how bot.health.checks labels a Prometheus check
 WINDOW = "6h"
 MAX_CHARTS = 5  # a report with many red checks stays readable; the rest are one /runbook graph away
 TIMEOUT_SECONDS = 15.0
@@ -24,10 +23,10 @@ TIMEOUT_SECONDS = 15.0
 def failing_checks(report: Report) -> list[tuple[str, str]]:
     """(service, check name) of each failing Prometheus check, in report order, at most MAX_CHARTS."""
     found = [
-        (svc.service, c.check.removeprefix(PREFIX))
+        (svc.service, c.metric)
         for svc in report.services
         for c in svc.checks
-        if c.state == State.FAIL and c.check.startswith(PREFIX)
+        if c.state == State.FAIL and c.check == PROMETHEUS
     ]
     return found[:MAX_CHARTS]
 

@@ -1,16 +1,18 @@
 """What the health report's templates receive: every service, check and figure escaped here, once.
 
-Check values come from the systems checked (an HTTP body, a pod's reason), service names from the
-catalog: all of it is mrkdwn-escaped and clipped before a template sees it. Button ids and values
+Check values are phrases of the book (`health_http`…) said with figures from the systems checked
+(an HTTP status, an error's reason), service names come from the catalog: all of it is mrkdwn-escaped
+(`say` shows each phrase's fields escaped) and clipped before a template sees it. Button ids and values
 are built from bot.ids, so the click listener matches whatever the templates say around them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot import errors
 from bot.comms.contexts import mention, safe
 from bot.health.model import SEVERITY, CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.ids import BlockId, suggestion_action_id, suggestion_value
@@ -23,6 +25,9 @@ SECTION_BUDGET = 2800  # escaped values per section, below Slack's 3000 with roo
 LINE_WORDS = 40  # what a template adds to a line (icon, separators, state)
 NAME_LIMIT = 120
 VALUE_LIMIT = 600
+
+Say = Callable[[errors.Said], str]
+"""A phrase of the book in mrkdwn, its fields escaped (the Templates' `phrase` with `mrkdwn.field`)."""
 
 
 @dataclass(frozen=True)
@@ -45,23 +50,26 @@ def occasion(o: Occasion) -> dict[str, Any]:
     }
 
 
-def _figure(c: CheckResult | None) -> dict[str, str]:
+def _figure(c: CheckResult | None, say: Say) -> dict[str, str]:
     if c is None:
-        return {"check": "", "value": ""}
-    return {"check": safe(c.check, NAME_LIMIT), "value": safe(c.value, VALUE_LIMIT)}
+        return {"check": "", "metric": "", "value": ""}
+    value = say(c.value)
+    if len(value) > VALUE_LIMIT:  # cut where no escape or mention can be split
+        value = value[: value.rfind(" ", 0, VALUE_LIMIT - 1) + 1] + "…"
+    return {"check": safe(c.check, NAME_LIMIT), "metric": safe(c.metric, NAME_LIMIT), "value": value}
 
 
-def service_line(svc: ServiceHealth) -> dict[str, Any]:
+def service_line(svc: ServiceHealth, say: Say) -> dict[str, Any]:
     return {
         "kind": "service",
         "state": svc.state.value,
         "service": safe(svc.service, NAME_LIMIT),
-        **_figure(svc.deciding),
+        **_figure(svc.deciding, say),
     }
 
 
-def check_line(svc: ServiceHealth, c: CheckResult) -> dict[str, Any]:
-    return {"kind": "check", "state": c.state.value, "service": safe(svc.service, NAME_LIMIT), **_figure(c)}
+def check_line(svc: ServiceHealth, c: CheckResult, say: Say) -> dict[str, Any]:
+    return {"kind": "check", "state": c.state.value, "service": safe(svc.service, NAME_LIMIT), **_figure(c, say)}
 
 
 def _size(line: dict[str, Any]) -> int:
@@ -109,10 +117,10 @@ def _suggestions(report: Report, procedures: Collection[str]) -> list[tuple[str,
     return [(label, s) for label, s in report.suggestions() if s.procedure in procedures]
 
 
-def summary(report: Report, o: Occasion, procedures: Collection[str]) -> dict[str, Any]:
+def summary(report: Report, o: Occasion, procedures: Collection[str], say: Say) -> dict[str, Any]:
     """The summary: a line per service (worst first) and the first buttons; the rest go to the thread."""
     ordered = _by_severity(report)
-    sections = list(pack(service_line(s) for s in ordered))
+    sections = list(pack(service_line(s, say) for s in ordered))
     shown = _suggestions(report, procedures)[: SUMMARY_BUTTON_ROWS * BUTTONS_PER_ROW]
     # States no service is in are left out: "0 unknown" in a healthy report reads like a problem.
     states = (State.FAIL, State.UNKNOWN, State.WARN, State.OK)
@@ -128,12 +136,12 @@ def summary(report: Report, o: Occasion, procedures: Collection[str]) -> dict[st
     }
 
 
-def details(report: Report, o: Occasion, procedures: Collection[str]) -> list[dict[str, Any]]:
+def details(report: Report, o: Occasion, procedures: Collection[str], say: Say) -> list[dict[str, Any]]:
     """One context per thread reply: every service with its checks, then the buttons the summary lacked."""
     lines: list[dict[str, Any]] = []
     for svc in _by_severity(report):
-        lines.append(service_line(svc))
-        lines.extend(check_line(svc, c) for c in svc.checks)
+        lines.append(service_line(svc, say))
+        lines.extend(check_line(svc, c, say) for c in svc.checks)
     start = SUMMARY_BUTTON_ROWS * BUTTONS_PER_ROW
     parts: list[dict[str, Any]] = [{"lines": section} for section in pack(lines)]
     parts += [{"row": row} for row in button_rows(_suggestions(report, procedures)[start:], start)]

@@ -14,8 +14,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from bot import errors
 from bot.health.model import Report
 from bot.slack import health_contexts as contexts
+from bot.slack import mrkdwn
 from bot.slack.health_contexts import Occasion
 from bot.templating import Templates
 
@@ -30,6 +32,10 @@ class Rendered:
 
 def render(templates: Templates, report: Report, occasion: Occasion, *, procedures: Collection[str]) -> Rendered:
     """Summary + thread replies. Only procedures that exist get a button (a catalog may lack one)."""
-    summary = templates.render("health_report", contexts.summary(report, occasion, procedures))
-    replies = [templates.render("health_detail", c) for c in contexts.details(report, occasion, procedures)]
+
+    def say(said: errors.Said) -> str:
+        return templates.phrase(said, mrkdwn.field)
+
+    summary = templates.render("health_report", contexts.summary(report, occasion, procedures, say))
+    replies = [templates.render("health_detail", c) for c in contexts.details(report, occasion, procedures, say)]
     return Rendered((summary.text, summary.blocks), [(r.text, r.blocks) for r in replies])

@@ -321,7 +321,7 @@ async def _command(
             parsed.incident_id,
             actor=who.user_id,
             root_cause=parsed.text,
-            resolution="See the updates in the incident channel.",
+            resolution=errors.plain(errors.Said("quick_resolution")),  # stored as said at the time
         )
         public = await incident_public.offer_resolved(rt.public, resolved, user=who.user_id)
         await _reply(rt, answer, contexts.incident_reply("resolved", parsed.incident_id, channel, public=public))

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import errors
 from bot.catalog import Catalog
-from bot.comms import guide_events, outbox_events
+from bot.comms import escalation_events, guide_events, outbox_events
 from bot.comms.contexts import mention, safe, when
 from bot.comms.maintenance import PublicOffer
 from bot.comms.public import PUBLIC_EVENT
@@ -52,6 +52,7 @@ def timeline(incident: Incident, events: Sequence[IncidentEvent], catalog: Catal
                 "actor": mention(e.actor),
                 "text": safe(e.text, 300) if e.text else "",
                 **_guide_entry(e),
+                "escalated": _escalation_entry(e),
                 "outbox": _outbox_entry(e),
             }
             for e in events
@@ -70,6 +71,14 @@ def _guide_entry(event: IncidentEvent) -> dict[str, Any]:
         ),
         "guide_step": safe(entry.command, 300) if isinstance(entry, guide_events.Step) else None,
     }
+
+
+def _escalation_entry(event: IncidentEvent) -> dict[str, Any] | None:
+    """An escalation's entry as data for the template to word: the level and its contacts."""
+    entry = escalation_events.read(event.text) if event.kind == escalation_events.KIND else None
+    if entry is None:
+        return None
+    return {"level": safe(entry.level, 40), "contacts": [safe(c, 200) for c in entry.contacts]}
 
 
 def _outbox_entry(event: IncidentEvent) -> dict[str, str] | None:

@@ -24,9 +24,13 @@ TEMPORARY_STATUSES = frozenset({401, 403, 408, 420, 429})
 
 
 class DeliveryError(Exception):
-    def __init__(self, reason: str, *, temporary: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """A call to Statuspage or PagerDuty that did not deliver. Its reason is a phrase of the book: the
+    incident timeline and the outbox row keep it as the plain text said at the time (`reason`)."""
+
+    def __init__(self, said: errors.Said, *, temporary: bool, retry_after: float | None = None) -> None:
+        self.said = said
+        self.reason = errors.plain(said)
+        super().__init__(self.reason)
         self.temporary = temporary
         self.retry_after = retry_after
 
@@ -48,11 +52,11 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 
 def error_text(body: str) -> str:
-    """What the API said was wrong: Statuspage's `error`, PagerDuty's `message` and `errors`."""
+    """What the API said was wrong: Statuspage's `error`, PagerDuty's `message` and `errors` ("" if nothing)."""
     try:
         parsed = json.loads(body)
     except ValueError:
-        return body.strip()[:ERROR_TEXT_LIMIT] or "no details"
+        return body.strip()[:ERROR_TEXT_LIMIT]
     parts: list[str] = []
     if isinstance(parsed, dict):
         for key in ("error", "message", "errors"):
@@ -61,7 +65,7 @@ def error_text(body: str) -> str:
                 parts.extend(str(v) for v in value)
             elif value:
                 parts.append(str(value))
-    return "; ".join(parts)[:ERROR_TEXT_LIMIT] or "no details"
+    return "; ".join(parts)[:ERROR_TEXT_LIMIT]
 
 
 class JsonApi:
@@ -87,7 +91,7 @@ class JsonApi:
                 text = await resp.text()
                 if 200 <= resp.status < 300:
                     return json.loads(text) if text.strip() else {}
-                reason = f"HTTP {resp.status}: {error_text(text)}"
+                reason = errors.Said("delivery_http_status", status=resp.status, error=error_text(text))
                 if resp.status in TEMPORARY_STATUSES or resp.status >= 500:
                     raise DeliveryError(
                         reason, temporary=True, retry_after=retry_after_seconds(resp.headers.get("Retry-After"))

@@ -37,7 +37,7 @@ class PagerDuty:
         try:
             routing_key = env.from_env(routing_key_env, "PagerDuty")
         except errors.UnavailableError as exc:
-            raise DeliveryError(f"environment variable {routing_key_env} is not set", temporary=True) from exc
+            raise DeliveryError(errors.Said("env_not_set", variable=routing_key_env), temporary=True) from exc
         event: dict[str, Any] = {"routing_key": routing_key, "event_action": event_action, "dedup_key": dedup_key}
         if payload is not None:
             event["payload"] = dict(payload)
@@ -55,7 +55,7 @@ class PagerDuty:
                 params={"escalation_policy_ids[]": escalation_policy},
             )
         except DeliveryError as exc:
-            raise errors.UnavailableError("PagerDuty", exc.reason) from exc
+            raise errors.UnavailableError("PagerDuty", exc.said) from exc
         found: list[OnCall] = []
         for entry in answer.get("oncalls", []) if isinstance(answer, dict) else []:
             user = entry.get("user") or {}
@@ -63,7 +63,7 @@ class PagerDuty:
             found.append(
                 OnCall(
                     level=int(entry.get("escalation_level") or 0),
-                    name=str(user.get("summary") or user.get("name") or "someone"),
+                    name=str(user.get("summary") or user.get("name") or ""),  # "": unnamed (the template says so)
                     schedule=str(schedule.get("summary") or ""),
                 )
             )

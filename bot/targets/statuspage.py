@@ -32,7 +32,7 @@ class Statuspage:
         try:
             key = env.from_env(self._api_key_env, "Statuspage")
         except errors.UnavailableError as exc:
-            raise DeliveryError(f"environment variable {self._api_key_env} is not set", temporary=True) from exc
+            raise DeliveryError(errors.Said("env_not_set", variable=self._api_key_env), temporary=True) from exc
         return {"Authorization": f"OAuth {key}", "Accept": "application/json"}
 
     async def create_incident(self, page_id: str, incident: Mapping[str, Any]) -> str:
@@ -42,7 +42,7 @@ class Statuspage:
         )
         incident_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(incident_id, str) or not incident_id:
-            raise DeliveryError("Statuspage answered without an incident id", temporary=True)
+            raise DeliveryError(errors.Said("statuspage_no_incident_id"), temporary=True)
         return incident_id
 
     async def find_unresolved(self, page_id: str, metadata: Mapping[str, Mapping[str, str]]) -> str | None:
@@ -70,7 +70,8 @@ class Statuspage:
                 params={"page": str(number), "per_page": str(PER_PAGE)},
             )
             if not isinstance(answer, list):  # not knowing is not "absent": creating now could duplicate
-                raise DeliveryError(f"Statuspage answered the {listing} incidents without a list", temporary=True)
+                said = errors.Said("statuspage_no_list", listing=listing)
+                raise DeliveryError(said, temporary=True)
             listed: list[Any] = answer
             for incident in listed:
                 if isinstance(incident, dict) and _carries(incident.get("metadata"), metadata):

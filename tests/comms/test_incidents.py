@@ -10,6 +10,7 @@ from sandbox import blockkit
 from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import SlackFake
 from tests.comms.helpers import INCIDENTS, confirmed, declared_at, notices, shown
+from tests.comms.outbound_helpers import timeline
 
 
 async def test_quick_declare_posts_the_initial_notice_with_the_escalation_for_its_severity(
@@ -79,6 +80,8 @@ async def test_p1_reminders_come_every_15_minutes_and_stop_after_resolve(
     fired = await scheduler.run_due(now=start + timedelta(minutes=30))
     assert sorted(j.kind for j in fired) == ["incident.escalation", "incident.reminder"]
     assert len(slack.thread_replies(INCIDENTS, notice.ts)) == 3
+    said = await timeline(alice, slack, 1)  # the entry is stored as data and worded by the template
+    assert "*escalation* by the bot: L2: Senior SRE (sre-senior@company.com)" in said
 
     await alice.slash_command("resolve 1 a stuck consumer", command="/incident")
     await confirmed(slack, "U0ALICE", "Incident #1 resolved")

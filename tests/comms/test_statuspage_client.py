@@ -4,11 +4,13 @@ maintenance is found in the page's upcoming then scheduled maintenances, whateve
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
+from bot import errors
 from bot.targets.outbound import DeliveryError
 from bot.targets.statuspage import Statuspage
 from sandbox.statuspage_fake import StatuspageFake
@@ -54,6 +56,38 @@ async def test_the_search_is_refused_as_statuspage_refuses_it(client: Statuspage
     with pytest.raises(DeliveryError) as missing:
         await client.find_unresolved("nopage", OURS)
     assert not missing.value.temporary and "HTTP 404" in missing.value.reason
+
+
+async def test_a_refusal_is_a_phrase_with_the_answer_as_data_and_its_plain_text_is_what_is_stored(
+    client: Statuspage, fake: StatuspageFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.fail(422, error="<!channel> Name is too long")
+    with pytest.raises(DeliveryError) as refused:
+        await client.create_incident("page1", {"name": "Outage"})
+    assert refused.value.said == errors.Said("delivery_http_status", status=422, error="<!channel> Name is too long")
+    assert refused.value.reason == "HTTP 422: <!channel> Name is too long"  # the timeline escapes it when shown
+
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(DeliveryError) as unset:
+        await client.create_incident("page1", {"name": "Outage"})
+    assert unset.value.said == errors.Said("env_not_set", variable=KEY_ENV) and unset.value.temporary
+    assert unset.value.reason == f"environment variable {KEY_ENV} is not set"
+
+
+async def test_an_unreachable_statuspage_is_said_without_its_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    unused = socket.socket()
+    unused.bind(("127.0.0.1", 0))
+    port = unused.getsockname()[1]
+    unused.close()  # nothing listens there now: the connection is refused
+    monkeypatch.setenv(KEY_ENV, KEY)
+    statuspage = Statuspage(f"http://127.0.0.1:{port}/v1/", api_key_env=KEY_ENV, timeout=5)
+    try:
+        with pytest.raises(DeliveryError) as down:
+            await statuspage.create_incident("page1", {"name": "Outage"})
+    finally:
+        await statuspage.close()
+    assert down.value.said == errors.Said("network_error", code="ECONNREFUSED") and down.value.temporary
+    assert down.value.reason == "network error (ECONNREFUSED)" and str(port) not in down.value.reason
 
 
 MAINTENANCE = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from bot.app import template_samples
 from bot.catalog import Catalog
-from bot.comms import samples
+from bot.comms import contexts, samples
 from bot.settings import PROJECT_ROOT
 from bot.templating import Templates, check_templates
 from sandbox import blockkit
@@ -47,3 +49,36 @@ def test_a_template_that_passes_raw_markup_is_reported(catalog: Catalog, tmp_pat
         "text: {{ 'ping <!channel>' | q }}\nblocks:\n  - {type: section, text: {type: mrkdwn, text: hi}}\n"
     )
     assert any("would ping" in p for p in check_templates(folder, template_samples(catalog)))
+
+
+def test_a_duration_is_data_and_the_templates_word_it(catalog: Catalog, tmp_path: Path) -> None:
+    span = timedelta(days=1, hours=2, minutes=3)
+    assert contexts.duration(span) == {"days": 1, "hours": 2, "minutes": 3}
+    resolved = replace(samples.sample_incident(catalog), title="Slow", resolved_at=None)
+    for took, said in ((span, "1d 2h 3m"), (timedelta(hours=2), "2h"), (timedelta(seconds=20), "0m")):
+        context = contexts.incident_resolved(
+            replace(resolved, resolved_at=resolved.declared_at + took), catalog, resolved_by="U0A"
+        )
+        assert Templates(TEMPLATES).render("incident_resolved", context).text.endswith(f"(duration {said})")
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, folder)
+    macros = folder / "comms_macros.j2"
+    macros.write_text(macros.read_text().replace("}}d{%", "}} days{%"))
+    context = contexts.incident_resolved(
+        replace(resolved, resolved_at=resolved.declared_at + span), catalog, resolved_by="U0A"
+    )
+    assert Templates(folder).render("incident_resolved", context).text.endswith("(duration 1 days 2h 3m)")
+
+
+def test_the_services_customers_read_are_a_list_the_public_template_words() -> None:
+    templates = Templates(TEMPLATES)
+    words = {
+        "plural": True,
+        "component_status": "major_outage",
+        "status": "investigating",
+        "impact": "major",
+    }
+    for names, said in ((["Mail"], "Mail"), (["Mail", "Web"], "Mail and Web"), (["A", "B", "C"], "A, B and C")):
+        assert (
+            templates.render_public("public_incident", {**words, "services": names})["name"] == f"An outage of {said}"
+        )

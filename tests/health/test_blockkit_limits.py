@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bot import errors
 from bot.health.model import CheckResult, Report, ServiceHealth, State, Suggestion
 from bot.ids import SUGGESTION_ACTION
 from bot.settings import PROJECT_ROOT
@@ -27,14 +28,14 @@ def synthetic_report(count: int) -> Report:
                 name,
                 "kubernetes",
                 state,
-                f"{i % 3}/3 ready, {i} restarts " + "x" * 60,
+                errors.Said("check_error", error=f"{i % 3}/3 ready, {i} restarts " + "x" * 60),
                 Suggestion("restart", name) if state == State.FAIL else None,
             ),
             CheckResult(
                 name,
                 "http",
                 State.FAIL if i % 8 == 0 else State.OK,
-                "HTTP 503 in 12 ms",
+                errors.Said("health_http", status=503, latency_ms=12),
                 Suggestion("scale", f"{name} 4") if i % 8 == 0 else None,
             ),
         )

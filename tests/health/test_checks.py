@@ -6,6 +6,7 @@ import json
 
 import aiohttp
 
+from bot import errors
 from bot.catalog import Catalog
 from bot.health.checks import Targets, run_checks
 from bot.health.limits import Limits
@@ -35,9 +36,13 @@ async def test_report_with_failing_deployment_and_failing_http_check_carries_the
         report = await run_checks(test_catalog, Targets(kube, session))
     by_name = {s.service: s for s in report.services}
     assert by_name["backend"].state == State.FAIL
-    assert "ProgressDeadlineExceeded" in by_name["backend"].deciding.value  # type: ignore[union-attr]
+    # Each result carries its figures, not a sentence: the phrase book words them.
+    stuck = by_name["backend"].deciding.value  # type: ignore[union-attr]
+    assert (stuck.key, stuck.fields["stuck"]) == ("health_kubernetes", True)
     assert by_name["frontend"].state == State.FAIL
-    assert "HTTP 503" in by_name["frontend"].deciding.value  # type: ignore[union-attr]
+    broken = by_name["frontend"].deciding.value  # type: ignore[union-attr]
+    assert (broken.key, broken.fields["status"]) == ("health_http", 503)
+    assert isinstance(broken.fields["latency_ms"], int)
 
     rendered = render(TEMPLATES, report, Occasion(scheduled_at="now"), procedures=PROCEDURES)
     _text, blocks = rendered.summary
@@ -50,6 +55,8 @@ async def test_report_with_failing_deployment_and_failing_http_check_carries_the
     summary_text = json.dumps(blocks)
     assert "backend" in summary_text
     assert "frontend" in summary_text
+    assert "rollout stuck (ProgressDeadlineExceeded), " in summary_text
+    assert "HTTP 503 in " in summary_text
     assert rendered.thread, "details go to a thread reply"
 
 
@@ -64,7 +71,7 @@ async def test_hanging_http_target_is_reported_unknown_within_its_timeout(
     backend = {s.service: s for s in report.services}["backend"]
     http = next(c for c in backend.checks if c.check == "http")
     assert http.state == State.UNKNOWN
-    assert "no answer within 2 s" in http.value
+    assert "no answer within 2 s" in errors.plain(http.value)
     frontend = {s.service: s for s in report.services}["frontend"]
     assert frontend.state == State.OK
 

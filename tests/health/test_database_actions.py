@@ -167,9 +167,11 @@ async def test_postgres_and_redis_checks_read_the_real_servers(
         pg = await check_postgres("backend", "MAIL_SCORE_DATABASE_URL", t)
         rd = await check_redis("email-triage", "EMAIL_TRIAGE_REDIS_URL", ["bull:nothing:waiting"], t)
     assert pg.state == State.OK
-    assert "connections" in pg.value
+    assert pg.value.key == "health_postgres" and "connections" in errors.plain(pg.value)
+    assert pg.value.fields["in_use"] == pg.data["in_use"] and pg.value.fields["slow"] == 0
     assert rd.state == State.OK
-    assert "memory" in rd.value
+    assert rd.value.key == "health_redis" and "memory" in errors.plain(rd.value)
+    assert (rd.value.fields["queue"], rd.value.fields["depth"]) == ("bull:nothing:waiting", 0)
 
 
 async def test_unset_database_env_var_is_unknown_with_the_reason(kube: Kube) -> None:
@@ -183,4 +185,4 @@ async def test_unset_database_env_var_is_unknown_with_the_reason(kube: Kube) -> 
             2.0,
         )
     assert result.state == State.UNKNOWN
-    assert "NO_SUCH_VAR_FOR_TEST is not set" in result.value
+    assert "NO_SUCH_VAR_FOR_TEST is not set" in errors.plain(result.value)

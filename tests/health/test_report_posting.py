@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from bot.app import BotProcess
 from bot.catalog import Catalog
 from bot.ids import ActionId
 from bot.scheduler import Scheduler
+from bot.settings import PROJECT_ROOT
 from bot.slack import health_report
 from bot.store.jobs import PostgresJobStore
 from sandbox.blockkit import iter_elements
@@ -22,6 +25,8 @@ from sandbox.slack_fake import RESPONSE_URL_METHOD, SlackFake
 from tests.conftest import CATALOG_PATH, MakeBot, user_of
 from tests.flows import BUSY
 from tests.health.conftest import HttpTargets, with_health_urls
+
+HTTP_PHRASE = 'health_http: "HTTP {{ status }} in {{ latency_ms }} ms"'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,3 +135,23 @@ async def test_a_suggested_fix_clicked_while_the_bot_is_busy_is_told_so_and_requ
         await slack.wait_for(lambda: len([c for c in slack.calls_to("chat.postMessage") if c.status]) > posted, 15)
     assert bot.runtime is not None
     assert await bot.runtime.executions.recent(service="backend", limit=5) == [], "no restart was requested"
+
+
+async def test_a_team_rewords_a_health_check_in_its_phrase_book_and_the_posted_report_says_it(
+    make_bot: MakeBot, slack: SlackFake, http_targets: HttpTargets, tmp_path: Path
+) -> None:
+    config = catalog_with_health_urls(tmp_path, {"backend": http_targets.url("/broken")}, http_targets.url("/ok"))
+    folder = tmp_path / "templates"
+    shutil.copytree(PROJECT_ROOT / "templates", folder)
+    book = folder / "phrases.yml"
+    reworded = 'health_http: "answered {{ status }} after {{ latency_ms }} ms"'
+    book.write_text(book.read_text(encoding="utf-8").replace(HTTP_PHRASE, reworded), encoding="utf-8")
+    bot = await make_bot(CHATOPS_CONFIG=str(config), RUNBOOK_TEMPLATES_DIR=str(folder))
+
+    async with user_of(bot, slack, "U0ALICE") as alice:
+        await alice.slash_command("health backend")
+        message = await slack.wait_for(lambda: slack.last_message("C0OPS"), timeout=15)
+
+    shown = json.dumps(message.blocks)
+    assert "http: answered 503 after " in shown
+    assert "HTTP 503" not in shown

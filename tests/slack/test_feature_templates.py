@@ -11,12 +11,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import templating
+from bot import errors, templating
 from bot.alerts.payload import parse
 from bot.alerts.routing import Suggestion
 from bot.app import template_samples
 from bot.catalog import Catalog
-from bot.comms import guide_events
+from bot.comms import escalation_events, guide_events
 from bot.comms.records import IncidentEvent
 from bot.health import model as health
 from bot.health.model import CheckResult, Report, ServiceHealth, State
@@ -32,7 +32,8 @@ TEMPLATES = PROJECT_ROOT / "templates"
 
 
 def _report() -> Report:
-    failing = CheckResult("backend", "kubernetes", State.FAIL, "0/3 ready", health.Suggestion("restart", "backend"))
+    said = errors.Said("health_kubernetes", ready=0, desired=3, unavailable=3, restarts=0, stuck=False)
+    failing = CheckResult("backend", "kubernetes", State.FAIL, said, health.Suggestion("restart", "backend"))
     return Report((ServiceHealth("backend", (failing,)), ServiceHealth("frontend", ())), 0.5)
 
 
@@ -163,7 +164,8 @@ def test_whatever_alertmanager_and_the_checks_send_no_message_pings_or_breaks(
     payload["alerts"][0]["labels"][label or "x"] = value
     entry = alert_contexts.Entry(parse(json.dumps(payload).encode()), value, label, [Suggestion("restart", "backend")])
     messages = [alert_views.render(templates, [entry]), alert_views.render(templates, [entry, entry])]
-    check = CheckResult(label, value, State.FAIL, summary, health.Suggestion("restart", "backend"))
+    said = errors.Said("health_no_data", name=summary)
+    check = CheckResult(label, value, State.FAIL, said, health.Suggestion("restart", "backend"), metric=value)
     report = Report((ServiceHealth(label, (check,)),), 1.0)
     rendered = health_views.render(templates, report, Occasion(asked_by=value, service=label), procedures={"restart"})
     messages += [rendered.summary, *rendered.thread]
@@ -188,3 +190,32 @@ def test_a_guides_timeline_entries_are_stored_as_data_and_worded_by_the_template
     assert lines[0].endswith("*guide* by <@U0ALICE>: opened the runbook guide Dashboard &lt;!here&gt;: Slow")
     assert lines[1].endswith("*guide* by <@U0ALICE>: from the runbook guide: /runbook top email-dashboard")
     assert lines[2].endswith("*guide* by <@U0ALICE>: opened the runbook guide Old: Words")
+
+
+def test_an_escalation_entry_is_stored_as_data_and_a_contact_named_like_a_ping_is_shown_as_text(
+    catalog: Catalog,
+) -> None:
+    incident = feature_samples.incident(catalog, 1)
+    at = incident.declared_at
+    stored = escalation_events.encode("L2", ["<!channel> on-call", "db-team"])
+    assert escalation_events.read(stored) == escalation_events.Escalated("L2", ("<!channel> on-call", "db-team"))
+    events = [
+        IncidentEvent(at, escalation_events.KIND, "bot", stored),
+        IncidentEvent(at, escalation_events.KIND, "bot", "L1: ops"),  # written before, as words
+    ]
+
+    shown = Templates(TEMPLATES).render("incident_timeline", incident_contexts.timeline(incident, events, catalog))
+
+    lines = shown.blocks[1]["text"]["text"].split("\n")
+    assert lines[0].endswith("*escalation* by the bot: L2: &lt;!channel&gt; on-call, db-team")
+    assert lines[1].endswith("*escalation* by the bot: L1: ops")
+
+
+def test_a_check_named_like_a_ping_is_shown_as_text_in_the_report() -> None:
+    said = errors.Said("health_no_data", name="<!channel> error rate")
+    check = CheckResult("backend", "prometheus", State.UNKNOWN, said, metric="<!channel> error rate")
+    report = Report((ServiceHealth("backend", (check,)),), 0.5)
+    rendered = health_views.render(Templates(TEMPLATES), report, Occasion(asked_by="U0ALICE"), procedures=())
+    shown = json.dumps([rendered.summary, rendered.thread])
+    assert "<!channel>" not in shown
+    assert "prometheus: &lt;!channel&gt; error rate: &lt;!channel&gt; error rate: no data" in shown

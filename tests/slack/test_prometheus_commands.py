@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot import errors
 from bot.app import BotProcess
 from bot.catalog import Catalog
-from bot.health.model import CheckResult, Report, ServiceHealth, State
+from bot.health.model import PROMETHEUS, CheckResult, Report, ServiceHealth, State
 from bot.slack import health_charts
 from bot.slack.webapi import SlackWebApi
 from sandbox.prometheus_fake import PrometheusFake
@@ -68,6 +69,10 @@ async def test_query_with_prometheus_down_is_one_line_naming_it(make_bot: MakeBo
     assert "Prometheus is unavailable" in text
 
 
+def _said(name: str, value: str) -> errors.Said:
+    return errors.Said("health_prometheus", name=name, value=value)
+
+
 async def test_health_report_attaches_a_chart_for_each_failing_prometheus_check(
     slack: SlackFake, prom: PrometheusFake, catalog: Catalog
 ) -> None:
@@ -76,9 +81,11 @@ async def test_health_report_attaches_a_chart_for_each_failing_prometheus_check(
             ServiceHealth(
                 "backend",
                 (
-                    CheckResult("backend", "prometheus: error rate", State.FAIL, "error rate = 0.08"),
-                    CheckResult("backend", "prometheus: p95 latency (s)", State.OK, "p95 latency (s) = 0.4"),
-                    CheckResult("backend", "http", State.FAIL, "HTTP 503 in 12 ms"),
+                    CheckResult("backend", PROMETHEUS, State.FAIL, _said("error rate", "0.08"), metric="error rate"),
+                    CheckResult(
+                        "backend", PROMETHEUS, State.OK, _said("p95 latency (s)", "0.4"), metric="p95 latency (s)"
+                    ),
+                    CheckResult("backend", "http", State.FAIL, errors.Said("health_http", status=503, latency_ms=12)),
                 ),
             ),
         ),
