@@ -218,6 +218,15 @@ def fit_blocks(blocks: object) -> object:
     return blocks
 
 
+PhraseBook = dict[str, tuple[str, jinja2.Template]]
+
+# Compiling the phrase book costs about 0.2 s of CPU; a process that builds Templates more than once (the
+# test suite starts hundreds of bots, the shell one per tutorial) compiles an unchanged book once. Keyed
+# on the file, by name, size and modification time, as bot/app.py's template check is. Every environment
+# of one folder is built alike (build_environment), so a phrase compiled in one renders the same in all.
+_compiled_books: dict[tuple[str, int, int], PhraseBook] = {}
+
+
 class Templates:
     """Renders `templates/<name>.yml.j2` into a message that fits Slack's limits.
 
@@ -229,28 +238,35 @@ class Templates:
     def __init__(self, templates_dir: Path) -> None:
         self.dir = templates_dir
         self._env = build_environment(templates_dir)
-        self._phrases: dict[str, tuple[str, jinja2.Template]] | None = None  # compiled once, on first use
+        self._phrases: PhraseBook | None = None  # compiled once, on first use
 
-    def phrases(self) -> dict[str, tuple[str, jinja2.Template]]:
+    def phrases(self) -> PhraseBook:
         """The phrase book (templates/phrases.yml): key -> its sentence's source and compiled template."""
         if self._phrases is None:
             path = self.dir / PHRASES
             try:
-                book = yaml.safe_load(path.read_text(encoding="utf-8"))
-                if not isinstance(book, dict):
-                    raise ValueError("the phrase book must be a mapping of key: sentence")
-                compiled: dict[str, tuple[str, jinja2.Template]] = {}
-                for key, source in book.items():
-                    if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):
-                        raise ValueError(f"{key!r}: a key is lower_snake_case and its phrase a string")
-                    try:
-                        compiled[key] = (source, self._env.from_string(source))
-                    except jinja2.TemplateSyntaxError as exc:
-                        raise ValueError(f"{key}: {exc}") from exc
+                stat = path.stat()
+                file_key = (str(path), stat.st_size, stat.st_mtime_ns)
+                if file_key not in _compiled_books:
+                    _compiled_books[file_key] = self._compile_book(path)
             except (OSError, yaml.YAMLError, ValueError) as exc:
                 raise errors.ConfigError([f"{path}: {type(exc).__name__}: {exc}"]) from exc
-            self._phrases = compiled
+            self._phrases = _compiled_books[file_key]
         return self._phrases
+
+    def _compile_book(self, path: Path) -> PhraseBook:
+        book = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(book, dict):
+            raise ValueError("the phrase book must be a mapping of key: sentence")
+        compiled: PhraseBook = {}
+        for key, source in book.items():
+            if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):
+                raise ValueError(f"{key!r}: a key is lower_snake_case and its phrase a string")
+            try:
+                compiled[key] = (source, self._env.from_string(source))
+            except jinja2.TemplateSyntaxError as exc:
+                raise ValueError(f"{key}: {exc}") from exc
+        return compiled
 
     def phrase(self, said: errors.Said, show: Callable[[errors.Field], str]) -> str:
         """A phrase said with its fields, each shown by `show` (the surface's: mrkdwn for Slack, plain
