@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -131,9 +132,31 @@ def _quote(value: object) -> str:
     return _NOT_YAML_PRINTABLE.sub(_escape_unprintable, json.dumps(str(value), ensure_ascii=False))
 
 
+class _CompiledInProcess(jinja2.BytecodeCache):
+    """Compiled templates kept for the process: each Templates (every bot a test run starts, the start-up
+    check) compiles a file once. Jinja keys a template by name and file and checks its source's checksum,
+    so an edited file is compiled again; every environment using it is built alike, below."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, tuple[str, CodeType]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found = self._compiled.get(bucket.key)
+        if found is not None and found[0] == bucket.checksum:
+            bucket.code = found[1]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.code is not None:
+            self._compiled[bucket.key] = (bucket.checksum, bucket.code)
+
+
+_COMPILED = _CompiledInProcess()
+
+
 def build_environment(templates_dir: Path) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=_COMPILED,
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # the output is YAML, not HTML; mrkdwn escaping happens on the values
         keep_trailing_newline=True,
