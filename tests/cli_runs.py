@@ -4,6 +4,9 @@ each command keeps one test that runs it as a real subprocess, for the entry poi
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,18 +23,18 @@ class Ran:
     stderr: str
 
 
-def run_cli(
-    argv: Sequence[str], env: Mapping[str, str], *, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Ran:
-    """main(argv) with `env` added to os.environ (undone at teardown). main() configures the process's
-    logs, to the captured stderr: they are configured again as the suite's in-process bots log
-    (tests/conftest.py:_product_logging), so no later test logs into this test's capture."""
+def run_cli(argv: Sequence[str], env: Mapping[str, str], *, monkeypatch: pytest.MonkeyPatch) -> Ran:
+    """main(argv) with `env` added to os.environ (undone at teardown) and its output captured. main()
+    configures the process's logs, onto the captured stderr: afterwards they are configured again as the
+    suite's in-process bots log (tests/conftest.py:_product_logging), onto the stderr pytest captures for
+    every test, so no later test logs into this one's buffer."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    capsys.readouterr()  # what the test printed before is not the command's
+    suite_stderr = sys.stderr
+    out, err = io.StringIO(), io.StringIO()
     try:
-        code = cli.main(list(argv))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(list(argv))
     finally:
-        logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET])
-    out = capsys.readouterr()
-    return Ran(code, out.out, out.err)
+        logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET], stream=suite_stderr)
+    return Ran(code, out.getvalue(), err.getvalue())

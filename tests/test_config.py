@@ -73,9 +73,7 @@ def test_check_config_passes_on_the_shipped_configuration() -> None:
     assert "configuration OK" in result.stdout
 
 
-def test_check_config_fails_listing_every_bad_procedure(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     commands = tmp_path / "commands"
     commands.mkdir()
     (commands / "scale.yml").write_text(
@@ -84,7 +82,7 @@ def test_check_config_fails_listing_every_bad_procedure(
         "steps: [{action: kubernetes.scale, args: {replicas: $n}}]\n"
     )
     (commands / "typo.yml").write_text("name: typo\nsummary: s\nroles: [viewer]\nsteps: [{action: kubernetes.scael}]\n")
-    result = run_cli(["check-config"], {"RUNBOOK_COMMANDS_DIR": str(commands)}, monkeypatch=monkeypatch, capsys=capsys)
+    result = run_cli(["check-config"], {"RUNBOOK_COMMANDS_DIR": str(commands)}, monkeypatch=monkeypatch)
     assert result.returncode == 2
     assert "roles: `wizard` is not a role" in result.stderr
     assert "set `destructive: true`" in result.stderr
@@ -92,7 +90,7 @@ def test_check_config_fails_listing_every_bad_procedure(
 
 
 def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
@@ -100,7 +98,7 @@ def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(
         (templates / template.name).write_text(template.read_text())
     (templates / "incident_declared.yml.j2").write_text("text: {{ unclosed\n")
     env = {"RUNBOOK_TEMPLATES_DIR": str(templates), "RUNBOOK_DATA_DIR": str(tmp_path / "data"), "PORT": "0"}
-    check = run_cli(["check-config"], env, monkeypatch=monkeypatch, capsys=capsys)
+    check = run_cli(["check-config"], env, monkeypatch=monkeypatch)
     serve = subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve"],
         env={**os.environ, **env},
