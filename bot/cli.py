@@ -171,7 +171,7 @@ def _shell(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(shell.run(settings, as_user=args.as_user, script=args.script, channel=args.channel))
+    return shell.main(settings, as_user=args.as_user, script=args.script, channel=args.channel)
 
 
 def _actions(settings: Settings, markdown: bool) -> int:

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Final
 
@@ -35,7 +35,7 @@ from sandbox.cluster import SandboxCluster
 from sandbox.docker_engine import DockerEngineFake
 from sandbox.shell_outbound import OutboundFakes
 from sandbox.shell_render import looks_like_error
-from sandbox.shell_session import SLASH_COMMANDS, Session
+from sandbox.shell_session import SLASH_COMMANDS, Session, Write
 from sandbox.shell_world import ShellWorld
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import FakeConfig, SlackFake
@@ -63,15 +63,37 @@ HELP: Final = """\
   help | exit"""
 
 
-async def run(
-    settings: Settings, *, as_user: str = "alice", script: str | None = None, channel: str | None = None
-) -> int:
-    """Start everything, run the conversation, stop everything; the exit code (non-zero: a line failed)."""
+def _print(text: str) -> None:
+    """The conversation on stdout, flushed: a person reads it line by line, also through a pipe."""
+    print(text, flush=True)
+
+
+def main(settings: Settings, *, as_user: str, script: str | None, channel: str | None) -> int:
+    """`runbook-bot shell`: this process's logs and warnings quietened, the conversation on its own loop."""
     # pgserver's platformdirs warns about XDG_RUNTIME_DIR on every start; noise at a prompt.
     warnings.filterwarnings("ignore", module="platformdirs")
     if "LOG_LEVEL" not in os.environ:
         # The conversation is the output; info logs would drown it (LOG_LEVEL=INFO brings them back).
         logs.configure(level="WARNING", fmt=settings.log_format, secrets=[])
+    return asyncio.run(run(settings, as_user=as_user, script=script, channel=channel, environ=os.environ))
+
+
+async def run(
+    settings: Settings,
+    *,
+    as_user: str = "alice",
+    script: str | None = None,
+    channel: str | None = None,
+    environ: MutableMapping[str, str],
+    write: Write = _print,
+) -> int:
+    """Start everything, run the conversation, stop everything; the exit code (non-zero: a line failed).
+
+    The world's variables (the services' database URLs, the Statuspage token) are set in `environ`, which
+    must be os.environ or write through to it, as the bot reads them there; a caller that must undo them
+    (a test in a shared process) passes a mapping that records each change. The conversation goes to
+    `write`; the cluster's state at exit to the file named by `environ[RUNBOOK_SHELL_REPORT]`, if set.
+    """
     lines = _script_lines(Path(script)) if script is not None else None
     started = time.monotonic()
     catalog = load_catalog(settings.chatops_config)
@@ -94,9 +116,9 @@ async def run(
             database_url = settings.database_url or SecretStr(await asyncio.to_thread(embedded.postgres_url))
             redis_url = settings.redis_url or SecretStr(await asyncio.to_thread(embedded.redis_url))
             await world.start(catalog, database_url.get_secret_value(), redis_url.get_secret_value())
-            world.apply(os.environ)
+            world.apply(environ)
             await outbound.start(catalog)
-            outbound.apply(os.environ)
+            outbound.apply(environ)
             overlay = world.overlay_catalog(settings.chatops_config, Path(tmp) / "chatops.sandbox.yml")
             await fake.start()
             await cluster.start()
@@ -130,8 +152,8 @@ async def run(
                 session = Session(
                     fake,
                     slack,
-                    _ScriptReader(lines) if lines is not None else _terminal_read,
-                    _write,
+                    _ScriptReader(lines, write) if lines is not None else _terminal_read,
+                    write,
                     user_id=_user_id(fake, as_user) or "U0ALICE",
                     channel=_channel_id(fake, catalog, channel) or catalog.channels.ops,
                     activity=lambda: len(fake.calls) + len(cluster.requests) + len(docker.requests),
@@ -141,11 +163,11 @@ async def run(
                     files_dir=settings.data_dir / "shell-files",
                 )
                 session.mark_all_seen()
-                _write(_welcome(session, catalog, time.monotonic() - started))
-                _write(world.describe() + "\n" + outbound.describe())
+                write(_welcome(session, catalog, time.monotonic() - started))
+                write(world.describe() + "\n" + outbound.describe())
                 return await _loop(session, catalog, process, outbound, scripted=lines is not None)
         finally:
-            _write_report(cluster, docker)
+            _write_report(cluster, docker, environ.get(REPORT_ENV))
             if process is not None:
                 await process.stop()
             await cluster.stop()
@@ -177,7 +199,7 @@ async def _loop(
         if word == "expect-error":
             if not any(rest.casefold() in e.casefold() for e in pending):
                 failed.append(f"line {number}: expected an error containing {rest!r}")
-                _write(f"! expected an error containing {rest!r}")
+                session.write(f"! expected an error containing {rest!r}")
             pending = []
             continue
         failed.extend(f"line {number - 1}: {_first_line(e)}" for e in pending)
@@ -185,13 +207,13 @@ async def _loop(
         if word == "expect":
             if rest.casefold() not in "\n".join(session.output).casefold():
                 failed.append(f"line {number}: expected {rest!r} in the last answer")
-                _write(f"! expected {rest!r} in the last answer")
+                session.write(f"! expected {rest!r} in the last answer")
             continue
         if word == "repeat-until":
             seconds, _, text = rest.partition(" ")
             if not await _repeat_until(session, catalog, _substitute(last, numbers), float(seconds), text):
                 failed.append(f"line {number}: {text!r} not in the answer after {seconds} s")
-                _write(f"! {text!r} not in the answer after {seconds} s")
+                session.write(f"! {text!r} not in the answer after {seconds} s")
             pending = list(session.errors)
             continue
         if word in ("exit", "quit"):
@@ -206,7 +228,7 @@ async def _loop(
         pending = list(session.errors)
     failed.extend(f"line {number}: {_first_line(e)}" for e in pending)
     if scripted and failed:
-        _write(f"\nscript failed ({len(failed)}):\n" + "\n".join(f"  {f}" for f in failed))
+        session.write(f"\nscript failed ({len(failed)}):\n" + "\n".join(f"  {f}" for f in failed))
         return 1
     return 0
 
@@ -230,7 +252,7 @@ async def _dispatch(session: Session, catalog: Catalog, line: str) -> None:
     if word in SLASH_COMMANDS:
         await session.slash(word, rest)
     elif word == "help":
-        _write(HELP)
+        session.write(HELP)
     elif word == "as":
         user = _user_id(session.fake, rest)
         if user is None:
@@ -238,7 +260,7 @@ async def _dispatch(session: Session, catalog: Catalog, line: str) -> None:
         else:
             session.user_id = user
             roles = ", ".join(_roles(session, catalog, user)) or "no roles"
-            _write(f"(you are now {session.user_name}: {roles})")
+            session.write(f"(you are now {session.user_name}: {roles})")
     elif word == "in":
         found = _channel_id(session.fake, catalog, rest)
         if found is None:
@@ -310,10 +332,6 @@ def _welcome(session: Session, catalog: Catalog, seconds: float) -> str:
 # ── input and output ────────────────────────────────────────────────────────
 
 
-def _write(text: str) -> None:
-    print(text, flush=True)
-
-
 def _script_lines(path: Path) -> Iterator[str]:
     """The script's inputs: blank lines and `#` comments are skipped."""
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -325,13 +343,14 @@ def _script_lines(path: Path) -> Iterator[str]:
 class _ScriptReader:
     """Reads the next script line, echoed after the prompt as if typed."""
 
-    def __init__(self, lines: Iterator[str]) -> None:
+    def __init__(self, lines: Iterator[str], write: Write) -> None:
         self._lines = lines
+        self._write = write
 
     async def __call__(self, prompt: str) -> str | None:
         line = next(self._lines, None)
         if line is not None:
-            _write(f"{prompt}{line}")
+            self._write(f"{prompt}{line}")
         return line
 
 
@@ -362,10 +381,9 @@ async def _terminal_read(prompt: str) -> str | None:
             print(file=sys.stderr)
 
 
-def _write_report(cluster: SandboxCluster, docker: DockerEngineFake) -> None:
-    """The cluster's deployments and the Docker fake's containers as JSON, for tests that run the shell
-    as a subprocess."""
-    target = os.environ.get(REPORT_ENV)
+def _write_report(cluster: SandboxCluster, docker: DockerEngineFake, target: str | None) -> None:
+    """The cluster's deployments and the Docker fake's containers as JSON in the file `target`, for tests
+    to read the state a script left."""
     if not target:
         return
     report = {

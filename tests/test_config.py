@@ -12,6 +12,7 @@ import pytest
 from bot import errors
 from bot.catalog import load_catalog
 from bot.settings import PROJECT_ROOT
+from tests.cli_runs import run_cli
 
 GOOD = PROJECT_ROOT / "chatops.yml"
 
@@ -55,6 +56,7 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`runbook-bot check-config` as a real subprocess (the other check-config tests run main() in-process)."""
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "check-config"],
         env={**os.environ, **env},
@@ -71,7 +73,7 @@ def test_check_config_passes_on_the_shipped_configuration() -> None:
     assert "configuration OK" in result.stdout
 
 
-def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path) -> None:
+def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     commands = tmp_path / "commands"
     commands.mkdir()
     (commands / "scale.yml").write_text(
@@ -80,21 +82,23 @@ def test_check_config_fails_listing_every_bad_procedure(tmp_path: Path) -> None:
         "steps: [{action: kubernetes.scale, args: {replicas: $n}}]\n"
     )
     (commands / "typo.yml").write_text("name: typo\nsummary: s\nroles: [viewer]\nsteps: [{action: kubernetes.scael}]\n")
-    result = _check_config({"RUNBOOK_COMMANDS_DIR": str(commands)})
+    result = run_cli(["check-config"], {"RUNBOOK_COMMANDS_DIR": str(commands)}, monkeypatch=monkeypatch)
     assert result.returncode == 2
     assert "roles: `wizard` is not a role" in result.stderr
     assert "set `destructive: true`" in result.stderr
     assert "unknown action `kubernetes.scael`" in result.stderr
 
 
-def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(tmp_path: Path) -> None:
+def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     for template in (PROJECT_ROOT / "templates").glob("*.j2"):
         (templates / template.name).write_text(template.read_text())
     (templates / "incident_declared.yml.j2").write_text("text: {{ unclosed\n")
     env = {"RUNBOOK_TEMPLATES_DIR": str(templates), "RUNBOOK_DATA_DIR": str(tmp_path / "data"), "PORT": "0"}
-    check = _check_config(env)
+    check = run_cli(["check-config"], env, monkeypatch=monkeypatch)
     serve = subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve"],
         env={**os.environ, **env},

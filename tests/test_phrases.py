@@ -151,6 +151,19 @@ def test_the_book_is_compiled_once_and_an_unknown_key_is_said_by_its_name_not_ra
     assert str(errors.TargetError("forbidden")) == "forbidden"
 
 
+def test_a_book_reworded_after_a_bot_compiled_it_is_read_anew_by_the_next_bot(tmp_path: Path) -> None:
+    """Compiled books are kept per process (each bot of a test run would compile the same one); an edited
+    file is not the same book."""
+    folder, book = _book_copy(tmp_path)
+    first = Templates(folder)
+    assert first.plain(errors.Said("request_expired")).startswith("This request expired")
+    book["request_expired"] = "Too late: ask again."
+    _write(folder, book)
+
+    assert Templates(folder).plain(errors.Said("request_expired")) == "Too late: ask again."
+    assert first.plain(errors.Said("request_expired")).startswith("This request expired")  # checked at its start
+
+
 def test_the_composition_root_can_install_a_reworded_book_for_logs(tmp_path: Path) -> None:
     folder, book = _book_copy(tmp_path)
     book["request_expired"] = "Too late: ask again."

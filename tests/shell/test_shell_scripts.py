@@ -1,9 +1,10 @@
-"""`runbook-bot shell --script …` end to end: a real subprocess, the tutorials in examples/,
-and the sandbox cluster's state at exit (the shell writes it to $RUNBOOK_SHELL_REPORT)."""
+"""`runbook-bot shell --script …` end to end: the tutorials in examples/ and the sandbox cluster's state at
+exit (the shell writes it to $RUNBOOK_SHELL_REPORT). Two tests run the README's command in a real subprocess
+(the scale tutorial on embedded defaults, and a session typed on stdin); the rest run the same scripts in
+the test's process (`run_script`, tests/shell/conftest.py), which spares each an interpreter start-up."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import redis.asyncio as aioredis
 
 from bot.settings import PROJECT_ROOT
 from tests.readme_table import diagnosis_commands
+from tests.shell.conftest import RunScript
 
 EXAMPLES = PROJECT_ROOT / "examples"
 BACKEND = "mail-score-production/mail-score-backend"
@@ -30,7 +32,7 @@ def run_shell(
     stdin: str | None = None,
     servers: dict[str, str] | None = None,
 ) -> tuple[int, str, Any]:
-    """Run the shell in a subprocess on its own data dir; (exit code, stdout, cluster report)."""
+    """Run `python -m bot.cli shell` in a subprocess on its own data dir; (exit code, stdout, cluster report)."""
     report = tmp_path / "report.json"
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
@@ -68,19 +70,17 @@ def test_scale_tutorial_leaves_backend_at_five_replicas(tmp_path: Path) -> None:
     assert report["deployments"][BACKEND]["replicas"] == 5
 
 
-def test_script_that_stops_before_confirm_leaves_backend_at_three_replicas(
-    tmp_path: Path, servers: dict[str, str]
+async def test_script_that_stops_before_confirm_leaves_backend_at_three_replicas(
+    tmp_path: Path, run_script: RunScript
 ) -> None:
     script = write_script(tmp_path, "# no confirm", "", "/runbook scale backend 5")
-    code, out, report = run_shell(tmp_path, script, servers=servers)
+    code, out, report = await run_script(script)
     assert code == 0, out
     assert report["deployments"][BACKEND]["replicas"] == 3
 
 
-def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(
-    tmp_path: Path, servers: dict[str, str]
-) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "rollback-with-approval.txt", servers=servers)
+async def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "rollback-with-approval.txt")
     assert code == 0, out
     assert "bob@#ops> approve" in out
     backend = report["deployments"][BACKEND]
@@ -89,21 +89,21 @@ def test_rollback_tutorial_needs_bob_and_brings_back_the_first_template(
     assert RESTARTED_AT not in backend["template_annotations"]
 
 
-def test_incident_lifecycle_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-lifecycle.txt", servers=servers)
+async def test_incident_lifecycle_tutorial_runs_without_errors(run_script: RunScript) -> None:
+    code, out, _ = await run_script(EXAMPLES / "incident-lifecycle.txt")
     assert code == 0, out
     assert "Incident #1 declared" in out
     assert "resolved" in out.lower()
 
 
-def test_maintenance_window_tutorial_runs_without_errors(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "maintenance-window.txt", servers=servers)
+async def test_maintenance_window_tutorial_runs_without_errors(run_script: RunScript) -> None:
+    code, out, _ = await run_script(EXAMPLES / "maintenance-window.txt")
     assert code == 0, out
     assert "Database upgrade" in out
 
 
-def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "health-report.txt", servers=servers)
+async def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "health-report.txt")
     assert code == 0, out
     # Every service's dependencies answer from 127.0.0.1: nothing unknown, unset or unresolvable.
     for missing in ("unknown", "not set", "DNS", "Cannot connect"):
@@ -121,7 +121,9 @@ def test_health_report_tutorial_shows_the_shell_world_and_its_fix_runs(tmp_path:
     assert RESTARTED_AT in frontend["template_annotations"]
 
 
-def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path: Path, servers: dict[str, str]) -> None:
+async def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(
+    tmp_path: Path, run_script: RunScript
+) -> None:
     script = write_script(
         tmp_path,
         "/runbook scale backend 500",  # above the service's replica limit: an ephemeral warning
@@ -130,7 +132,7 @@ def test_script_fails_when_the_bot_refuses_a_line_or_a_line_is_unknown(tmp_path:
         "/runbook status backend",
         "expect no such text anywhere",
     )
-    code, out, report = run_shell(tmp_path, script, servers=servers)
+    code, out, report = await run_script(script)
     assert code == 1
     assert "script failed (3)" in out
     assert "line 1:" in out and "line 3:" in out and "line 5:" in out
@@ -144,10 +146,8 @@ def test_terminal_session_ends_cleanly_at_exit(tmp_path: Path, servers: dict[str
     assert "scale" in out  # the bot's own help, rendered from the ack
 
 
-def test_newsletter_compose_tutorial_restarts_and_scales_on_the_docker_fake(
-    tmp_path: Path, servers: dict[str, str]
-) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "newsletter-compose.txt", servers=servers)
+async def test_newsletter_compose_tutorial_restarts_and_scales_on_the_docker_fake(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "newsletter-compose.txt")
     assert code == 0, out
     assert "alice@#ops> /runbook compose-scale worker 5" in out
     workers = sorted(name for name in report["containers"] if name.startswith("newsletter_worker_"))
@@ -158,20 +158,20 @@ def test_newsletter_compose_tutorial_restarts_and_scales_on_the_docker_fake(
 # ── one tutorial per seed runbook (000–004): diagnosis, the fix, the notice ──
 
 
-def test_runbook_000_tutorial_diagnoses_the_dashboard_and_restarts_its_websocket_service(
-    tmp_path: Path, servers: dict[str, str]
+async def test_runbook_000_tutorial_diagnoses_the_dashboard_and_restarts_its_websocket_service(
+    run_script: RunScript,
 ) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-000-email-dashboard.txt", servers=servers)
+    code, out, report = await run_script(EXAMPLES / "runbook-000-email-dashboard.txt")
     assert code == 0, out
     assert re.search(r"db pool in use of email-dashboard = 0\.[34]\d*: ok", out)
     assert RESTARTED_AT in report["deployments"]["production/websocket-service"]["template_annotations"]
     assert "Email Dashboard slow to load has been resolved" in out
 
 
-def test_runbook_001_tutorial_finds_the_error_rate_and_rolls_back_with_bob(
-    tmp_path: Path, servers: dict[str, str]
+async def test_runbook_001_tutorial_finds_the_error_rate_and_rolls_back_with_bob(
+    tmp_path: Path, run_script: RunScript
 ) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-001-mail-score.txt", servers=servers)
+    code, out, report = await run_script(EXAMPLES / "runbook-001-mail-score.txt")
     assert code == 0, out
     assert "error rate of backend = 0.0" in out
     [chart] = (tmp_path / "data" / "shell-files").glob("*-backend-error-rate-6h.png")
@@ -183,8 +183,8 @@ def test_runbook_001_tutorial_finds_the_error_rate_and_rolls_back_with_bob(
     assert "Mail Score API returns 500s has been resolved" in out
 
 
-def test_runbook_002_tutorial_sees_the_backlog_and_scales_the_workers(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-002-newsletter.txt", servers=servers)
+async def test_runbook_002_tutorial_sees_the_backlog_and_scales_the_workers(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "runbook-002-newsletter.txt")
     assert code == 0, out
     assert "1552 jobs in 3 queues of worker" in out
     workers = [name for name, state in report["containers"].items() if "worker" in name and state == "running"]
@@ -192,17 +192,15 @@ def test_runbook_002_tutorial_sees_the_backlog_and_scales_the_workers(tmp_path: 
     assert "Maintenance #1 announced" in out or "announced in #incidents" in out
 
 
-def test_runbook_003_tutorial_restarts_the_helpdesk_api_under_an_incident(
-    tmp_path: Path, servers: dict[str, str]
-) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-003-helpdesk.txt", servers=servers)
+async def test_runbook_003_tutorial_restarts_the_helpdesk_api_under_an_incident(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "runbook-003-helpdesk.txt")
     assert code == 0, out
     assert report["container_restarts"]["helpdesk_api_1"] == 1
     assert "Helpdesk API slow to answer has been resolved" in out
 
 
-def test_runbook_004_tutorial_sees_the_queue_and_restarts_the_model(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, report = run_shell(tmp_path, EXAMPLES / "runbook-004-email-triage.txt", servers=servers)
+async def test_runbook_004_tutorial_sees_the_queue_and_restarts_the_model(run_script: RunScript) -> None:
+    code, out, report = await run_script(EXAMPLES / "runbook-004-email-triage.txt")
     assert code == 0, out
     assert "bull:campaign-emails:waiting  1500" in out
     model = report["deployments"]["email-triage/email-classifier-model"]
@@ -233,10 +231,10 @@ async def _redis_figures(url: str) -> tuple[int, int, int]:
 
 @pytest.mark.slow
 async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
-    tmp_path: Path, servers: dict[str, str]
+    tmp_path: Path, run_script: RunScript
 ) -> None:
     """Slow (about 70 s): terminate-queries waits until the world's query is a minute old."""
-    code, out, _ = await asyncio.to_thread(run_shell, tmp_path, EXAMPLES / "data-triage.txt", servers=servers)
+    code, out, _ = await run_script(EXAMPLES / "data-triage.txt")
     assert code == 0, out
     # PostgreSQL: three idle sessions and the never-ending query; only the query's session is terminated.
     terminated = re.search(r"session pid (\d+): `connected", out)
@@ -255,14 +253,14 @@ async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
     assert chart.read_bytes().startswith(b"\x89PNG")
 
 
-def test_every_command_of_the_readme_diagnosis_table_answers_in_the_shell(
-    tmp_path: Path, servers: dict[str, str]
+async def test_every_command_of_the_readme_diagnosis_table_answers_in_the_shell(
+    tmp_path: Path, run_script: RunScript
 ) -> None:
     """Slow (about 100 s): one shell session types the table's commands one after another; the script fails
     on any answer that is an error."""
     commands = diagnosis_commands()
     script = write_script(tmp_path, *(f"/runbook {command}" for command in commands))
-    code, out, _ = run_shell(tmp_path, script, servers=servers)
+    code, out, _ = await run_script(script)
     assert code == 0, out
     assert all(f"> /runbook {command}\n" in out for command in commands)
     # Runbook 000's components are read on their own workloads, not on the dashboard's.

@@ -5,15 +5,14 @@ two pages is posted and resolved on both."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.shell.conftest import RunScript
+from tests.shell.test_shell_scripts import EXAMPLES
 
-from tests.shell.test_shell_scripts import EXAMPLES, run_shell
 
-
-def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_once(
-    tmp_path: Path, servers: dict[str, str]
+async def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_once(
+    run_script: RunScript,
 ) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-status-page.txt", servers=servers)
+    code, out, _ = await run_script(EXAMPLES / "incident-status-page.txt")
     assert code == 0, out
     assert "Customers on page `mailscore01` would read" in out
     assert "spinc0000001 [investigating, impact critical] An outage of Mail Score API" in out
@@ -29,8 +28,8 @@ def test_status_page_tutorial_creates_updates_and_resolves_the_public_incident_o
     assert "spinc0000003" not in out
 
 
-def test_an_incident_on_two_pages_is_posted_and_resolved_on_both(tmp_path: Path, servers: dict[str, str]) -> None:
-    code, out, _ = run_shell(tmp_path, EXAMPLES / "incident-two-status-pages.txt", servers=servers)
+async def test_an_incident_on_two_pages_is_posted_and_resolved_on_both(run_script: RunScript) -> None:
+    code, out, _ = await run_script(EXAMPLES / "incident-two-status-pages.txt")
     assert code == 0, out
     assert "Customers on page `mailscore01` would read" in out and "Customers on page `helpdesk01` would read" in out
     assert "spinc0000001 [resolved, impact critical] An outage of Mail Score API (page mailscore01)" in out
