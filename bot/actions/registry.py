@@ -18,10 +18,12 @@ from bot import errors
 from bot.catalog import Service
 from bot.catalog_targets import Target, TargetKind
 
-ProgressReporter = Callable[[str], Awaitable[None]]
+ProgressReporter = Callable[[errors.Said], Awaitable[None]]
+"""Told each progress line of a running step: a phrase of the book said with data fields, never a
+sentence (the engine passes it on to the surface showing the run)."""
 
 
-async def _no_progress(_: str) -> None:
+async def _no_progress(_: errors.Said) -> None:
     return None
 
 
