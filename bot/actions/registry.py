@@ -84,7 +84,7 @@ class Chart:
     service, the window, how many series, and the latest value against the check's thresholds."""
 
     check: str
-    service: str
+    service: str | None  # None: the run names no service (the caption words that)
     window: str  # 1h, 6h, 24h
     series: int
     latest: float | None  # None: the first series has no point

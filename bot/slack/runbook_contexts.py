@@ -113,7 +113,7 @@ def _chart(chart: Chart) -> dict[str, Any]:
     """A chart's facts for its caption (runbook_macros.j2:chart_caption), numbers as Prometheus shows them."""
     return {
         "check": shown(chart.check),
-        "service": shown(chart.service),
+        "service": shown(chart.service or ""),
         "window": shown(chart.window),
         "series": chart.series,
         "latest": "" if chart.latest is None else f"{chart.latest:.4g}",
