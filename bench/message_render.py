@@ -75,6 +75,7 @@ def _cases(templates: Templates) -> dict[str, tuple[Callable[[], object], Callab
     preview = PendingOutcome(scale, pending, (Change("replicas", "3", "5"),), ())
     running = Execution(**{**pending.__dict__, "state": State.RUNNING, "approver": "U0BOB", "started_at": _AT})
     steps = (StepRecord(0, "scale backend", True, "replicas 3 → 5", 0.4),)
+    line = errors.Said("k8s_rollout_updating", deployment="mail-score-backend", updated=2, desired=5)
     views = RunbookViews(templates)
     return {
         "status reply": (
@@ -86,9 +87,9 @@ def _cases(templates: Templates) -> dict[str, tuple[Callable[[], object], Callab
             lambda: templates.render("runbook_preview", contexts.preview(templates.phrase, preview)),
         ),
         "progress update": (
-            lambda: views.progress(running, scale, steps, "rollout status", "2/5 updated"),
+            lambda: views.progress(running, scale, steps, "rollout status", line),
             lambda: templates.render(
-                "runbook_progress", contexts.progress(running, scale, steps, "rollout status", "2/5 updated")
+                "runbook_progress", contexts.progress(templates.phrase, running, scale, steps, "rollout status", line)
             ),
         ),
     }

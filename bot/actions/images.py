@@ -22,7 +22,7 @@ def repository(image: str) -> str:
     return name[:colon] if colon > name.rfind("/") else name
 
 
-def new_image(current: str, wanted: str, allowed: Sequence[str], service: str) -> str:
+def new_image(current: str, wanted: str, allowed: Sequence[str], service: str | None) -> str:
     """The image to deploy: `wanted` is a tag (same repository as now) or `repository:tag`. Either way
     the repository must be one the catalog allows for the service."""
     if not allowed:

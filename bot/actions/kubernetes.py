@@ -250,11 +250,10 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
 
     async def set_image(ctx: ActionContext, p: SetImageParams) -> ActionResult:
         service = _service(ctx)
-        name = ctx.service_name or "this service"
         change = await kube.set_image(
             service,
             p.container,
-            lambda current: images.new_image(current, p.image, service.image_repositories, name),
+            lambda current: images.new_image(current, p.image, service.image_repositories, ctx.service_name),
             dry_run=ctx.dry_run,
         )
         return _value_result(ctx, change, errors.Said("k8s_image_of", container=p.container), p.container, None)

@@ -108,7 +108,6 @@ class Runner:
             step=seconds / POINTS,
             time_limit=ctx.timeout_seconds,
         )
-        name = ctx.service_name or "this service"
         if not found:
             said = errors.Said(
                 "prometheus_no_data_in", check=check.name, service=ctx.service_name, window=params.window
@@ -127,13 +126,13 @@ class Runner:
         png = await asyncio.to_thread(charts.line_chart, errors.plain(title), lines, thresholds)
         latest = found[0].points[-1][1] if found[0].points else None
         state, limit = crossed(check, latest) if latest is not None else ("", None)
-        filename = f"{name}-{slug(check.name)}-{params.window}.png"
+        filename = "-".join(part for part in (ctx.service_name, slug(check.name), params.window) if part) + ".png"
         return ActionResult(
             title,  # the chart's own title (drawn in it, and its file's); the chat caption is a template
             details=check.query,
             data={"series": len(found), "points": sum(len(s.points) for s in found)},
             files=(Attachment(filename, title, png),),
-            chart=Chart(check.name, name, params.window, len(found), latest, state, limit),
+            chart=Chart(check.name, ctx.service_name, params.window, len(found), latest, state, limit),
         )
 
 

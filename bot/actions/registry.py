@@ -18,10 +18,12 @@ from bot import errors
 from bot.catalog import Service
 from bot.catalog_targets import Target, TargetKind
 
-ProgressReporter = Callable[[str], Awaitable[None]]
+ProgressReporter = Callable[[errors.Said], Awaitable[None]]
+"""Told each progress line of a running step: a phrase of the book said with data fields, never a
+sentence (the engine passes it on to the surface showing the run)."""
 
 
-async def _no_progress(_: str) -> None:
+async def _no_progress(_: errors.Said) -> None:
     return None
 
 
@@ -82,7 +84,7 @@ class Chart:
     service, the window, how many series, and the latest value against the check's thresholds."""
 
     check: str
-    service: str
+    service: str | None  # None: the run names no service (the caption words that)
     window: str  # 1h, 6h, 24h
     series: int
     latest: float | None  # None: the first series has no point

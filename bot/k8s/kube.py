@@ -41,7 +41,8 @@ T = TypeVar("T")
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-Progress = Callable[[str], Awaitable[None]]
+Progress = Callable[[errors.Said], Awaitable[None]]
+"""Told each new progress line of a wait (kubectl's rollout lines, pods coming back): a phrase of the book."""
 
 
 def deployment_path(service: KubernetesTarget) -> str:
@@ -320,7 +321,7 @@ class KubeDeployments(KubeCore):
         """
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline
-        last = ""
+        last: errors.Said | None = None
 
         async def seen(dep: dict[str, Any]) -> RolloutStatus | None:
             nonlocal last

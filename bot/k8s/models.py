@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import errors
+
 
 @dataclass(frozen=True)
 class Condition:
@@ -58,7 +60,7 @@ class RestartResult:
 
 @dataclass(frozen=True)
 class RolloutStatus:
-    message: str  # kubectl's last line, e.g. `deployment "x" successfully rolled out`
+    message: errors.Said  # kubectl's last line, e.g. `deployment "x" successfully rolled out`, as a phrase
     revision: int
 
 
@@ -91,7 +93,9 @@ class PodUsage:
 class ValueChange:
     """One value on one object (env var, ConfigMap key, HPA bounds); None = absent."""
 
-    target: str  # e.g. "deployment/x container app env FOO", "configmap/frontend-config key K"
+    # What was set, e.g. "deployment/x container app env FOO": words, so a phrase of the book whose fields are
+    # names (the resource in kubectl's TYPE/NAME form, the container, the variable or key).
+    target: errors.Said
     before: str | None
     after: str | None
     no_op: bool

@@ -92,7 +92,12 @@ class Kube(KubeTriage, KubeDeployments):
             dep = await self.read_deployment(service)
             chosen = rollouts.pick_container(dep, container or service.container)
             before = rollouts.env_value(chosen, variable)
-            target = f"deployment/{service.deployment_name} container {chosen['name']} env {variable}"
+            target = errors.Said(
+                "k8s_env_target",
+                resource=f"deployment/{service.deployment_name}",
+                container=chosen["name"],
+                variable=variable,
+            )
             if before == value:
                 return ValueChange(target, before, value, no_op=True, dry_run=dry_run)
             patch = rollouts.env_patch(dep, chosen["name"], variable, value)
@@ -118,7 +123,9 @@ class Kube(KubeTriage, KubeDeployments):
             chosen = rollouts.pick_container(dep, container)
             before = str(chosen.get("image", ""))
             image = image_for(before)
-            target = f"deployment/{service.deployment_name} container {chosen['name']} image"
+            target = errors.Said(
+                "k8s_image_target", resource=f"deployment/{service.deployment_name}", container=chosen["name"]
+            )
             if before == image:
                 return ValueChange(target, before, image, no_op=True, dry_run=dry_run)
             containers = dep["spec"]["template"]["spec"].get("containers") or []
@@ -189,7 +196,7 @@ class Kube(KubeTriage, KubeDeployments):
             lambda api: rest.request_json(api, "GET", configmap, timeout=t),
         )
         before = (current.get("data") or {}).get(key)
-        target = f"configmap/{name} key {key}"
+        target = errors.Said("k8s_configmap_key_target", resource=f"configmap/{name}", key=key)
         if before == value:
             return ValueChange(target, before, value, no_op=True, dry_run=dry_run)
         result = await self.call(
@@ -236,15 +243,17 @@ class Kube(KubeTriage, KubeDeployments):
         *,
         deadline: float,
         on_progress: Progress | None = None,
-    ) -> str:
+    ) -> errors.Said:
         """Wait as `kubectl delete pods --wait` then `kubectl rollout status` would: the deleted pods gone,
         then as many Ready pods as the deployment wants and the deployment available again.
 
         The deployment's own status is not enough: right after the deletes it still counts the old pods.
+        Returns the last progress line (how the replacements came up), a phrase of the book.
         """
         loop = asyncio.get_running_loop()
         give_up = loop.time() + deadline
-        interval, last = 0.1, ""
+        interval = 0.1
+        last: errors.Said | None = None  # the line last reported
         while True:
             dep = await self.read_deployment(service)
             pods = await self.list_pods(service, rollouts.selector_of(dep))
@@ -259,9 +268,9 @@ class Kube(KubeTriage, KubeDeployments):
             ]
             available = int((dep.get("status") or {}).get("availableReplicas") or 0)
             if remaining:
-                message = f"waiting for {len(remaining)} deleted pods to go"
+                message = errors.Said("k8s_pods_going", pods=len(remaining))
             else:
-                message = f"{len(ready)} of {wanted} replacement pods ready"
+                message = errors.Said("k8s_pods_replaced", ready=len(ready), wanted=wanted)
             if message != last and on_progress is not None:
                 await on_progress(message)
             last = message

@@ -40,12 +40,13 @@ def images_of(template: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(c.get("image", "")) for c in template.get("spec", {}).get("containers", []))
 
 
-def status_message(dep: dict[str, Any]) -> tuple[str, bool]:
-    """kubectl's DeploymentStatusViewer: (message, done); raises TargetError past the deadline."""
+def status_message(dep: dict[str, Any]) -> tuple[errors.Said, bool]:
+    """kubectl's DeploymentStatusViewer: (its line, as a phrase of the book with the counts as fields,
+    done); raises TargetError past the deadline."""
     name = dep["metadata"]["name"]
     spec, status = dep.get("spec", {}), dep.get("status", {})
     if int(dep["metadata"].get("generation", 0)) > int(status.get("observedGeneration", 0)):
-        return "Waiting for deployment spec update to be observed...", False
+        return errors.Said("k8s_rollout_observing"), False
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             raise errors.TargetError("progress_deadline", deployment=name)
@@ -53,14 +54,13 @@ def status_message(dep: dict[str, Any]) -> tuple[str, bool]:
     updated = int(status.get("updatedReplicas", 0))
     replicas = int(status.get("replicas", 0))
     available = int(status.get("availableReplicas", 0))
-    waiting = f'Waiting for deployment "{name}" rollout to finish: '
     if updated < desired:
-        return f"{waiting}{updated} out of {desired} new replicas have been updated...", False
+        return errors.Said("k8s_rollout_updating", deployment=name, updated=updated, desired=desired), False
     if replicas > updated:
-        return f"{waiting}{replicas - updated} old replicas are pending termination...", False
+        return errors.Said("k8s_rollout_terminating", deployment=name, old=replicas - updated), False
     if available < updated:
-        return f"{waiting}{available} of {updated} updated replicas are available...", False
-    return f'deployment "{name}" successfully rolled out', True
+        return errors.Said("k8s_rollout_available", deployment=name, available=available, updated=updated), False
+    return errors.Said("k8s_rolled_out", deployment=name), True
 
 
 def selector_of(dep: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import errors
 from bot.k8s.models import Condition
 
 
@@ -96,7 +97,7 @@ class ServiceEndpoints:
 
 @dataclass(frozen=True)
 class RolloutState:
-    message: str  # kubectl rollout status's line, read once (--watch=false)
+    message: errors.Said  # kubectl rollout status's line, read once (--watch=false), as a phrase
     done: bool
     revision: int
 

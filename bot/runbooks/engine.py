@@ -35,8 +35,9 @@ ROLLOUT_HISTORY = "kubernetes.history"  # shown beside a service's executions
 # How long an interrupted run may take to say so in Slack while the process shuts down.
 SHUTDOWN_NOTICE_SECONDS = 10.0
 Clock = Callable[[], datetime]
-# (execution, steps done so far, label of the step now running or None, latest progress line)
-ProgressCallback = Callable[[Execution, tuple[StepRecord, ...], str | None, str | None], Awaitable[None]]
+# (execution, steps done so far, label of the step now running or None, latest progress line: a phrase
+# of the book the surface words, or None)
+ProgressCallback = Callable[[Execution, tuple[StepRecord, ...], str | None, errors.Said | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -356,7 +357,7 @@ class Engine:
                 label = step.label()
                 await on_progress(execution, tuple(done), label, None)
 
-                async def report(line: str, _label: str = label) -> None:
+                async def report(line: errors.Said, _label: str = label) -> None:
                     await on_progress(execution, tuple(done), _label, line)
 
                 step_started = time.monotonic()

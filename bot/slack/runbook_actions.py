@@ -131,7 +131,7 @@ class MessageProgress:
         self._last_step_count = -1
 
     async def update(
-        self, execution: Execution, steps: tuple[StepRecord, ...], current: str | None, line: str | None
+        self, execution: Execution, steps: tuple[StepRecord, ...], current: str | None, line: errors.Said | None
     ) -> None:
         if self._ts is None:
             log.warning("no message to show progress in", execution_id=str(execution.id))

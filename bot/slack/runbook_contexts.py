@@ -113,7 +113,7 @@ def _chart(chart: Chart) -> dict[str, Any]:
     """A chart's facts for its caption (runbook_macros.j2:chart_caption), numbers as Prometheus shows them."""
     return {
         "check": shown(chart.check),
-        "service": shown(chart.service),
+        "service": shown(chart.service or ""),
         "window": shown(chart.window),
         "series": chart.series,
         "latest": "" if chart.latest is None else f"{chart.latest:.4g}",
@@ -216,11 +216,12 @@ def _outcome(execution: Execution) -> dict[str, Any]:
 
 
 def progress(
+    phrases: Phrases,
     execution: Execution,
     procedure: Procedure,
     steps: Sequence[StepRecord],
     current: str | None,
-    line: str | None,
+    line: errors.Said | None,
 ) -> dict[str, Any]:
     why = breakglass.reason(execution)
     details = next((s.details for s in reversed(steps) if s.details), None)
@@ -233,7 +234,7 @@ def progress(
         "emergency_reason": shown(why) if why is not None else "",
         "steps": [_step(s) for s in steps],
         "current": shown(current) if running else "",
-        "current_line": shown(line) if running and line else "",
+        "current_line": said(phrases, line) if running and line is not None else "",
         "details": preformatted(details) if details and execution.state.final else "",
         "step": min(len(steps) + (0 if execution.state.final else 1), len(procedure.steps)),
         "total": len(procedure.steps),

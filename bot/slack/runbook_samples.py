@@ -125,7 +125,9 @@ def sample_contexts(catalog: Catalog) -> dict[str, Callable[[], Mapping[str, Any
                 last_interrupted=interrupted,
             ),
         ),
-        "runbook_progress": lambda: contexts.progress(running, scale, _steps(), HOSTILE, HOSTILE),
+        "runbook_progress": lambda: contexts.progress(
+            _hostile_phrase, running, scale, _steps(), HOSTILE, errors.Said("k8s_rolled_out", deployment=HOSTILE)
+        ),
         "runbook_closed": lambda: contexts.closed(_execution(State.FAILED), scale, "<!here>"),
         "runbook_history": lambda: contexts.history(
             _hostile_phrase, [replace(running, requester="<!channel>", approver=HOSTILE)] * 30, HOSTILE, _result()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot import errors
 from bot.actions.registry import ActionResult
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
 from bot.runbooks.executions import Execution, StepRecord
@@ -54,10 +55,12 @@ class RunbookViews:
         procedure: Procedure,
         steps: Sequence[StepRecord],
         current: str | None,
-        line: str | None,
+        line: errors.Said | None,
     ) -> tuple[str, bk.Blocks]:
-        """The same message, re-rendered after every step: the chat equivalent of a progress bar."""
-        return self._message("runbook_progress", contexts.progress(execution, procedure, steps, current, line))
+        """The same message, re-rendered after every step: the chat equivalent of a progress bar. The
+        running step's latest line is a phrase of the book, its fields escaped."""
+        context = contexts.progress(self._templates.phrase, execution, procedure, steps, current, line)
+        return self._message("runbook_progress", context)
 
     def closed(self, execution: Execution, procedure: Procedure, by: str | None = None) -> tuple[str, bk.Blocks]:
         """A request that ended without running (cancelled, expired, interrupted): no buttons any more."""

@@ -64,7 +64,9 @@ class Target:
         self.runs.append(record)
         self.expected.append(ctx.expected)
         self.started.set()
-        await ctx.report_progress(f"{ctx.service_name}: setting {after}")
+        await ctx.report_progress(
+            errors.Said("k8s_rollout_updating", deployment=ctx.service_name, updated=0, desired=params.replicas)
+        )
         if self.gate is not None:
             await self.gate.wait()
         if self.fail_with is not None:

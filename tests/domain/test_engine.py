@@ -665,19 +665,24 @@ async def test_step_records_say_what_ran_and_how_long_it_took(domain: Domain) ->
 
 async def test_progress_is_reported_before_each_step_as_it_goes_and_once_at_the_end(domain: Domain) -> None:
     execution = await pending(domain)
-    seen: list[tuple[str | None, int, State, str | None]] = []
+    seen: list[tuple[str | None, int, State, errors.Said | None]] = []
 
-    async def progress(current: Execution, done: tuple[StepRecord, ...], label: str | None, line: str | None) -> None:
+    async def progress(
+        current: Execution, done: tuple[StepRecord, ...], label: str | None, line: errors.Said | None
+    ) -> None:
         seen.append((label, len(done), current.state, line))
         assert all(isinstance(step, StepRecord) for step in done)
 
     await domain.engine.confirm(execution.id, ALICE, OPS, progress)
 
+    # The action's line reaches the surface as it said it: a phrase of the book with data fields.
+    line = errors.Said("k8s_rollout_updating", deployment="backend", updated=0, desired=5)
     assert seen == [
         ("test.change", 0, State.RUNNING, None),
-        ("test.change", 0, State.RUNNING, "backend: setting 5"),
+        ("test.change", 0, State.RUNNING, line),
         (None, 1, State.SUCCEEDED, None),
     ]
+    assert line.fields == {"deployment": "backend", "updated": 0, "desired": 5}  # data, never words
 
 
 def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:

@@ -436,10 +436,10 @@ class ProgressLog:
     """Every progress call: (state, steps done, step running, line)."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[State, int, str | None, str | None]] = []
+        self.calls: list[tuple[State, int, str | None, errors.Said | None]] = []
 
     async def __call__(
-        self, execution: Execution, done: tuple[object, ...], step: str | None, line: str | None
+        self, execution: Execution, done: tuple[object, ...], step: str | None, line: errors.Said | None
     ) -> None:
         self.calls.append((execution.state, len(done), step, line))
 

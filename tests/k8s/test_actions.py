@@ -80,9 +80,9 @@ async def test_scale_outside_the_catalog_limits_is_refused(kube: Kube, dashboard
 
 async def test_rollout_status_reports_progress_through_the_context(kube: Kube, dashboard: Service) -> None:
     reg = registry(kube)
-    seen: list[str] = []
+    seen: list[errors.Said] = []
 
-    async def report(message: str) -> None:
+    async def report(message: errors.Said) -> None:
         seen.append(message)
 
     await reg.get("kubernetes.rollout_restart").run(

@@ -56,15 +56,16 @@ async def test_restart_makes_a_new_revision_and_rollout_status_reports_progress_
 ) -> None:
     messages: list[str] = []
 
-    async def progress(message: str) -> None:
-        messages.append(message)
+    async def progress(message: errors.Said) -> None:
+        messages.append(errors.plain(message))
 
     await kube.rollout_restart(dashboard)
     done = await kube.rollout_status(dashboard, deadline=10, on_progress=progress)
-    assert done.message == 'deployment "email-dashboard" successfully rolled out'
+    assert done.message == errors.Said("k8s_rolled_out", deployment="email-dashboard")
+    assert errors.plain(done.message) == 'deployment "email-dashboard" successfully rolled out'
     assert done.revision == 2
     assert any("new replicas have been updated" in m for m in messages)
-    assert messages[-1] == done.message
+    assert messages[-1] == errors.plain(done.message)
     assert len(messages) == len(set(messages))  # reported only when the message changes
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot import errors
 from bot.catalog_targets import KubernetesTarget
 from bot.k8s import Kube
 from sandbox.cluster import RecordedRequest, SandboxCluster
@@ -172,7 +173,7 @@ async def test_bot_results_agree_with_kubectl_get_and_rollout_status(
     )
     assert status.returncode == 0, status.stderr
     ours = await kube.rollout_status(dashboard, deadline=5)
-    assert status.stdout.strip().splitlines()[-1] == ours.message
+    assert status.stdout.strip().splitlines()[-1] == errors.plain(ours.message)
     table = await asyncio.to_thread(kubectl, "get", "deploy", "email-dashboard", "-n", "production")
     assert "email-dashboard   4/4" in table.stdout
     assert (await kube.deployment_status(dashboard)).ready == 4

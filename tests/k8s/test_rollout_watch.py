@@ -29,13 +29,13 @@ async def test_rollout_status_lists_once_then_watches_and_reports_each_message(
     cluster.clear()
     messages: list[str] = []
 
-    async def progress(message: str) -> None:
-        messages.append(message)
+    async def progress(message: errors.Said) -> None:
+        messages.append(errors.plain(message))
 
     done = await kube.rollout_status(dashboard, deadline=10, on_progress=progress)
 
-    assert done.message == 'deployment "email-dashboard" successfully rolled out'
-    assert messages[-1] == done.message
+    assert errors.plain(done.message) == 'deployment "email-dashboard" successfully rolled out'
+    assert messages[-1] == errors.plain(done.message)
     assert any("updated replicas are available" in m for m in messages)
     listed, watched = deployment_requests(cluster)
     assert (listed.method, listed.path, listed.query) == (
@@ -52,7 +52,7 @@ async def test_rollout_status_lists_once_then_watches_and_reports_each_message(
 async def test_a_finished_rollout_needs_one_request(cluster: SandboxCluster, kube: Kube, dashboard: Service) -> None:
     cluster.clear()
     done = await kube.rollout_status(dashboard, deadline=5)
-    assert done.message == 'deployment "email-dashboard" successfully rolled out'
+    assert errors.plain(done.message) == 'deployment "email-dashboard" successfully rolled out'
     assert len(deployment_requests(cluster)) == 1
 
 
@@ -110,6 +110,6 @@ async def test_rollout_status_sends_no_more_requests_than_kubectl_rollout_status
     cluster.clear()
     ours_done = await kube.rollout_status(dashboard, deadline=10)
     ours = deployment_requests(cluster)
-    assert ours_done.message == status.stdout.strip().splitlines()[-1]
+    assert errors.plain(ours_done.message) == status.stdout.strip().splitlines()[-1]
     assert any(r.query.get("watch") == "true" for r in theirs), "kubectl watches too"
     assert len(ours) <= len(theirs)

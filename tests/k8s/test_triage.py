@@ -98,7 +98,7 @@ async def test_nodes_hpa_endpoints_and_rollout_state(
     assert sorted(a.ready for a in service.addresses) == [False, True, True]
 
     state = await kube.rollout_state(backend)
-    assert state.done and state.message == 'deployment "mail-score-backend" successfully rolled out'
+    assert state.done and errors.plain(state.message) == 'deployment "mail-score-backend" successfully rolled out'
 
 
 async def test_logs_merge_every_pod_by_timestamp_and_filter_each_line(

@@ -40,6 +40,15 @@ def test_a_new_image_keeps_to_the_allowed_repositories() -> None:
         new_image("ghcr.io/repo/app:1.0", "ghcr.io/repo/app:", allowed, "svc")
 
 
+def test_a_refused_image_without_a_service_name_is_refused_for_this_service_in_the_books_words() -> None:
+    with pytest.raises(errors.UserError) as refused:
+        new_image("other.io/app:1.0", "1.1", ["ghcr.io/repo/app"], None)
+    assert refused.value.said.fields["service"] is None  # data: the phrase words the missing name
+    assert "not an image repository this service may deploy from" in str(refused.value)
+    with pytest.raises(errors.UserError, match=r"^This service allows no image repositories"):
+        new_image("ghcr.io/repo/app:1.0", "1.1", [], None)
+
+
 async def test_set_image_previews_before_and_after_by_dry_run_and_needs_a_second_person(
     alice: SlackUser, bob: SlackUser, slack: SlackFake, cluster: SandboxCluster
 ) -> None:

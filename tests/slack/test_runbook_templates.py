@@ -162,6 +162,7 @@ def test_aliases_in_a_template_are_shared_as_safe_load_shares_them_never_expande
             Chart("up <!here>", "backend", "24h", 0, None, "", None),
             "up &lt;!here&gt; of backend, last 24h: chart in the thread",
         ),
+        (Chart("up", None, "1h", 1, 1.0, "ok", None), "up of this service, last 1h: now 1, ok; chart in the thread"),
     ],
 )
 def test_a_chart_result_is_captioned_by_the_template_from_the_actions_facts(chart: Chart, caption: str) -> None:
