@@ -257,6 +257,17 @@ def fit_blocks(blocks: object) -> object:
     return blocks
 
 
+def _refuse_repeated_keys(text: str) -> None:
+    """YAML keeps the last of two equal keys without a word: a team adding a phrase the book already has
+    would see its first wording ignored."""
+    document = yaml.compose(text, Loader=YamlLoader)
+    seen: set[str] = set()
+    for key, _ in document.value if isinstance(document, yaml.MappingNode) else ():
+        if key.value in seen:
+            raise ValueError(f"{key.value}: the key is given twice (line {key.start_mark.line + 1}); keep one")
+        seen.add(key.value)
+
+
 class Templates:
     """Renders `templates/<name>.yml.j2` into a message that fits Slack's limits.
 
@@ -275,9 +286,11 @@ class Templates:
         if self._phrases is None:
             path = self.dir / PHRASES
             try:
-                book = yaml.safe_load(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
+                book = yaml.safe_load(text)
                 if not isinstance(book, dict):
                     raise ValueError("the phrase book must be a mapping of key: sentence")
+                _refuse_repeated_keys(text)
                 compiled: dict[str, tuple[str, jinja2.Template]] = {}
                 for key, source in book.items():
                     if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):

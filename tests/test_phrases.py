@@ -96,6 +96,16 @@ def test_a_phrase_that_does_not_parse_or_would_ping_is_a_check_config_error(tmp_
     assert any("phrase `request_expired`" in p and "ping" in p for p in check_templates(folder, {}))
 
 
+def test_a_key_given_twice_in_the_book_is_a_check_config_error_naming_it(tmp_path: Path) -> None:
+    folder, _ = _book_copy(tmp_path)
+    with (folder / PHRASES).open("a", encoding="utf-8") as book:
+        book.write('request_expired: "Too late."\n')
+
+    problems = check_templates(folder, {})
+
+    assert any("request_expired: the key is given twice" in p for p in problems), problems
+
+
 def test_check_phrases_renders_each_with_hostile_fields_that_never_ping() -> None:
     uses = [Use("unknown_service", "bot/x.py:1", frozenset({"service", "known"}))]
     # Every phrase of the book is said nowhere here except one: only that one may be reported as fine.
