@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -14,14 +12,14 @@ import yaml
 from bot import errors
 from bot.actions.registry import ActionResult, Change
 from bot.runbooks.engine import PendingOutcome, ReadOnlyOutcome
-from bot.runbooks.executions import Execution, State
+from bot.runbooks.executions import State
 from bot.runbooks.model import Procedure
 from bot.settings import PROJECT_ROOT
 from bot.slack.runbook_views import RunbookViews
 from bot.templating import PHRASES, PINGS, Templates, check_templates
+from tests.slack.executions import execution
 
 TEMPLATES = PROJECT_ROOT / "templates"
-_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 SCALED = errors.Said("k8s_scaled", dry_run=False, deployment="backend", before=3, after=5, hpa=None)
 
 
@@ -39,21 +37,10 @@ def _reworded(tmp_path: Path, **phrases: str) -> Templates:
 
 
 def _pending(changes: tuple[Change, ...], notes: tuple[errors.Said, ...]) -> PendingOutcome:
-    execution = Execution(
-        id=uuid.UUID(int=3),
-        procedure="restart",
-        args={"service": "worker"},
-        service="worker",
-        lock_key=None,
-        requester="U0ALICE",
-        channel_id="C0OPS",
-        approval="none",
-        state=State.PENDING,
-        created_at=_AT,
-        expires_at=_AT + timedelta(minutes=5),
-        command="restart worker",
+    restart = execution(
+        State.PENDING, procedure="restart", args={"service": "worker"}, service="worker", command="restart worker"
     )
-    return PendingOutcome(_procedure("restart"), execution, changes, notes)
+    return PendingOutcome(_procedure("restart"), restart, changes, notes)
 
 
 def test_a_result_is_said_in_the_books_words_and_a_teams_rewording_reaches_the_message(tmp_path: Path) -> None:

@@ -4,10 +4,9 @@ when reworded), its fields escaped so a deployment's name can never ping or link
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,28 +18,19 @@ from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 from bot.templating import PINGS, Templates, check_templates
 from sandbox.slack_fake import SlackFake
+from tests.slack.executions import AT, execution
 from tests.slack.test_action_phrases import TEMPLATES, _procedure, _reworded
 
-_AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 HOSTILE = "<!channel> <@U0SAMPLE> <http://evil|click> *bold* `tick`"
 
 
 def _running() -> Execution:
-    return Execution(
-        id=uuid.UUID(int=4),
+    return execution(
         procedure="restart",
         args={"service": "backend"},
-        service="backend",
-        lock_key=None,
-        requester="U0ALICE",
-        channel_id="C0OPS",
-        approval="none",
-        state=State.RUNNING,
-        created_at=_AT,
-        expires_at=_AT + timedelta(minutes=5),
         command="restart backend",
         approver="U0BOB",
-        started_at=_AT,
+        started_at=AT,
     )
 
 
@@ -103,7 +93,7 @@ async def test_a_hostile_deployment_name_in_a_progress_line_never_pings_or_links
 
 def test_a_run_that_ended_shows_no_live_line_however_it_is_said() -> None:
     views = RunbookViews(Templates(TEMPLATES))
-    ended = replace(_running(), state=State.SUCCEEDED, finished_at=_AT + timedelta(seconds=3))
+    ended = replace(_running(), state=State.SUCCEEDED, finished_at=AT + timedelta(seconds=3))
 
     _, blocks = views.progress(ended, _procedure("restart"), (), None, errors.Said("k8s_rolled_out", deployment="x"))
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,13 +17,14 @@ from bot.actions.registry import ActionResult, Chart
 from bot.app import template_samples
 from bot.catalog import Catalog
 from bot.runbooks.engine import ReadOnlyOutcome
-from bot.runbooks.executions import Execution, State, StepRecord
+from bot.runbooks.executions import StepRecord
 from bot.runbooks.model import Procedure
 from bot.settings import PROJECT_ROOT
 from bot.slack import runbook_samples
 from bot.slack.runbook_views import RunbookViews
 from bot.templating import PINGS, SUFFIX, Templates, check_templates, load_document
 from sandbox import blockkit
+from tests.slack.executions import execution
 
 TEMPLATES = PROJECT_ROOT / "templates"
 _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
@@ -34,26 +33,6 @@ _AT = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 def _procedure(name: str, steps: int = 2) -> Procedure:
     return Procedure.model_validate(
         {"name": name, "summary": "s", "roles": ["operator"], "steps": [{"action": "kubernetes.scale"}] * steps}
-    )
-
-
-def _running(**fields: object) -> Execution:
-    return replace(
-        Execution(
-            id=uuid.UUID(int=1),
-            procedure="scale",
-            args={"service": "backend", "replicas": 5},
-            service="backend",
-            lock_key=None,
-            requester="U0ALICE",
-            channel_id="C0OPS",
-            approval="none",
-            state=State.RUNNING,
-            created_at=_AT,
-            expires_at=_AT + timedelta(minutes=5),
-            command="scale backend 5",
-        ),
-        **fields,
     )
 
 
@@ -99,7 +78,7 @@ def test_a_progress_message_with_more_steps_than_a_section_holds_is_cut_with_a_m
     views = RunbookViews(Templates(TEMPLATES))
     steps = [StepRecord(i, f"step {i} " + "x" * 80, True, "done", 0.1) for i in range(200)]
 
-    _, blocks = views.progress(_running(), _procedure("scale", 200), steps, None, None)
+    _, blocks = views.progress(execution(), _procedure("scale", 200), steps, None, None)
 
     assert blockkit.validate_message_blocks(blocks) == []
     lines = blocks[1]["text"]["text"]
@@ -120,7 +99,7 @@ def test_help_for_more_procedures_than_fifty_blocks_hold_says_how_many_were_left
 def test_a_user_typed_value_cannot_ping_or_break_out_of_its_code_span() -> None:
     views = RunbookViews(Templates(TEMPLATES))
 
-    _, blocks = views.progress(_running(command="scale backend` <!channel> `5"), _procedure("scale"), [], None, None)
+    _, blocks = views.progress(execution(command="scale backend` <!channel> `5"), _procedure("scale"), [], None, None)
 
     header = blocks[0]["text"]["text"]
     assert "`/runbook scale backend' &lt;!channel&gt; '5`" in header
