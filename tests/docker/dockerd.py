@@ -63,7 +63,15 @@ class Dockerd:
     def url(self) -> str:
         return f"unix://{self.socket_path}"
 
-    def api(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        stream: bool = False,
+    ) -> Any:
         conn = UnixHTTPConnection(self.socket_path)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -73,7 +81,9 @@ class Dockerd:
             conn.close()
         if resp.status >= 400:
             raise RuntimeError(f"{method} {path}: {resp.status} {data[:300]!r}")
-        return json.loads(data) if data and resp.getheader("Content-Type", "").startswith("application/json") else data
+        if stream or not data or not resp.getheader("Content-Type", "").startswith("application/json"):
+            return data
+        return json.loads(data)
 
     def containers(self, service: str) -> list[dict[str, Any]]:
         labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]
@@ -85,12 +95,13 @@ class Dockerd:
         result: dict[str, Any] = self.api("GET", f"/containers/{container_id}/json")
         return result
 
-    def events(self, since: float, event: str) -> list[dict[str, Any]]:
-        """Container events of one kind since then (the engine's own record of what was done)."""
-        query = urllib.parse.quote(json.dumps({"type": ["container"], "event": [event]}))
-        raw = self.api("GET", f"/events?since={since:.3f}&until={time.time():.3f}&filters={query}")
-        text = raw.decode() if isinstance(raw, bytes) else json.dumps(raw)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    def events(self, since: float, event: str, service: str) -> list[dict[str, Any]]:
+        """Container events of one kind for one compose service since then (the engine's own record of
+        what was done). The engine answers a stream of JSON objects, one per line, whatever the count."""
+        labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]
+        query = urllib.parse.quote(json.dumps({"type": ["container"], "event": [event], "label": labels}))
+        raw = self.api("GET", f"/events?since={since:.3f}&until={time.time():.3f}&filters={query}", stream=True)
+        return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
 
     def compose(self, *args: str, workdir: Path) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "DOCKER_HOST": self.url, "COMPOSE_INTERACTIVE_NO_CLI": "1"}

@@ -49,12 +49,12 @@ async def test_restart_previews_the_container_then_restarts_it_once(
     await operator.slash_command("compose-restart newsletter-app")
     message = await preview_message(slack)
     assert "newsletter_newsletter-app_1" in str(message.blocks)
-    assert newsletter.events(since, "restart") == [], "the preview must not restart anything"
+    assert newsletter.events(since, "restart", "newsletter-app") == [], "the preview must not restart anything"
     await operator.block_action(message, ActionId.CONFIRM.value)
     await final_state(slack, message, "succeeded")
     assert newsletter.inspect("newsletter_newsletter-app_1")["State"]["StartedAt"] != started_before
     assert states(newsletter, "newsletter-app") == ["running"]
-    assert len(newsletter.events(since, "restart")) == 1
+    assert len(newsletter.events(since, "restart", "newsletter-app")) == 1
 
 
 async def test_a_double_confirm_click_restarts_once(
@@ -69,7 +69,7 @@ async def test_a_double_confirm_click_restarts_once(
     )
     assert all(r.status == 200 for r in replies)
     await final_state(slack, message, "succeeded")
-    assert len(newsletter.events(since, "restart")) == 1
+    assert len(newsletter.events(since, "restart", "worker")) == 1
 
 
 async def test_scale_worker_to_five_then_back_to_one(
