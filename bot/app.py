@@ -452,6 +452,10 @@ class BotProcess:
             # aiohttp closes a connection that has not sent a whole request line and headers within
             # this time (and an idle keep-alive one): a slow client cannot hold a connection open.
             keepalive_timeout=self.settings.http_read_timeout,
+            # After answering a request whose body it did not read (a 408, 413 or 401), aiohttp reads and
+            # drops the rest so the client sees the answer; a client that keeps trickling gets no longer
+            # than the read timeout for that either (aiohttp's own default is 10 s).
+            lingering_time=self.settings.http_read_timeout,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_port=reuse_port or None)

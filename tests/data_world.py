@@ -71,10 +71,10 @@ async def running(dsn: str, sql: str) -> AsyncIterator[tuple[int, asyncio.Task[o
         await conn.close(timeout=5)
 
 
-async def older_than_a_minute(dsn: str, pid: int) -> None:
-    """Until PostgreSQL sees the query of `pid` as running for more than a minute (bounded)."""
-    async with asyncio.timeout(120):
+async def older_than(dsn: str, pid: int, seconds: int) -> None:
+    """Until PostgreSQL sees the query of `pid` as running for more than `seconds` (bounded)."""
+    async with asyncio.timeout(seconds + 60):
         while True:
-            if pid in [q.pid for q in await postgres.long_queries(dsn, 1, time_limit=5)]:
+            if pid in [q.pid for q in await postgres.long_queries(dsn, seconds, time_limit=5)]:
                 return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)

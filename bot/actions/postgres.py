@@ -27,7 +27,7 @@ class NoParams(BaseModel):
 
 class LongQueryParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    minutes: int = Field(default=5, ge=1, le=1440)
+    seconds: int = Field(default=300, ge=1, le=86400)  # a query running longer than this is long
 
 
 def _dsn(ctx: ActionContext) -> str:
@@ -158,17 +158,22 @@ class _Ending:
     """One of the two ways to end the long queries a preview listed: what ends them, and how it is said."""
 
     end: _EndQueries  # postgres.cancel_queries or postgres.terminate_queries
-    said: Callable[[bool, int, int], errors.Said]  # (dry run, how many, minutes) -> the result's phrase
+    said: Callable[[bool, int, int], errors.Said]  # (dry run, how many, seconds) -> the result's phrase
     change: Callable[[postgres.LongQuery], Change]
     key: str  # the data field listing the pids it ended
 
 
-def _cancelled(dry_run: bool, count: int, minutes: int) -> errors.Said:
-    return errors.Said("pg_cancelled", dry_run=dry_run, count=count, minutes=minutes)
+def _threshold(seconds: int) -> dict[str, int | None]:
+    """A threshold in whole minutes is said in minutes, any other in seconds."""
+    return {"minutes": None if seconds % 60 else seconds // 60, "seconds": seconds}
 
 
-def _terminated(dry_run: bool, count: int, minutes: int) -> errors.Said:
-    return errors.Said("pg_terminated", dry_run=dry_run, count=count, minutes=minutes)
+def _cancelled(dry_run: bool, count: int, seconds: int) -> errors.Said:
+    return errors.Said("pg_cancelled", dry_run=dry_run, count=count, **_threshold(seconds))
+
+
+def _terminated(dry_run: bool, count: int, seconds: int) -> errors.Said:
+    return errors.Said("pg_terminated", dry_run=dry_run, count=count, **_threshold(seconds))
 
 
 _CANCEL = _Ending(postgres.cancel_queries, _cancelled, _change, "cancelled")
@@ -179,14 +184,14 @@ async def _end_long_queries(ctx: ActionContext, p: LongQueryParams, how: _Ending
     with _naming_the_database(ctx):
         dsn = _dsn(ctx)
         if ctx.dry_run:
-            found = await postgres.long_queries(dsn, p.minutes, time_limit=ctx.timeout_seconds)
+            found = await postgres.long_queries(dsn, p.seconds, time_limit=ctx.timeout_seconds)
         else:
             found = await how.end(dsn, _identities(ctx.expected), time_limit=ctx.timeout_seconds)
     if not found:
-        return ActionResult(errors.Said("pg_no_long_query", dry_run=ctx.dry_run, minutes=p.minutes), no_op=True)
+        return ActionResult(errors.Said("pg_no_long_query", dry_run=ctx.dry_run, **_threshold(p.seconds)), no_op=True)
     done = [q for q in found if q.cancelled or ctx.dry_run]
     return ActionResult(
-        how.said(ctx.dry_run, len(done), p.minutes),
+        how.said(ctx.dry_run, len(done), p.seconds),
         changes=tuple(how.change(q) for q in done),
         details=_table(found),
         data={

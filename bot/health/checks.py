@@ -111,7 +111,7 @@ async def check_postgres(name: str, env: str, t: Targets) -> CheckResult:
     lim = t.limits
     dsn = from_env(env, postgres.DEPENDENCY)
     u = await postgres.usage(dsn, time_limit=lim.check_timeout)
-    slow = await postgres.long_queries(dsn, lim.long_query_minutes, time_limit=lim.check_timeout)
+    slow = await postgres.long_queries(dsn, lim.long_query_minutes * 60, time_limit=lim.check_timeout)
     value = errors.Said(
         "health_postgres",
         in_use=u.in_use,

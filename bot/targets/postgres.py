@@ -33,7 +33,7 @@ SELECT pid, usename, application_name, backend_start, query_start,
        EXTRACT(EPOCH FROM now() - query_start)::bigint AS seconds, left(query, 400) AS query
   FROM pg_stat_activity
  WHERE datname = current_database() AND state = 'active' AND backend_type = 'client backend'
-   AND pid <> pg_backend_pid() AND query_start < now() - make_interval(mins => $1)
+   AND pid <> pg_backend_pid() AND query_start < now() - make_interval(secs => $1)
  ORDER BY query_start
 """
 
@@ -148,9 +148,9 @@ async def usage(dsn: str, *, time_limit: float) -> Usage:
     return Usage(int(row["in_use"]), int(row["max_connections"]))
 
 
-async def long_queries(dsn: str, minutes: int, *, time_limit: float) -> list[LongQuery]:
+async def long_queries(dsn: str, seconds: int, *, time_limit: float) -> list[LongQuery]:
     async with connect(dsn, time_limit=time_limit) as conn:
-        rows = await conn.fetch(LONG_SQL, minutes)
+        rows = await conn.fetch(LONG_SQL, seconds)
     return [_long_query(r) for r in rows]
 
 

@@ -96,11 +96,11 @@ async def test_terminate_queries_without_its_preview_terminates_nothing(
     registry: ActionRegistry, backend_dsn: str, catalog: Catalog
 ) -> None:
     assert registry.get("postgres.terminate_queries").mutating
-    with pytest.raises(ValueError, match="minutes"):
-        registry.validate_params("postgres.terminate_queries", {"minutes": 0})
+    with pytest.raises(ValueError, match="seconds"):
+        registry.validate_params("postgres.terminate_queries", {"seconds": 0})
     async with running(backend_dsn, "SELECT pg_sleep(60)") as (_, task):
         with pytest.raises(errors.TargetError, match="preview"):
-            await run(registry, "postgres.terminate_queries", catalog.services["backend"], {"minutes": 1})
+            await run(registry, "postgres.terminate_queries", catalog.services["backend"], {"seconds": 60})
         assert not task.done()
 
 

@@ -74,7 +74,7 @@ async def test_cancel_long_queries_dry_run_changes_nothing_when_nothing_is_long(
 ) -> None:
     async with sleeping_query(os.environ["MAIL_SCORE_DATABASE_URL"]) as task:
         action = registry.get("postgres.cancel_long_queries")
-        params = registry.validate_params(action.name, {"minutes": 1})
+        params = registry.validate_params(action.name, {"seconds": 60})
         result = await action.run(ActionContext("backend", service_db, dry_run=True), params)
         assert result.no_op  # a 0.3 s query is not longer than a minute
         assert not task.done()
@@ -83,7 +83,7 @@ async def test_cancel_long_queries_dry_run_changes_nothing_when_nothing_is_long(
 async def test_cancel_long_queries_cancels_other_sessions_but_never_our_own(service_db: Service) -> None:
     dsn = os.environ["MAIL_SCORE_DATABASE_URL"]
     async with sleeping_query(dsn) as task:
-        # minutes=0 only at the client level: the action's own bound is ≥ 1 minute, too slow for a test.
+        # 0 s only at the client level: the action's own bound is ≥ 1 s.
         listed = await postgres.long_queries(dsn, 0, time_limit=5)
         assert [q.query for q in listed] == ["SELECT pg_sleep(?)"]  # literals masked
         assert not task.done()  # listing (the dry run) cancels nothing
@@ -133,8 +133,8 @@ def test_query_text_is_shown_with_its_literals_masked_and_truncated() -> None:
 
 
 async def test_cancel_long_queries_params_are_bounded(registry: ActionRegistry) -> None:
-    with pytest.raises(ValueError, match="minutes"):
-        registry.validate_params("postgres.cancel_long_queries", {"minutes": 0})
+    with pytest.raises(ValueError, match="seconds"):
+        registry.validate_params("postgres.cancel_long_queries", {"seconds": 0})
     assert registry.get("postgres.cancel_long_queries").mutating
 
 

@@ -66,7 +66,7 @@ async def test_a_client_that_sends_its_body_slowly_gets_a_408(make_bot: MakeBot,
         await writer.drain()
         async with asyncio.timeout(30):
             status_line = await reader.readline()
-        await _closed_within(reader, 30)  # aiohttp lingers up to 10 s for the rest of the body, then closes
+        await _closed_within(reader, 30)  # after lingering for the rest of the body as long as the read timeout
     finally:
         writer.close()
     assert status_line.startswith(b"HTTP/1.1 408"), status_line

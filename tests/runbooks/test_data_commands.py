@@ -13,7 +13,7 @@ from bot.app import BotProcess
 from bot.ids import ActionId
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import Message, SlackFake
-from tests.data_world import older_than_a_minute, running
+from tests.data_world import older_than, running
 from tests.flows import double_click, ephemeral_text, final_state, preview_message, step_summaries
 
 SECRET_SQL = "SELECT pg_sleep(600), 'password=hunter2' AS note, 4111111111111111 AS card"
@@ -117,11 +117,11 @@ async def test_queue_purge_needs_a_second_person_and_an_allowed_queue(
 async def test_terminate_queries_lists_exact_sessions_and_a_second_persons_double_click_ends_only_those_once(
     alice: SlackUser, bob: SlackUser, slack: SlackFake, backend_dsn: str, database_url: str
 ) -> None:
-    """Slow (about 65 s): the threshold is at least a minute and a query's age cannot be faked."""
+    """Slow (about 12 s): a query's age cannot be faked, so the query really runs past the 10 s threshold."""
     async with running(backend_dsn, SECRET_SQL) as (long_pid, long_task):
-        await older_than_a_minute(backend_dsn, long_pid)
+        await older_than(backend_dsn, long_pid, 10)
         async with running(backend_dsn, "SELECT pg_sleep(600)") as (young_pid, young_task):
-            await alice.slash_command("terminate-queries backend 1")
+            await alice.slash_command("terminate-queries backend 10s")
             preview: Message = await preview_message(slack)
             shown = str(preview.blocks)
             assert f"session pid {long_pid}" in shown and "query since" in shown and "connected" in shown
@@ -140,5 +140,5 @@ async def test_terminate_queries_lists_exact_sessions_and_a_second_persons_doubl
     assert "hunter2" not in str(final.blocks)
     # The double click ran the step once: one backend terminated, by one run.
     assert await step_summaries(database_url, "terminate-queries") == [
-        "Terminated 1 sessions whose query has run for more than 1 min"
+        "Terminated 1 sessions whose query has run for more than 10 s"
     ]

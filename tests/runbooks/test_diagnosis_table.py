@@ -5,37 +5,16 @@ tests/shell runs every command of it in `runbook-bot shell`."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
-import pytest
 
 from bot.actions.prometheus import find_check
-from bot.actions.registry import ActionContext, ActionRegistry
-from bot.app import build_registry
+from bot.actions.registry import ActionContext
 from bot.catalog import Catalog
-from bot.docker import Engines
-from bot.k8s import Kube
 from bot.runbooks import parser
-from bot.runbooks.loader import RESERVED_NAMES, load_procedures
+from bot.runbooks.loader import RESERVED_NAMES
 from bot.runbooks.model import Procedure
-from bot.settings import PROJECT_ROOT
-from bot.values import ValueMask
 from tests.readme_table import NO_COMMAND, diagnosis_commands, diagnosis_rows
 
 SEED_RUNBOOKS = {"000", "001", "002", "003", "004"}
-
-
-@pytest.fixture
-def procedures(catalog: Catalog, tmp_path: Path) -> dict[str, Procedure]:
-    """The shipped procedures, loaded as the bot loads them (no cluster is asked anything)."""
-    kube = Kube(kubeconfig=tmp_path / "no-kubeconfig", timeout=1.0)
-    registry: ActionRegistry = build_registry(
-        kube, Engines({}, default_url=None, timeout=1), ValueMask.of([], b"table test key"), None
-    )
-    try:
-        return load_procedures(PROJECT_ROOT / "commands", catalog, registry)
-    finally:
-        kube.close()
 
 
 def test_every_row_names_runbook_lines_and_a_command_or_why_there_is_none() -> None:
