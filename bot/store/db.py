@@ -165,6 +165,10 @@ async def create_database(server_url: str, *, prefix: str = "t", template: str |
     conn = await asyncpg.connect(server_url)
     try:
         copy = f' TEMPLATE "{template}"' if template else ""
+        if template and conn.get_server_version() >= (15, 0):
+            # PostgreSQL 15 copies a template block by block through the WAL by default; copying its
+            # few small files costs the server about half the CPU (19 ms a database against 35 here).
+            copy += " STRATEGY FILE_COPY"
         await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
