@@ -68,9 +68,7 @@ class Engine:
                 async with self._open().request(method, f"/{API_VERSION}{path}", params=params, json=body) as resp:
                     status, data = resp.status, await resp.read()
         except TimeoutError:
-            raise errors.UnavailableError(
-                self.dependency, errors.Said("no_answer_within", seconds=f"{limit:g}")
-            ) from None
+            raise errors.UnavailableError(self.dependency, errors.Said("no_answer_within", seconds=limit)) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.UnavailableError(self.dependency, str(exc) or type(exc).__name__) from exc
         if status >= 400:
