@@ -110,15 +110,16 @@ def results(phrases: Phrases, found: Iterable[ActionResult]) -> list[dict[str, A
 
 
 def _chart(chart: Chart) -> dict[str, Any]:
-    """A chart's facts for its caption (runbook_macros.j2:chart_caption), numbers as Prometheus shows them."""
+    """A chart's facts for its caption (runbook_macros.j2:chart_caption); the figures are numbers the
+    macro formats (None: no latest value, or no threshold crossed)."""
     return {
         "check": shown(chart.check),
         "service": shown(chart.service or ""),
         "window": shown(chart.window),
         "series": chart.series,
-        "latest": "" if chart.latest is None else f"{chart.latest:.4g}",
+        "latest": chart.latest,
         "state": chart.state,
-        "limit": "" if chart.limit is None else f"{chart.limit:g}",
+        "limit": chart.limit,
     }
 
 
