@@ -156,7 +156,7 @@ def _status_page_choice() -> dict[str, Any]:
     return {
         "block": "status_page",
         "options": {v: v for v in ("default", "post", "skip")},
-        "by_default": ", ".join([safe(NASTY, 10)] * 20),
+        "by_default": [safe(NASTY, 10)] * 20,
     }
 
 

@@ -144,8 +144,8 @@ def help_procedure(procedure: Procedure) -> dict[str, Any]:
             for p in procedure.params
         ],
         "examples": [in_code(e) for e in procedure.examples],
-        "roles": shown(", ".join(procedure.roles)),
-        "channels": shown(", ".join(procedure.channels)),
+        "roles": [shown(r) for r in procedure.roles],
+        "channels": [shown(c) for c in procedure.channels],
         "two_person": procedure.approval == "two_person",
     }
 
@@ -265,21 +265,22 @@ def history(
     }
 
 
-def approvers(catalog: Catalog) -> str:
-    """Who a break-glass notice is addressed to: the approver role's people and user groups."""
+def approvers(catalog: Catalog) -> tuple[str, ...]:
+    """Who a break-glass notice is addressed to: the approver role's people and user groups (the template
+    lists them)."""
     role = catalog.roles.get(APPROVER_ROLE)
     if role is None:
-        return ""
-    return ", ".join([mention(u) for u in role.users] + [f"@{shown(g)}" for g in role.groups])
+        return ()
+    return (*(mention(u) for u in role.users), *(f"@{shown(g)}" for g in role.groups))
 
 
-def breakglass_notice(execution: Execution, why: str, who_approves: str) -> dict[str, Any]:
+def breakglass_notice(execution: Execution, why: str, who_approves: Sequence[str]) -> dict[str, Any]:
     return {
         "procedure": shown(execution.procedure),
         "procedure_code": in_code(execution.procedure),
         "service": shown(execution.service or ""),
         "requester": mention(execution.requester),
-        "approvers": who_approves,
+        "approvers": list(who_approves),
         "reason": shown(why),
         "id": str(execution.id),
     }
