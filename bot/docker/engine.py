@@ -31,8 +31,9 @@ class Engine:
         self._session: aiohttp.ClientSession | None = None
 
     @property
-    def dependency(self) -> str:
-        return f"Docker host {self.name} ({self.url})"
+    def dependency(self) -> errors.Said:
+        """The host as an outage names it: its catalog name and address, worded by the book."""
+        return errors.Said("docker_host", host=self.name, url=self.url)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
