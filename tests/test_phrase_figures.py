@@ -58,4 +58,5 @@ def test_a_team_formats_a_prometheus_figure_in_its_book_and_the_report_shows_it(
     shown = json.dumps([rendered.summary, rendered.thread], ensure_ascii=False)
     assert "error rate at 12.3 per second" in shown
     assert "gave up after 2 seconds" in shown
+    assert "checked in 1.0 s" in shown  # the report's own figure, formatted by its template
     assert "&lt;!channel&gt;" in shown and not any(ping in shown for ping in PINGS)

@@ -188,5 +188,5 @@ def maintenance_reply(
         "channel": channel(channel_id),
         "short_notice": short,
         "notice_minutes": max(0, round(notice.total_seconds() / 60)) if notice is not None else 0,
-        "ahead_hours": f"{ahead.total_seconds() / 3600:g}" if ahead is not None else "",
+        "ahead_hours": ahead.total_seconds() / 3600 if ahead is not None else None,  # the template formats it
     }

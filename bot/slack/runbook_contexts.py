@@ -199,20 +199,20 @@ def preview(phrases: Phrases, pending: PendingOutcome) -> dict[str, Any]:
 
 
 def _step(step: StepRecord) -> dict[str, Any]:
-    return {"ok": step.ok, "label": shown(step.label), "summary": shown(step.summary), "seconds": f"{step.seconds:.1f}"}
+    return {"ok": step.ok, "label": shown(step.label), "summary": shown(step.summary), "seconds": step.seconds}
 
 
 def _outcome(execution: Execution) -> dict[str, Any]:
-    took = ""
+    took = None  # seconds, as a number the template formats
     if execution.started_at and execution.finished_at:
-        took = f"{(execution.finished_at - execution.started_at).total_seconds():.1f}s"
+        took = (execution.finished_at - execution.started_at).total_seconds()
     return {
         "id": str(execution.id),
         "state": execution.state.value,
         "final": execution.state.final,
         "command": execution_command(execution),
         "took": took,
-        "error": shown(execution.error or "unknown error"),
+        "error": shown(execution.error or ""),  # the template words a missing one
     }
 
 
