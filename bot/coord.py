@@ -12,7 +12,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,10 @@ class Lock:
 
 @dataclass(frozen=True)
 class LockHolder:
-    """Who holds a lock we could not take, for the user's message."""
+    """Who holds a lock we could not take, for the user's message: its record as stored (owner, since,
+    detail, execution and the caller's own fields), read by the lock's user."""
 
-    owner: str
-    since: float
-    detail: str
-    execution: str | None = None
+    record: dict[str, Any]
 
 
 class Coordinator:
@@ -91,12 +89,27 @@ class Coordinator:
             await self._redis.ping()
 
     async def acquire_lock(
-        self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str | None = None
+        self,
+        name: str,
+        *,
+        owner: str,
+        detail: str,
+        ttl_seconds: int,
+        execution: str | None = None,
+        about: Mapping[str, str | None] | None = None,
     ) -> Lock | LockHolder:
-        """Take the lock, or say who holds it. Raises UnavailableError when Redis is down."""
+        """Take the lock, or say who holds it. Raises UnavailableError when Redis is down. `about` is
+        stored in the record too (what holds the lock, as data)."""
         key = self._key("lock", name)
         token = secrets.token_hex(16)
-        record = {"token": token, "owner": owner, "since": time.time(), "detail": detail, "execution": execution}
+        record = {
+            **(about or {}),
+            "token": token,
+            "owner": owner,
+            "since": time.time(),
+            "detail": detail,
+            "execution": execution,
+        }
         value = json.dumps(record)
         with _redis_errors():
             taken = await self._redis.set(key, value, nx=True, ex=ttl_seconds)
@@ -105,12 +118,9 @@ class Coordinator:
             current = await self._redis.get(key)
         if current is None:  # expired between SET and GET: one more try is enough
             return await self.acquire_lock(
-                name, owner=owner, detail=detail, ttl_seconds=ttl_seconds, execution=execution
+                name, owner=owner, detail=detail, ttl_seconds=ttl_seconds, execution=execution, about=about
             )
-        holder = json.loads(current)
-        return LockHolder(
-            owner=holder["owner"], since=holder["since"], detail=holder["detail"], execution=holder.get("execution")
-        )
+        return LockHolder(record=json.loads(current))
 
     async def lock_holder(self, name: str) -> str | None:
         """The raw holder record of a lock (JSON), or None when free."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ PACKAGE = Path(__file__).resolve().parent
 KEYED = frozenset(
     {"Said", "UserError", "NotFoundError", "DeniedError", "NothingToChange", "TargetError", "ConflictError"}
 )
+# A format spec that lays out a number: grouping, a precision or a numeric presentation type.
+NUMBER_SPEC = re.compile(r"[,_]|\.\d|[bdeEfFgGnoxX%]$")
 NOT_FIELDS = frozenset({"usage", "reason"})  # keywords of an error (DeniedError's reason), not of its phrase
 
 
@@ -83,6 +86,33 @@ def _sentences_in(path: Path, root: Path) -> Iterator[str]:
         )
         if worded:
             yield f"{path.relative_to(root)}:{node.lineno}"
+
+
+def _formats_a_number(value: ast.expr) -> bool:
+    """An f-string that formats a figure (`f"{seconds:g}"`, `f"{ratio:.0%}"`, `f"{n:,}"`): the phrase should
+    (`'%g' | format(seconds | float)`), so a team shows it its own way. A clock time (`%H:%M`) is not one."""
+    if isinstance(value, ast.IfExp):
+        return _formats_a_number(value.body) or _formats_a_number(value.orelse)
+    if not isinstance(value, ast.JoinedStr):
+        return False
+    for part in value.values:
+        if isinstance(part, ast.FormattedValue) and isinstance(part.format_spec, ast.JoinedStr):
+            spec = "".join(str(c.value) for c in part.format_spec.values if isinstance(c, ast.Constant))
+            if "%" not in spec[:-1] and NUMBER_SPEC.search(spec):
+                return True
+    return False
+
+
+def _figures_in(path: Path, root: Path) -> Iterator[str]:
+    for node in _calls(path):
+        if node.args and _says(node) and any(_formats_a_number(k.value) for k in node.keywords):
+            yield f"{path.relative_to(root)}:{node.lineno}"
+
+
+def figures_formatted_in_python(package: Path = PACKAGE) -> list[str]:
+    """Phrases given a figure already formatted as text: each `file:line` of `package`."""
+    root = package.parent
+    return [where for path in sorted(package.rglob("*.py")) for where in _figures_in(path, root)]
 
 
 def worded_in_python(package: Path = PACKAGE, *, only: frozenset[str] = frozenset()) -> list[str]:

@@ -36,5 +36,5 @@ def checked(field: str, text: str, *, max_chars: int) -> str:
     if _unstorable(stripped):
         raise errors.UserError("text_unstorable", field=field)
     if len(stripped) > max_chars:
-        raise errors.UserError("text_too_long", field=field, length=f"{len(stripped):,}", limit=f"{max_chars:,}")
+        raise errors.UserError("text_too_long", field=field, length=len(stripped), limit=max_chars)
     return stripped

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from bot import errors
-from bot.phrase_uses import Use, phrase_uses, worded_in_python
+from bot.phrase_uses import Use, figures_formatted_in_python, phrase_uses, worded_in_python
 from bot.settings import PROJECT_ROOT
 from bot.slack.reply_views import ReplyViews
 from bot.templating import PHRASES, Templates, check_phrases, check_templates
@@ -35,6 +35,29 @@ def test_every_key_the_code_says_is_in_the_book_and_every_phrase_of_the_book_is_
 
 def test_no_error_is_worded_in_python() -> None:
     assert worded_in_python() == []
+
+
+def test_no_figure_is_formatted_in_python_for_a_phrase() -> None:
+    # pg_connections' ratio (bot/actions/postgres.py) is the one left, in a module reworked in parallel:
+    # pass `ratio=u.ratio` and format it in the phrase as redis_memory does, then drop this filter.
+    left = [where for where in figures_formatted_in_python() if not where.startswith("bot/actions/postgres.py:")]
+    assert left == []
+
+
+def test_a_figure_formatted_for_a_phrase_is_found_and_names_and_clock_times_are_not(tmp_path: Path) -> None:
+    package = tmp_path / "bot"
+    package.mkdir()
+    (package / "figures.py").write_text(
+        'errors.Said("no_answer_within", seconds=f"{limit:g}")\n'
+        'errors.UserError("text_too_long", length=f"{n:,}", limit=limit)\n'
+        'errors.Said("prometheus_value", limit=None if x is None else f"{x:.0%}")\n'
+        'errors.Said("pg_running_since", since=f"{query_start:%H:%M:%S}")\n'
+        'errors.Said("k8s_configmap_key_target", resource=f"configmap/{name}", key=key)\n'
+        'errors.Said("health_prometheus", name=name, value=value)\n',
+        encoding="utf-8",
+    )
+
+    assert figures_formatted_in_python(package) == ["bot/figures.py:1", "bot/figures.py:2", "bot/figures.py:3"]
 
 
 def test_a_sentence_or_f_string_where_a_key_belongs_is_found(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
+from bot.actions import tables
 from bot.actions.kubernetes import age, cap
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import ComposeTarget
-from bot.docker import Compose, Container
+from bot.docker import Compose, Container, ContainerStatus
 
 LOG_BYTES = 64_000
 
@@ -54,6 +55,21 @@ def _container(name: str) -> errors.Said:
     return errors.Said("compose_container", container=name)
 
 
+def _up(container: ContainerStatus, now: datetime) -> str:
+    """How long it has run, as kubectl's AGE ("-" when it is not running)."""
+    return age(int((now - container.started_at).total_seconds())) if container.started_at else "-"
+
+
+STATUS_COLUMNS = (
+    tables.Column(errors.Said("column_container"), 40),
+    tables.Column(errors.Said("column_state"), 10),
+    tables.Column(errors.Said("column_health"), 10),
+    tables.Column(errors.Said("column_restarts"), 8),
+    tables.Column(errors.Said("column_up"), 6),
+    tables.Column(errors.Said("column_image")),
+)
+
+
 def compose_actions(compose: Compose) -> list[Action]:
     """The compose actions, bound to the Docker hosts of the catalog (built at the composition root)."""
 
@@ -61,10 +77,10 @@ def compose_actions(compose: Compose) -> list[Action]:
         target = _target(ctx)
         rows = await compose.status(target)
         now = datetime.now(UTC)
-        table = [f"{'CONTAINER':<40} {'STATE':<10} {'HEALTH':<10} {'RESTARTS':<8} {'UP':<6} IMAGE"]
-        for r in rows:
-            up = age(int((now - r.started_at).total_seconds())) if r.started_at else "-"
-            table.append(f"{r.name:<40} {r.state:<10} {r.health or '-':<10} {r.restarts:<8} {up:<6} {r.image}")
+        table = tables.table(
+            STATUS_COLUMNS,
+            ((r.name, r.state, r.health or "-", r.restarts, _up(r, now), r.image) for r in rows),
+        )
         running = sum(1 for r in rows if r.state == "running")
         return ActionResult(
             errors.Said(

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
-from bot.actions import images
+from bot.actions import images, tables
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction, Label
 from bot.catalog_targets import EnvMaintenance, KubernetesTarget, how_to_add
 from bot.k8s import Kube, PodInfo, ValueChange
@@ -112,6 +112,12 @@ def _value_result(
 STATUS_MAX_AGE_SECONDS = 1.0
 
 
+def _history_header() -> str:
+    """kubectl's rollout history header, two spaces apart (the rows are not aligned to it)."""
+    words = (errors.Said("column_revision"), errors.Said("column_change_cause"), errors.Said("column_images"))
+    return "  ".join(tables.said(w) for w in words)
+
+
 def age(seconds: int) -> str:
     """kubectl's AGE column: 45s, 12m, 5h, 3d."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -120,13 +126,20 @@ def age(seconds: int) -> str:
     return f"{max(seconds, 0)}s"
 
 
+POD_COLUMNS = (
+    tables.Column(errors.Said("column_pod"), 48),
+    tables.Column(errors.Said("column_ready"), 6),
+    tables.Column(errors.Said("column_status"), 10),
+    tables.Column(errors.Said("column_restarts"), 8),
+    tables.Column(errors.Said("column_age"), 6),
+    tables.Column(errors.Said("column_node")),
+)
+
+
 def pod_table(pods: Sequence[PodInfo]) -> list[str]:
-    rows = [f"{'POD':<48} {'READY':<6} {'STATUS':<10} {'RESTARTS':<8} {'AGE':<6} NODE"]
-    rows += [
-        f"{p.name:<48} {f'{p.ready}/{p.total}':<6} {p.phase:<10} {p.restarts:<8} {age(p.age_seconds):<6} {p.node}"
-        for p in pods
-    ]
-    return rows
+    return tables.table(
+        POD_COLUMNS, ((p.name, f"{p.ready}/{p.total}", p.phase, p.restarts, age(p.age_seconds), p.node) for p in pods)
+    )
 
 
 def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
@@ -136,12 +149,14 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         # A human reading status during an incident is served a reading at most a second old.
         s = await kube.deployment_status(_service(ctx), max_age=STATUS_MAX_AGE_SECONDS)
         rows = pod_table(s.pods)
-        conditions = ", ".join(f"{c.type}={c.status} ({c.reason})" for c in s.conditions)
+        conditions = [f"{c.type}={c.status} ({c.reason})" for c in s.conditions]  # kubectl's notation
         figures = {"desired": s.desired, "ready": s.ready, "updated": s.updated, "available": s.available}
         summary = errors.Said(
             "k8s_status", name=s.name, namespace=s.namespace, **figures, revision=s.revision, paused=s.paused
         )
-        details = cap("\n".join(rows) + f"\n\nconditions: {conditions}\nimages: {', '.join(s.images)}")
+        lines = [tables.said(errors.Said("k8s_status_conditions", conditions=conditions))]
+        lines.append(tables.said(errors.Said("k8s_status_images", images=list(s.images))))
+        details = cap("\n".join([*rows, "", *lines]))
         return ActionResult(summary, details=details, data={**figures, "revision": s.revision, "paused": s.paused})
 
     async def pods(ctx: ActionContext, _: NoParams) -> ActionResult:
@@ -156,7 +171,10 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
 
     async def top(ctx: ActionContext, _: NoParams) -> ActionResult:
         usage = await kube.top(_service(ctx))
-        rows = [f"{u.name}  cpu {u.cpu_millicores}m  memory {u.memory_mib}Mi" for u in usage]
+        rows = [
+            tables.said(errors.Said("k8s_top_pod", pod=u.name, cpu=u.cpu_millicores, memory=u.memory_mib))
+            for u in usage
+        ]
         cpu, mem = sum(u.cpu_millicores for u in usage), sum(u.memory_mib for u in usage)
         return ActionResult(
             errors.Said("k8s_top", pods=len(usage), cpu=cpu, memory=mem),
@@ -173,7 +191,7 @@ def kubernetes_actions(kube: Kube, mask: ValueMask) -> list[Action]:
         current = next((r.number for r in revisions if r.current), None)
         return ActionResult(
             errors.Said("k8s_history", revisions=len(revisions), current=current),
-            details=cap("REVISION  CHANGE-CAUSE  IMAGES\n" + "\n".join(rows)),
+            details=cap("\n".join([_history_header(), *rows])),
             data={"revisions": [r.number for r in revisions], "current": current},
         )
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
-from bot.actions import log_filter
+from bot.actions import log_filter, tables
 from bot.actions.kubernetes import age
 from bot.actions.registry import Action, ActionContext, ActionResult, Attachment, FunctionAction
 from bot.catalog_targets import KubernetesTarget
@@ -85,11 +85,27 @@ def fitted(
     return "\n".join(shown), Attachment(filename=filename, title=title, content=whole + "\n")
 
 
-def _state_text(state: ContainerState) -> str:
-    text = state.state.capitalize() + (f" ({state.reason})" if state.reason else "")
-    if state.exit_code is not None:
-        text += f", exit code {state.exit_code}"
-    return text
+def _state(state: ContainerState) -> errors.Said:
+    return errors.Said(
+        "k8s_container_state", state=state.state.capitalize(), reason=state.reason, exit_code=state.exit_code
+    )
+
+
+EVENT_COLUMNS = (
+    tables.Column(errors.Said("column_last_seen"), 9),
+    tables.Column(errors.Said("column_type"), 8),
+    tables.Column(errors.Said("column_reason"), 20),
+    tables.Column(errors.Said("column_object"), 50),
+    tables.Column(errors.Said("column_message")),
+)
+NODE_COLUMNS = (
+    tables.Column(errors.Said("column_name"), 40),
+    tables.Column(errors.Said("column_status"), 26),
+    tables.Column(errors.Said("column_cpu"), 7),
+    tables.Column(errors.Said("column_memory"), 12),
+    tables.Column(errors.Said("column_age"), 6),
+    tables.Column(errors.Said("column_version")),
+)
 
 
 def _logs_summary(found: MergedLogs, service: str | None, grep: str | None, previous: bool) -> errors.Said:
@@ -114,14 +130,16 @@ def triage_actions(kube: Kube) -> list[Action]:
     async def events(ctx: ActionContext, _: NoParams) -> ActionResult:
         found = await kube.events(_target(ctx))
         warnings = sum(1 for e in found if e.type == "Warning")
-        rows = [
-            f"{ago(e.last_seen):<9} {e.type:<8} {e.reason:<20} {e.object:<50} "
-            f"{e.message}{f' (x{e.count})' if e.count > 1 else ''}"
-            for e in found
-        ]
-        header = [f"{'LAST SEEN':<9} {'TYPE':<8} {'REASON':<20} {'OBJECT':<50} MESSAGE"]
+        # kubectl's notation: (x3) for an event seen three times.
+        header, *rows = tables.table(
+            EVENT_COLUMNS,
+            (
+                (ago(e.last_seen), e.type, e.reason, e.object, f"{e.message}{f' (x{e.count})' if e.count > 1 else ''}")
+                for e in found
+            ),
+        )
         title = errors.Said("k8s_events_file", service=ctx.service_name)
-        details, attachment = fitted(header, rows, filename="events.txt", title=title)
+        details, attachment = fitted([header], rows, filename="events.txt", title=title)
         return ActionResult(
             errors.Said("k8s_events", events=len(found), warnings=warnings),
             details=details if found else None,
@@ -133,19 +151,33 @@ def triage_actions(kube: Kube) -> list[Action]:
         pods = await kube.describe(_target(ctx), p.pod)
         rows: list[str] = []
         for pod in pods:
-            conditions = ", ".join(
-                f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in pod.conditions
-            )
-            rows += [f"Pod {pod.name}  node {pod.node or '<none>'}  {pod.phase}", f"  Conditions: {conditions}"]
+            # kubectl describe's notation (Type=Status (Reason)) and indentation; the words are phrases.
+            conditions = [f"{c.type}={c.status}" + (f" ({c.reason})" if c.reason else "") for c in pod.conditions]
+            rows += [
+                tables.said(errors.Said("k8s_describe_pod", pod=pod.name, node=pod.node, phase=pod.phase)),
+                "  " + tables.said(errors.Said("k8s_describe_conditions", conditions=conditions)),
+            ]
             for c in pod.containers:
                 rows += [
-                    f"  Container {c.name}  {c.image}",
-                    f"    State: {_state_text(c.state)}" + (f": {c.state.message}" if c.state.message else ""),
+                    "  " + tables.said(errors.Said("k8s_describe_container", container=c.name, image=c.image)),
+                    "    "
+                    + tables.said(errors.Said("k8s_describe_state", state=_state(c.state), message=c.state.message)),
                 ]
                 if c.last_state is not None:
-                    rows.append(f"    Last state: {_state_text(c.last_state)} at {c.last_state.at}")
-                rows.append(f"    Ready: {c.ready}  Restarts: {c.restarts}")
-            rows += [f"  Warning {e.reason} ({ago(e.last_seen)} ago, x{e.count}): {e.message}" for e in pod.warnings]
+                    last = errors.Said("k8s_describe_last_state", state=_state(c.last_state), at=c.last_state.at)
+                    rows.append("    " + tables.said(last))
+                rows.append(
+                    "    " + tables.said(errors.Said("k8s_describe_ready", ready=str(c.ready), restarts=c.restarts))
+                )
+            rows += [
+                "  "
+                + tables.said(
+                    errors.Said(
+                        "k8s_describe_warning", reason=e.reason, ago=ago(e.last_seen), count=e.count, message=e.message
+                    )
+                )
+                for e in pod.warnings
+            ]
         troubled = [
             f"{pod.name} {c.state.reason or (c.last_state.reason if c.last_state else '')}".strip()
             for pod in pods
@@ -168,14 +200,15 @@ def triage_actions(kube: Kube) -> list[Action]:
 
     async def nodes(ctx: ActionContext, _: NoParams) -> ActionResult:
         found = await kube.nodes(_target(ctx))
-        header = [f"{'NAME':<40} {'STATUS':<26} {'CPU':<7} {'MEMORY':<12} {'AGE':<6} VERSION"]
-        rows = []
+        cells = []
         for n in found:
+            # The node's conditions as kubectl names them (Ready,SchedulingDisabled,MemoryPressure): states, not words.
             status = ("Ready" if n.ready else "NotReady") + (",SchedulingDisabled" if n.unschedulable else "")
             status += "".join(f",{problem}" for problem in n.problems)
-            rows.append(f"{n.name:<40} {status:<26} {n.cpu:<7} {n.memory:<12} {age(n.age_seconds):<6} {n.version}")
+            cells.append((n.name, status, n.cpu, n.memory, age(n.age_seconds), n.version))
+        header, *rows = tables.table(NODE_COLUMNS, cells)
         ready = sum(1 for n in found if n.ready and not n.problems)
-        details, attachment = fitted(header, rows, filename="nodes.txt", title=errors.Said("k8s_nodes_file"))
+        details, attachment = fitted([header], rows, filename="nodes.txt", title=errors.Said("k8s_nodes_file"))
         return ActionResult(
             errors.Said("k8s_nodes", nodes=len(found), ready=ready),
             details=details,
@@ -185,8 +218,9 @@ def triage_actions(kube: Kube) -> list[Action]:
 
     async def hpa(ctx: ActionContext, _: NoParams) -> ActionResult:
         h = await kube.hpa(_target(ctx))
-        rows = [f"{m.name}: {m.current} (target {m.target})" for m in h.metrics] or ["no metrics configured"]
-        rows += [f"{c.type}={c.status} ({c.reason}): {c.message}" for c in h.conditions]
+        metrics = [errors.Said("k8s_hpa_metric", metric=m.name, current=m.current, target=m.target) for m in h.metrics]
+        rows = [tables.said(m) for m in metrics] or [tables.said(errors.Said("k8s_hpa_no_metrics"))]
+        rows += [f"{c.type}={c.status} ({c.reason}): {c.message}" for c in h.conditions]  # kubectl's notation
         return ActionResult(
             errors.Said(
                 "k8s_hpa", hpa=h.name, current=h.current, desired=h.desired, low=h.min_replicas, high=h.max_replicas
@@ -206,10 +240,16 @@ def triage_actions(kube: Kube) -> list[Action]:
         rows = []
         for s in found:
             ready = sum(1 for a in s.addresses if a.ready)
-            rows.append(f"service/{s.name}  {s.type} {s.cluster_ip}  ports {', '.join(s.ports) or '<none>'}")
-            rows.append(f"  endpoints: {ready} ready, {len(s.addresses) - ready} not ready")
-            rows += [f"    {a.ip:<15} {a.pod}{'' if a.ready else '  (not ready)'}" for a in s.addresses]
-            rows.append(f"  ingress hosts: {', '.join(s.ingress_hosts) or '<none>'}")
+            service = errors.Said(
+                "k8s_endpoints_service", service=s.name, type=s.type, cluster_ip=s.cluster_ip, ports=list(s.ports)
+            )
+            rows.append(tables.said(service))
+            rows.append(
+                "  " + tables.said(errors.Said("k8s_endpoints_ready", ready=ready, not_ready=len(s.addresses) - ready))
+            )
+            not_ready = "  " + tables.said(errors.Said("k8s_endpoint_not_ready"))
+            rows += [f"    {a.ip:<15} {a.pod}{'' if a.ready else not_ready}" for a in s.addresses]
+            rows.append("  " + tables.said(errors.Said("k8s_endpoints_hosts", hosts=list(s.ingress_hosts))))
         if not found:
             return ActionResult(errors.Said("k8s_no_endpoints"), data={"services": []})
         title = errors.Said("k8s_endpoints_file", service=ctx.service_name)

@@ -88,9 +88,9 @@ class Runner:
                 "prometheus_value",
                 check=check.name,
                 service=ctx.service_name,
-                value=f"{value:.4g}",
+                value=value,  # figures as data: the phrase shows them (4 significant digits, packaged)
                 state=state,
-                limit=None if limit is None else f"{limit:g}",
+                limit=limit,
             ),
             details=check.query,
             data={"value": value, "state": state},

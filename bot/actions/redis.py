@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import errors
+from bot.actions import tables
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
 from bot.catalog_targets import RedisTarget
 from bot.targets import redis
@@ -94,27 +95,30 @@ async def info(ctx: ActionContext, _: NoParams) -> ActionResult:
     target = _redis(ctx)
     with _naming_the_redis(ctx, target):
         s = await redis.stats(from_env(target.url_env, redis.DEPENDENCY), time_limit=ctx.timeout_seconds)
-    hit_rate = "no lookups yet" if s.hit_rate is None else f"{s.hit_rate:.1%}"
-    limit = "no maxmemory" if not s.memory.maxmemory else f"{s.memory.ratio:.0%} of {_bytes(s.memory.maxmemory)}"
+    # Figures as data (the phrases format the ratios); sizes in INFO's own units (12.5 MiB).
+    hit_rate = s.hit_rate
+    used, maxmemory = _bytes(s.memory.used), _bytes(s.memory.maxmemory) if s.memory.maxmemory else None
+    ratio = s.memory.ratio if s.memory.maxmemory else None  # of maxmemory (None: no limit set)
     rows = [
-        ("hit rate", f"{hit_rate} ({s.hits} hits, {s.misses} misses)"),
-        ("memory", f"{_bytes(s.memory.used)} ({limit})"),
-        ("clients", str(s.clients)),
-        ("ops/s", str(s.ops_per_second)),
-        ("evicted keys", str(s.evicted_keys)),
-        ("keys", str(s.keys)),
+        (
+            errors.Said("redis_label_hit_rate"),
+            errors.Said("redis_hit_rate", hit_rate=hit_rate, hits=s.hits, misses=s.misses),
+        ),
+        (errors.Said("redis_label_memory"), errors.Said("redis_memory", memory=used, ratio=ratio, maxmemory=maxmemory)),
+        (errors.Said("redis_label_clients"), s.clients),
+        (errors.Said("redis_label_ops"), s.ops_per_second),
+        (errors.Said("redis_label_evicted"), s.evicted_keys),
+        (errors.Said("redis_label_keys"), s.keys),
+    ]
+    lines = [
+        f"{tables.said(label):<13} {tables.said(value) if isinstance(value, errors.Said) else value}"
+        for label, value in rows
     ]
     return ActionResult(
         errors.Said(
-            "redis_info",
-            service=ctx.service_name,
-            hit_rate=None if s.hit_rate is None else f"{s.hit_rate:.1%}",
-            memory=_bytes(s.memory.used),
-            # Of maxmemory (None: no limit set), as INFO's own figures.
-            ratio=f"{s.memory.ratio:.0%}" if s.memory.maxmemory else None,
-            maxmemory=_bytes(s.memory.maxmemory) if s.memory.maxmemory else None,
+            "redis_info", service=ctx.service_name, hit_rate=hit_rate, memory=used, ratio=ratio, maxmemory=maxmemory
         ),
-        details="\n".join(f"{label:<13} {value}" for label, value in rows),
+        details="\n".join(lines),
         data={
             "hit_rate": s.hit_rate,
             "used_memory": s.memory.used,

@@ -23,7 +23,8 @@ class Delivery:
     action: str  # create, update, resolve; trigger, resolve
     outcome: str  # DELIVERED, REFUSED, RETRYING; CONFIRMED, CANCELLED (a preview's click)
     page: str = ""  # the Statuspage page id
-    services: str = ""  # the public names of the incident's services on that page
+    # The public names of the incident's services on that page (a preview's click: the pages' names).
+    services: tuple[str, ...] = ()
     status: str = ""  # the public status the call sets
     reason: str = ""  # what the other side answered (refused, retrying)
     dedup_key: str = ""  # PagerDuty's
@@ -42,8 +43,15 @@ def read(text: str) -> Delivery | None:
     found = data.get("outbox") if isinstance(data, dict) else None
     if not isinstance(found, dict):
         return None
-    names = {f.name for f in fields(Delivery)}
+    names = {f.name for f in fields(Delivery)} - {"services"}
     values = {k: v for k, v in found.items() if k in names and isinstance(v, str)}
     if not {"target", "action", "outcome"} <= values.keys():
         return None
-    return Delivery(**values)
+    return Delivery(**values, services=names_of(found.get("services")))
+
+
+def names_of(value: object) -> tuple[str, ...]:
+    """Names stored as a list; an entry or a draft written before kept them as one text, shown as it is."""
+    if isinstance(value, list):
+        return tuple(str(name) for name in value)
+    return (value,) if isinstance(value, str) and value else ()

@@ -157,8 +157,8 @@ class PublicComms:
             }
         elif action == "resolve":
             body["components"] = dict.fromkeys(page.components, "operational")
-        services = ", ".join(page.names)  # data for the timeline's entry of each delivery
-        return {"page_id": page.page_id, "services": services, "name": text["name"], "incident": body}
+        # The services' names, as data for the timeline's entry of each delivery (the template words the list).
+        return {"page_id": page.page_id, "services": list(page.names), "name": text["name"], "incident": body}
 
     async def propose(self, incident: Incident, *, action: str, status: str, requested_by: str) -> PublicDraft:
         """Write the draft and post its preview in the incident's thread."""
@@ -189,7 +189,7 @@ class PublicComms:
             raise errors.NotFoundError("public_preview_gone")
         pages = pages_in(draft.payload)
         outbox = [Outbound(STATUSPAGE, draft.action, page) for page in pages] if confirm else []
-        names = "; ".join(dict.fromkeys(str(page.get("name", "")) for page in pages))
+        names = tuple(dict.fromkeys(str(page.get("name", "")) for page in pages))
         outcome = outbox_events.CONFIRMED if confirm else outbox_events.CANCELLED
         decided = await self.store.decide_draft(
             draft_id,
@@ -219,7 +219,7 @@ def preview_context(draft: PublicDraft, *, decided: Mapping[str, Any] | None = N
         "id": draft.incident_id if draft.maintenance_id is None else draft.maintenance_id,
         "window": _window(draft.payload),
         # A scheduled maintenance names its components; they change status only while it runs.
-        "component_ids": contexts.safe(", ".join(first.get("component_ids") or []), 500),
+        "component_ids": [contexts.safe(c, 80) for c in first.get("component_ids") or []],
         "action": draft.action,
         "status": contexts.safe(first.get("status", ""), 40),
         "impact": contexts.safe(first.get("impact_override", ""), 40),

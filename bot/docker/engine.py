@@ -31,8 +31,9 @@ class Engine:
         self._session: aiohttp.ClientSession | None = None
 
     @property
-    def dependency(self) -> str:
-        return f"Docker host {self.name} ({self.url})"
+    def dependency(self) -> errors.Said:
+        """The host as an outage names it: its catalog name and address, worded by the book."""
+        return errors.Said("docker_host", host=self.name, url=self.url)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -68,9 +69,7 @@ class Engine:
                 async with self._open().request(method, f"/{API_VERSION}{path}", params=params, json=body) as resp:
                     status, data = resp.status, await resp.read()
         except TimeoutError:
-            raise errors.UnavailableError(
-                self.dependency, errors.Said("no_answer_within", seconds=f"{limit:g}")
-            ) from None
+            raise errors.UnavailableError(self.dependency, errors.Said("no_answer_within", seconds=limit)) from None
         except (aiohttp.ClientError, OSError) as exc:
             raise errors.UnavailableError(self.dependency, str(exc) or type(exc).__name__) from exc
         if status >= 400:

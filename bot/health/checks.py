@@ -102,8 +102,8 @@ async def check_prometheus(name: str, pc: PrometheusCheck, base_url: str, t: Tar
         return CheckResult(name, PROMETHEUS, State.UNKNOWN, errors.Said("health_no_data", name=pc.name), metric=pc.name)
     state = _level(value, pc.warn_above, pc.fail_above)
     suggestion = _suggest(pc.suggest) if pc.suggest and state == State.FAIL else None
-    # The figure as its 4 significant digits: a phrase shows it, and phrases do not format numbers.
-    said = errors.Said("health_prometheus", name=pc.name, value=f"{value:.4g}")
+    # The figure as data: the phrase shows it (to 4 significant digits, in the packaged book).
+    said = errors.Said("health_prometheus", name=pc.name, value=value)
     return CheckResult(name, PROMETHEUS, state, said, suggestion, {"value": value}, metric=pc.name)
 
 
@@ -182,7 +182,7 @@ async def guarded(
             async with asyncio.timeout(time_limit):
                 return await check()
         except TimeoutError:
-            reason = errors.Said("no_answer_within", seconds=f"{time_limit:g}")
+            reason = errors.Said("no_answer_within", seconds=time_limit)
         except errors.BotError as exc:
             reason = _reason(exc)
         except Exception as exc:  # one broken check must not cost the whole report

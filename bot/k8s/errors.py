@@ -45,9 +45,9 @@ def translate(exc: BaseException, op: Op, timeout: float) -> errors.BotError:
     if isinstance(exc, ApiException):
         return _from_status(exc, op)
     if isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError):
-        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=f"{timeout:g}"))
+        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=timeout))
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, urllib3.exceptions.TimeoutError):
-        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=f"{timeout:g}"))
+        return errors.UnavailableError("Kubernetes", errors.Said("k8s_timed_out", op=op.what, seconds=timeout))
     if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
         cause = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason else exc
         reason = errors.network_reason(cause)

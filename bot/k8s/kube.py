@@ -360,7 +360,7 @@ class KubeDeployments(KubeCore):
             if loop.time() < give_up:
                 raise
             raise errors.TargetError(
-                "rollout_unfinished", deployment=service.deployment_name, seconds=f"{deadline:g}", status=last
+                "rollout_unfinished", deployment=service.deployment_name, seconds=deadline, status=last
             ) from None
 
     async def _owned_replicasets(self, service: KubernetesTarget, dep: dict[str, Any]) -> list[dict[str, Any]]:

@@ -278,7 +278,7 @@ class Kube(KubeTriage, KubeDeployments):
                 return message
             if loop.time() + interval > give_up:
                 raise errors.TargetError(
-                    "pods_not_back", deployment=service.deployment_name, seconds=f"{deadline:g}", status=message
+                    "pods_not_back", deployment=service.deployment_name, seconds=deadline, status=message
                 )
             await asyncio.sleep(interval)
             interval = min(interval * 2, REPLACEMENT_POLL_MAX_SECONDS)

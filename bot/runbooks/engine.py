@@ -322,7 +322,8 @@ class Engine:
             got = await self._locks.acquire(
                 claimed.lock_key,
                 owner=clicker,
-                detail=f"`{procedure.name}` on {claimed.service}",
+                procedure=procedure.name,
+                service=claimed.service,
                 ttl_seconds=int(sum(s.timeout_seconds for s in procedure.steps)) + 60,
                 execution=str(claimed.id),
             )

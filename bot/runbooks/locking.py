@@ -18,12 +18,25 @@ class Holder:
 
     owner: str
     since: float
-    detail: str
+    procedure: str | None  # what holds it, as data (None in a record written before they were recorded)
+    service: str | None
+    detail: str = ""  # the text a record written before kept instead (`scale` on backend), said as it is
     execution: str | None = None  # the execution holding it (None for locks taken before this was recorded)
 
     def describe(self) -> errors.Said:
         minutes = max(0, int((time.time() - self.since) // 60))
-        return errors.Said("lock_holder", detail=self.detail, owner=errors.User(self.owner), minutes=minutes)
+        return errors.Said("lock_holder", detail=self.held_for(), owner=errors.User(self.owner), minutes=minutes)
+
+    def held_for(self) -> errors.Field:
+        """What holds the lock: the procedure on the service, worded by the book, or an old record's text."""
+        if self.procedure is None:
+            return self.detail
+        return held_for(self.procedure, self.service)
+
+
+def held_for(procedure: str, service: str | None) -> errors.Said:
+    """The lock's reason, said by the book (`scale` on backend)."""
+    return errors.Said("lock_for", procedure=errors.Code(procedure), service=service)
 
 
 class Locks(Protocol):
@@ -32,7 +45,9 @@ class Locks(Protocol):
     The lock records the execution that holds it, so whoever finds that execution ended (the sweep,
     crash recovery, a shutdown) frees the target with `release_of` without knowing the token."""
 
-    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str) -> object: ...
+    async def acquire(
+        self, name: str, *, owner: str, procedure: str, service: str | None, ttl_seconds: int, execution: str
+    ) -> object: ...
 
     async def release(self, token: object) -> None: ...
 

@@ -68,7 +68,7 @@ class StepRunner:
                 return await action.run(ctx, params)
         except TimeoutError:
             raise errors.TargetError(
-                "step_timed_out", step=errors.Code(step.label()), seconds=f"{step.timeout_seconds:g}"
+                "step_timed_out", step=errors.Code(step.label()), seconds=step.timeout_seconds
             ) from None
 
     async def read_only(

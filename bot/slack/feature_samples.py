@@ -156,7 +156,7 @@ def _status_page_choice() -> dict[str, Any]:
     return {
         "block": "status_page",
         "options": {v: v for v in ("default", "post", "skip")},
-        "by_default": ", ".join([safe(NASTY, 10)] * 20),
+        "by_default": [safe(NASTY, 10)] * 20,
     }
 
 
@@ -169,7 +169,12 @@ def comms_reply_samples(catalog: Catalog) -> dict[str, Callable[[], Mapping[str,
         IncidentEvent(_AT, escalation_events.KIND, "bot", escalation_events.encode(NASTY, [NASTY, NASTY])),
         *(
             IncidentEvent(
-                _AT, NASTY, "bot", outbox_events.encode(outbox_events.Delivery(target, action, outcome, *[NASTY] * 5))
+                _AT,
+                NASTY,
+                "bot",
+                outbox_events.encode(
+                    outbox_events.Delivery(target, action, outcome, NASTY, (NASTY, NASTY), *[NASTY] * 3)
+                ),
             )
             for target, action in (("statuspage", "create"), ("statuspage", "resolve"), ("pagerduty", "trigger"))
             for outcome in (

@@ -131,7 +131,7 @@ def summary(report: Report, o: Occasion, procedures: Collection[str], say: Say) 
         "counts": [{"state": s.value, "n": report.count(s)} for s in states if report.count(s)],
         "sections": sections[:SUMMARY_SECTIONS],
         "buttons": button_rows(shown, 0),
-        "elapsed": f"{report.elapsed_seconds:.1f}",
+        "elapsed": report.elapsed_seconds,  # seconds, as a number the template formats
         "services_in_thread": len(ordered) if len(sections) > SUMMARY_SECTIONS else 0,
     }
 

@@ -81,7 +81,7 @@ def _escalation_entry(event: IncidentEvent) -> dict[str, Any] | None:
     return {"level": safe(entry.level, 40), "contacts": [safe(c, 200) for c in entry.contacts]}
 
 
-def _outbox_entry(event: IncidentEvent) -> dict[str, str] | None:
+def _outbox_entry(event: IncidentEvent) -> dict[str, str | list[str]] | None:
     """What the outbox worker reported (status page, PagerDuty), or a click on a status page preview, as
     data for the template to word. Only those entries are read as data: a person's update is text."""
     ours = event.actor == "bot" or event.kind == PUBLIC_EVENT
@@ -93,7 +93,7 @@ def _outbox_entry(event: IncidentEvent) -> dict[str, str] | None:
         "action": safe(entry.action, 20),
         "outcome": safe(entry.outcome, 20),
         "page": safe(entry.page, 60),
-        "services": safe(entry.services, 200),
+        "services": [safe(name, 80) for name in entry.services],
         "status": safe(entry.status, 40),
         "reason": safe(entry.reason, 300),
         "dedup_key": safe(entry.dedup_key, 80),
@@ -155,7 +155,7 @@ def maintenance_list(
                 "start": when(w.starts_at, timezone),
                 "end": when(w.ends_at, timezone),
                 "state": safe(w.state.replace("_", " "), 20),
-                "services": safe(", ".join(w.services), 200),
+                "services": [safe(name, 80) for name in w.services],
                 "purpose": safe(w.purpose, 200),
                 "created_by": mention(w.created_by),
                 "status_page": _status_page(events.get(w.id)),
@@ -188,5 +188,5 @@ def maintenance_reply(
         "channel": channel(channel_id),
         "short_notice": short,
         "notice_minutes": max(0, round(notice.total_seconds() / 60)) if notice is not None else 0,
-        "ahead_hours": f"{ahead.total_seconds() / 3600:g}" if ahead is not None else "",
+        "ahead_hours": ahead.total_seconds() / 3600 if ahead is not None else None,  # the template formats it
     }

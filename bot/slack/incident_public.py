@@ -54,7 +54,7 @@ def status_page_choice(catalog: Catalog) -> dict[str, Any]:
     as the catalog says per severity. The block id and the option values are what `chosen` reads back."""
     assert catalog.statuspage is not None
     by_default = [safe(name, 10) for name, r in catalog.statuspage.severities.items() if r.default]
-    return {"block": STATUS_PAGE_BLOCK, "options": {v: v for v in _CHOICES}, "by_default": ", ".join(by_default)}
+    return {"block": STATUS_PAGE_BLOCK, "options": {v: v for v in _CHOICES}, "by_default": by_default}
 
 
 def chosen_status(view: dict[str, Any]) -> str:

@@ -118,7 +118,7 @@ class MessageProgress:
         execution: Execution,
         procedure: Procedure,
         ts: str | None,
-        approvers: str,
+        approvers: tuple[str, ...],
     ) -> None:
         self._slack = slack
         self._views = views

@@ -110,15 +110,16 @@ def results(phrases: Phrases, found: Iterable[ActionResult]) -> list[dict[str, A
 
 
 def _chart(chart: Chart) -> dict[str, Any]:
-    """A chart's facts for its caption (runbook_macros.j2:chart_caption), numbers as Prometheus shows them."""
+    """A chart's facts for its caption (runbook_macros.j2:chart_caption); the figures are numbers the
+    macro formats (None: no latest value, or no threshold crossed)."""
     return {
         "check": shown(chart.check),
         "service": shown(chart.service or ""),
         "window": shown(chart.window),
         "series": chart.series,
-        "latest": "" if chart.latest is None else f"{chart.latest:.4g}",
+        "latest": chart.latest,
         "state": chart.state,
-        "limit": "" if chart.limit is None else f"{chart.limit:g}",
+        "limit": chart.limit,
     }
 
 
@@ -143,8 +144,8 @@ def help_procedure(procedure: Procedure) -> dict[str, Any]:
             for p in procedure.params
         ],
         "examples": [in_code(e) for e in procedure.examples],
-        "roles": shown(", ".join(procedure.roles)),
-        "channels": shown(", ".join(procedure.channels)),
+        "roles": [shown(r) for r in procedure.roles],
+        "channels": [shown(c) for c in procedure.channels],
         "two_person": procedure.approval == "two_person",
     }
 
@@ -198,20 +199,20 @@ def preview(phrases: Phrases, pending: PendingOutcome) -> dict[str, Any]:
 
 
 def _step(step: StepRecord) -> dict[str, Any]:
-    return {"ok": step.ok, "label": shown(step.label), "summary": shown(step.summary), "seconds": f"{step.seconds:.1f}"}
+    return {"ok": step.ok, "label": shown(step.label), "summary": shown(step.summary), "seconds": step.seconds}
 
 
 def _outcome(execution: Execution) -> dict[str, Any]:
-    took = ""
+    took = None  # seconds, as a number the template formats
     if execution.started_at and execution.finished_at:
-        took = f"{(execution.finished_at - execution.started_at).total_seconds():.1f}s"
+        took = (execution.finished_at - execution.started_at).total_seconds()
     return {
         "id": str(execution.id),
         "state": execution.state.value,
         "final": execution.state.final,
         "command": execution_command(execution),
         "took": took,
-        "error": shown(execution.error or "unknown error"),
+        "error": shown(execution.error or ""),  # the template words a missing one
     }
 
 
@@ -264,21 +265,22 @@ def history(
     }
 
 
-def approvers(catalog: Catalog) -> str:
-    """Who a break-glass notice is addressed to: the approver role's people and user groups."""
+def approvers(catalog: Catalog) -> tuple[str, ...]:
+    """Who a break-glass notice is addressed to: the approver role's people and user groups (the template
+    lists them)."""
     role = catalog.roles.get(APPROVER_ROLE)
     if role is None:
-        return ""
-    return ", ".join([mention(u) for u in role.users] + [f"@{shown(g)}" for g in role.groups])
+        return ()
+    return (*(mention(u) for u in role.users), *(f"@{shown(g)}" for g in role.groups))
 
 
-def breakglass_notice(execution: Execution, why: str, who_approves: str) -> dict[str, Any]:
+def breakglass_notice(execution: Execution, why: str, who_approves: Sequence[str]) -> dict[str, Any]:
     return {
         "procedure": shown(execution.procedure),
         "procedure_code": in_code(execution.procedure),
         "service": shown(execution.service or ""),
         "requester": mention(execution.requester),
-        "approvers": who_approves,
+        "approvers": list(who_approves),
         "reason": shown(why),
         "id": str(execution.id),
     }

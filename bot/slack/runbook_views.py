@@ -76,6 +76,6 @@ class RunbookViews:
         """A result answered through response_url: its files need the bot in the channel."""
         return self._message("runbook_not_attached", {})
 
-    def breakglass_notice(self, execution: Execution, why: str, who_approves: str) -> tuple[str, bk.Blocks]:
+    def breakglass_notice(self, execution: Execution, why: str, who_approves: tuple[str, ...]) -> tuple[str, bk.Blocks]:
         """To the approvers: a two-person procedure ran on its requester's word alone, and why."""
         return self._message("runbook_breakglass", contexts.breakglass_notice(execution, why, who_approves))

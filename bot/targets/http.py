@@ -24,6 +24,6 @@ async def probe(session: aiohttp.ClientSession, url: str, *, time_limit: float) 
             await resp.read()  # the latency includes the body, as a user would see it
             return Probe(resp.status, round((time.monotonic() - started) * 1000))
     except TimeoutError as exc:
-        raise errors.UnavailableError("HTTP", errors.Said("no_answer_within", seconds=f"{time_limit:g}")) from exc
+        raise errors.UnavailableError("HTTP", errors.Said("no_answer_within", seconds=time_limit)) from exc
     except aiohttp.ClientError as exc:
         raise errors.UnavailableError("HTTP", errors.network_reason(exc)) from exc

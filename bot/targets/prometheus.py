@@ -31,7 +31,7 @@ async def instant_query(
         async with session.get(url, params={"query": query}, timeout=aiohttp.ClientTimeout(total=time_limit)) as resp:
             body = await resp.json(content_type=None)
     except TimeoutError as exc:
-        raise errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=f"{time_limit:g}")) from exc
+        raise errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=time_limit)) from exc
     except aiohttp.ClientError as exc:
         raise errors.UnavailableError("Prometheus", errors.network_reason(exc)) from exc
     except ValueError as exc:
@@ -55,7 +55,7 @@ class Series:
 
 def _unavailable(exc: Exception, time_limit: float) -> errors.UnavailableError:
     if isinstance(exc, TimeoutError):
-        return errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=f"{time_limit:g}"))
+        return errors.UnavailableError("Prometheus", errors.Said("no_answer_within", seconds=time_limit))
     return errors.UnavailableError("Prometheus", f"{type(exc).__name__}: {exc}"[:200])
 
 

@@ -208,24 +208,29 @@ class MemoryLocks:
         name: str,
         *,
         owner: str,
-        detail: str = "another change",
+        procedure: str = "another-change",
+        service: str | None = "backend",
         ttl_seconds: int = 600,
         execution: str | None = None,
     ) -> MemoryLock:
         """Hold a lock as some other change would (a test's setup)."""
         token = uuid.uuid4()
         since = self._clock().timestamp()
-        holder = Holder(owner, since, detail, execution)
+        holder = Holder(owner, since, procedure, service, execution=execution)
         self._held[name] = (token, holder, self._clock() + timedelta(seconds=ttl_seconds))
         return MemoryLock(name, token)
 
-    async def acquire(self, name: str, *, owner: str, detail: str, ttl_seconds: int, execution: str) -> object:
+    async def acquire(
+        self, name: str, *, owner: str, procedure: str, service: str | None, ttl_seconds: int, execution: str
+    ) -> object:
         self._check()
         held = self._live(name)
         if held is not None:
             return held[1]
         self.acquired.append(name)
-        return self.take(name, owner=owner, detail=detail, ttl_seconds=ttl_seconds, execution=execution)
+        return self.take(
+            name, owner=owner, procedure=procedure, service=service, ttl_seconds=ttl_seconds, execution=execution
+        )
 
     async def release(self, token: object) -> None:
         self._check()

@@ -555,8 +555,7 @@ async def test_the_lock_is_held_at_least_as_long_as_the_steps_may_take(domain: D
     holder = await domain.locks.holder(BACKEND_LOCK)
     assert holder is not None
     assert holder.owner == ALICE
-    assert "scale" in holder.detail
-    assert "backend" in holder.detail
+    assert (holder.procedure, holder.service) == ("scale", "backend")  # data: the book words it
     domain.clock.advance(seconds=30 + 59)  # the step's timeout (30 s) plus most of the 60 s margin
     held_late = domain.locks.held(BACKEND_LOCK)
     domain.target.gate.set()
@@ -686,12 +685,12 @@ async def test_progress_is_reported_before_each_step_as_it_goes_and_once_at_the_
 
 
 def test_a_busy_targets_holder_says_who_and_for_how_long() -> None:
-    holder = Holder(owner=BOB, since=time.time() - 150, detail="`scale` on backend")
+    holder = Holder(owner=BOB, since=time.time() - 150, procedure="scale", service="backend")
 
-    assert "2 min" in errors.plain(holder.describe())
-    assert "120 min" in errors.plain(Holder(owner=BOB, since=time.time() - 7230, detail="x").describe())
+    assert errors.plain(holder.describe()) == f"`scale` on backend by @{BOB}, started 2 min ago"
+    assert "120 min" in errors.plain(Holder(BOB, time.time() - 7230, "scale", "backend").describe())
     assert holder.describe().fields["owner"] == errors.User(BOB)
-    assert "0 min" in errors.plain(Holder(owner=BOB, since=time.time() + 60, detail="x").describe())  # never < 0
+    assert "0 min" in errors.plain(Holder(BOB, time.time() + 60, "scale", "backend").describe())  # never < 0
 
 
 async def test_a_procedure_without_a_lock_ignores_a_busy_target(domain: Domain) -> None:
