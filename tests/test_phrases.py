@@ -38,10 +38,7 @@ def test_no_error_is_worded_in_python() -> None:
 
 
 def test_no_figure_is_formatted_in_python_for_a_phrase() -> None:
-    # pg_connections' ratio (bot/actions/postgres.py) is the one left, in a module reworked in parallel:
-    # pass `ratio=u.ratio` and format it in the phrase as redis_memory does, then drop this filter.
-    left = [where for where in figures_formatted_in_python() if not where.startswith("bot/actions/postgres.py:")]
-    assert left == []
+    assert figures_formatted_in_python() == []
 
 
 def test_a_figure_formatted_for_a_phrase_is_found_and_names_and_clock_times_are_not(tmp_path: Path) -> None:

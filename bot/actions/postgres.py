@@ -16,6 +16,7 @@ from bot import errors
 from bot.actions.kubernetes import cap
 from bot.actions.redis import redis_actions
 from bot.actions.registry import Action, ActionContext, ActionResult, Change, FunctionAction
+from bot.actions.tables import Column, table
 from bot.catalog_targets import PostgresTarget
 from bot.targets import postgres
 from bot.targets.env import from_env
@@ -37,13 +38,19 @@ def _dsn(ctx: ActionContext) -> str:
     return from_env(target.dsn_env, postgres.DEPENDENCY)
 
 
+_LONG_QUERY_COLUMNS = (
+    Column(errors.Said("column_pid"), 8),
+    Column(errors.Said("column_user"), 16),
+    Column(errors.Said("column_application"), 16),
+    Column(errors.Said("column_running"), 8),
+    Column(errors.Said("column_query")),
+)
+
+
 def _table(found: list[postgres.LongQuery]) -> str:
-    """pid, user, application and duration as they are; the query text masked and truncated."""
-    rows = [f"{'PID':<8} {'USER':<16} {'APPLICATION':<16} {'RUNNING':<9} QUERY"]
-    rows += [
-        f"{q.pid:<8} {q.user[:16]:<16} {q.application[:16]:<16} {q.seconds // 60:>4} min  {q.query}" for q in found
-    ]
-    return cap("\n".join(rows))
+    """pid, user, application and how long it has run as they are; the query text masked and truncated."""
+    rows = [(q.pid, q.user[:16], q.application[:16], _duration(q.seconds), q.query) for q in found]
+    return cap("\n".join(table(_LONG_QUERY_COLUMNS, rows)))
 
 
 def _change(query: postgres.LongQuery) -> Change:
@@ -65,7 +72,7 @@ def _identities(expected: Mapping[str, Any] | None) -> list[tuple[int, datetime,
 async def connections(ctx: ActionContext, _: NoParams) -> ActionResult:
     u = await postgres.usage(_dsn(ctx), time_limit=ctx.timeout_seconds)
     return ActionResult(
-        errors.Said("pg_connections", in_use=u.in_use, max_connections=u.max_connections, ratio=f"{u.ratio:.0%}"),
+        errors.Said("pg_connections", in_use=u.in_use, max_connections=u.max_connections, ratio=u.ratio),
         data={"in_use": u.in_use, "max_connections": u.max_connections},
     )
 
@@ -89,21 +96,30 @@ def _naming_the_database(ctx: ActionContext) -> Iterator[None]:
 
 
 def _duration(seconds: int) -> str:
+    """kubectl's notation for how long something has run: 45s, 12m, 1h05m."""
     if seconds < 120:
         return f"{seconds}s"
     return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+_ACTIVITY_COLUMNS = (
+    Column(errors.Said("column_pid"), 8),
+    Column(errors.Said("column_user"), 12),
+    Column(errors.Said("column_application"), 14),
+    Column(errors.Said("column_state"), 20),
+    Column(errors.Said("column_waiting_on"), 22),
+    Column(errors.Said("column_for"), 7),
+    Column(errors.Said("column_query")),
+)
+
+
 def _activity_table(sessions: list[postgres.Session]) -> str:
     """pid, user, application, state, wait event and duration as they are; the query masked and truncated."""
-    head = f"{'PID':<8} {'USER':<12} {'APPLICATION':<14} {'STATE':<20} {'WAITING ON':<22} {'FOR':>6}  QUERY"
-    rows = [head]
-    rows += [
-        f"{s.pid:<8} {s.user[:12]:<12} {s.application[:14]:<14} {s.state[:20]:<20} {s.wait_event[:22] or '-':<22} "
-        f"{_duration(s.seconds):>6}  {s.query}"
+    rows = [
+        (s.pid, s.user[:12], s.application[:14], s.state[:20], s.wait_event[:22] or "-", _duration(s.seconds), s.query)
         for s in sessions
     ]
-    return cap("\n".join(rows))
+    return cap("\n".join(table(_ACTIVITY_COLUMNS, rows)))
 
 
 async def activity(ctx: ActionContext, _: NoParams) -> ActionResult:

@@ -241,7 +241,7 @@ async def test_data_triage_tutorial_reads_and_fixes_the_shell_worlds_databases(
     # PostgreSQL: three idle sessions and the never-ending query; only the query's session is terminated.
     terminated = re.search(r"session pid (\d+): `connected", out)
     assert terminated, out
-    assert re.search(rf"^  {terminated.group(1)} +postgres +\d+ min  SELECT pg_sleep\(\?\)$", out, re.MULTILINE)
+    assert re.search(rf"^  {terminated.group(1)} +postgres +\d+[smh]\S* +SELECT pg_sleep\(\?\)$", out, re.MULTILINE)
     after = out[out.rindex("/runbook db-activity backend") :]
     assert "3 sessions on the database of backend: 0 active" in after and terminated.group(1) not in after
     # Redis, read back after the shell stopped: backend's 50 cache keys are gone; email-triage lost only
