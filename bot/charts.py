@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -19,13 +18,14 @@ class Line:
 
 @dataclass(frozen=True)
 class Threshold:
-    label: str  # "warn", "fail"
+    label: str  # its legend, in the phrase book's words ("warn 0.01")
     value: float
     color: str
 
 
-def line_chart(title: str, lines: Sequence[Line], thresholds: Sequence[Threshold]) -> bytes:
-    """A PNG: one line per series over time, each threshold a dashed horizontal line."""
+def line_chart(title: str, x_label: str, lines: Sequence[Line], thresholds: Sequence[Threshold]) -> bytes:
+    """A PNG: one line per series over hours before the newest sample, each threshold a dashed horizontal
+    line. The words drawn in it (title, axis, legends) are given, said by the caller's phrase book."""
     # Imported on the first chart, not at start-up: matplotlib is about a third of the bot's import time,
     # paid by every process (workers, replicas, the CLI) whether it ever draws a chart or not.
     from matplotlib.figure import Figure
@@ -43,11 +43,10 @@ def line_chart(title: str, lines: Sequence[Line], thresholds: Sequence[Threshold
             color=threshold.color,
             linestyle="--",
             linewidth=1.2,
-            label=f"{threshold.label} {threshold.value:g}",
+            label=threshold.label,
         )
     axes.set_title(title, fontsize=11)
-    newest = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d %H:%M UTC") if end else "no data"
-    axes.set_xlabel(f"hours before {newest}")
+    axes.set_xlabel(x_label)
     axes.grid(alpha=0.3)
     axes.set_ylim(bottom=0)
     if lines or thresholds:

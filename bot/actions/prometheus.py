@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,6 +55,22 @@ def find_check(ctx: ActionContext, typed: str) -> PrometheusCheck:
 
 class GraphParams(CheckParams):
     window: Literal["1h", "6h", "24h"] = "1h"
+
+
+def chart_thresholds(check: PrometheusCheck) -> list[charts.Threshold]:
+    """The check's thresholds as a chart draws them, each legend said by the phrase book."""
+    return [
+        charts.Threshold(errors.plain(errors.Said("chart_threshold", level=level, value=value)), value, color)
+        for level, value, color in (("warn", check.warn_above, "#e0a800"), ("fail", check.fail_above, "#d32f2f"))
+        if value is not None
+    ]
+
+
+def hours_before(lines: Sequence[charts.Line]) -> str:
+    """The chart's time axis: hours before its newest sample (reads the same at any time of day)."""
+    end = max((t for line in lines for t, _ in line.points), default=None)
+    newest = None if end is None else f"{datetime.fromtimestamp(end, UTC):%Y-%m-%d %H:%M}"
+    return errors.plain(errors.Said("chart_hours_before", newest=newest))
 
 
 def crossed(check: PrometheusCheck, value: float) -> tuple[str, float | None]:
@@ -117,13 +135,10 @@ class Runner:
             charts.Line(", ".join(f"{k}={v}" for k, v in s.labels.items()) or check.name, s.points)
             for s in found[:MAX_LINES]
         ]
-        thresholds = [
-            charts.Threshold(label, value, color)
-            for label, value, color in (("warn", check.warn_above, "#e0a800"), ("fail", check.fail_above, "#d32f2f"))
-            if value is not None
-        ]
         title = errors.Said("prometheus_chart", check=check.name, service=ctx.service_name, window=params.window)
-        png = await asyncio.to_thread(charts.line_chart, errors.plain(title), lines, thresholds)
+        png = await asyncio.to_thread(
+            charts.line_chart, errors.plain(title), hours_before(lines), lines, chart_thresholds(check)
+        )
         latest = found[0].points[-1][1] if found[0].points else None
         state, limit = crossed(check, latest) if latest is not None else ("", None)
         filename = "-".join(part for part in (ctx.service_name, slug(check.name), params.window) if part) + ".png"
