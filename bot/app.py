@@ -22,7 +22,7 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot import coord, errors, logs
+from bot import compiled, coord, errors, logs
 from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.kubernetes_triage import triage_actions
@@ -164,6 +164,7 @@ def _files_key(*paths: Path) -> tuple[object, ...]:
 
 def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
     """check_templates with the samples of every surface, once per process for unchanged files."""
+    compiled.use_cache_dir(settings.cache_dir or settings.data_dir / "cache")
     key = _files_key(settings.templates_dir, settings.chatops_config)
     if key not in _checked_templates:
         _checked_templates[key] = check_templates(settings.templates_dir, template_samples(catalog))

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import errors
+from bot import compiled, errors
 from bot.phrase_uses import Use, phrase_uses
 from bot.settings import PROJECT_ROOT
 from bot.text import escape
@@ -138,23 +138,34 @@ def _quote(value: object) -> str:
     return _NOT_YAML_PRINTABLE.sub(_escape_unprintable, json.dumps(str(value), ensure_ascii=False))
 
 
+# Compiled code depends on Jinja's version and on how build_environment configures the environment
+# (this module): an entry kept on disk by another version of either is never read.
+_ON_DISK = compiled.digest(jinja2.__version__, Path(__file__).read_bytes())[:16]
+
+
 class _ProcessBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates, shared by every environment of the process (all are built alike, below).
+    """Compiled templates, shared by every environment of the process (all are built alike, below),
+    and kept on disk for the next process (bot/compiled.py).
 
     Jinja checks each entry against its source's checksum, so an edited file compiles afresh; a process
     that builds the bot again (a worker restarted by the supervisor, the test suite's hundreds of bots)
-    does not compile the same templates again."""
+    does not compile the same templates again, nor does the next process when a cache folder is set."""
 
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._code.get(bucket.key)
+        if code is None:
+            code = compiled.DISK.read(f"template-{_ON_DISK}-{bucket.key}")
+            if code is not None:
+                self._code[bucket.key] = code  # checked against the source below, like a compiled one
         if code is not None:
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
+        code = self._code[bucket.key] = bucket.bytecode_to_string()
+        compiled.DISK.write(f"template-{_ON_DISK}-{bucket.key}", code)
 
 
 _COMPILED = _ProcessBytecodeCache()
@@ -162,10 +173,19 @@ _compiled_phrases: dict[str, CodeType] = {}  # a phrase's source -> its compiled
 
 
 def _compile_phrase(env: SandboxedEnvironment, source: str) -> jinja2.Template:
-    """`env.from_string(source)`, compiling each distinct source once per process."""
+    """`env.from_string(source)`, compiling each distinct source once per process, or reading what
+    an earlier process compiled (named after the source, and checked against it)."""
     code = _compiled_phrases.get(source)
     if code is None:
-        code = _compiled_phrases[source] = env.compile(source)
+        name = f"phrase-{_ON_DISK}-{compiled.digest(source)}"
+        bucket = jinja2.bccache.Bucket(env, name, _COMPILED.get_source_checksum(source))
+        kept = compiled.DISK.read(name)
+        if kept is not None:
+            bucket.bytecode_from_string(kept)  # a torn or foreign entry leaves bucket.code None
+        if bucket.code is None:
+            bucket.code = env.compile(source)
+            compiled.DISK.write(name, bucket.bytecode_to_string())
+        code = _compiled_phrases[source] = bucket.code
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -287,7 +307,7 @@ class Templates:
             path = self.dir / PHRASES
             try:
                 text = path.read_text(encoding="utf-8")
-                book = yaml.safe_load(text)
+                book = load_document(text)  # libyaml: PyYAML's own parser takes a tenth of a second
                 if not isinstance(book, dict):
                     raise ValueError("the phrase book must be a mapping of key: sentence")
                 _refuse_repeated_keys(text)

@@ -46,6 +46,15 @@ def _product_logging() -> None:
     logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every bot of the session, in-process or a subprocess (they inherit the environment), keeps and reads
+    its compiled templates and phrases in one folder (bot/compiled.py): only the first compiles them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RUNBOOK_CACHE_DIR", str(tmp_path_factory.mktemp("compiled")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServers]:
     servers = EmbeddedServers(tmp_path_factory.mktemp("embedded"))

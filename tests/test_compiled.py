@@ -1,0 +1,125 @@
+"""What start-up compiles is kept on disk for the next process (bot/compiled.py, RUNBOOK_CACHE_DIR):
+templates and phrases, and the phrase keys read from the code. The next process reads what is still
+valid, compiles afresh what was edited, and a broken or unwritable cache only means compiling."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import compiled
+from bot.phrase_uses import Use, phrase_uses
+
+# A process that renders one template and says one phrase of the folder given, with the cache folder given.
+RENDER = """
+import sys
+from pathlib import Path
+from bot import compiled, errors, logs
+from bot.templating import Templates
+logs.configure(level="INFO", fmt="json", secrets=[])
+compiled.use_cache_dir(Path(sys.argv[1]))
+templates = Templates(Path(sys.argv[2]))
+print(templates.render("note", {"word": "<hello>"}).text)
+print(templates.plain(errors.Said("greeting", name="ops")))
+"""
+NOTE = "text: {{ ('note: ' ~ word) | q }}\nblocks:\n  - {type: section, text: {type: mrkdwn, text: {{ word | q }}}}\n"
+GREETING = 'greeting: "hello {{ name }}"\n'
+
+
+def _templates(tmp_path: Path) -> Path:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "note.yml.j2").write_text(NOTE, encoding="utf-8")
+    (folder / "phrases.yml").write_text(GREETING, encoding="utf-8")
+    return folder
+
+
+def _next_process(cache: Path, templates: Path) -> list[str]:
+    done = subprocess.run(  # noqa: S603 - our own package
+        [sys.executable, "-c", RENDER, str(cache), str(templates)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def _entries(cache: Path) -> dict[str, int]:
+    return {str(path.relative_to(cache)): path.stat().st_mtime_ns for path in cache.rglob("*") if path.is_file()}
+
+
+def test_the_next_process_reads_the_compiled_template_and_phrase_and_writes_nothing(tmp_path: Path) -> None:
+    cache, templates = tmp_path / "cache", _templates(tmp_path)
+    assert _next_process(cache, templates) == ["note: <hello>", "hello ops"]
+    kept = _entries(cache)
+    assert any("template-" in name for name in kept) and any("phrase-" in name for name in kept)
+
+    assert _next_process(cache, templates) == ["note: <hello>", "hello ops"]
+    assert _entries(cache) == kept  # read, not compiled and written again
+
+
+def test_an_edited_template_and_phrase_are_compiled_afresh_by_the_next_process(tmp_path: Path) -> None:
+    cache, templates = tmp_path / "cache", _templates(tmp_path)
+    _next_process(cache, templates)
+
+    (templates / "note.yml.j2").write_text(NOTE.replace("note: ", "edited: "), encoding="utf-8")
+    (templates / "phrases.yml").write_text(GREETING.replace("hello", "welcome"), encoding="utf-8")
+
+    assert _next_process(cache, templates) == ["edited: <hello>", "welcome ops"]
+
+
+def test_entries_that_cannot_be_read_are_compiled_again_and_replaced(tmp_path: Path) -> None:
+    cache, templates = tmp_path / "cache", _templates(tmp_path)
+    _next_process(cache, templates)
+    torn = {name: b"j2\x00torn" for name in _entries(cache)}
+    for name, data in torn.items():
+        (cache / name).write_bytes(data)
+
+    assert _next_process(cache, templates) == ["note: <hello>", "hello ops"]
+    assert all((cache / name).read_bytes() != data for name, data in torn.items())
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_compiling(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file where the folder would be", encoding="utf-8")
+
+    assert _next_process(not_a_folder, _templates(tmp_path)) == ["note: <hello>", "hello ops"]
+
+
+@pytest.fixture
+def disk_cache(tmp_path: Path) -> Iterator[Path]:
+    """This process's cache folder pointed at a fresh one for the test, and back after it."""
+    before = compiled.DISK.folder
+    compiled.use_cache_dir(tmp_path / "cache")
+    yield tmp_path / "cache"
+    compiled.DISK.use(before)
+
+
+def _package(root: Path, source: str) -> Path:
+    package = root / "bot"
+    package.mkdir(parents=True)
+    (package / "quiet.py").write_text("VALUE = 1\n", encoding="utf-8")
+    (package / "says.py").write_text(source, encoding="utf-8")
+    return package
+
+
+SAYS = 'from bot import errors\nraise errors.UserError("request_expired", name=x)\n'
+
+
+def test_phrase_uses_are_read_from_disk_for_the_same_source_and_again_for_an_edited_one(
+    disk_cache: Path, tmp_path: Path
+) -> None:
+    first = phrase_uses(_package(tmp_path / "a", SAYS))
+    assert first == (Use("request_expired", "bot/says.py:2", frozenset({"name"})),)
+    kept = _entries(disk_cache)
+    assert len(kept) == 1  # the module that says something; the quiet one is not even parsed
+
+    assert phrase_uses(_package(tmp_path / "b", SAYS)) == first  # same path and source: the kept entry
+    assert _entries(disk_cache) == kept
+
+    edited = SAYS.replace('"request_expired", name=x', '"unknown_name", kind=k, name=x')
+    assert phrase_uses(_package(tmp_path / "c", edited)) == (
+        Use("unknown_name", "bot/says.py:2", frozenset({"kind", "name"})),
+    )
