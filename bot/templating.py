@@ -92,23 +92,49 @@ def _plain(node: yaml.Node, seen: set[int]) -> object:
     raise _Unusual
 
 
-def load_document(source: str) -> object:
-    """The rendered YAML as Python data, as yaml.safe_load would give it.
-
-    A message is mappings, lists, strings and booleans (a catalog or a procedure also numbers); building
-    those straight from libyaml's nodes skips PyYAML's general constructor, which costs more than the
-    parse. Anything else (timestamps, merge keys, aliases) goes through the full safe loader."""
+def _compose(source: str) -> yaml.Node | None:
     loader = YamlLoader(source.encode())  # libyaml reads bytes faster than str
     try:
-        node = loader.get_single_node()
+        return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+def _data(node: yaml.Node | None, source: str) -> object:
     if node is None:
         return None
     try:
         return _plain(node, set())
     except _Unusual:
         return yaml.load(source, Loader=YamlLoader)  # noqa: S506 (a safe loader, C or Python)
+
+
+def load_document(source: str) -> object:
+    """The rendered YAML as Python data, as yaml.safe_load would give it.
+
+    A message is mappings, lists, strings and booleans (a catalog or a procedure also numbers); building
+    those straight from libyaml's nodes skips PyYAML's general constructor, which costs more than the
+    parse. Anything else (timestamps, merge keys, aliases) goes through the full safe loader."""
+    return _data(_compose(source), source)
+
+
+_file_nodes: dict[str, yaml.Node | None] = {}  # a configuration file's text -> its composed document
+
+
+def _file_node(source: str) -> yaml.Node | None:
+    if source not in _file_nodes:
+        _file_nodes[source] = _compose(source)
+    return _file_nodes[source]
+
+
+def load_file(source: str) -> object:
+    """load_document for a configuration file's text (catalog, procedure, guide, phrase book).
+
+    Every bot a process starts reads the same files (the test suite starts hundreds), and composing
+    them (libyaml calling back into the resolver for each scalar) is most of the cost: each distinct
+    text is composed once per process. The nodes are only read; the data is built anew on every call,
+    so what one caller changes no other sees. (Messages are not kept: each rendered text is new.)"""
+    return _data(_file_node(source), source)
 
 
 PUBLIC_PREFIX = "public_"  # templates of what customers read (the status page), rendered by render_public
@@ -277,10 +303,9 @@ def fit_blocks(blocks: object) -> object:
     return blocks
 
 
-def _refuse_repeated_keys(text: str) -> None:
+def _refuse_repeated_keys(document: yaml.Node | None) -> None:
     """YAML keeps the last of two equal keys without a word: a team adding a phrase the book already has
     would see its first wording ignored."""
-    document = yaml.compose(text, Loader=YamlLoader)
     seen: set[str] = set()
     for key, _ in document.value if isinstance(document, yaml.MappingNode) else ():
         if key.value in seen:
@@ -307,10 +332,10 @@ class Templates:
             path = self.dir / PHRASES
             try:
                 text = path.read_text(encoding="utf-8")
-                book = load_document(text)  # libyaml: PyYAML's own parser takes a tenth of a second
+                book = load_file(text)  # libyaml: PyYAML's own parser takes a tenth of a second
                 if not isinstance(book, dict):
                     raise ValueError("the phrase book must be a mapping of key: sentence")
-                _refuse_repeated_keys(text)
+                _refuse_repeated_keys(_file_node(text))
                 compiled: dict[str, tuple[str, jinja2.Template]] = {}
                 for key, source in book.items():
                     if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import compiled
+from bot.catalog import read_yaml
 from bot.phrase_uses import Use, phrase_uses
 
 # A process that renders one template and says one phrase of the folder given, with the cache folder given.
@@ -123,3 +124,17 @@ def test_phrase_uses_are_read_from_disk_for_the_same_source_and_again_for_an_edi
     assert phrase_uses(_package(tmp_path / "c", edited)) == (
         Use("unknown_name", "bot/says.py:2", frozenset({"kind", "name"})),
     )
+
+
+def test_a_configuration_file_read_again_is_new_data_and_an_edited_one_is_read_anew(tmp_path: Path) -> None:
+    """Each file's parse is kept per process (every bot a test run starts reads the same catalog and procedures)."""
+    path = tmp_path / "procedure.yml"
+    path.write_text("name: restart\nsteps:\n  - action: restart\n    timeout: 30\n", encoding="utf-8")
+    first = read_yaml(path)
+    first["steps"].append({"action": "changed by one caller"})
+    first["name"] = "changed"
+
+    assert read_yaml(path) == {"name": "restart", "steps": [{"action": "restart", "timeout": 30}]}
+
+    path.write_text("name: rollback\n", encoding="utf-8")
+    assert read_yaml(path) == {"name": "rollback"}
