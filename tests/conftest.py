@@ -22,6 +22,7 @@ from bot.store.db import Database, create_database
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
+from tests.databases import BotDatabases
 
 pytest_plugins = [
     "tests.data_world",  # a service's own database and Redis, for the data-command tests
@@ -98,10 +99,14 @@ async def migrated_template(postgres_url: str) -> str:
     return urllib.parse.urlsplit(url).path.lstrip("/")
 
 
+_databases = BotDatabases()
+
+
 @pytest.fixture
 async def database_url(postgres_url: str, migrated_template: str) -> str:
-    """Each test that starts a bot gets its own database: no test sees another's rows or audit chain."""
-    return await create_database(postgres_url, template=migrated_template)
+    """Each test that starts a bot gets a database as the migrations leave it: no test sees another's rows
+    or audit chain (the previous test's copy emptied when it changed nothing but rows; tests/databases.py)."""
+    return await _databases.fresh(postgres_url, migrated_template)
 
 
 @pytest.fixture(scope="session")
