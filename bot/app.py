@@ -197,7 +197,10 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     return catalog, registry, procedures
 
 
-@dataclass
+# No generated repr: it would spell out the whole bot (catalog, procedures, clients; about 100 kB) wherever
+# one is shown, and on Python 3.11 asyncio.Runner.run formats it (its SIGINT check reprs the handler, which
+# holds the last task, and so that task's result) on every call: pytest-asyncio calls it for each fixture.
+@dataclass(repr=False)
 class BotProcess:
     settings: Settings
     replica_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

@@ -4,6 +4,7 @@ the Slack fake and the sandbox cluster over real HTTP on 127.0.0.1, and a runnin
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import urllib.parse
 import uuid
@@ -37,6 +38,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The `slow` tests first: on xdist workers they then run beside the many short ones, instead of
     being handed out last and leaving the other workers idle at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish() -> None:
+    """What the imports and collection made lives as long as the session: kept out of the collector's full
+    sweeps, which would walk it again every few tests (as `runbook-bot` does after start-up, bot/cli.py)."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
