@@ -52,7 +52,7 @@ from bot.runbooks.loader import load_procedures
 from bot.runbooks.policy import Policy, RateLimit
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.slack import bolt as bolt_app
 from bot.slack import (
     feature_samples,
@@ -92,7 +92,7 @@ from bot.targets import env
 from bot.targets.pagerduty import PagerDuty
 from bot.targets.statuspage import Statuspage
 from bot.tasks import TaskOwner
-from bot.templating import SampleContexts, Templates, check_templates
+from bot.templating import PHRASES, SampleContexts, Templates, check_templates
 from bot.values import ValueMask, derive_key
 from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
@@ -162,12 +162,24 @@ def _files_key(*paths: Path) -> tuple[object, ...]:
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
+def _files_contents(*paths: Path) -> list[str | bytes]:
+    files = sorted({f for p in paths for f in (p.iterdir() if p.is_dir() else [p]) if f.is_file()})
+    return [part for f in files for part in (str(f), f.read_bytes())]
+
+
 def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
-    """check_templates with the samples of every surface, once per process for unchanged files."""
+    """check_templates with the samples of every surface, once per process for unchanged files, and once
+    for every process for unchanged files and code (its problems kept on disk, bot/compiled.py): a
+    replica or worker that restarts, or `serve` after `check-config`, does not render them all again."""
     compiled.use_cache_dir(settings.cache_dir or settings.data_dir / "cache")
     key = _files_key(settings.templates_dir, settings.chatops_config)
     if key not in _checked_templates:
-        _checked_templates[key] = check_templates(settings.templates_dir, template_samples(catalog))
+        # What the check reads: the templates, the catalog (samples name its services), and the packaged
+        # phrase book (samples say errors with it before the configured one is installed).
+        inputs = _files_contents(settings.templates_dir, settings.chatops_config, PROJECT_ROOT / "templates" / PHRASES)
+        _checked_templates[key] = compiled.remembered(
+            "template-check", inputs, lambda: check_templates(settings.templates_dir, template_samples(catalog))
+        )
     return list(_checked_templates[key])
 
 

@@ -13,15 +13,24 @@ optimisation only: a folder that cannot be written leaves the process compiling,
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import jinja2
+import pydantic
+import slack_sdk.version
 import structlog
+import yaml
 
 log = structlog.get_logger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 class DiskCache:
@@ -75,3 +84,31 @@ def use_cache_dir(folder: Path) -> None:
     """Keep compiled entries under `folder`, in a subfolder per Python version (marshalled code is
     specific to it); called by the composition root with the configured cache folder."""
     DISK.use(folder / f"py{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@functools.cache
+def code_digest() -> str:
+    """The bot's own source and the versions of the libraries a check runs on (read once per process):
+    a result worked out by other code is never read."""
+    parts: list[str | bytes] = [sys.version, jinja2.__version__, slack_sdk.version.__version__, yaml.__version__]
+    parts.append(pydantic.VERSION)
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts += [str(path.relative_to(PACKAGE)), path.read_bytes()]
+    return digest(*parts)
+
+
+def remembered(kind: str, inputs: Sequence[str | bytes], work_out: Callable[[], list[str]]) -> list[str]:
+    """`work_out()`, or the lines it gave an earlier process for the same inputs (files' names and
+    contents) and the same code (code_digest): a deterministic check is not worked out again."""
+    name = f"{kind}-{digest(code_digest(), *inputs)}"
+    kept = DISK.read(name)
+    if kept is not None:
+        try:
+            lines = json.loads(kept)
+            if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
+                return lines
+        except ValueError:  # not an entry this code wrote: work it out again
+            pass
+    lines = work_out()
+    DISK.write(name, json.dumps(lines).encode())
+    return lines

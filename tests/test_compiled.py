@@ -4,6 +4,8 @@ valid, compiles afresh what was edited, and a broken or unwritable cache only me
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ import pytest
 from bot import compiled
 from bot.catalog import read_yaml
 from bot.phrase_uses import Use, phrase_uses
+from bot.settings import PROJECT_ROOT
 
 # A process that renders one template and says one phrase of the folder given, with the cache folder given.
 RENDER = """
@@ -138,3 +141,31 @@ def test_a_configuration_file_read_again_is_new_data_and_an_edited_one_is_read_a
 
     path.write_text("name: rollback\n", encoding="utf-8")
     assert read_yaml(path) == {"name": "rollback"}
+
+
+def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_next_process_reads_a_clean_template_check_and_checks_an_edited_template_again(tmp_path: Path) -> None:
+    templates, cache = tmp_path / "templates", tmp_path / "cache"
+    shutil.copytree(PROJECT_ROOT / "templates", templates)
+    env = {"RUNBOOK_TEMPLATES_DIR": str(templates), "RUNBOOK_CACHE_DIR": str(cache)}
+    assert _check_config(env).returncode == 0
+    kept = _entries(cache)
+    assert any("template-check-" in name for name in kept)
+
+    assert _check_config(env).returncode == 0
+    assert _entries(cache) == kept  # the check's outcome read, not worked out and written again
+
+    (templates / "incident_declared.yml.j2").write_text("text: {{ unclosed\n", encoding="utf-8")
+    edited = _check_config(env)
+    assert edited.returncode == 2
+    assert "incident_declared.yml.j2" in edited.stderr
