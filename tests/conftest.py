@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import shutil
+import tempfile
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -54,13 +56,22 @@ def _product_logging() -> None:
     logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET])
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _compiled_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Every bot of the session, in-process or a subprocess (they inherit the environment), keeps and reads
-    its compiled templates and phrases in one folder (bot/compiled.py): only the first compiles them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RUNBOOK_CACHE_DIR", str(tmp_path_factory.mktemp("compiled")))
-        yield
+_OWN_CACHE_DIR: list[str] = []  # the cache folder this process made for the session (removed at its end)
+
+
+def pytest_configure() -> None:
+    """Every bot of the session, in-process or a subprocess, and the modules collection imports keep and read
+    what start-up works out in one folder (bot/compiled.py): only the first works it out. xdist's workers
+    inherit the folder of the process that starts them; a RUNBOOK_CACHE_DIR set outside is used as it is."""
+    if "RUNBOOK_CACHE_DIR" not in os.environ:
+        _OWN_CACHE_DIR.append(tempfile.mkdtemp(prefix="runbook-bot-compiled-"))
+        os.environ["RUNBOOK_CACHE_DIR"] = _OWN_CACHE_DIR[0]
+
+
+def pytest_unconfigure() -> None:
+    for folder in _OWN_CACHE_DIR:
+        os.environ.pop("RUNBOOK_CACHE_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
