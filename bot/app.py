@@ -163,7 +163,8 @@ def _files_key(*paths: Path) -> tuple[object, ...]:
 
 
 def _files_contents(*paths: Path) -> list[str | bytes]:
-    files = sorted({f for p in paths for f in (p.iterdir() if p.is_dir() else [p]) if f.is_file()})
+    # Every file under a folder, subfolders too: a template may import a macro file from one.
+    files = sorted({f for p in paths for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file()})
     return [part for f in files for part in (str(f), f.read_bytes())]
 
 
