@@ -162,10 +162,13 @@ def _files_key(*paths: Path) -> tuple[object, ...]:
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
-def _files_contents(*paths: Path) -> list[str | bytes]:
+def _files_contents(*paths: Path) -> list[str | bytes] | None:
     # Every file under a folder, subfolders too: a template may import a macro file from one.
     files = sorted({f for p in paths for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file()})
-    return [part for f in files for part in (str(f), f.read_bytes())]
+    try:
+        return [part for f in files for part in (str(f), f.read_bytes())]
+    except OSError:
+        return None  # a file that cannot be read: the check itself says which, and nothing is kept
 
 
 def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
@@ -175,12 +178,14 @@ def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
     compiled.use_cache_dir(settings.cache_dir or settings.data_dir / "cache")
     key = _files_key(settings.templates_dir, settings.chatops_config)
     if key not in _checked_templates:
+
+        def check() -> list[str]:
+            return check_templates(settings.templates_dir, template_samples(catalog))
+
         # What the check reads: the templates, the catalog (samples name its services), and the packaged
         # phrase book (samples say errors with it before the configured one is installed).
         inputs = _files_contents(settings.templates_dir, settings.chatops_config, PROJECT_ROOT / "templates" / PHRASES)
-        _checked_templates[key] = compiled.remembered(
-            "template-check", inputs, lambda: check_templates(settings.templates_dir, template_samples(catalog))
-        )
+        _checked_templates[key] = check() if inputs is None else compiled.remembered("template-check", inputs, check)
     return list(_checked_templates[key])
 
 
