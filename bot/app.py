@@ -178,14 +178,31 @@ def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
     compiled.use_cache_dir(settings.cache_dir or settings.data_dir / "cache")
     key = _files_key(settings.templates_dir, settings.chatops_config)
     if key not in _checked_templates:
+        samples = template_samples(catalog)
 
         def check() -> list[str]:
-            return check_templates(settings.templates_dir, template_samples(catalog))
+            return check_templates(settings.templates_dir, samples)
 
-        # What the check reads: the templates, the catalog (samples name its services), and the packaged
-        # phrase book (samples say errors with it before the configured one is installed).
-        inputs = _files_contents(settings.templates_dir, settings.chatops_config, PROJECT_ROOT / "templates" / PHRASES)
-        _checked_templates[key] = check() if inputs is None else compiled.remembered("template-check", inputs, check)
+        def by_contexts(templates: list[str | bytes]) -> list[str]:
+            try:
+                contexts = [
+                    part for name, make in sorted(samples.items()) for part in (name, compiled.canonical(make()))
+                ]
+            except compiled.NotData:
+                return check()  # a context that cannot be spelled exactly: worked out, nothing kept
+            return compiled.remembered("template-check-samples", [*templates, *contexts], check)
+
+        # What the check reads: the templates, the packaged phrase book (samples say errors with it before the
+        # configured one is installed), and the sample contexts the catalog gives. Kept twice: under the
+        # catalog file (a restarted replica: nothing to build), and under the contexts themselves (a catalog
+        # that differs only where no sample looks, like the shell's overlay with its local health URLs).
+        templates = _files_contents(settings.templates_dir, PROJECT_ROOT / "templates" / PHRASES)
+        catalog_file = _files_contents(settings.chatops_config)
+        if templates is None or catalog_file is None:
+            _checked_templates[key] = check()
+        else:
+            inputs = [*templates, *catalog_file]
+            _checked_templates[key] = compiled.remembered("template-check", inputs, lambda: by_contexts(templates))
     return list(_checked_templates[key])
 
 

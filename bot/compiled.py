@@ -13,14 +13,19 @@ optimisation only: a folder that cannot be written leaves the process compiling,
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import decimal
+import enum
 import functools
 import hashlib
 import json
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jinja2
 import pydantic
@@ -112,3 +117,36 @@ def remembered(kind: str, inputs: Sequence[str | bytes], work_out: Callable[[], 
     lines = work_out()
     DISK.write(name, json.dumps(lines).encode())
     return lines
+
+
+class NotData(TypeError):
+    """A value `canonical` cannot spell exactly (a function, a client, a secret): nothing is kept for it."""
+
+
+_EXACT_REPR = (datetime.date, datetime.time, datetime.timedelta, uuid.UUID, PurePath, enum.Enum, decimal.Decimal)
+
+
+def _tagged(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return [type(value).__name__, value]
+    if isinstance(value, list | tuple):
+        return [type(value).__name__, [_tagged(item) for item in value]]
+    if isinstance(value, set | frozenset):
+        return [type(value).__name__, sorted(json.dumps(_tagged(item)) for item in value)]
+    if isinstance(value, dict):  # keys tagged too: 1 and "1" are different keys
+        return ["dict", sorted([json.dumps(_tagged(key)), _tagged(item)] for key, item in value.items())]
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [kind, {f.name: _tagged(getattr(value, f.name)) for f in dataclasses.fields(value)}]
+    if isinstance(value, pydantic.BaseModel):
+        fields = {name: _tagged(getattr(value, name)) for name in type(value).model_fields}
+        return [kind, fields, _tagged(value.model_extra)]
+    if isinstance(value, _EXACT_REPR):  # their reprs spell every part (a datetime's zone included)
+        return [kind, repr(value)]
+    raise NotData(kind)
+
+
+def canonical(value: object) -> str:
+    """A text that only equal data gives: every value tagged with its type (dataclasses and pydantic models
+    field by field). NotData for anything else, whose repr could hide what differs."""
+    return json.dumps(_tagged(value))

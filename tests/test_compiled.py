@@ -4,6 +4,7 @@ valid, compiles afresh what was edited, and a broken or unwritable cache only me
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot import compiled
 from bot.catalog import read_yaml
@@ -169,3 +171,36 @@ def test_the_next_process_reads_a_clean_template_check_and_checks_an_edited_temp
     edited = _check_config(env)
     assert edited.returncode == 2
     assert "incident_declared.yml.j2" in edited.stderr
+
+
+def test_a_catalog_that_differs_only_where_no_sample_looks_reads_the_kept_check(tmp_path: Path) -> None:
+    """The shell's overlay catalog points health URLs at local servers: the samples, so the check, are the same."""
+    cache = tmp_path / "cache"
+    assert _check_config({"RUNBOOK_CACHE_DIR": str(cache)}).returncode == 0
+    kept = _entries(cache)
+    catalog = yaml.safe_load((PROJECT_ROOT / "chatops.yml").read_text(encoding="utf-8"))
+    for name, service in catalog["services"].items():
+        service["health_url"] = f"http://127.0.0.1:4321/{name}/health"
+    overlay = tmp_path / "chatops.yml"
+    overlay.write_text(yaml.safe_dump(catalog, sort_keys=False), encoding="utf-8")
+
+    assert _check_config({"RUNBOOK_CACHE_DIR": str(cache), "CHATOPS_CONFIG": str(overlay)}).returncode == 0
+
+    added = set(_entries(cache)) - set(kept)
+    assert len(added) == 1 and "template-check-" in next(iter(added))  # kept under this file too, not worked out
+    assert not any("template-check-samples-" in name for name in added)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Point:
+    x: object
+
+
+def test_canonical_spells_only_equal_data_alike_and_refuses_what_it_cannot_spell() -> None:
+    assert compiled.canonical({"a": [1, (2.5, None)], "b": _Point(True)}) == compiled.canonical(
+        {"b": _Point(True), "a": [1, (2.5, None)]}
+    )
+    different = [1, "1", 1.0, True, [1], (1,), {1: 1}, {"1": 1}, _Point(1), _Point("1"), {1}, frozenset({1})]
+    assert len({compiled.canonical(value) for value in different}) == len(different)
+    with pytest.raises(compiled.NotData):
+        compiled.canonical({"render": print})
