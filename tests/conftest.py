@@ -65,13 +65,13 @@ def pytest_configure() -> None:
     inherit the folder of the process that starts them; a RUNBOOK_CACHE_DIR set outside is used as it is."""
     if "RUNBOOK_CACHE_DIR" not in os.environ:
         _OWN_CACHE_DIR.append(tempfile.mkdtemp(prefix="runbook-bot-compiled-"))
-        os.environ["RUNBOOK_CACHE_DIR"] = _OWN_CACHE_DIR[0]
+        os.environ["RUNBOOK_CACHE_DIR"] = _OWN_CACHE_DIR[-1]
 
 
 def pytest_unconfigure() -> None:
-    for folder in _OWN_CACHE_DIR:
+    while _OWN_CACHE_DIR:  # (a process may run pytest more than once: mutation testing)
         os.environ.pop("RUNBOOK_CACHE_DIR", None)
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(_OWN_CACHE_DIR.pop(), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
