@@ -4,6 +4,7 @@ the Slack fake and the sandbox cluster over real HTTP on 127.0.0.1, and a runnin
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 import shutil
@@ -145,13 +146,17 @@ async def cluster(catalog: Catalog, tmp_path: Path) -> AsyncIterator[SandboxClus
         yield sandbox
 
 
+@functools.cache
+def _catalog_contexts() -> tuple[str, ...]:
+    """The shipped catalog's kubeconfig contexts, read once (every bot a test starts needs them)."""
+    return tuple(SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH)))
+
+
 def bot_env(
     *, slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
 ) -> dict[str, str]:
     """The environment of a bot wired to the fakes and the real databases (in-process or a subprocess)."""
-    kubeconfig = cluster.write_kubeconfig(
-        tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
-    )
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", list(_catalog_contexts()))
     return {
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
