@@ -43,9 +43,11 @@ class DiskCache:
 
     def __init__(self) -> None:
         self.folder: Path | None = None  # None until the composition root names one: memory only
+        self._writable = True  # until a write fails: then this process only reads (a read-only image)
 
     def use(self, folder: Path | None) -> None:
-        self.folder = folder
+        if folder != self.folder:
+            self.folder, self._writable = folder, True
 
     def read(self, name: str) -> bytes | None:
         if self.folder is None:
@@ -56,7 +58,7 @@ class DiskCache:
             return None
 
     def write(self, name: str, data: bytes) -> None:
-        if self.folder is None:
+        if self.folder is None or not self._writable:
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +72,8 @@ class DiskCache:
                 Path(temporary).unlink(missing_ok=True)
                 raise
         except OSError as exc:  # a read-only image or a full disk: this process just compiles, as without a cache
-            log.debug("compiled entry not kept on disk", name=name, error=str(exc))
+            self._writable = False
+            log.debug("compiled entries not kept on disk", folder=str(self.folder), error=str(exc))
 
 
 DISK = DiskCache()
