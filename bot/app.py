@@ -22,7 +22,7 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot import coord, errors, logs
+from bot import compiled, coord, errors, logs
 from bot.actions.compose import compose_actions
 from bot.actions.kubernetes import kubernetes_actions
 from bot.actions.kubernetes_triage import triage_actions
@@ -52,7 +52,7 @@ from bot.runbooks.loader import load_procedures
 from bot.runbooks.policy import Policy, RateLimit
 from bot.runtime import Runtime
 from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.slack import bolt as bolt_app
 from bot.slack import (
     feature_samples,
@@ -92,7 +92,7 @@ from bot.targets import env
 from bot.targets.pagerduty import PagerDuty
 from bot.targets.statuspage import Statuspage
 from bot.tasks import TaskOwner
-from bot.templating import SampleContexts, Templates, check_templates
+from bot.templating import PHRASES, SampleContexts, Templates, check_templates
 from bot.values import ValueMask, derive_key
 from bot.web import REPLAY_WINDOW_SECONDS, WebRuntime, build_web_app
 from bot.web_alerts import alertmanager_handler
@@ -162,11 +162,47 @@ def _files_key(*paths: Path) -> tuple[object, ...]:
     return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
 
 
+def _files_contents(*paths: Path) -> list[str | bytes] | None:
+    # Every file under a folder, subfolders too: a template may import a macro file from one.
+    files = sorted({f for p in paths for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file()})
+    try:
+        return [part for f in files for part in (str(f), f.read_bytes())]
+    except OSError:
+        return None  # a file that cannot be read: the check itself says which, and nothing is kept
+
+
 def checked_templates(settings: Settings, catalog: Catalog) -> list[str]:
-    """check_templates with the samples of every surface, once per process for unchanged files."""
+    """check_templates with the samples of every surface, once per process for unchanged files, and once
+    for every process for unchanged files and code (its problems kept on disk, bot/compiled.py): a
+    replica or worker that restarts, or `serve` after `check-config`, does not render them all again."""
+    compiled.use_cache_dir(settings.cache_dir or settings.data_dir / "cache")
     key = _files_key(settings.templates_dir, settings.chatops_config)
     if key not in _checked_templates:
-        _checked_templates[key] = check_templates(settings.templates_dir, template_samples(catalog))
+        samples = template_samples(catalog)
+
+        def check() -> list[str]:
+            return check_templates(settings.templates_dir, samples)
+
+        def by_contexts(templates: list[str | bytes]) -> list[str]:
+            try:
+                contexts = [
+                    part for name, make in sorted(samples.items()) for part in (name, compiled.canonical(make()))
+                ]
+            except compiled.NotData:
+                return check()  # a context that cannot be spelled exactly: worked out, nothing kept
+            return compiled.remembered("template-check-samples", [*templates, *contexts], check)
+
+        # What the check reads: the templates, the packaged phrase book (samples say errors with it before the
+        # configured one is installed), and the sample contexts the catalog gives. Kept twice: under the
+        # catalog file (a restarted replica: nothing to build), and under the contexts themselves (a catalog
+        # that differs only where no sample looks, like the shell's overlay with its local health URLs).
+        templates = _files_contents(settings.templates_dir, PROJECT_ROOT / "templates" / PHRASES)
+        catalog_file = _files_contents(settings.chatops_config)
+        if templates is None or catalog_file is None:
+            _checked_templates[key] = check()
+        else:
+            inputs = [*templates, *catalog_file]
+            _checked_templates[key] = compiled.remembered("template-check", inputs, lambda: by_contexts(templates))
     return list(_checked_templates[key])
 
 
@@ -196,7 +232,10 @@ def load_configuration(settings: Settings) -> tuple[Catalog, ActionRegistry, dic
     return catalog, registry, procedures
 
 
-@dataclass
+# No generated repr: it would spell out the whole bot (catalog, procedures, clients; about 100 kB) wherever
+# one is shown, and on Python 3.11 asyncio.Runner.run formats it (its SIGINT check reprs the handler, which
+# holds the last task, and so that task's result) on every call: pytest-asyncio calls it for each fixture.
+@dataclass(repr=False)
 class BotProcess:
     settings: Settings
     replica_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")

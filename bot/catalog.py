@@ -33,7 +33,7 @@ from bot.catalog_targets import (
 )
 from bot.catalog_targets import ConfigMapMaintenance as ConfigMapMaintenance  # re-exported for bot.k8s
 from bot.catalog_targets import EnvMaintenance as EnvMaintenance
-from bot.templating import load_document
+from bot.templating import load_file
 
 SLACK_USER_ID = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL_ID = r"^[CDG][A-Z0-9]{2,}$"
@@ -276,7 +276,7 @@ def read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise errors.ConfigError([f"{path}: cannot read: {exc.strerror}"]) from exc
     try:
-        return load_document(text)
+        return load_file(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import errors
+from bot import compiled, errors
 
 PACKAGE = Path(__file__).resolve().parent
 # The errors whose first argument is a phrase key (UnavailableError names a dependency and a reason,
@@ -46,21 +47,24 @@ def _says(call: ast.Call) -> bool:
     return name in ("Said", "NothingToChange", "__init__") or name.endswith("Error")
 
 
+def _may_say(source: str) -> bool:
+    return any(call in source for call in ("Error(", "Said(", "NothingToChange(", "Change("))
+
+
 def _tree(path: Path) -> ast.AST | None:
     source = path.read_text(encoding="utf-8")
-    if not any(call in source for call in ("Error(", "Said(", "NothingToChange(", "Change(")):
+    if not _may_say(source):
         return None  # nothing said here: skip the parse (most modules)
     return ast.parse(source, filename=str(path))
 
 
-def _calls(path: Path) -> Iterator[ast.Call]:
-    tree = _tree(path)
+def _calls(tree: ast.AST | None) -> Iterator[ast.Call]:
     if tree is not None:
         yield from (node for node in ast.walk(tree) if isinstance(node, ast.Call))
 
 
-def _uses_in(path: Path, root: Path) -> Iterator[Use]:
-    for node in _calls(path):
+def _uses_of(tree: ast.AST, where: str) -> Iterator[Use]:
+    for node in _calls(tree):
         if not (node.args and _says(node)):
             continue
         first = node.args[0]
@@ -69,11 +73,35 @@ def _uses_in(path: Path, root: Path) -> Iterator[Use]:
         given = [k.arg for k in node.keywords]
         not_fields = frozenset() if _callee(node) == "Said" else NOT_FIELDS  # an error's own keywords
         fields = None if None in given else frozenset(k for k in given if k is not None and k not in not_fields)
-        yield Use(first.value, f"{path.relative_to(root)}:{node.lineno}", fields)
+        yield Use(first.value, f"{where}:{node.lineno}", fields)
+
+
+# What a module's uses are read with: an entry kept on disk by another version of this reader is never read.
+_READER = compiled.digest(Path(__file__).read_bytes(), errors.KEY.pattern)[:16]
+
+
+def _uses_in(path: Path, root: Path) -> list[Use]:
+    """The module's uses; parsing it is most of the cost, so they are kept on disk, named after the
+    module's path and source (bot/compiled.py): an edited module is read again."""
+    where = str(path.relative_to(root))
+    source = path.read_text(encoding="utf-8")
+    if not _may_say(source):
+        return []  # nothing said here: skip the parse (most modules)
+    name = f"uses-{_READER}-{compiled.digest(where, source)}"
+    kept = compiled.DISK.read(name)
+    if kept is not None:
+        try:
+            return [Use(key, at, None if fields is None else frozenset(fields)) for key, at, fields in json.loads(kept)]
+        except (ValueError, TypeError):  # not an entry this reader wrote: read the source again
+            pass
+    uses = list(_uses_of(ast.parse(source, filename=str(path)), where))
+    rows = [[use.key, use.where, None if use.fields is None else sorted(use.fields)] for use in uses]
+    compiled.DISK.write(name, json.dumps(rows).encode())
+    return uses
 
 
 def _sentences_in(path: Path, root: Path) -> Iterator[str]:
-    for node in _calls(path):
+    for node in _calls(_tree(path)):
         if _callee(node) == "Change" and any(isinstance(arg, ast.JoinedStr) for arg in node.args):
             # A result's before → after line: a name or state as data, or words as a phrase (errors.Said).
             yield f"{path.relative_to(root)}:{node.lineno}"

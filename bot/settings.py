@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     templates_dir: Path = Field(default=PROJECT_ROOT / "templates", alias="RUNBOOK_TEMPLATES_DIR")
     guides_dir: Path = Field(default=PROJECT_ROOT / "runbooks", alias="RUNBOOK_GUIDES_DIR")  # reviewed imports
     data_dir: Path = Field(default=PROJECT_ROOT / ".data", alias="RUNBOOK_DATA_DIR")
+    # Templates and phrases compiled at start-up, kept for the next process (bot/compiled.py); unset:
+    # <data dir>/cache. A folder the process cannot write only means each start compiles them again.
+    cache_dir: Path | None = Field(default=None, alias="RUNBOOK_CACHE_DIR")
     host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - a container must listen on all interfaces
     port: int = Field(default=3000, ge=0, le=65535, alias="PORT")
     prometheus_url: str | None = Field(default=None, alias="PROMETHEUS_URL")  # health checks' PromQL

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import errors
+from bot import compiled, errors
 from bot.phrase_uses import Use, phrase_uses
 from bot.settings import PROJECT_ROOT
 from bot.text import escape
@@ -92,23 +92,49 @@ def _plain(node: yaml.Node, seen: set[int]) -> object:
     raise _Unusual
 
 
-def load_document(source: str) -> object:
-    """The rendered YAML as Python data, as yaml.safe_load would give it.
-
-    A message is mappings, lists, strings and booleans (a catalog or a procedure also numbers); building
-    those straight from libyaml's nodes skips PyYAML's general constructor, which costs more than the
-    parse. Anything else (timestamps, merge keys, aliases) goes through the full safe loader."""
+def _compose(source: str) -> yaml.Node | None:
     loader = YamlLoader(source.encode())  # libyaml reads bytes faster than str
     try:
-        node = loader.get_single_node()
+        return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+def _data(node: yaml.Node | None, source: str) -> object:
     if node is None:
         return None
     try:
         return _plain(node, set())
     except _Unusual:
         return yaml.load(source, Loader=YamlLoader)  # noqa: S506 (a safe loader, C or Python)
+
+
+def load_document(source: str) -> object:
+    """The rendered YAML as Python data, as yaml.safe_load would give it.
+
+    A message is mappings, lists, strings and booleans (a catalog or a procedure also numbers); building
+    those straight from libyaml's nodes skips PyYAML's general constructor, which costs more than the
+    parse. Anything else (timestamps, merge keys, aliases) goes through the full safe loader."""
+    return _data(_compose(source), source)
+
+
+_file_nodes: dict[str, yaml.Node | None] = {}  # a configuration file's text -> its composed document
+
+
+def _file_node(source: str) -> yaml.Node | None:
+    if source not in _file_nodes:
+        _file_nodes[source] = _compose(source)
+    return _file_nodes[source]
+
+
+def load_file(source: str) -> object:
+    """load_document for a configuration file's text (catalog, procedure, guide, phrase book).
+
+    Every bot a process starts reads the same files (the test suite starts hundreds), and composing
+    them (libyaml calling back into the resolver for each scalar) is most of the cost: each distinct
+    text is composed once per process. The nodes are only read; the data is built anew on every call,
+    so what one caller changes no other sees. (Messages are not kept: each rendered text is new.)"""
+    return _data(_file_node(source), source)
 
 
 PUBLIC_PREFIX = "public_"  # templates of what customers read (the status page), rendered by render_public
@@ -138,23 +164,34 @@ def _quote(value: object) -> str:
     return _NOT_YAML_PRINTABLE.sub(_escape_unprintable, json.dumps(str(value), ensure_ascii=False))
 
 
+# Compiled code depends on Jinja's version and on how build_environment configures the environment
+# (this module): an entry kept on disk by another version of either is never read.
+_ON_DISK = compiled.digest(jinja2.__version__, Path(__file__).read_bytes())[:16]
+
+
 class _ProcessBytecodeCache(jinja2.BytecodeCache):
-    """Compiled templates, shared by every environment of the process (all are built alike, below).
+    """Compiled templates, shared by every environment of the process (all are built alike, below),
+    and kept on disk for the next process (bot/compiled.py).
 
     Jinja checks each entry against its source's checksum, so an edited file compiles afresh; a process
     that builds the bot again (a worker restarted by the supervisor, the test suite's hundreds of bots)
-    does not compile the same templates again."""
+    does not compile the same templates again, nor does the next process when a cache folder is set."""
 
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._code.get(bucket.key)
+        if code is None:
+            code = compiled.DISK.read(f"template-{_ON_DISK}-{bucket.key}")
+            if code is not None:
+                self._code[bucket.key] = code  # checked against the source below, like a compiled one
         if code is not None:
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
+        code = self._code[bucket.key] = bucket.bytecode_to_string()
+        compiled.DISK.write(f"template-{_ON_DISK}-{bucket.key}", code)
 
 
 _COMPILED = _ProcessBytecodeCache()
@@ -162,10 +199,19 @@ _compiled_phrases: dict[str, CodeType] = {}  # a phrase's source -> its compiled
 
 
 def _compile_phrase(env: SandboxedEnvironment, source: str) -> jinja2.Template:
-    """`env.from_string(source)`, compiling each distinct source once per process."""
+    """`env.from_string(source)`, compiling each distinct source once per process, or reading what
+    an earlier process compiled (named after the source, and checked against it)."""
     code = _compiled_phrases.get(source)
     if code is None:
-        code = _compiled_phrases[source] = env.compile(source)
+        name = f"phrase-{_ON_DISK}-{compiled.digest(source)}"
+        bucket = jinja2.bccache.Bucket(env, name, _COMPILED.get_source_checksum(source))
+        kept = compiled.DISK.read(name)
+        if kept is not None:
+            bucket.bytecode_from_string(kept)  # a torn or foreign entry leaves bucket.code None
+        if bucket.code is None:
+            bucket.code = env.compile(source)
+            compiled.DISK.write(name, bucket.bytecode_to_string())
+        code = _compiled_phrases[source] = bucket.code
     return env.template_class.from_code(env, code, env.make_globals(None))
 
 
@@ -257,10 +303,9 @@ def fit_blocks(blocks: object) -> object:
     return blocks
 
 
-def _refuse_repeated_keys(text: str) -> None:
+def _refuse_repeated_keys(document: yaml.Node | None) -> None:
     """YAML keeps the last of two equal keys without a word: a team adding a phrase the book already has
     would see its first wording ignored."""
-    document = yaml.compose(text, Loader=YamlLoader)
     seen: set[str] = set()
     for key, _ in document.value if isinstance(document, yaml.MappingNode) else ():
         if key.value in seen:
@@ -287,10 +332,10 @@ class Templates:
             path = self.dir / PHRASES
             try:
                 text = path.read_text(encoding="utf-8")
-                book = yaml.safe_load(text)
+                book = load_file(text)  # libyaml: PyYAML's own parser takes a tenth of a second
                 if not isinstance(book, dict):
                     raise ValueError("the phrase book must be a mapping of key: sentence")
-                _refuse_repeated_keys(text)
+                _refuse_repeated_keys(_file_node(text))
                 compiled: dict[str, tuple[str, jinja2.Template]] = {}
                 for key, source in book.items():
                     if not isinstance(key, str) or not errors.KEY.match(key) or not isinstance(source, str):

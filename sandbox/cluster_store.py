@@ -59,8 +59,11 @@ def now_rfc3339() -> str:
 
 def template_hash(template: dict[str, Any]) -> str:
     """A stable pod-template-hash for a template (computed without the hash label itself)."""
-    clean = copy.deepcopy(template)
-    clean.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
+    clean = template  # read only: the hash label left out of a copy of the path to it, not of the whole
+    metadata = template.get("metadata", {})
+    if HASH_LABEL in metadata.get("labels", {}):
+        labels = {key: value for key, value in metadata["labels"].items() if key != HASH_LABEL}
+        clean = {**template, "metadata": {**metadata, "labels": labels}}
     digest = hashlib.sha256(json.dumps(clean, sort_keys=True).encode()).hexdigest()
     return digest[:10]
 

@@ -4,7 +4,11 @@ the Slack fake and the sandbox cluster over real HTTP on 127.0.0.1, and a runnin
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import os
+import shutil
+import tempfile
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,6 +26,7 @@ from bot.store.db import Database, create_database
 from sandbox.cluster import SandboxCluster
 from sandbox.slack_client import SlackUser
 from sandbox.slack_fake import SlackFake
+from tests.databases import BotDatabases
 
 pytest_plugins = [
     "tests.data_world",  # a service's own database and Redis, for the data-command tests
@@ -38,12 +43,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def pytest_collection_finish() -> None:
+    """What the imports and collection made lives as long as the session: kept out of the collector's full
+    sweeps, which would walk it again every few tests (as `runbook-bot` does after start-up, bot/cli.py)."""
+    gc.freeze()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _product_logging() -> None:
     """In-process bots log as `runbook-bot serve` does. structlog's unconfigured default prints every
     local variable of a traceback: the locals of a periodic job are the whole bot, and rendering them held
     the event loop past a request's timeout on a loaded CI machine."""
     logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET])
+
+
+_OWN_CACHE_DIR: list[str] = []  # the cache folder this process made for the session (removed at its end)
+
+
+def pytest_configure() -> None:
+    """Every bot of the session, in-process or a subprocess, and the modules collection imports keep and read
+    what start-up works out in one folder (bot/compiled.py): only the first works it out. xdist's workers
+    inherit the folder of the process that starts them; a RUNBOOK_CACHE_DIR set outside is used as it is."""
+    if "RUNBOOK_CACHE_DIR" not in os.environ:
+        _OWN_CACHE_DIR.append(tempfile.mkdtemp(prefix="runbook-bot-compiled-"))
+        os.environ["RUNBOOK_CACHE_DIR"] = _OWN_CACHE_DIR[-1]
+
+
+def pytest_unconfigure() -> None:
+    while _OWN_CACHE_DIR:  # (a process may run pytest more than once: mutation testing)
+        os.environ.pop("RUNBOOK_CACHE_DIR", None)
+        shutil.rmtree(_OWN_CACHE_DIR.pop(), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -89,10 +118,14 @@ async def migrated_template(postgres_url: str) -> str:
     return urllib.parse.urlsplit(url).path.lstrip("/")
 
 
+_databases = BotDatabases()
+
+
 @pytest.fixture
 async def database_url(postgres_url: str, migrated_template: str) -> str:
-    """Each test that starts a bot gets its own database: no test sees another's rows or audit chain."""
-    return await create_database(postgres_url, template=migrated_template)
+    """Each test that starts a bot gets a database as the migrations leave it: no test sees another's rows
+    or audit chain (the previous test's copy emptied when it changed nothing but rows; tests/databases.py)."""
+    return await _databases.fresh(postgres_url, migrated_template)
 
 
 @pytest.fixture(scope="session")
@@ -113,13 +146,17 @@ async def cluster(catalog: Catalog, tmp_path: Path) -> AsyncIterator[SandboxClus
         yield sandbox
 
 
+@functools.cache
+def _catalog_contexts() -> tuple[str, ...]:
+    """The shipped catalog's kubeconfig contexts, read once (every bot a test starts needs them)."""
+    return tuple(SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH)))
+
+
 def bot_env(
     *, slack: SlackFake, cluster: SandboxCluster, database_url: str, redis_url: str, tmp_path: Path
 ) -> dict[str, str]:
     """The environment of a bot wired to the fakes and the real databases (in-process or a subprocess)."""
-    kubeconfig = cluster.write_kubeconfig(
-        tmp_path / "kubeconfig", SandboxCluster.catalog_contexts(load_catalog(CATALOG_PATH))
-    )
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig", list(_catalog_contexts()))
     return {
         "SLACK_BOT_TOKEN": slack.token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

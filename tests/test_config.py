@@ -101,7 +101,8 @@ def test_serve_refuses_to_start_with_the_same_problems_check_config_lists(
     check = run_cli(["check-config"], env, monkeypatch=monkeypatch)
     serve = subprocess.run(
         [sys.executable, "-m", "bot.cli", "serve"],
-        env={**os.environ, **env},
+        # A cache folder of its own: serve works the check out itself rather than read check-config's.
+        env={**os.environ, **env, "RUNBOOK_CACHE_DIR": str(tmp_path / "serve-cache")},
         capture_output=True,
         text=True,
         timeout=120,
