@@ -132,7 +132,7 @@ def _formats_a_number(value: ast.expr) -> bool:
 
 
 def _figures_in(path: Path, root: Path) -> Iterator[str]:
-    for node in _calls(path):
+    for node in _calls(_tree(path)):
         if node.args and _says(node) and any(_formats_a_number(k.value) for k in node.keywords):
             yield f"{path.relative_to(root)}:{node.lineno}"
 
