@@ -375,6 +375,7 @@ class BotProcess:
             requests=requests,
             policy=rt.policy,
             replier=replier,
+            followups=rt.followups,
             health_step=functools.partial(health_report.answer_in_thread, self.health),
         )
         guides.register(bolt, subcommands, guide)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.comms.records import IncidentStore
+from bot.followups import FollowUps
 from bot.guides.model import Guide
 from bot.runbooks.engine import Clock, Invocation
 from bot.runbooks.policy import Policy
@@ -32,4 +33,5 @@ class GuideRuntime:
     requests: RunbookRequests  # a step goes through exactly the path a typed `/runbook` command takes
     policy: Policy  # who may open guides
     replier: Replier  # errors of its buttons (the `/runbook` listener answers the command's)
+    followups: FollowUps  # the work after a button's ack, on the bounded queue every click uses
     health_step: HealthStep

@@ -30,6 +30,7 @@ from bot.runbooks.policy import VIEWER_ROLE
 from bot.scheduler import Job
 from bot.slack import guide_contexts as contexts
 from bot.slack.blocks import Blocks
+from bot.slack.followup import ack_click_then
 from bot.slack.guide_runtime import GuideRuntime
 from bot.slack.replies import action_invocation, answering
 from bot.slack.runbook_requests import run_parsed
@@ -212,29 +213,37 @@ def register(app: AsyncApp, subcommands: Subcommands, rt: GuideRuntime) -> None:
     async def answer(who: Invocation, words: Sequence[str]) -> None:
         await answer_guide(rt, who, words)
 
+    # A click's work runs on the follow-up queue like every other surface's: a full queue is answered
+    # busy, and a stopping bot waits for it instead of abandoning it in bolt's own task.
     async def handle_guide_open_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         who = action_invocation(body)
-        async with answering(rt.replier, who, "that guide"):
-            await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
-            value = _read_value(body)
-            guide = _guide(rt, value.get("g"))
-            if "s" not in value:
-                await rt.requests.slack.respond(who.response_url or "", *sections_menu(rt.templates, guide))
-                return
-            _section(guide, value["s"])
-            await open_section(rt, who, guide, value["s"])
+
+        async def work() -> None:
+            async with answering(rt.replier, who, "that guide"):
+                await rt.policy.check_role(who.user_id, VIEWER_ROLE, errors.Said("doing_open_guides"))
+                value = _read_value(body)
+                guide = _guide(rt, value.get("g"))
+                if "s" not in value:
+                    await rt.requests.slack.respond(who.response_url or "", *sections_menu(rt.templates, guide))
+                    return
+                _section(guide, value["s"])
+                await open_section(rt, who, guide, value["s"])
+
+        await ack_click_then(rt.followups, rt.replier, ack, body, "guide-open", work)
 
     async def handle_guide_step_action(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         who = action_invocation(body)
-        async with answering(rt.replier, who, "that guide step", changes=True):
-            value = _read_value(body)
-            step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
-            message = body.get("message") or {}
-            thread_ts = str(message.get("thread_ts") or message.get("ts") or body["container"]["message_ts"])
-            await _run_step(rt, who, step, thread_ts)
-            await _record_step(rt, who, step, thread_ts)
+
+        async def work() -> None:
+            async with answering(rt.replier, who, "that guide step", changes=True):
+                value = _read_value(body)
+                step = _step(_guide(rt, value.get("g")), value.get("s"), value.get("i"))
+                message = body.get("message") or {}
+                thread_ts = str(message.get("thread_ts") or message.get("ts") or body["container"]["message_ts"])
+                await _run_step(rt, who, step, thread_ts)
+                await _record_step(rt, who, step, thread_ts)
+
+        await ack_click_then(rt.followups, rt.replier, ack, body, "guide-step", work)
 
     async def on_reminder(job: Job) -> None:
         payload = job.payload

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.app import BotProcess
 from bot.ids import ActionId
-from sandbox.slack_client import SlackUser
+from sandbox.slack_client import SlackUser, find_buttons
 from sandbox.slack_fake import SlackFake
 from tests.conftest import MakeBot, user_of
 from tests.flows import BUSY
@@ -120,3 +120,24 @@ async def test_a_declare_modal_submitted_while_busy_is_told_so_and_declares_noth
         await slack.wait_for(lambda: [m for m in slack.ephemeral_messages("U0ALICE") if BUSY in m.text] or None, 15)
         await slack.wait_for(lambda: len([c for c in slack.calls_to("chat.postMessage") if c.status]) >= 2, 15)
     assert await _rows(bot, "incidents") == 0
+
+
+async def test_a_guide_button_clicked_while_busy_is_told_so_and_opens_nothing(
+    make_bot: MakeBot, slack: SlackFake
+) -> None:
+    """A guide's buttons queue their work like every other click: refused busy, not run beside the queue."""
+    bot = await make_bot(FOLLOWUP_WORKERS="1", FOLLOWUP_QUEUE="1")
+    async with user_of(bot, slack, "U0ALICE") as alice:
+        await alice.slash_command("guide")
+        menu = await slack.wait_for(
+            lambda: next((m for m in slack.ephemeral_messages("U0ALICE") if "Runbook guides" in m.text), None)
+        )
+        open_dashboard = next(b for b in find_buttons(menu) if "email-dashboard" in (b.value or ""))
+        await _fill_the_queue(slack, alice)
+
+        click = await alice.block_action(menu, open_dashboard.action_id)
+
+        assert click.status == 200
+        await slack.wait_for(lambda: [m for m in slack.ephemeral_messages("U0ALICE") if BUSY in m.text] or None, 15)
+        await slack.wait_for(lambda: len([c for c in slack.calls_to("chat.postMessage") if c.status]) >= 2, 15)
+    assert not [m for m in slack.ephemeral_messages("U0ALICE") if "Pick what you see" in str(m.blocks)]
