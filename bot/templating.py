@@ -268,7 +268,8 @@ def fit_blocks(blocks: object) -> object:
         return blocks
     if len(blocks) > MAX_BLOCKS:
         left_out = len(blocks) - (MAX_BLOCKS - 1)
-        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": f"… {left_out} more blocks not shown"}]}
+        said = errors.plain(errors.Said("blocks_left_out", count=left_out))
+        note = {"type": "context", "elements": [{"type": "mrkdwn", "text": said}]}
         blocks = [*blocks[: MAX_BLOCKS - 1], note]
     for block in blocks:
         if not isinstance(block, dict):
