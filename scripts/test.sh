@@ -25,6 +25,14 @@ fi
 .venv/bin/python -m compileall -q bot sandbox tests
 .venv/bin/ruff format --check bot sandbox tests bench
 .venv/bin/ruff check bot sandbox tests bench
+# What a bot's start-up works out (compiled templates, the template check: bot/compiled.py) is kept in one
+# folder for the collection below, the parallel run and the solo run, not worked out again by each
+# (the solo run took 30 s with a folder of its own, 15 s with theirs); removed when the script ends.
+if [ -z "${RUNBOOK_CACHE_DIR:-}" ]; then
+  RUNBOOK_CACHE_DIR=$(mktemp -d -t runbook-bot-compiled-XXXXXX)
+  export RUNBOOK_CACHE_DIR
+  trap 'rm -rf "$RUNBOOK_CACHE_DIR"' EXIT
+fi
 # pytest rewrites the asserts of each test module it imports and caches the result only where bytecode may
 # be written: every xdist worker would rewrite all of them again (~4 s of CPU each). One collection writes
 # them once, on the core mypy leaves idle; a collection error shows in the run below.
