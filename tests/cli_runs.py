@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,3 +40,16 @@ def run_cli(argv: Sequence[str], env: Mapping[str, str], *, monkeypatch: pytest.
     finally:
         logs.configure(level="INFO", fmt="console", secrets=[SIGNING_SECRET], stream=suite_stderr)
     return Ran(code, out.getvalue(), err.getvalue())
+
+
+def check_config_process(env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """`runbook-bot check-config` as a real subprocess: the entry point itself, or a next process reading
+    what an earlier one kept (the other check-config tests run main() in-process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "check-config"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -5,7 +5,6 @@ valid, compiles afresh what was edited, and a broken or unwritable cache only me
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from bot import compiled
 from bot.catalog import read_yaml
 from bot.phrase_uses import Use, phrase_uses
 from bot.settings import PROJECT_ROOT
+from tests.cli_runs import check_config_process
 
 # A process that renders one template and says one phrase of the folder given, with the cache folder given.
 RENDER = """
@@ -145,30 +145,19 @@ def test_a_configuration_file_read_again_is_new_data_and_an_edited_one_is_read_a
     assert read_yaml(path) == {"name": "rollback"}
 
 
-def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check-config"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_the_next_process_reads_a_clean_template_check_and_checks_an_edited_template_again(tmp_path: Path) -> None:
     templates, cache = tmp_path / "templates", tmp_path / "cache"
     shutil.copytree(PROJECT_ROOT / "templates", templates)
     env = {"RUNBOOK_TEMPLATES_DIR": str(templates), "RUNBOOK_CACHE_DIR": str(cache)}
-    assert _check_config(env).returncode == 0
+    assert check_config_process(env).returncode == 0
     kept = _entries(cache)
     assert any("template-check-" in name for name in kept)
 
-    assert _check_config(env).returncode == 0
+    assert check_config_process(env).returncode == 0
     assert _entries(cache) == kept  # the check's outcome read, not worked out and written again
 
     (templates / "incident_declared.yml.j2").write_text("text: {{ unclosed\n", encoding="utf-8")
-    edited = _check_config(env)
+    edited = check_config_process(env)
     assert edited.returncode == 2
     assert "incident_declared.yml.j2" in edited.stderr
 
@@ -176,7 +165,7 @@ def test_the_next_process_reads_a_clean_template_check_and_checks_an_edited_temp
 def test_a_catalog_that_differs_only_where_no_sample_looks_reads_the_kept_check(tmp_path: Path) -> None:
     """The shell's overlay catalog points health URLs at local servers: the samples, so the check, are the same."""
     cache = tmp_path / "cache"
-    assert _check_config({"RUNBOOK_CACHE_DIR": str(cache)}).returncode == 0
+    assert check_config_process({"RUNBOOK_CACHE_DIR": str(cache)}).returncode == 0
     kept = _entries(cache)
     catalog = yaml.safe_load((PROJECT_ROOT / "chatops.yml").read_text(encoding="utf-8"))
     for name, service in catalog["services"].items():
@@ -184,7 +173,7 @@ def test_a_catalog_that_differs_only_where_no_sample_looks_reads_the_kept_check(
     overlay = tmp_path / "chatops.yml"
     overlay.write_text(yaml.safe_dump(catalog, sort_keys=False), encoding="utf-8")
 
-    assert _check_config({"RUNBOOK_CACHE_DIR": str(cache), "CHATOPS_CONFIG": str(overlay)}).returncode == 0
+    assert check_config_process({"RUNBOOK_CACHE_DIR": str(cache), "CHATOPS_CONFIG": str(overlay)}).returncode == 0
 
     added = set(_entries(cache)) - set(kept)
     assert len(added) == 1 and "template-check-" in next(iter(added))  # kept under this file too, not worked out

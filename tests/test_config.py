@@ -12,7 +12,7 @@ import pytest
 from bot import errors
 from bot.catalog import load_catalog
 from bot.settings import PROJECT_ROOT
-from tests.cli_runs import run_cli
+from tests.cli_runs import check_config_process, run_cli
 
 GOOD = PROJECT_ROOT / "chatops.yml"
 
@@ -55,20 +55,8 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert "line" in caught.value.problems[0]
 
 
-def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """`runbook-bot check-config` as a real subprocess (the other check-config tests run main() in-process)."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check-config"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_check_config_passes_on_the_shipped_configuration() -> None:
-    result = _check_config({})
+    result = check_config_process({})
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
 

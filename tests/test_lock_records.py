@@ -5,7 +5,6 @@ during a rolling deploy) still reads as it did."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-import yaml
 
 from bot import errors
 from bot.coord import Coordinator
@@ -21,7 +19,8 @@ from bot.locks import RedisLocks
 from bot.runbooks.locking import BusyError, Holder
 from bot.settings import PROJECT_ROOT
 from bot.slack.reply_views import ReplyViews
-from bot.templating import PHRASES, PINGS, Templates, check_templates
+from bot.templating import PINGS, Templates, check_templates
+from tests.phrase_books import reworded
 
 TEMPLATES = PROJECT_ROOT / "templates"
 LOCK = "kubernetes/production/mail-score-backend"
@@ -45,15 +44,6 @@ def _busy_answer(templates: Templates, holder: Holder) -> str:
     busy = BusyError(holder.service, holder, errors.Said("confirm_when_finished"))
     text, blocks = views.error(views.said(busy.said))
     return text + json.dumps(blocks, ensure_ascii=False)
-
-
-def _reworded(tmp_path: Path, **phrases: str) -> Templates:
-    folder = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, folder)
-    book = yaml.safe_load((folder / PHRASES).read_text(encoding="utf-8"))
-    book.update(phrases)
-    (folder / PHRASES).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
-    return Templates(folder)
 
 
 async def test_a_lock_records_what_holds_it_as_data_and_the_book_words_it(coord: Coordinator) -> None:
@@ -107,7 +97,7 @@ async def test_a_lock_record_written_by_the_previous_version_still_reads_in_a_bu
 async def test_a_team_rewords_what_holds_a_lock_and_a_hostile_service_never_pings(
     coord: Coordinator, tmp_path: Path
 ) -> None:
-    ours = _reworded(tmp_path, lock_for="{{ service }} is in the middle of {{ procedure }}")
+    ours = reworded(tmp_path, lock_for="{{ service }} is in the middle of {{ procedure }}")
     assert check_templates(ours.dir, {}) == []
     locks = RedisLocks(coord)
     await locks.acquire(LOCK, owner="U0ALICE", procedure="scale", service=HOSTILE, ttl_seconds=60, execution="e1")

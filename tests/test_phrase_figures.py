@@ -5,29 +5,18 @@ hostile text in every field."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import yaml
 
 from bot import errors
 from bot.health.model import PROMETHEUS, CheckResult, Report, ServiceHealth, State
 from bot.settings import PROJECT_ROOT
 from bot.slack.health_contexts import Occasion
 from bot.slack.health_views import render
-from bot.templating import PHRASES, PINGS, Templates, check_templates
+from bot.templating import PINGS, Templates, check_templates
+from tests.phrase_books import reworded
 
 TEMPLATES = PROJECT_ROOT / "templates"
 HOSTILE = "<!channel> <@U0SAMPLE> error rate"
-
-
-def _reworded(tmp_path: Path, **phrases: str) -> Templates:
-    folder = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, folder)
-    book = yaml.safe_load((folder / PHRASES).read_text(encoding="utf-8"))
-    book.update(phrases)
-    (folder / PHRASES).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
-    return Templates(folder)
 
 
 def test_the_packaged_book_shows_timeouts_and_prometheus_values_as_before() -> None:
@@ -41,7 +30,7 @@ def test_the_packaged_book_shows_timeouts_and_prometheus_values_as_before() -> N
 
 
 def test_a_team_formats_a_prometheus_figure_in_its_book_and_the_report_shows_it(tmp_path: Path) -> None:
-    ours = _reworded(
+    ours = reworded(
         tmp_path,
         health_prometheus="{{ name }} at {{ '%.1f' | format(value | float) }} per second",
         no_answer_within="gave up after {{ '%d' | format(seconds | float) }} seconds",

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from PIL import Image
 
 from bot import charts, errors
 from bot.actions.prometheus import chart_thresholds, hours_before
 from bot.catalog import PrometheusCheck
 from bot.settings import PROJECT_ROOT
-from bot.templating import PHRASES, Templates
+from bot.templating import Templates
+from tests.phrase_books import reworded
 
 Pixel = tuple[int, int, int]
 
@@ -62,14 +61,11 @@ def test_the_words_drawn_in_a_chart_are_the_phrase_books(tmp_path: Path) -> None
     assert hours_before(lines) == "hours before 2025-12-02 09:00 UTC"
     assert hours_before([]) == "hours before no data"
 
-    folder = tmp_path / "templates"
-    shutil.copytree(PROJECT_ROOT / "templates", folder)
-    book = yaml.safe_load((folder / PHRASES).read_text(encoding="utf-8"))
-    book["chart_threshold"] = "{{ level | upper }} at {{ value }}"
-    book["chart_hours_before"] = "Stunden vor {{ newest }}"
-    (folder / PHRASES).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
+    book = reworded(
+        tmp_path, chart_threshold="{{ level | upper }} at {{ value }}", chart_hours_before="Stunden vor {{ newest }}"
+    )
     try:
-        errors.use_phrase_book(Templates(folder).plain)
+        errors.use_phrase_book(book.plain)
         assert [t.label for t in chart_thresholds(check)] == ["WARN at 0.01", "FAIL at 0.05"]
         assert hours_before(lines) == "Stunden vor 2025-12-02 09:00"
     finally:

@@ -4,10 +4,7 @@ its fields escaped so a name can never ping or link."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import yaml
 
 from bot import errors
 from bot.actions.registry import ActionResult, Change
@@ -16,7 +13,8 @@ from bot.runbooks.executions import State
 from bot.runbooks.model import Procedure
 from bot.settings import PROJECT_ROOT
 from bot.slack.runbook_views import RunbookViews
-from bot.templating import PHRASES, PINGS, Templates, check_templates
+from bot.templating import PINGS, Templates, check_templates
+from tests.phrase_books import reworded
 from tests.slack.executions import execution
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -25,15 +23,6 @@ SCALED = errors.Said("k8s_scaled", dry_run=False, deployment="backend", before=3
 
 def _procedure(name: str) -> Procedure:
     return Procedure.model_validate({"name": name, "summary": "s", "roles": ["operator"], "steps": [{"action": "x"}]})
-
-
-def _reworded(tmp_path: Path, **phrases: str) -> Templates:
-    folder = tmp_path / "templates"
-    shutil.copytree(TEMPLATES, folder)
-    book = yaml.safe_load((folder / PHRASES).read_text(encoding="utf-8"))
-    book.update(phrases)
-    (folder / PHRASES).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
-    return Templates(folder)
 
 
 def _pending(changes: tuple[Change, ...], notes: tuple[errors.Said, ...]) -> PendingOutcome:
@@ -49,7 +38,7 @@ def test_a_result_is_said_in_the_books_words_and_a_teams_rewording_reaches_the_m
     text, blocks = RunbookViews(Templates(TEMPLATES)).read_only_result(outcome, "U0ALICE")
     assert text == "scale backend 5: Scaled backend from 3 to 5"
 
-    ours = _reworded(tmp_path, k8s_scaled="{{ deployment }} now runs {{ after }} pods (was {{ before }})")
+    ours = reworded(tmp_path, k8s_scaled="{{ deployment }} now runs {{ after }} pods (was {{ before }})")
     assert check_templates(ours.dir, {}) == []  # the reworded book uses only the fields the code gives
     text, blocks = RunbookViews(ours).read_only_result(outcome, "U0ALICE")
 
@@ -62,7 +51,7 @@ def test_a_preview_says_its_changes_and_notes_in_a_teams_words(tmp_path: Path) -
     pending = _pending(
         (Change(errors.Said("compose_container", container="worker-1"), "running", "restarted"),), (said,)
     )
-    ours = _reworded(
+    ours = reworded(
         tmp_path, compose_container="the box {{ container }}", compose_restarted="Will bounce {{ service }}"
     )
 
