@@ -18,8 +18,9 @@ from bot.slack.runbook_views import RunbookViews
 from bot.slack.webapi import SlackWebApi
 from bot.templating import PINGS, Templates, check_templates
 from sandbox.slack_fake import SlackFake
+from tests.phrase_books import reworded
 from tests.slack.executions import AT, execution
-from tests.slack.test_action_phrases import TEMPLATES, _procedure, _reworded
+from tests.slack.test_action_phrases import TEMPLATES, _procedure
 
 HOSTILE = "<!channel> <@U0SAMPLE> <http://evil|click> *bold* `tick`"
 
@@ -65,7 +66,7 @@ async def test_a_live_progress_line_is_said_in_the_books_words_and_a_teams_rewor
         "rollout to finish: 2 out of 5 new replicas have been updated..." in shown
     )
 
-    ours = _reworded(
+    ours = reworded(
         tmp_path, k8s_rollout_updating="{{ deployment }}: {{ updated }}/{{ desired }} pods on the new version"
     )
     assert check_templates(ours.dir, {}) == []  # the reworded book uses only the fields the code gives
